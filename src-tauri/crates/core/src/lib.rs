@@ -1,0 +1,25 @@
+//! The vocabulary every Datalinks crate shares: one coded error type, secret wrappers that
+//! redact themselves, the providers we connect to and the states a connection can be in.
+//! No I/O lives here.
+
+mod connection;
+mod error;
+mod provider;
+mod secret;
+
+pub use connection::{AccountSummary, ConnectionState, ConnectionView, Transport};
+pub use error::{Error, ErrorCode, Result};
+pub use provider::Provider;
+pub use secret::SecretString;
+
+/// The app identifier: the D-Bus single-instance name, the app data folder and the keyring
+/// service all derive from it, so the app and the CLI find the same state.
+pub const APP_IDENTIFIER: &str = "org.datalinks.app";
+
+/// The custom URL scheme the app registers for deep links.
+pub const DEEP_LINK_SCHEME: &str = "datalinks";
+
+/// Seconds since the Unix epoch, the one clock format stored and shown across crates.
+pub fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
