@@ -1,1 +1,16 @@
+//! The OAuth 2 authorization-code flow as a desktop app runs it (RFC 6749, RFC 7636 PKCE,
+//! RFC 8252 native apps, RFC 7009 revocation), independent of any one provider.
 
+mod attempts;
+mod callback;
+mod client;
+mod keeper;
+mod loopback;
+mod pkce;
+
+pub use attempts::{PendingAttempt, PendingAttempts, ATTEMPT_LIFETIME_SECS};
+pub use callback::{parse_callback, CallbackTarget, Redirect};
+pub use client::{OAuthClient, TokenEndpointError};
+pub use keeper::{TokenKeeper, REFRESH_MARGIN_SECS};
+pub use loopback::{LoopbackListener, LoopbackReply};
+pub use pkce::{random_state, PkceVerifier};

@@ -1,0 +1,170 @@
+use crate::PkceVerifier;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use datalinks_core::{now_unix, Error, ErrorCode, SecretString};
+use datalinks_vault::TokenSet;
+use serde::Deserialize;
+use std::fmt;
+use url::Url;
+
+/// Why the token or revocation endpoint did not give us what we asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenEndpointError {
+    /// The code or refresh token is expired, used, revoked or wrong (`invalid_grant`).
+    InvalidGrant { description: Option<String> },
+    /// The client id or secret was refused (`invalid_client`).
+    InvalidClient,
+    /// Any other OAuth error response.
+    Rejected { status: u16, error: String, description: Option<String> },
+    /// No usable answer: network failure, timeout, 5xx or a body that is not OAuth JSON.
+    Unreachable(String),
+}
+
+impl fmt::Display for TokenEndpointError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidGrant { description } => {
+                write!(f, "the grant is no longer valid (invalid_grant{})", suffix(description))
+            }
+            Self::InvalidClient => f.write_str("the client ID or client secret was refused (invalid_client)"),
+            Self::Rejected { status, error, description } => {
+                write!(f, "the provider refused the request: {error}{} (HTTP {status})", suffix(description))
+            }
+            Self::Unreachable(detail) => write!(f, "the provider could not be reached: {detail}"),
+        }
+    }
+}
+
+fn suffix(description: &Option<String>) -> String {
+    description.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
+}
+
+impl From<TokenEndpointError> for Error {
+    fn from(err: TokenEndpointError) -> Self {
+        let code = match err {
+            TokenEndpointError::InvalidGrant { .. } => ErrorCode::ReconnectNeeded,
+            TokenEndpointError::InvalidClient => ErrorCode::NotConfigured,
+            TokenEndpointError::Rejected { .. } => ErrorCode::ProviderError,
+            TokenEndpointError::Unreachable(_) => ErrorCode::Unreachable,
+        };
+        let mut message = err.to_string();
+        message[..1].make_ascii_uppercase();
+        Error::new(code, format!("{message}."))
+    }
+}
+
+/// A confidential OAuth client talking to a token endpoint (RFC 6749 §4.1.3, §6) and a
+/// revocation endpoint (RFC 7009). Requests are form-encoded with HTTP Basic client auth.
+#[derive(Clone)]
+pub struct OAuthClient {
+    http: reqwest::Client,
+    token_url: Url,
+    revoke_url: Url,
+    client_id: String,
+    client_secret: SecretString,
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: SecretString,
+    refresh_token: Option<SecretString>,
+    expires_in: Option<i64>,
+    scope: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorResponse {
+    error: String,
+    error_description: Option<String>,
+}
+
+impl OAuthClient {
+    pub fn new(http: reqwest::Client, token_url: Url, revoke_url: Url, client_id: String, client_secret: SecretString) -> Self {
+        Self { http, token_url, revoke_url, client_id, client_secret }
+    }
+
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        verifier: &PkceVerifier,
+    ) -> Result<TokenSet, TokenEndpointError> {
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", verifier.secret().expose()),
+        ];
+        self.request_tokens(&form).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenSet, TokenEndpointError> {
+        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose())];
+        self.request_tokens(&form).await
+    }
+
+    /// Revokes a token (RFC 7009). Unknown tokens count as revoked, as the RFC says.
+    pub async fn revoke(&self, token: &SecretString, type_hint: &str) -> Result<(), TokenEndpointError> {
+        let form = [("token", token.expose()), ("token_type_hint", type_hint)];
+        let response = self.post(self.revoke_url.clone(), &form).await?;
+        if response.status().is_success() {
+            return Ok(());
+        }
+        Err(error_from(response).await)
+    }
+
+    async fn request_tokens(&self, form: &[(&str, &str)]) -> Result<TokenSet, TokenEndpointError> {
+        let response = self.post(self.token_url.clone(), form).await?;
+        if !response.status().is_success() {
+            return Err(error_from(response).await);
+        }
+        let body: TokenResponse = response
+            .json()
+            .await
+            .map_err(|e| TokenEndpointError::Unreachable(format!("unreadable token response: {e}")))?;
+        Ok(TokenSet {
+            access_token: body.access_token,
+            refresh_token: body.refresh_token,
+            // A provider that omits expires_in gives no lifetime; treat the token as long-lived
+            // and rely on a 401 to tell us otherwise.
+            expires_at: body.expires_in.map_or(i64::MAX, |secs| now_unix() + secs),
+            scope: body.scope,
+        })
+    }
+
+    async fn post(&self, url: Url, form: &[(&str, &str)]) -> Result<reqwest::Response, TokenEndpointError> {
+        self.http
+            .post(url)
+            .header(reqwest::header::AUTHORIZATION, self.basic_auth())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| TokenEndpointError::Unreachable(without_url(e)))
+    }
+
+    /// RFC 6749 §2.3.1: id and secret are form-encoded before they are joined and base64-encoded.
+    fn basic_auth(&self) -> String {
+        let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let pair = format!("{}:{}", encode(&self.client_id), encode(self.client_secret.expose()));
+        format!("Basic {}", STANDARD.encode(pair))
+    }
+}
+
+/// reqwest errors print the request URL; ours carry no secrets in URLs, but keep messages short.
+fn without_url(err: reqwest::Error) -> String {
+    err.without_url().to_string()
+}
+
+async fn error_from(response: reqwest::Response) -> TokenEndpointError {
+    let status = response.status().as_u16();
+    if status >= 500 {
+        return TokenEndpointError::Unreachable(format!("HTTP {status}"));
+    }
+    match response.json::<ErrorResponse>().await {
+        Ok(body) if body.error == "invalid_grant" => TokenEndpointError::InvalidGrant { description: body.error_description },
+        Ok(body) if body.error == "invalid_client" => TokenEndpointError::InvalidClient,
+        Ok(body) => TokenEndpointError::Rejected { status, error: body.error, description: body.error_description },
+        Err(_) => TokenEndpointError::Rejected { status, error: "unexpected response".into(), description: None },
+    }
+}

@@ -1,0 +1,133 @@
+//! Token lifecycle against an in-memory vault: one refresh for many callers, store before use.
+
+use datalinks_core::{now_unix, ErrorCode, Provider, SecretString};
+use datalinks_oauth::{TokenEndpointError, TokenKeeper};
+use datalinks_vault::{MemoryStore, TokenSet, Vault};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+fn tokens(access: &str, refresh: &str, expires_in: i64) -> TokenSet {
+    TokenSet {
+        access_token: SecretString::new(access),
+        refresh_token: Some(SecretString::new(refresh)),
+        expires_at: now_unix() + expires_in,
+        scope: None,
+    }
+}
+
+async fn keeper_with(store: Arc<MemoryStore>, stored: TokenSet) -> Arc<TokenKeeper> {
+    let keeper = Arc::new(TokenKeeper::new(Provider::OpenHumans, Vault::new(store)));
+    keeper.store(stored).await.unwrap();
+    keeper
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_callers_share_one_refresh() {
+    let keeper = keeper_with(Arc::new(MemoryStore::new()), tokens("old-access", "old-refresh", 30)).await;
+    let refreshes = Arc::new(AtomicUsize::new(0));
+    let calls = (0..50).map(|_| {
+        let keeper = keeper.clone();
+        let refreshes = refreshes.clone();
+        tokio::spawn(async move {
+            keeper
+                .access_token(|refresh_token| async move {
+                    assert_eq!(refresh_token.expose(), "old-refresh");
+                    refreshes.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    Ok(tokens("new-access", "new-refresh", 36000))
+                })
+                .await
+        })
+    });
+    for call in futures_join(calls).await {
+        assert_eq!(call.unwrap().expose(), "new-access");
+    }
+    assert_eq!(refreshes.load(Ordering::SeqCst), 1);
+}
+
+async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_token_with_time_left_is_used_without_refreshing() {
+    let keeper = keeper_with(Arc::new(MemoryStore::new()), tokens("fresh", "r", 3600)).await;
+    let token = keeper.access_token(|_| async { panic!("must not refresh") }).await.unwrap();
+    assert_eq!(token.expose(), "fresh");
+}
+
+#[tokio::test]
+async fn the_rotated_refresh_token_is_stored_before_the_access_token_is_handed_out() {
+    let store = Arc::new(MemoryStore::new());
+    let keeper = keeper_with(store.clone(), tokens("old", "old-refresh", 0)).await;
+    store.fail_writes(true);
+    let err = keeper.access_token(|_| async { Ok(tokens("new", "new-refresh", 36000)) }).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::KeyringUnavailable, "no access token without a stored refresh token");
+
+    store.fail_writes(false);
+    let vault = Vault::new(store.clone());
+    let stored = vault.tokens(Provider::OpenHumans).unwrap().unwrap();
+    assert_eq!(stored.access_token.expose(), "old", "the failed write changed nothing");
+
+    let token = keeper.access_token(|_| async { Ok(tokens("new", "new-refresh", 36000)) }).await.unwrap();
+    assert_eq!(token.expose(), "new");
+    let stored = vault.tokens(Provider::OpenHumans).unwrap().unwrap();
+    assert_eq!(stored.refresh_token.unwrap().expose(), "new-refresh");
+}
+
+#[tokio::test]
+async fn invalid_grant_means_reconnect_and_keeps_the_tokens() {
+    let store = Arc::new(MemoryStore::new());
+    let keeper = keeper_with(store.clone(), tokens("old", "dead-refresh", 0)).await;
+    let err = keeper
+        .access_token(|_| async { Err(TokenEndpointError::InvalidGrant { description: None }) })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::ReconnectNeeded);
+    assert!(Vault::new(store).tokens(Provider::OpenHumans).unwrap().is_some());
+}
+
+#[tokio::test]
+async fn network_failure_is_unreachable_and_leaves_tokens_untouched() {
+    let store = Arc::new(MemoryStore::new());
+    let keeper = keeper_with(store.clone(), tokens("old", "refresh", 0)).await;
+    let err = keeper
+        .access_token(|_| async { Err(TokenEndpointError::Unreachable("connection refused".into())) })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Unreachable);
+    let stored = Vault::new(store).tokens(Provider::OpenHumans).unwrap().unwrap();
+    assert_eq!(stored.refresh_token.unwrap().expose(), "refresh");
+}
+
+#[tokio::test]
+async fn a_rejected_token_is_refreshed_once_even_when_callers_race() {
+    let keeper = keeper_with(Arc::new(MemoryStore::new()), tokens("rejected", "r1", 3600)).await;
+    let rejected = SecretString::new("rejected");
+    let first = keeper
+        .access_token_after_rejection(&rejected, |_| async { Ok(tokens("second", "r2", 3600)) })
+        .await
+        .unwrap();
+    assert_eq!(first.expose(), "second");
+    let again = keeper
+        .access_token_after_rejection(&rejected, |_| async { panic!("already replaced") })
+        .await
+        .unwrap();
+    assert_eq!(again.expose(), "second");
+}
+
+#[tokio::test]
+async fn a_locked_keyring_is_reported_and_nothing_is_deleted() {
+    let store = Arc::new(MemoryStore::new());
+    let keeper = keeper_with(store.clone(), tokens("a", "r", 3600)).await;
+    keeper.reload().await;
+    store.set_unavailable(Some("locked".into()));
+    let err = keeper.access_token(|_| async { panic!("no refresh") }).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::KeyringUnavailable);
+    store.set_unavailable(None);
+    assert_eq!(keeper.access_token(|_| async { panic!("no refresh") }).await.unwrap().expose(), "a");
+}
