@@ -1,3 +1,24 @@
+// The app package's manifest is the root Cargo.toml, so tauri.conf.json is found at the root;
+// capabilities live in src-tauri/capabilities. Declaring our commands in the app manifest makes
+// Tauri generate an `allow-<command>` permission for each, so a window gets only the commands
+// its capability grants (and a window with no capability gets none).
 fn main() {
-    tauri_build::build()
+    let commands = &[
+        "list_connections",
+        "get_provider_settings",
+        "save_provider_settings",
+        "start_sandbox",
+        "connect",
+        "cancel_connect",
+        "member_overview",
+        "disconnect",
+        "retry",
+        "history",
+    ];
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+            .app_manifest(tauri_build::AppManifest::new().commands(commands)),
+    )
+    .expect("tauri-build failed");
 }

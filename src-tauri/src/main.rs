@@ -1,1 +1,79 @@
-fn main() {}
+//! The Datalinks desktop app: a thin Tauri shell over `datalinks-service`.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod host;
+
+use datalinks_service::Datalinks;
+use datalinks_vault::KeyringStore;
+use std::sync::Arc;
+use tauri::Manager;
+use tauri_plugin_deep_link::DeepLinkExt;
+
+fn main() {
+    tauri::Builder::default()
+        // First, so a second launch (e.g. the OS opening a datalinks:// link) hands its
+        // arguments to this instance and exits; with the deep-link feature the URL then
+        // reaches `on_open_url` below.
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            host::report_stray_arguments(app, &argv);
+            host::focus_main_window(app);
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(
+            tauri_plugin_log::Builder::new()
+                .level(log::LevelFilter::Info)
+                .targets([
+                    tauri_plugin_log::Target::new(tauri_plugin_log::TargetKind::LogDir { file_name: None }),
+                    tauri_plugin_log::Target::new(tauri_plugin_log::TargetKind::Stdout),
+                ])
+                .build(),
+        )
+        .setup(|app| {
+            let data_dir = app.path().app_data_dir()?;
+            let host = Arc::new(host::TauriHost::new(app.handle().clone()));
+            let service = Datalinks::open(&data_dir, Arc::new(KeyringStore::new()), host)?;
+            app.manage(service.clone());
+
+            // Registration needs xdg-utils; a failure must not stop the app (platform-notes §5).
+            if let Err(err) = app.deep_link().register_all() {
+                log::warn!("could not register the datalinks:// scheme: {err}");
+            }
+            let on_link = service.clone();
+            app.deep_link().on_open_url(move |event| {
+                for url in event.urls() {
+                    let service = on_link.clone();
+                    tauri::async_runtime::spawn(async move { service.handle_deep_link(url.as_str()).await });
+                }
+            });
+            // A cold start by a deep link does not fire on_open_url.
+            if let Ok(Some(urls)) = app.deep_link().get_current() {
+                for url in urls {
+                    let service = service.clone();
+                    tauri::async_runtime::spawn(async move { service.handle_deep_link(url.as_str()).await });
+                }
+            }
+            tauri::async_runtime::spawn(async move {
+                if let Err(err) = service.resume_sandbox().await {
+                    log::warn!("sandbox: {err}");
+                }
+            });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::connections::list_connections,
+            commands::connections::connect,
+            commands::connections::cancel_connect,
+            commands::connections::retry,
+            commands::connections::disconnect,
+            commands::connections::history,
+            commands::settings::get_provider_settings,
+            commands::settings::save_provider_settings,
+            commands::settings::start_sandbox,
+            commands::member::member_overview,
+        ])
+        .run(tauri::generate_context!())
+        .expect("error while running Datalinks");
+}

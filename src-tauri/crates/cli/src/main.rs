@@ -1,1 +1,217 @@
-fn main() {}
+//! `datalinks`: the app's use cases from a terminal, over the same crates and the same data
+//! folder and keyring as the desktop app. Never prints a token or a client secret of a real
+//! provider.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use datalinks_core::{ConnectionState, ConnectionView, Error, Provider, Result, Transport, APP_IDENTIFIER};
+use datalinks_openhumans::DEFAULT_BASE_URL;
+use datalinks_service::{Datalinks, Host, ProviderSettingsInput, ServiceEvent};
+use datalinks_vault::KeyringStore;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+#[derive(Parser)]
+#[command(name = "datalinks", version, about = "Manage your personal data connections")]
+struct Cli {
+    /// Folder holding Datalinks' database (default: the desktop app's data folder).
+    #[arg(long, env = "DATALINKS_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show each connection and its state (never secrets).
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Connect an account: opens the sign-in page in the system browser and waits for the
+    /// redirect on a loopback port.
+    Connect {
+        provider: ProviderArg,
+        #[command(flatten)]
+        credentials: Credentials,
+        /// Use the built-in sandbox instead of a real server.
+        #[arg(long, conflicts_with_all = ["base_url", "client_id", "client_secret"])]
+        sandbox: bool,
+    },
+    /// Run the provider sandbox until interrupted.
+    Sandbox {
+        #[arg(long, default_value_t = 8765)]
+        port: u16,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProviderArg {
+    Openhumans,
+}
+
+impl From<ProviderArg> for Provider {
+    fn from(arg: ProviderArg) -> Self {
+        match arg {
+            ProviderArg::Openhumans => Provider::OpenHumans,
+        }
+    }
+}
+
+/// Project credentials for scripted use; when given they replace the stored settings.
+#[derive(clap::Args)]
+struct Credentials {
+    #[arg(long, env = "DATALINKS_OH_BASE_URL")]
+    base_url: Option<String>,
+    #[arg(long, env = "DATALINKS_OH_CLIENT_ID")]
+    client_id: Option<String>,
+    /// Prefer the environment variable: command lines are visible to other users.
+    #[arg(long, env = "DATALINKS_OH_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: Option<String>,
+}
+
+/// Prints what happens and forwards connection changes to the waiting command.
+struct TerminalHost {
+    changes: mpsc::UnboundedSender<ConnectionView>,
+}
+
+impl Host for TerminalHost {
+    fn open_in_browser(&self, url: &str) -> Result<()> {
+        eprintln!("Opening your browser. If nothing opens, visit:\n  {url}");
+        open::that_detached(url).map_err(|e| Error::internal(format!("Could not open the system browser ({e}).")))
+    }
+
+    fn emit(&self, event: ServiceEvent) {
+        match event {
+            ServiceEvent::ConnectionChanged(view) => {
+                let _ = self.changes.send(view);
+            }
+            ServiceEvent::Notice(error) => eprintln!("notice: {error}"),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    if let Command::Sandbox { port } = cli.command {
+        return run_sandbox(port).await;
+    }
+    let data_dir = cli
+        .data_dir
+        .or_else(|| dirs::data_dir().map(|d| d.join(APP_IDENTIFIER)))
+        .ok_or_else(|| Error::internal("No data folder: set DATALINKS_DATA_DIR."))?;
+    let (changes, mut changed) = mpsc::unbounded_channel();
+    let service = Datalinks::open(&data_dir, Arc::new(KeyringStore::new()), Arc::new(TerminalHost { changes }))?;
+    match cli.command {
+        Command::Status { json } => print_status(&service.list_connections().await?, json),
+        Command::Connect { provider, credentials, sandbox } => {
+            let provider = provider.into();
+            if sandbox {
+                service.start_sandbox().await?;
+            } else {
+                apply_credentials(&service, provider, credentials).await?;
+            }
+            service.connect(provider, Some(Transport::Loopback)).await?;
+            wait_for_outcome(&service, provider, &mut changed).await
+        }
+        Command::Sandbox { .. } => unreachable!("handled above"),
+    }
+}
+
+async fn apply_credentials(service: &Datalinks, provider: Provider, given: Credentials) -> Result<()> {
+    if given.base_url.is_none() && given.client_id.is_none() && given.client_secret.is_none() {
+        return Ok(());
+    }
+    let stored = service.provider_settings(provider).await?;
+    let input = ProviderSettingsInput {
+        client_id: given.client_id.or_else(|| stored.as_ref().map(|s| s.client_id.clone())).unwrap_or_default(),
+        client_secret: given.client_secret,
+        base_url: given
+            .base_url
+            .or_else(|| stored.as_ref().map(|s| s.base_url.clone()))
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+        transport: Transport::Loopback,
+    };
+    service.save_provider_settings(provider, input).await.map(|_| ())
+}
+
+/// Waits until the attempt ends: connected, or back to another state with an error.
+async fn wait_for_outcome(service: &Datalinks, provider: Provider, changed: &mut mpsc::UnboundedReceiver<ConnectionView>) -> Result<()> {
+    eprintln!("Waiting for you in your browser… (Ctrl-C cancels)");
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {
+                service.cancel_connect(provider).await?;
+                return Err(Error::new(datalinks_core::ErrorCode::Cancelled, "Cancelled."));
+            }
+            view = changed.recv() => {
+                let Some(view) = view else { return Err(Error::internal("the service stopped")) };
+                match (&view.state, &view.last_error) {
+                    (ConnectionState::Waiting { .. }, _) => continue,
+                    (ConnectionState::Connected, None) => {
+                        print_status(&[view], false)?;
+                        return Ok(());
+                    }
+                    (_, Some(error)) => return Err(error.clone()),
+                    (_, None) => continue,
+                }
+            }
+        }
+    }
+}
+
+fn print_status(views: &[ConnectionView], json: bool) -> Result<()> {
+    if json {
+        let text = serde_json::to_string_pretty(views).map_err(|e| Error::internal(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    for view in views {
+        let state = serde_json::to_value(&view.state).ok();
+        let kind = state.as_ref().and_then(|s| s["kind"].as_str()).unwrap_or("unknown");
+        let sandbox = if view.sandbox { " [sandbox]" } else { "" };
+        println!("{}{sandbox}: {kind}", view.provider);
+        if let Some(account) = &view.account {
+            let username = account.username.as_deref().map(|u| format!(" ({u})")).unwrap_or_default();
+            println!("  account: {}{username}", account.account_id);
+        }
+        if let Some(expires_at) = view.token_expires_at {
+            println!("  access token expires: {} (unix seconds)", expires_at);
+        }
+        println!("  secrets: {}", view.secret_location);
+        if let Some(error) = &view.last_error {
+            println!("  last error: {error}");
+        }
+    }
+    Ok(())
+}
+
+async fn run_sandbox(port: u16) -> Result<()> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let sandbox = datalinks_sandbox::start(datalinks_sandbox::SandboxConfig::default(), addr)
+        .await
+        .map_err(|e| Error::internal(format!("The sandbox could not start on {addr}: {e}")))?;
+    // These are the sandbox's own test credentials, not a real provider's.
+    println!("Open Humans sandbox at {}", sandbox.base_url());
+    println!("  client id:     {}", sandbox.client_id());
+    println!("  client secret: {}", sandbox.client_secret());
+    println!("  sign in as:    alice / sandbox");
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await.map_err(|e| Error::internal(e.to_string()))?;
+    sandbox.shutdown().await;
+    Ok(())
+}

@@ -26,6 +26,10 @@ impl CallbackTarget {
             path: url.path().to_owned(),
         })
     }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
 }
 
 /// What a valid redirect carries.

@@ -1,1 +1,214 @@
+//! Open Humans as Datalinks talks to it (providers.md §A). Endpoints are relative to a base URL
+//! so staging, self-hosted servers and the sandbox work the same way.
 
+use datalinks_core::{Error, ErrorCode, SecretString};
+use datalinks_oauth::OAuthClient;
+use serde::Deserialize;
+use url::Url;
+
+pub const DEFAULT_BASE_URL: &str = "https://www.openhumans.org";
+const AUTHORIZE_PATH: &str = "/direct-sharing/projects/oauth2/authorize/";
+const TOKEN_PATH: &str = "/oauth2/token/";
+const REVOKE_PATH: &str = "/oauth2/revoke_token/";
+const EXCHANGE_MEMBER_PATH: &str = "/api/direct-sharing/project/exchange-member/";
+
+/// Parses and checks a base URL typed by a person.
+pub fn parse_base_url(raw: &str) -> Result<Url, Error> {
+    let url = Url::parse(raw.trim()).map_err(|e| Error::invalid_input(format!("The base URL {raw:?} is not a valid URL: {e}.")))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(Error::invalid_input("The base URL must start with https:// (or http:// for a local server)."));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid_input("The base URL must not carry a query or fragment."));
+    }
+    Ok(url)
+}
+
+fn endpoint(base: &Url, path: &str) -> Url {
+    // Keep any path prefix of a self-hosted server (https://host/oh/ + oauth2/token/).
+    let mut url = base.clone();
+    let prefix = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&format!("{prefix}{path}"));
+    url
+}
+
+/// The authorize URL (providers.md §A1.1) with `state` and a PKCE S256 challenge.
+pub fn authorize_url(base: &Url, client_id: &str, redirect_uri: &str, state: &str, code_challenge: &str) -> Url {
+    let mut url = endpoint(base, AUTHORIZE_PATH);
+    url.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("response_type", "code")
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("state", state)
+        .append_pair("code_challenge", code_challenge)
+        .append_pair("code_challenge_method", "S256");
+    url
+}
+
+/// The token and revocation endpoints, with HTTP Basic client authentication.
+pub fn oauth_client(http: reqwest::Client, base: &Url, client_id: String, client_secret: SecretString) -> OAuthClient {
+    OAuthClient::new(http, endpoint(base, TOKEN_PATH), endpoint(base, REVOKE_PATH), client_id, client_secret)
+}
+
+/// What exchange-member says about the connected person (providers.md §A3). The download URL
+/// of each file is not kept: it authorizes a download for an hour and is fetched when needed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Member {
+    pub project_member_id: String,
+    /// Present only when the project requests username access.
+    #[serde(default)]
+    pub username: Option<String>,
+    pub created: String,
+    pub sources_shared: Vec<String>,
+    pub count: u32,
+    #[serde(rename = "data")]
+    pub files: Vec<DataFile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DataFile {
+    pub id: u64,
+    pub basename: String,
+    pub created: String,
+    pub source: String,
+    #[serde(default)]
+    pub metadata: serde_json::Value,
+}
+
+impl DataFile {
+    pub fn description(&self) -> Option<&str> {
+        self.metadata.get("description").and_then(|d| d.as_str())
+    }
+    pub fn tags(&self) -> Vec<String> {
+        let tags = self.metadata.get("tags").and_then(|t| t.as_array());
+        tags.into_iter().flatten().filter_map(|t| t.as_str().map(str::to_owned)).collect()
+    }
+}
+
+#[derive(Deserialize)]
+struct MemberPage {
+    #[serde(flatten)]
+    member: Member,
+    next: Option<String>,
+}
+
+/// Why an API call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// HTTP 401: the token is expired ("Expired token."), unknown or revoked.
+    TokenRejected { detail: String },
+    Failed(Error),
+}
+
+impl From<ApiError> for Error {
+    fn from(err: ApiError) -> Self {
+        match err {
+            ApiError::TokenRejected { detail } => {
+                Error::new(ErrorCode::ReconnectNeeded, format!("Open Humans no longer accepts this connection's token ({detail})."))
+            }
+            ApiError::Failed(err) => err,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct DetailBody {
+    detail: String,
+}
+
+/// Calls Open Humans' project API with a member's access token.
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: Url,
+}
+
+impl ApiClient {
+    pub fn new(http: reqwest::Client, base: Url) -> Self {
+        Self { http, base }
+    }
+
+    /// The member and every file they share, following `next` through all pages.
+    pub async fn exchange_member(&self, access_token: &SecretString) -> Result<Member, ApiError> {
+        let mut page: MemberPage = self.get_json(endpoint(&self.base, EXCHANGE_MEMBER_PATH), access_token).await?;
+        let mut files = std::mem::take(&mut page.member.files);
+        while let Some(next) = page.next.take() {
+            let next = self.same_origin(&next)?;
+            page = self.get_json(next, access_token).await?;
+            files.append(&mut page.member.files);
+        }
+        page.member.files = files;
+        Ok(page.member)
+    }
+
+    /// Pagination links are followed only on the server we were configured for, so the token
+    /// is never sent elsewhere.
+    fn same_origin(&self, link: &str) -> Result<Url, ApiError> {
+        let url = Url::parse(link).map_err(|_| ApiError::Failed(Error::provider("Open Humans sent an invalid `next` link.")))?;
+        if url.origin() != self.base.origin() {
+            return Err(ApiError::Failed(Error::provider(format!(
+                "Open Humans sent a `next` link to another server ({}); not following it.",
+                url.origin().ascii_serialization()
+            ))));
+        }
+        Ok(url)
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url, access_token: &SecretString) -> Result<T, ApiError> {
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(access_token.expose())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| ApiError::Failed(Error::unreachable(format!("Open Humans could not be reached: {}.", e.without_url()))))?;
+        let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            let detail = response.json::<DetailBody>().await.map(|b| b.detail).unwrap_or_else(|_| "HTTP 401".into());
+            return Err(ApiError::TokenRejected { detail });
+        }
+        if status.is_server_error() {
+            return Err(ApiError::Failed(Error::unreachable(format!("Open Humans is having trouble (HTTP {}).", status.as_u16()))));
+        }
+        if !status.is_success() {
+            let body = response.text().await.unwrap_or_default();
+            let excerpt: String = body.chars().take(200).collect();
+            return Err(ApiError::Failed(Error::provider(format!("Open Humans answered HTTP {}: {excerpt}", status.as_u16()))));
+        }
+        response
+            .json()
+            .await
+            .map_err(|e| ApiError::Failed(Error::provider(format!("Open Humans sent a response Datalinks does not understand: {e}."))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorize_url_carries_every_parameter() {
+        let base = parse_base_url("https://www.openhumans.org").unwrap();
+        let url = authorize_url(&base, "cid", "http://127.0.0.1:5000/callback", "st", "ch");
+        assert_eq!(url.path(), "/direct-sharing/projects/oauth2/authorize/");
+        let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert!(query.contains(&("client_id".into(), "cid".into())));
+        assert!(query.contains(&("response_type".into(), "code".into())));
+        assert!(query.contains(&("redirect_uri".into(), "http://127.0.0.1:5000/callback".into())));
+        assert!(query.contains(&("code_challenge_method".into(), "S256".into())));
+    }
+
+    #[test]
+    fn endpoints_keep_a_self_hosted_path_prefix() {
+        let base = parse_base_url("https://example.org/oh/").unwrap();
+        assert_eq!(endpoint(&base, TOKEN_PATH).as_str(), "https://example.org/oh/oauth2/token/");
+    }
+
+    #[test]
+    fn base_url_must_be_http_without_query() {
+        assert!(parse_base_url("ftp://x").is_err());
+        assert!(parse_base_url("https://x/?a=1").is_err());
+        assert!(parse_base_url("nonsense").is_err());
+    }
+}

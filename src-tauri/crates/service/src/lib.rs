@@ -1,5 +1,98 @@
-//! Datalinks use cases. The Tauri shell and the CLI are thin layers over this crate.
+//! Datalinks use cases. The Tauri shell and the CLI are thin layers over [`Datalinks`].
 
+mod connect;
+mod disconnect;
+mod member;
+mod sandbox;
+mod settings;
+mod status;
 mod views;
 
+pub use datalinks_store::HistoryEvent;
 pub use views::*;
+
+use datalinks_core::{Error, Provider, Result};
+use datalinks_oauth::{PendingAttempts, TokenKeeper};
+use datalinks_sandbox::RunningSandbox;
+use datalinks_store::Store;
+use datalinks_vault::{SecretStore, Vault};
+use status::Health;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the service tells its host (the Tauri shell or the CLI) as things happen.
+#[derive(Debug, Clone)]
+pub enum ServiceEvent {
+    ConnectionChanged(datalinks_core::ConnectionView),
+    /// Something worth showing that belongs to no single connection (a refused deep link).
+    Notice(Error),
+}
+
+/// What the service needs from the program it runs in.
+pub trait Host: Send + Sync + 'static {
+    /// Opens a URL in the system browser.
+    fn open_in_browser(&self, url: &str) -> Result<()>;
+    fn emit(&self, event: ServiceEvent);
+}
+
+/// The name of the SQLite file in the app data folder.
+pub const DATABASE_FILE: &str = "datalinks.sqlite3";
+
+pub struct Datalinks {
+    store: Store,
+    vault: Vault,
+    host: Arc<dyn Host>,
+    http: reqwest::Client,
+    attempts: PendingAttempts,
+    keepers: HashMap<Provider, TokenKeeper>,
+    /// Loopback listeners of open attempts, aborted on cancel or a new attempt.
+    listeners: Mutex<HashMap<Provider, tokio::task::JoinHandle<()>>>,
+    /// Live, non-persisted health of each connection (unreachable, keyring trouble, last error).
+    health: Mutex<HashMap<Provider, Health>>,
+    sandbox: tokio::sync::Mutex<Option<RunningSandbox>>,
+}
+
+impl Datalinks {
+    /// Opens the service over the app data folder and a secret store (the OS keyring in the
+    /// app and CLI; an in-memory store in tests).
+    pub fn open(data_dir: &Path, secrets: Arc<dyn SecretStore>, host: Arc<dyn Host>) -> Result<Arc<Self>> {
+        let store = Store::open(&data_dir.join(DATABASE_FILE))?;
+        let vault = Vault::new(secrets);
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("Datalinks/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::internal(format!("HTTP client: {e}")))?;
+        let keepers = Provider::ALL.into_iter().map(|p| (p, TokenKeeper::new(p, vault.clone()))).collect();
+        Ok(Arc::new(Self {
+            store,
+            vault,
+            host,
+            http,
+            attempts: PendingAttempts::default(),
+            keepers,
+            listeners: Mutex::default(),
+            health: Mutex::default(),
+            sandbox: tokio::sync::Mutex::default(),
+        }))
+    }
+
+    fn keeper(&self, provider: Provider) -> &TokenKeeper {
+        &self.keepers[&provider]
+    }
+
+    /// Runs a blocking keyring call off the async workers.
+    async fn vault_call<T: Send + 'static>(&self, f: impl FnOnce(&Vault) -> Result<T> + Send + 'static) -> Result<T> {
+        let vault = self.vault.clone();
+        tokio::task::spawn_blocking(move || f(&vault))
+            .await
+            .map_err(|e| Error::internal(format!("keyring task failed: {e}")))?
+    }
+
+    pub async fn history(&self, provider: Provider) -> Result<Vec<HistoryEvent>> {
+        self.store.history(provider, 200)
+    }
+}

@@ -1,0 +1,352 @@
+//! The direct-sharing API (providers.md A2, A3, A5): DRF authentication, LimitOffset pagination and
+//! the exchange-member and project serializers.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::pages;
+use crate::state::{AccessTokenStatus, DownloadKey, Sandbox};
+use crate::text::drf_datetime;
+use crate::urls::{with_query_param, Params};
+
+/// DRF `PAGE_SIZE`; Open Humans' view-level limits are ignored by DRF, so there is no maximum.
+const DEFAULT_LIMIT: usize = 100;
+
+enum Caller {
+    Member(usize),
+    /// The project's master access token.
+    Project,
+}
+
+/// A DRF `AuthenticationFailed` or `NotAuthenticated` detail.
+struct Unauthenticated(&'static str);
+
+/// DRF's authentication as Open Humans configures it: `CustomOAuth2Authentication` (expired OAuth2
+/// tokens fail early), DOT's `OAuth2Authentication`, then `MasterTokenAuthentication`.
+/// `?access_token=` is copied over the Authorization header by a middleware, so it wins.
+fn authenticate(sandbox: &Sandbox, query: &Params, headers: &HeaderMap) -> Result<Caller, Unauthenticated> {
+    let authorization = match query.get("access_token") {
+        Some(token) => format!("Bearer {token}"),
+        None => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
+            .to_string(),
+    };
+    let words: Vec<&str> = authorization.split_whitespace().collect();
+    let store = sandbox.store();
+    if let Some(token) = words.get(1) {
+        if let AccessTokenStatus::Expired = store.access_token_status(token) {
+            return Err(Unauthenticated("Expired token."));
+        }
+    }
+    if let [scheme, token] = words.as_slice() {
+        if scheme.eq_ignore_ascii_case("bearer") {
+            if let AccessTokenStatus::Valid(member) = store.access_token_status(token) {
+                return Ok(Caller::Member(member));
+            }
+        }
+    }
+    match words.as_slice() {
+        [] => Err(Unauthenticated("Authentication credentials were not provided.")),
+        [scheme, ..] if !scheme.eq_ignore_ascii_case("bearer") => Err(Unauthenticated(
+            "Authentication credentials were not provided.",
+        )),
+        [_] => Err(Unauthenticated(
+            "Invalid token header. No credentials provided.",
+        )),
+        [_, token] if *token == sandbox.world.project.master_access_token => {
+            if SystemTime::now() >= sandbox.master_token_expires_at {
+                Err(Unauthenticated("Expired token."))
+            } else {
+                Ok(Caller::Project)
+            }
+        }
+        [_, _] => Err(Unauthenticated("Invalid token.")),
+        _ => Err(Unauthenticated(
+            "Invalid token header. Token string should not contain spaces.",
+        )),
+    }
+}
+
+/// Django's `never_cache`, applied to every direct-sharing view (`NeverCacheMixin`).
+fn api_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (
+                header::CACHE_CONTROL,
+                "no-cache, no-store, must-revalidate, max-age=0",
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Authentication, then DRF's method check (which comes after authentication).
+fn admit(sandbox: &Sandbox, method: &Method, query: &Params, headers: &HeaderMap) -> Result<Caller, Response> {
+    let outcome = authenticate(sandbox, query, headers);
+    let mut store = sandbox.store();
+    store.stats.api_calls += 1;
+    let caller = match outcome {
+        Ok(caller) => caller,
+        Err(Unauthenticated(detail)) => {
+            store.stats.api_auth_failures += 1;
+            let mut response =
+                api_response(StatusCode::UNAUTHORIZED, json!({ "detail": detail }).to_string());
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"api\""),
+            );
+            return Err(response);
+        }
+    };
+    if method != Method::GET && method != Method::HEAD {
+        let mut response = api_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            json!({ "detail": format!("Method \"{method}\" not allowed.") }).to_string(),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
+        return Err(response);
+    }
+    Ok(caller)
+}
+
+#[derive(Serialize)]
+struct DataFile {
+    id: u64,
+    basename: String,
+    created: String,
+    datatypes: Vec<String>,
+    download_url: String,
+    metadata: serde_json::Value,
+    source: String,
+    source_project: String,
+}
+
+#[derive(Serialize)]
+struct ExchangeMemberPage {
+    count: usize,
+    next: Option<String>,
+    previous: Option<String>,
+    created: String,
+    project_member_id: String,
+    sources_shared: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    data: Vec<DataFile>,
+}
+
+/// DRF's `_positive_int`: negatives (and zero when strict) are invalid.
+fn positive_int(value: Option<&str>, strict: bool) -> Option<usize> {
+    let parsed: i64 = value?.trim().parse().ok()?;
+    if parsed < 0 || (strict && parsed == 0) {
+        return None;
+    }
+    usize::try_from(parsed).ok()
+}
+
+/// `GET /api/direct-sharing/project/exchange-member/`
+pub async fn exchange_member(
+    State(sandbox): State<Arc<Sandbox>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let query = Params::from_query(uri.query().unwrap_or(""));
+    let caller = match admit(&sandbox, &method, &query, &headers) {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    let member = match caller {
+        Caller::Member(member) => member,
+        Caller::Project => match query.non_empty("project_member_id") {
+            // Open Humans crashes on the unbound variable here.
+            None => return pages::server_error(),
+            Some(id) => match sandbox.world.member_by_project_member_id(id) {
+                Some(member) => member,
+                None => {
+                    return api_response(
+                        StatusCode::BAD_REQUEST,
+                        json!({"project_member_id": "project_member_id is invalid"}).to_string(),
+                    )
+                }
+            },
+        },
+    };
+
+    let files = sandbox.world.member_files(member);
+    let count = files.len();
+    let limit = positive_int(query.get("limit"), true).unwrap_or(DEFAULT_LIMIT);
+    let offset = positive_int(query.get("offset"), false).unwrap_or(0);
+    let request_url = absolute_request_url(&sandbox, &uri, &headers);
+    let next = (offset.saturating_add(limit) < count).then(|| {
+        let url = with_query_param(&request_url, "limit", Some(&limit.to_string()));
+        with_query_param(&url, "offset", Some(&(offset + limit).to_string()))
+    });
+    let previous = (offset > 0).then(|| {
+        let url = with_query_param(&request_url, "limit", Some(&limit.to_string()));
+        if offset <= limit {
+            with_query_param(&url, "offset", None)
+        } else {
+            with_query_param(&url, "offset", Some(&(offset - limit).to_string()))
+        }
+    });
+    let page: Vec<_> = files.into_iter().skip(offset).take(limit).collect();
+
+    let now = SystemTime::now();
+    let mut store = sandbox.store();
+    store
+        .download_keys
+        .retain(|_, key| key.expires_at > now);
+    let data = page
+        .into_iter()
+        .map(|file| {
+            // Every serialization mints a fresh download key (DataFileKey).
+            let key = uuid::Uuid::new_v4().to_string();
+            store.download_keys.insert(
+                key.clone(),
+                DownloadKey {
+                    file_id: file.id,
+                    expires_at: now + sandbox.download_key_lifetime,
+                },
+            );
+            DataFile {
+                id: file.id,
+                basename: file.basename,
+                created: drf_datetime(file.created),
+                datatypes: vec![sandbox.url(&format!(
+                    "/api/public/datatype/{}/",
+                    file.source.datatype_id
+                ))],
+                download_url: sandbox.url(&format!(
+                    "/data-management/datafile-download/{}/?key={key}",
+                    file.id
+                )),
+                metadata: json!({"description": file.description, "tags": file.tags}),
+                source: file.source.id_label(),
+                source_project: sandbox.url(&format!(
+                    "/api/public/project/{}/",
+                    file.source.project_id
+                )),
+            }
+        })
+        .collect();
+    drop(store);
+
+    let seeded = &sandbox.world.members[member];
+    let body = ExchangeMemberPage {
+        count,
+        next,
+        previous,
+        created: drf_datetime(seeded.created),
+        project_member_id: seeded.project_member_id.clone(),
+        sources_shared: sandbox.world.sources.iter().map(|s| s.id_label()).collect(),
+        username: sandbox
+            .world
+            .project
+            .request_username_access
+            .then(|| seeded.username.clone()),
+        data,
+    };
+    // Serialized from the struct, not a `Value`, to keep DRF's key order.
+    api_response(StatusCode::OK, serde_json::to_string(&body).unwrap_or_default())
+}
+
+/// Django's `request.build_absolute_uri()`: the Host the client used plus the full path.
+fn absolute_request_url(sandbox: &Sandbox, uri: &Uri, headers: &HeaderMap) -> String {
+    let path = uri
+        .path_and_query()
+        .map_or(uri.path(), |path_and_query| path_and_query.as_str());
+    match headers.get(header::HOST).and_then(|host| host.to_str().ok()) {
+        Some(host) => format!("http://{host}{path}"),
+        None => sandbox.url(path),
+    }
+}
+
+/// `GET /api/direct-sharing/project/` (ProjectDataSerializer, A5).
+pub async fn project(
+    State(sandbox): State<Arc<Sandbox>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let query = Params::from_query(uri.query().unwrap_or(""));
+    if let Err(refused) = admit(&sandbox, &method, &query, &headers) {
+        return refused;
+    }
+    let project = &sandbox.world.project;
+    let authorized_members = sandbox
+        .store()
+        .memberships
+        .iter()
+        .filter(|membership| membership.authorized)
+        .count();
+    let body = ProjectData {
+        active: true,
+        approved: false,
+        authorized_members,
+        badge_image: "",
+        contact_email: "sandbox@datalinks.invalid",
+        id: project.id,
+        id_label: project.id_label(),
+        info_url: "https://datalinks.invalid/sandbox",
+        is_academic_or_nonprofit: false,
+        is_study: false,
+        leader: "Datalinks Sandbox",
+        long_description: "A simulated Open Humans project for trying Datalinks without an account.",
+        name: &project.name,
+        organization: "Datalinks",
+        registered_datatypes: Vec::new(),
+        requested_sources: sandbox
+            .world
+            .sources
+            .iter()
+            .map(|s| format!("/api/public/project/{}/", s.project_id))
+            .collect(),
+        request_sources_access: sandbox.world.sources.iter().map(|s| s.id_label()).collect(),
+        request_username_access: project.request_username_access,
+        returned_data_description: "",
+        short_description: "Simulated Open Humans project (sandbox).",
+        slug: &project.slug,
+        kind: "oauth2",
+    };
+    api_response(StatusCode::OK, serde_json::to_string(&body).unwrap_or_default())
+}
+
+#[derive(Serialize)]
+struct ProjectData<'a> {
+    active: bool,
+    approved: bool,
+    authorized_members: usize,
+    badge_image: &'a str,
+    contact_email: &'a str,
+    id: u32,
+    id_label: String,
+    info_url: &'a str,
+    is_academic_or_nonprofit: bool,
+    is_study: bool,
+    leader: &'a str,
+    long_description: &'a str,
+    name: &'a str,
+    organization: &'a str,
+    registered_datatypes: Vec<String>,
+    requested_sources: Vec<String>,
+    request_sources_access: Vec<String>,
+    request_username_access: bool,
+    returned_data_description: &'a str,
+    short_description: &'a str,
+    slug: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+}

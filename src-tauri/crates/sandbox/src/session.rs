@@ -1,0 +1,98 @@
+//! Logging in to the sandbox (the seeded accounts all use the password `sandbox`).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+use crate::pages;
+use crate::seed::SEEDED_PASSWORD;
+use crate::state::Sandbox;
+use crate::text::generate_token;
+use crate::urls::{quote_plus, Params};
+
+const SESSION_COOKIE: &str = "sessionid";
+const LOGIN_PATH: &str = "/account/login/";
+
+/// The member logged in with this request's session cookie, if any.
+pub fn session_member(sandbox: &Sandbox, headers: &HeaderMap) -> Option<usize> {
+    let session_id = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == SESSION_COOKIE).then(|| value.to_string())
+        })?;
+    sandbox.store().sessions.get(&session_id).copied()
+}
+
+/// Where a page that needs a logged-in member sends everybody else.
+pub fn login_redirect(uri: &Uri) -> Response {
+    let next = uri
+        .path_and_query()
+        .map_or(uri.path(), |path_and_query| path_and_query.as_str());
+    redirect_to(&format!("{LOGIN_PATH}?next={}", quote_plus(next)))
+}
+
+fn redirect_to(location: &str) -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, location.to_string())]).into_response()
+}
+
+/// Only same-site paths are followed after login (Django's `url_has_allowed_host_and_scheme`).
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") => path,
+        _ => "/",
+    }
+}
+
+fn login_message(next: &str, sandbox: &Sandbox) -> Option<String> {
+    next.contains("/oauth2/authorize/").then(|| {
+        format!(
+            "Please log in or sign up to Open Humans to authorize \"{}\"",
+            sandbox.world.project.name
+        )
+    })
+}
+
+pub async fn home() -> Response {
+    pages::home()
+}
+
+pub async fn login_page(State(sandbox): State<Arc<Sandbox>>, uri: Uri) -> Response {
+    let params = Params::from_query(uri.query().unwrap_or(""));
+    let next = safe_next(params.get("next"));
+    pages::login(next, login_message(next, &sandbox).as_deref(), None)
+}
+
+pub async fn login_submit(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = Params::from_form(&headers, &body);
+    let next = safe_next(form.get("next"));
+    let member = form
+        .get("username")
+        .and_then(|username| sandbox.world.member_by_username(username))
+        .filter(|_| form.get("password") == Some(SEEDED_PASSWORD));
+    let Some(member) = member else {
+        return pages::login(
+            next,
+            login_message(next, &sandbox).as_deref(),
+            Some("The username and/or password you specified are not correct."),
+        );
+    };
+    let session_id = generate_token();
+    sandbox.store().sessions.insert(session_id.clone(), member);
+    let mut response = redirect_to(next);
+    let cookie = format!("{SESSION_COOKIE}={session_id}; HttpOnly; Path=/; SameSite=Lax");
+    if let Ok(value) = cookie.parse() {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}

@@ -1,0 +1,222 @@
+//! Helpers shared by the integration tests: a cookie-keeping client that never follows redirects,
+//! a tiny HTML form reader, and shortcuts through the authorize flow.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::collections::HashMap;
+
+use datalinks_sandbox::{RunningSandbox, SandboxConfig};
+use reqwest::{redirect, Client, Response, StatusCode};
+use url::Url;
+
+pub const LOOPBACK_CALLBACK: &str = "http://127.0.0.1:53682/callback";
+
+pub async fn start(config: SandboxConfig) -> RunningSandbox {
+    datalinks_sandbox::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("sandbox starts")
+}
+
+pub async fn start_default() -> RunningSandbox {
+    start(SandboxConfig::default()).await
+}
+
+/// A browser: keeps cookies, shows every redirect to the test instead of following it.
+pub fn browser() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub fn plain_client() -> Client {
+    Client::builder()
+        .redirect(redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .expect("a Location header")
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+pub fn query_map(url: &str) -> HashMap<String, String> {
+    Url::parse(url).unwrap().query_pairs().into_owned().collect()
+}
+
+pub fn authorize_url(sandbox: &RunningSandbox, params: &[(&str, &str)]) -> Url {
+    let mut url = sandbox.authorize_url();
+    url.query_pairs_mut()
+        .append_pair("client_id", sandbox.client_id())
+        .append_pair("response_type", "code");
+    for (name, value) in params {
+        url.query_pairs_mut().append_pair(name, value);
+    }
+    url
+}
+
+pub async fn log_in(sandbox: &RunningSandbox, browser: &Client) {
+    let response = browser
+        .post(sandbox.base_url().join("/account/login/").unwrap())
+        .form(&[("username", "alice"), ("password", "sandbox"), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND, "login accepted");
+}
+
+/// A form as a browser sees it: its action and the inputs it would submit.
+#[derive(Debug)]
+pub struct Form {
+    pub action: String,
+    pub inputs: Vec<Input>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub kind: String,
+    pub name: Option<String>,
+    pub value: String,
+}
+
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let needle = format!(" {name}=\"");
+    let start = tag.find(&needle)? + needle.len();
+    let end = start + tag[start..].find('"')?;
+    Some(unescape(&tag[start..end]))
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// Reads the first `<form>` of a page.
+pub fn parse_form(html: &str) -> Form {
+    let start = html.find("<form").expect("a form");
+    let end = start + html[start..].find("</form>").expect("a closed form");
+    let form = &html[start..end];
+    let open_tag = &form[..form.find('>').unwrap()];
+    let action = attribute(open_tag, "action").expect("a form action");
+    let inputs = form
+        .match_indices("<input")
+        .map(|(at, _)| {
+            let tag = &form[at..at + form[at..].find('>').unwrap()];
+            Input {
+                kind: attribute(tag, "type").unwrap_or_else(|| "text".into()),
+                name: attribute(tag, "name"),
+                value: attribute(tag, "value").unwrap_or_default(),
+            }
+        })
+        .collect();
+    Form { action, inputs }
+}
+
+impl Form {
+    /// What submitting with `button` (a submit input's value) sends; unchecked checkboxes are left out.
+    pub fn submission(&self, button: &str) -> Vec<(String, String)> {
+        self.inputs
+            .iter()
+            .filter(|input| match input.kind.as_str() {
+                "hidden" | "text" | "password" => true,
+                "submit" => input.value == button,
+                _ => false,
+            })
+            .filter_map(|input| Some((input.name.clone()?, input.value.clone())))
+            .collect()
+    }
+
+    pub fn hidden(&self, name: &str) -> Option<String> {
+        self.inputs
+            .iter()
+            .find(|input| input.kind == "hidden" && input.name.as_deref() == Some(name))
+            .map(|input| input.value.clone())
+    }
+}
+
+/// Logged-in browser opens the authorize URL, reads the consent form and presses `button`
+/// ("Authorize project" or "Cancel"). Returns the response to the form submission.
+pub async fn consent(
+    sandbox: &RunningSandbox,
+    browser: &Client,
+    params: &[(&str, &str)],
+    button: &str,
+) -> Response {
+    let page = browser
+        .get(authorize_url(sandbox, params))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "consent page shown");
+    let form = parse_form(&page.text().await.unwrap());
+    browser
+        .post(sandbox.base_url().join(&form.action).unwrap())
+        .form(&form.submission(button))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The code from a successful authorization with `params`.
+pub async fn authorization_code(sandbox: &RunningSandbox, params: &[(&str, &str)]) -> String {
+    let browser = browser();
+    log_in(sandbox, &browser).await;
+    let response = consent(sandbox, &browser, params, "Authorize project").await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    query_map(&location(&response))["code"].clone()
+}
+
+pub async fn token_request(sandbox: &RunningSandbox, form: &[(&str, &str)]) -> Response {
+    plain_client()
+        .post(sandbox.token_url())
+        .basic_auth(sandbox.client_id(), Some(sandbox.client_secret()))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn json(response: Response) -> serde_json::Value {
+    response.json().await.unwrap()
+}
+
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// Authorize with the loopback redirect URI and exchange the code.
+pub async fn connect(sandbox: &RunningSandbox) -> Tokens {
+    let code = authorization_code(sandbox, &[("redirect_uri", LOOPBACK_CALLBACK)]).await;
+    let response = token_request(
+        sandbox,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", LOOPBACK_CALLBACK),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = json(response).await;
+    Tokens {
+        access_token: body["access_token"].as_str().unwrap().to_string(),
+        refresh_token: body["refresh_token"].as_str().unwrap().to_string(),
+    }
+}
+
+pub fn exchange_member_url(sandbox: &RunningSandbox) -> Url {
+    sandbox
+        .base_url()
+        .join(datalinks_sandbox::EXCHANGE_MEMBER_PATH)
+        .unwrap()
+}

@@ -1,0 +1,137 @@
+use crate::{keyring_unavailable, SecretStore};
+use datalinks_core::{Error, Result, SecretString, APP_IDENTIFIER};
+use keyring_core::api::CredentialStore;
+use keyring_core::Entry;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The OS keyring. On Linux this is the Secret Service (GNOME Keyring, KWallet, KeePassXC)
+/// over D-Bus, with attributes `service` = [`APP_IDENTIFIER`] and `username` = the key.
+///
+/// Construction never fails: the connection is opened on first use, and any failure reported
+/// as `keyring_unavailable` drops it so the next call (a Retry) connects afresh, for example
+/// after the person unlocked the keyring or a restarted daemon replaced the old session.
+///
+/// Calls block on D-Bus round trips and need no async runtime; call them from plain threads
+/// or `spawn_blocking`.
+pub struct KeyringStore {
+    connection: Mutex<Option<Arc<CredentialStore>>>,
+}
+
+impl KeyringStore {
+    pub fn new() -> Self {
+        Self {
+            connection: Mutex::new(None),
+        }
+    }
+
+    fn entry(&self, key: &str) -> Result<(Arc<CredentialStore>, Entry)> {
+        let store = self.connect()?;
+        // The label is what keyring managers such as Seahorse show.
+        let label = format!("Datalinks: {key}");
+        let modifiers = HashMap::from([("label", label.as_str())]);
+        let entry = store
+            .build(APP_IDENTIFIER, key, Some(&modifiers))
+            .map_err(|err| Error::internal(format!("Invalid keyring entry name {key:?}: {err}")))?;
+        Ok((store, entry))
+    }
+
+    fn connect(&self) -> Result<Arc<CredentialStore>> {
+        let mut connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(store) = connection.as_ref() {
+            return Ok(store.clone());
+        }
+        let store = open_platform_store().map_err(|err| keyring_unavailable(&describe(&err)))?;
+        *connection = Some(store.clone());
+        Ok(store)
+    }
+
+    /// Maps a keyring failure to our error, dropping the connection when the keyring itself
+    /// is the problem so that the next call reconnects.
+    fn fail(&self, used: &Arc<CredentialStore>, key: &str, err: keyring_core::Error) -> Error {
+        use keyring_core::Error as K;
+        match err {
+            K::BadEncoding(_) => Error::internal(format!(
+                "The keyring entry {key:?} of {APP_IDENTIFIER} is not valid text. It was left in place."
+            )),
+            K::Ambiguous(entries) => Error::internal(format!(
+                "{} keyring entries match {key:?} of {APP_IDENTIFIER}; remove the duplicates, \
+                 e.g. with `secret-tool search --all service {APP_IDENTIFIER}`. Nothing was deleted.",
+                entries.len()
+            )),
+            other => {
+                let mut connection = self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if connection.as_ref().is_some_and(|current| Arc::ptr_eq(current, used)) {
+                    *connection = None;
+                }
+                keyring_unavailable(&describe(&other))
+            }
+        }
+    }
+}
+
+impl Default for KeyringStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SecretStore for KeyringStore {
+    fn get(&self, key: &str) -> Result<Option<SecretString>> {
+        let (store, entry) = self.entry(key)?;
+        match entry.get_password() {
+            Ok(value) => Ok(Some(SecretString::new(value))),
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(err) => Err(self.fail(&store, key, err)),
+        }
+    }
+
+    fn set(&self, key: &str, value: &SecretString) -> Result<()> {
+        let (store, entry) = self.entry(key)?;
+        entry
+            .set_password(value.expose())
+            .map_err(|err| self.fail(&store, key, err))
+    }
+
+    fn delete(&self, key: &str) -> Result<bool> {
+        let (store, entry) = self.entry(key)?;
+        match entry.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring_core::Error::NoEntry) => Ok(false),
+            Err(err) => Err(self.fail(&store, key, err)),
+        }
+    }
+
+    fn location(&self) -> String {
+        if cfg!(target_os = "linux") {
+            "OS keyring (Secret Service)".to_owned()
+        } else {
+            "OS keyring".to_owned()
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn open_platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    Ok(zbus_secret_service_keyring_store::Store::new()?)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    Err(keyring_core::Error::NotSupportedByStore(
+        "this build has no keyring backend for this operating system".to_owned(),
+    ))
+}
+
+/// A short cause for people: what kind of failure, then the platform's own words.
+fn describe(err: &keyring_core::Error) -> String {
+    use keyring_core::Error as K;
+    match err {
+        K::NoStorageAccess(cause) => format!("access refused — is it locked? {cause}"),
+        K::PlatformFailure(cause) => format!("could not reach it: {cause}"),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,33 @@
+use super::{CmdResult, Service};
+use datalinks_core::{ConnectionView, Provider};
+use datalinks_service::{DisconnectReceipt, HistoryEvent};
+
+#[tauri::command]
+pub async fn list_connections(service: Service<'_>) -> CmdResult<Vec<ConnectionView>> {
+    service.list_connections().await
+}
+
+#[tauri::command]
+pub async fn connect(service: Service<'_>, provider: Provider) -> CmdResult<ConnectionView> {
+    service.connect(provider, None).await
+}
+
+#[tauri::command]
+pub async fn cancel_connect(service: Service<'_>, provider: Provider) -> CmdResult<ConnectionView> {
+    service.cancel_connect(provider).await
+}
+
+#[tauri::command]
+pub async fn retry(service: Service<'_>, provider: Provider) -> CmdResult<ConnectionView> {
+    service.retry(provider).await
+}
+
+#[tauri::command]
+pub async fn disconnect(service: Service<'_>, provider: Provider) -> CmdResult<DisconnectReceipt> {
+    service.disconnect(provider).await
+}
+
+#[tauri::command]
+pub async fn history(service: Service<'_>, provider: Provider) -> CmdResult<Vec<HistoryEvent>> {
+    service.history(provider).await
+}

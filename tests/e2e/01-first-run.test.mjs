@@ -1,0 +1,104 @@
+// First run on the sandbox over the loopback redirect, then where the secrets went.
+import { before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import {
+  TMP, KEYRING_SERVICE, TOKENS_USER, CLIENT_SECRET_USER,
+  startApp, e2eTest, byTestId, allByTestId, waitForCardState, showConnections, showSettings,
+  setBrowserMode, browserRuns, waitForBrowserRun, keyringItems, secretsFromKeyring,
+  startIpcRecording, recordedIpc, filesUnder, appDataDir,
+} from "./harness.mjs";
+
+let browser;
+const current = () => browser;
+
+before(async () => {
+  browser = await startApp();
+});
+
+after(async () => {
+  await browser?.deleteSession();
+});
+
+e2eTest("first run: try the sandbox and connect over loopback", current, async () => {
+  setBrowserMode("allow");
+  await byTestId(browser, "try-sandbox").click();
+  await byTestId(browser, "sandbox-badge").waitForExist({ timeout: 15_000 });
+  const connect = byTestId(browser, "connect-openhumans");
+  await connect.waitForClickable({ timeout: 15_000 });
+
+  const runsBefore = browserRuns().length;
+  await connect.click();
+  await waitForCardState(browser, "connected");
+
+  const run = await waitForBrowserRun(runsBefore);
+  assert.equal(run.steps.at(-1), "authorize", `fake browser: ${JSON.stringify(run)}`);
+  assert.equal(run.delivered_by, "http-get", `redirect should go to the loopback listener: ${run.callback}`);
+  assert.match(run.callback, /^http:\/\/127\.0\.0\.1:\d+\/.*[?&]code=/);
+  assert.equal(run.callback_status, 200);
+
+  await byTestId(browser, "member-id").waitForExist({ timeout: 15_000 });
+  assert.match((await byTestId(browser, "member-id").getText()).trim(), /^\d{8}$/);
+  assert.ok((await allByTestId(browser, "file-group").length) > 0, "no file-group shown");
+  assert.ok((await allByTestId(browser, "file-row").length) > 0, "no file-row shown");
+  assert.match(await byTestId(browser, "secret-location").getText(), /keyring|secret service/i);
+});
+
+e2eTest("the tokens and the client secret are in the OS keyring", current, () => {
+  const items = keyringItems();
+  const users = items.map((item) => item.attributes.username).sort();
+  assert.deepEqual(users, [CLIENT_SECRET_USER, TOKENS_USER], `keyring items: ${JSON.stringify(items)}`);
+  for (const item of items) assert.equal(item.attributes.service, KEYRING_SERVICE);
+
+  const tokens = JSON.parse(items.find((item) => item.attributes.username === TOKENS_USER).secret);
+  assert.equal(typeof tokens.access_token, "string");
+  assert.ok(tokens.access_token.length >= 16, "access token looks empty");
+  assert.equal(typeof tokens.refresh_token, "string");
+  assert.ok(tokens.expires_at > Date.now() / 1000, "access token already expired");
+});
+
+e2eTest("no secret reaches the DOM, IPC responses, logs or the database", current, async () => {
+  await startIpcRecording(browser);
+  // Exercise the UI so every view asks the backend again, then call the read commands directly.
+  await showSettings(browser);
+  await showConnections(browser);
+  await byTestId(browser, "member-id").waitForExist({ timeout: 15_000 });
+  const direct = await browser.executeAsync((done) => {
+    const invoke = window.__TAURI_INTERNALS__.invoke;
+    const provider = "openhumans";
+    Promise.allSettled([
+      invoke("list_connections", {}),
+      invoke("member_overview", {}),
+      invoke("get_provider_settings", { provider }),
+      invoke("history", { provider }),
+    ]).then((results) => done(results.map((r) => r.status)));
+  });
+  assert.ok(direct.includes("fulfilled"), `no read command succeeded: ${direct}`);
+
+  // Read the secrets now: a refresh may have rotated them since the previous test.
+  const secrets = secretsFromKeyring();
+  const dom = await browser.execute(() =>
+    [document.documentElement.outerHTML, ...[...document.querySelectorAll("input, textarea")].map((el) => el.value)].join("\n"),
+  );
+  const ipc = await recordedIpc(browser);
+  assert.ok(ipc.length >= 4, `only ${ipc.length} IPC payloads were recorded`);
+
+  const logFiles = filesUnder(appDataDir()).filter((file) => file.endsWith(".log"));
+  assert.ok(logFiles.length > 0, `no log file under ${appDataDir()}`);
+  const dbFiles = filesUnder(appDataDir()).filter((file) => /\.(sqlite3?|db)(-wal|-journal)?$/.test(file));
+  assert.ok(dbFiles.length > 0, `no SQLite file under ${appDataDir()}`);
+  // Everything else the app left in HOME/XDG_* (WebKit caches too); the keyring file is encrypted.
+  const otherFiles = filesUnder(TMP).filter((file) => !logFiles.includes(file) && !dbFiles.includes(file));
+
+  const places = [
+    ["DOM", dom],
+    ...ipc.map((payload, index) => [`IPC payload #${index}`, payload]),
+    ...[...logFiles, ...dbFiles, ...otherFiles].map((file) => [file, fs.readFileSync(file).toString("latin1")]),
+  ];
+  const leaks = [];
+  for (const [name, secret] of Object.entries(secrets)) {
+    if (!secret) continue;
+    for (const [place, text] of places) if (text.includes(secret)) leaks.push(`${name} in ${place}`);
+  }
+  assert.deepEqual(leaks, [], "secrets leaked");
+});

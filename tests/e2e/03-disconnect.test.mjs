@@ -1,0 +1,47 @@
+// Disconnecting: a receipt of what was done, and the tokens gone from the keyring.
+import { before, after } from "node:test";
+import assert from "node:assert/strict";
+import {
+  TOKENS_USER, startApp, e2eTest, byTestId, allByTestId, waitForCardState, showConnections,
+  showSettings, setBrowserMode, keyringItems, keyringLookup,
+} from "./harness.mjs";
+
+let browser;
+const current = () => browser;
+
+before(async () => {
+  browser = await startApp();
+});
+
+after(async () => {
+  await browser?.deleteSession();
+});
+
+e2eTest("connect again over loopback", current, async () => {
+  await showSettings(browser);
+  await byTestId(browser, "transport").selectByAttribute("value", "loopback");
+  await byTestId(browser, "save-settings").click();
+  await browser.waitUntil(async () => (await byTestId(browser, "transport").getValue()) === "loopback", {
+    timeout: 10_000, timeoutMsg: "transport did not stay loopback after saving",
+  });
+  await showConnections(browser);
+  setBrowserMode("allow");
+  await byTestId(browser, "connect-openhumans").click();
+  await waitForCardState(browser, "connected");
+  assert.ok(keyringLookup(TOKENS_USER), "connected but no tokens in the keyring");
+});
+
+e2eTest("disconnect shows a receipt and removes the tokens from the keyring", current, async () => {
+  await byTestId(browser, "disconnect-openhumans").click();
+  await byTestId(browser, "receipt").waitForExist({ timeout: 20_000 });
+  const steps = await allByTestId(browser, "receipt-step");
+  const outcomes = await Promise.all(steps.map(async (step) => [await step.getAttribute("data-outcome"), await step.getText()]));
+  assert.ok(outcomes.length > 0, "the receipt has no steps");
+  assert.ok(outcomes.some(([outcome]) => outcome === "done"), `no done step: ${JSON.stringify(outcomes)}`);
+  assert.deepEqual(outcomes.filter(([outcome]) => outcome === "failed"), [], "failed receipt steps");
+  await waitForCardState(browser, ["disconnected", "not_configured"], 10_000);
+
+  assert.equal(keyringLookup(TOKENS_USER), null, "the tokens are still in the keyring");
+  const users = keyringItems().map((item) => item.attributes.username);
+  assert.ok(!users.includes(TOKENS_USER), `keyring still lists ${TOKENS_USER}: ${users}`);
+});

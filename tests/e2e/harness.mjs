@@ -1,0 +1,295 @@
+// Shared helpers for the e2e tests. tests/e2e/run.sh provides the environment: a private D-Bus
+// session with an unlocked keyring, Xvfb, WebKitWebDriver on $E2E_DRIVER_PORT, throwaway XDG dirs.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { remote } from "webdriverio";
+
+const required = ["DATALINKS_APP", "E2E_DRIVER_PORT", "DATALINKS_E2E_ARTIFACTS", "DATALINKS_E2E_TMP"];
+for (const name of required) {
+  if (!process.env[name]) throw new Error(`${name} is not set: run the suite through tests/e2e/run.sh`);
+}
+
+export const APP = process.env.DATALINKS_APP;
+export const ARTIFACTS = process.env.DATALINKS_E2E_ARTIFACTS;
+export const TMP = process.env.DATALINKS_E2E_TMP;
+export const KEYRING_SERVICE = "org.datalinks.app";
+export const TOKENS_USER = "openhumans/tokens";
+export const CLIENT_SECRET_USER = "openhumans/client_secret";
+const CONNECT_TIMEOUT_MS = 45_000;
+
+/** Starts the app through WebDriver and waits until the UI has rendered. */
+export async function startApp() {
+  const browser = await remote({
+    hostname: "127.0.0.1",
+    port: Number(process.env.E2E_DRIVER_PORT),
+    logLevel: "warn",
+    connectionRetryTimeout: 60_000,
+    connectionRetryCount: 1,
+    capabilities: {
+      "webkitgtk:browserOptions": { binary: APP, args: [] },
+      // WebKitWebDriver speaks classic WebDriver only.
+      "wdio:enforceWebDriverClassic": true,
+    },
+  });
+  try {
+    await browser.waitUntil(
+      async () =>
+        (await byTestId(browser, "try-sandbox").isExisting()) ||
+        (await byTestId(browser, "connection-openhumans").isExisting()),
+      { timeout: 30_000, timeoutMsg: "the app rendered neither try-sandbox nor connection-openhumans" },
+    );
+  } catch (error) {
+    // Free the driver's single session slot for the next test file.
+    await saveFailureArtifacts(browser, "app start");
+    await browser.deleteSession().catch(() => {});
+    throw error;
+  }
+  return browser;
+}
+
+export function byTestId(browser, id, extra = "") {
+  return browser.$(`[data-testid="${id}"]${extra}`);
+}
+
+export function allByTestId(browser, id, extra = "") {
+  return browser.$$(`[data-testid="${id}"]${extra}`);
+}
+
+/**
+ * A node:test test that, when it fails, saves a screenshot and the page HTML under the
+ * artifacts dir. `getBrowser` is read lazily because the session starts in `before`.
+ */
+export function e2eTest(name, getBrowser, body) {
+  test(name, async (t) => {
+    try {
+      await body(t);
+    } catch (error) {
+      await saveFailureArtifacts(getBrowser(), name);
+      throw error;
+    }
+  });
+}
+
+async function saveFailureArtifacts(browser, name) {
+  if (!browser) return;
+  const base = path.join(ARTIFACTS, `failure-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)}`);
+  try {
+    await browser.saveScreenshot(`${base}.png`);
+  } catch (error) {
+    fs.writeFileSync(`${base}.screenshot-error.txt`, String(error));
+  }
+  try {
+    fs.writeFileSync(`${base}.html`, await browser.execute(() => document.documentElement.outerHTML));
+  } catch (error) {
+    fs.writeFileSync(`${base}.html-error.txt`, String(error));
+  }
+}
+
+export async function cardState(browser) {
+  return byTestId(browser, "connection-openhumans").getAttribute("data-state");
+}
+
+export async function waitForCardState(browser, wanted, timeout = CONNECT_TIMEOUT_MS) {
+  const wantedStates = [wanted].flat();
+  let last;
+  await browser.waitUntil(
+    async () => {
+      last = await cardState(browser);
+      return wantedStates.includes(last);
+    },
+    { timeout, interval: 200, timeoutMsg: `card never reached ${wantedStates.join("|")}` },
+  ).catch((error) => {
+    throw new Error(`${error.message}; last data-state=${last}; ${describeLastBrowserRun()}`);
+  });
+}
+
+export async function showConnections(browser) {
+  await byTestId(browser, "nav-connections").click();
+  await byTestId(browser, "connection-openhumans").waitForExist({ timeout: 10_000 });
+}
+
+export async function showSettings(browser) {
+  await byTestId(browser, "nav-settings").click();
+  await byTestId(browser, "settings-openhumans").waitForExist({ timeout: 10_000 });
+}
+
+/** The window still runs script and answers clicks. */
+export async function assertResponsive(browser) {
+  assert.equal(await browser.execute(() => 6 * 7), 42);
+  await showSettings(browser);
+  await showConnections(browser);
+}
+
+// ---- the fake system browser ----
+
+export function setBrowserMode(mode) {
+  fs.writeFileSync(process.env.FAKE_BROWSER_CONTROL, `${mode}\n`);
+}
+
+export function browserRuns() {
+  const file = path.join(ARTIFACTS, "fake-browser.jsonl");
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((line) => JSON.parse(line));
+}
+
+function describeLastBrowserRun() {
+  const runs = browserRuns();
+  return runs.length ? `last fake-browser run: ${JSON.stringify(runs.at(-1))}` : "the fake browser never ran";
+}
+
+/** Waits for the fake browser to finish the run after the first `countBefore` runs. */
+export async function waitForBrowserRun(countBefore, timeout = CONNECT_TIMEOUT_MS) {
+  const start = Date.now();
+  while (Date.now() - start < timeout) {
+    const runs = browserRuns();
+    if (runs.length > countBefore) return runs[countBefore];
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`the fake browser was not started within ${timeout} ms (runs so far: ${browserRuns().length})`);
+}
+
+// ---- the OS keyring (Secret Service through secret-tool) ----
+
+function secretTool(args) {
+  const result = spawnSync("secret-tool", args, { encoding: "utf8", timeout: 15_000 });
+  if (result.error) throw result.error;
+  return result;
+}
+
+/** Every item of our service as {attributes, secret}. */
+export function keyringItems() {
+  const result = secretTool(["search", "--all", "--unlock", "service", KEYRING_SERVICE]);
+  // secret-tool (libsecret 0.20) prints each item's label/secret block to stdout but its
+  // attributes to stderr, in the same item order: pair them up again.
+  const items = [];
+  for (const line of result.stdout.split("\n")) {
+    if (line.startsWith("[")) items.push({ path: line.slice(1, -1), attributes: {}, secret: null });
+    const secret = /^secret = (.*)$/.exec(line);
+    if (secret && items.length) items.at(-1).secret = secret[1];
+  }
+  const attributeGroups = [];
+  for (const line of result.stderr.split("\n")) {
+    const match = /^attribute\.(\S+) = (.*)$/.exec(line);
+    if (!match) continue;
+    const [, key, value] = match;
+    if (!attributeGroups.length || key in attributeGroups.at(-1)) attributeGroups.push({});
+    attributeGroups.at(-1)[key] = value;
+  }
+  assert.equal(attributeGroups.length, items.length, `cannot pair secret-tool output: ${result.stderr}`);
+  items.forEach((item, index) => (item.attributes = attributeGroups[index]));
+  return items;
+}
+
+export function keyringLookup(user) {
+  const result = secretTool(["lookup", "service", KEYRING_SERVICE, "username", user]);
+  return result.status === 0 ? result.stdout : null;
+}
+
+/** The secrets that must never leave the keyring: access token, refresh token, client secret. */
+export function secretsFromKeyring() {
+  const tokensJson = keyringLookup(TOKENS_USER);
+  const clientSecret = keyringLookup(CLIENT_SECRET_USER);
+  assert.ok(tokensJson, `no ${TOKENS_USER} entry in the keyring`);
+  assert.ok(clientSecret, `no ${CLIENT_SECRET_USER} entry in the keyring`);
+  const tokens = JSON.parse(tokensJson);
+  return { access_token: tokens.access_token, refresh_token: tokens.refresh_token, client_secret: clientSecret };
+}
+
+// ---- deep links from outside the app ----
+
+/** `gio open <url>`: the OS handler -> second app instance -> single-instance forwarding. */
+export function gioOpen(url) {
+  return run("gio", ["open", url]);
+}
+
+/** Starts the app binary a second time with one argument; it should forward it and exit 0. */
+export function secondInstance(arg) {
+  return run(APP, [arg]);
+}
+
+function run(command, args) {
+  const result = spawnSync(command, args, { encoding: "utf8", timeout: 20_000, killSignal: "SIGKILL" });
+  assert.ok(!result.error, `${command} ${args.join(" ")} did not finish: ${result.error}`);
+  assert.equal(result.status, 0, `${command} ${args.join(" ")} exited ${result.status}: ${result.stderr}`);
+  return result;
+}
+
+// ---- notices ----
+
+/** Marks the notices on screen so that a later wait only accepts a new one. */
+export async function markSeenNotices(browser) {
+  await browser.execute(() => {
+    for (const el of document.querySelectorAll('[data-testid="notice"]')) el.setAttribute("data-e2e-seen", "1");
+  });
+}
+
+export async function waitForNewNotice(browser, code, timeout = 15_000) {
+  const notice = byTestId(browser, "notice", `[data-code="${code}"]:not([data-e2e-seen])`);
+  await notice.waitForExist({
+    timeout,
+    timeoutMsg: `no new notice with data-code=${code}; notices on screen: ${await noticeSummary(browser)}`,
+  });
+  return notice;
+}
+
+async function noticeSummary(browser) {
+  const notices = await browser.execute(() =>
+    [...document.querySelectorAll('[data-testid="notice"]')].map(
+      (el) => `${el.getAttribute("data-code")}${el.hasAttribute("data-e2e-seen") ? "(old)" : ""}: ${el.textContent.trim()}`,
+    ),
+  );
+  return notices.length ? notices.join(" | ") : "none";
+}
+
+// ---- IPC recording ----
+
+/**
+ * Records every payload handed back to the page through Tauri's callback table: command
+ * responses (resolved or rejected) and event payloads. `__TAURI_INTERNALS__.invoke` itself is
+ * frozen, but `runCallback` looks callbacks up in the exposed `callbacks` map on every call.
+ */
+export async function startIpcRecording(browser) {
+  const installed = await browser.execute(() => {
+    const internals = window.__TAURI_INTERNALS__;
+    if (!internals || !(internals.callbacks instanceof Map)) return false;
+    if (!window.__e2eIpc) {
+      window.__e2eIpc = [];
+      const callbacks = internals.callbacks;
+      // defineProperty, not assignment: the app runs with freezePrototype.
+      Object.defineProperty(callbacks, "get", { value: function (id) {
+        const callback = Map.prototype.get.call(this, id);
+        if (!callback) return callback;
+        return (data) => {
+          let text;
+          try {
+            text = JSON.stringify(data);
+          } catch {
+            text = String(data);
+          }
+          window.__e2eIpc.push(text ?? "undefined");
+          return callback(data);
+        };
+      } });
+    }
+    return true;
+  });
+  assert.ok(installed, "window.__TAURI_INTERNALS__.callbacks is not available to wrap");
+}
+
+export async function recordedIpc(browser) {
+  return browser.execute(() => window.__e2eIpc ?? []);
+}
+
+// ---- files the app wrote ----
+
+export function filesUnder(dir) {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath ?? entry.path, entry.name));
+}
+
+export const appDataDir = () => path.join(process.env.XDG_DATA_HOME, "org.datalinks.app");

@@ -1,0 +1,99 @@
+import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { describe, expect, it } from "vitest";
+import type { ProviderSettingsView } from "../lib/bindings/ProviderSettingsView";
+import { answerCommands, callsOf, connectionView } from "../test/tauri";
+import SettingsForm from "./SettingsForm.svelte";
+
+const STORED: ProviderSettingsView = {
+  provider: "open_humans",
+  client_id: "abc123",
+  base_url: "https://www.openhumans.org",
+  transport: "loopback",
+  loopback_path: "/callback",
+  has_client_secret: true,
+  sandbox: false,
+};
+
+function setUp(stored: ProviderSettingsView | null) {
+  answerCommands({
+    get_provider_settings: () => stored,
+    save_provider_settings: (args) => ({
+      ...STORED,
+      ...(args?.input as object),
+      has_client_secret: true,
+    }),
+    list_connections: () => [connectionView({ kind: "disconnected" })],
+  });
+  render(SettingsForm, { provider: "open_humans" });
+}
+
+async function input(testId: string): Promise<HTMLInputElement> {
+  return (await screen.findByTestId(testId)) as HTMLInputElement;
+}
+
+describe("settings form", () => {
+  it("fills in the stored settings and says where the secret is", async () => {
+    setUp(STORED);
+    await waitFor(async () => expect((await input("client-id")).value).toBe("abc123"));
+    expect((await input("client-secret")).type).toBe("password");
+    expect((await input("client-secret")).value).toBe("");
+    expect(screen.getByTestId("settings-openhumans").textContent).toMatch(/stored in the OS keyring/);
+    expect(screen.getByTestId("settings-openhumans").textContent).toMatch(/http:\/\/127\.0\.0\.1\/callback/);
+    expect(screen.queryByTestId("sandbox-badge")).toBeNull();
+  });
+
+  it("keeps the stored secret: an empty secret field is sent as null", async () => {
+    setUp(STORED);
+    await waitFor(async () => expect((await input("client-id")).value).toBe("abc123"));
+    await fireEvent.input(await input("base-url"), { target: { value: "https://staging.openhumans.org/" } });
+    await fireEvent.change(screen.getByTestId("transport"), { target: { value: "deep_link" } });
+    await fireEvent.click(screen.getByTestId("save-settings"));
+    await waitFor(() => expect(callsOf("save_provider_settings")).toHaveLength(1));
+    expect(callsOf("save_provider_settings")[0]).toEqual({
+      provider: "open_humans",
+      input: {
+        client_id: "abc123",
+        client_secret: null,
+        base_url: "https://staging.openhumans.org",
+        transport: "deep_link",
+      },
+    });
+    expect(await screen.findByRole("status")).toBeTruthy();
+  });
+
+  it("sends a newly typed secret and the default server for a first setup", async () => {
+    setUp(null);
+    await waitFor(async () => expect((await input("base-url")).value).toBe("https://www.openhumans.org"));
+    await fireEvent.input(await input("client-id"), { target: { value: "new-client" } });
+    await fireEvent.input(await input("client-secret"), { target: { value: "s3cret" } });
+    await fireEvent.click(screen.getByTestId("save-settings"));
+    await waitFor(() => expect(callsOf("save_provider_settings")).toHaveLength(1));
+    expect(callsOf("save_provider_settings")[0]).toEqual({
+      provider: "open_humans",
+      input: {
+        client_id: "new-client",
+        client_secret: "s3cret",
+        base_url: "https://www.openhumans.org",
+        transport: "loopback",
+      },
+    });
+    await waitFor(async () => expect((await input("client-secret")).value).toBe(""));
+  });
+
+  it("shows validation messages and does not save invalid input", async () => {
+    setUp(null);
+    await waitFor(async () => expect((await input("base-url")).value).toBe("https://www.openhumans.org"));
+    await fireEvent.input(await input("base-url"), { target: { value: "not a url" } });
+    await fireEvent.click(screen.getByTestId("save-settings"));
+    const text = screen.getByTestId("settings-openhumans").textContent;
+    expect(text).toMatch(/Enter the client ID/);
+    expect(text).toMatch(/none is stored yet/);
+    expect(text).toMatch(/not a complete web address/);
+    expect(callsOf("save_provider_settings")).toEqual([]);
+  });
+
+  it("marks sandbox credentials", async () => {
+    setUp({ ...STORED, sandbox: true, base_url: "http://127.0.0.1:4000" });
+    expect(await screen.findByTestId("sandbox-badge")).toBeTruthy();
+  });
+});

@@ -1,0 +1,45 @@
+// Dates reach the UI in two shapes: unix seconds (our own records) and ISO 8601 strings (as the
+// provider sent them).
+
+const absoluteFormat = new Intl.DateTimeFormat(undefined, {
+  dateStyle: "medium",
+  timeStyle: "short",
+});
+
+export function formatUnix(seconds: number): string {
+  return absoluteFormat.format(new Date(seconds * 1000));
+}
+
+export function formatIso(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : absoluteFormat.format(date);
+}
+
+const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ["day", 86400],
+  ["hour", 3600],
+  ["minute", 60],
+  ["second", 1],
+];
+
+const relativeFormat = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+
+/** "in 3 hours", "2 minutes ago" relative to `nowSeconds`. */
+export function formatRelative(seconds: number, nowSeconds: number): string {
+  const delta = Math.round(seconds - nowSeconds);
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(delta) >= size || unit === "second") {
+      return relativeFormat.format(Math.round(delta / size), unit);
+    }
+  }
+  return relativeFormat.format(0, "second");
+}
+
+/** "4:05" (minutes:seconds) or "1:02:03"; never negative. */
+export function formatCountdown(remainingSeconds: number): string {
+  const total = Math.max(0, Math.floor(remainingSeconds));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const secs = String(total % 60).padStart(2, "0");
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, "0")}:${secs}` : `${minutes}:${secs}`;
+}
