@@ -24,7 +24,11 @@ pub async fn expire_tokens(State(sandbox): State<Arc<Sandbox>>) -> Response {
 pub async fn fail_token_requests(State(sandbox): State<Arc<Sandbox>>, uri: Uri) -> Response {
     let query = Params::from_query(uri.query().unwrap_or(""));
     let Some(count) = query.get("count").and_then(|count| count.parse().ok()) else {
-        return (StatusCode::BAD_REQUEST, "count must be a non-negative integer").into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            "count must be a non-negative integer",
+        )
+            .into_response();
     };
     sandbox.store().token_failures_left = count;
     Json(json!({ "failures_left": count })).into_response()

@@ -30,7 +30,11 @@ struct Unauthenticated(&'static str);
 /// DRF's authentication as Open Humans configures it: `CustomOAuth2Authentication` (expired OAuth2
 /// tokens fail early), DOT's `OAuth2Authentication`, then `MasterTokenAuthentication`.
 /// `?access_token=` is copied over the Authorization header by a middleware, so it wins.
-fn authenticate(sandbox: &Sandbox, query: &Params, headers: &HeaderMap) -> Result<Caller, Unauthenticated> {
+fn authenticate(
+    sandbox: &Sandbox,
+    query: &Params,
+    headers: &HeaderMap,
+) -> Result<Caller, Unauthenticated> {
     let authorization = match query.get("access_token") {
         Some(token) => format!("Bearer {token}"),
         None => headers
@@ -54,7 +58,9 @@ fn authenticate(sandbox: &Sandbox, query: &Params, headers: &HeaderMap) -> Resul
         }
     }
     match words.as_slice() {
-        [] => Err(Unauthenticated("Authentication credentials were not provided.")),
+        [] => Err(Unauthenticated(
+            "Authentication credentials were not provided.",
+        )),
         [scheme, ..] if !scheme.eq_ignore_ascii_case("bearer") => Err(Unauthenticated(
             "Authentication credentials were not provided.",
         )),
@@ -92,7 +98,12 @@ fn api_response(status: StatusCode, body: String) -> Response {
 }
 
 /// Authentication, then DRF's method check (which comes after authentication).
-fn admit(sandbox: &Sandbox, method: &Method, query: &Params, headers: &HeaderMap) -> Result<Caller, Response> {
+fn admit(
+    sandbox: &Sandbox,
+    method: &Method,
+    query: &Params,
+    headers: &HeaderMap,
+) -> Result<Caller, Box<Response>> {
     let outcome = authenticate(sandbox, query, headers);
     let mut store = sandbox.store();
     store.stats.api_calls += 1;
@@ -100,13 +111,15 @@ fn admit(sandbox: &Sandbox, method: &Method, query: &Params, headers: &HeaderMap
         Ok(caller) => caller,
         Err(Unauthenticated(detail)) => {
             store.stats.api_auth_failures += 1;
-            let mut response =
-                api_response(StatusCode::UNAUTHORIZED, json!({ "detail": detail }).to_string());
+            let mut response = api_response(
+                StatusCode::UNAUTHORIZED,
+                json!({ "detail": detail }).to_string(),
+            );
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"api\""),
             );
-            return Err(response);
+            return Err(Box::new(response));
         }
     };
     if method != Method::GET && method != Method::HEAD {
@@ -114,10 +127,11 @@ fn admit(sandbox: &Sandbox, method: &Method, query: &Params, headers: &HeaderMap
             StatusCode::METHOD_NOT_ALLOWED,
             json!({ "detail": format!("Method \"{method}\" not allowed.") }).to_string(),
         );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
-        return Err(response);
+        response.headers_mut().insert(
+            header::ALLOW,
+            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        );
+        return Err(Box::new(response));
     }
     Ok(caller)
 }
@@ -166,7 +180,7 @@ pub async fn exchange_member(
     let query = Params::from_query(uri.query().unwrap_or(""));
     let caller = match admit(&sandbox, &method, &query, &headers) {
         Ok(caller) => caller,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let member = match caller {
         Caller::Member(member) => member,
@@ -206,9 +220,7 @@ pub async fn exchange_member(
 
     let now = SystemTime::now();
     let mut store = sandbox.store();
-    store
-        .download_keys
-        .retain(|_, key| key.expires_at > now);
+    store.download_keys.retain(|_, key| key.expires_at > now);
     let data = page
         .into_iter()
         .map(|file| {
@@ -235,10 +247,8 @@ pub async fn exchange_member(
                 )),
                 metadata: json!({"description": file.description, "tags": file.tags}),
                 source: file.source.id_label(),
-                source_project: sandbox.url(&format!(
-                    "/api/public/project/{}/",
-                    file.source.project_id
-                )),
+                source_project: sandbox
+                    .url(&format!("/api/public/project/{}/", file.source.project_id)),
             }
         })
         .collect();
@@ -260,7 +270,10 @@ pub async fn exchange_member(
         data,
     };
     // Serialized from the struct, not a `Value`, to keep DRF's key order.
-    api_response(StatusCode::OK, serde_json::to_string(&body).unwrap_or_default())
+    api_response(
+        StatusCode::OK,
+        serde_json::to_string(&body).unwrap_or_default(),
+    )
 }
 
 /// Django's `request.build_absolute_uri()`: the Host the client used plus the full path.
@@ -268,7 +281,10 @@ fn absolute_request_url(sandbox: &Sandbox, uri: &Uri, headers: &HeaderMap) -> St
     let path = uri
         .path_and_query()
         .map_or(uri.path(), |path_and_query| path_and_query.as_str());
-    match headers.get(header::HOST).and_then(|host| host.to_str().ok()) {
+    match headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+    {
         Some(host) => format!("http://{host}{path}"),
         None => sandbox.url(path),
     }
@@ -283,7 +299,7 @@ pub async fn project(
 ) -> Response {
     let query = Params::from_query(uri.query().unwrap_or(""));
     if let Err(refused) = admit(&sandbox, &method, &query, &headers) {
-        return refused;
+        return *refused;
     }
     let project = &sandbox.world.project;
     let authorized_members = sandbox
@@ -304,7 +320,8 @@ pub async fn project(
         is_academic_or_nonprofit: false,
         is_study: false,
         leader: "Datalinks Sandbox",
-        long_description: "A simulated Open Humans project for trying Datalinks without an account.",
+        long_description:
+            "A simulated Open Humans project for trying Datalinks without an account.",
         name: &project.name,
         organization: "Datalinks",
         registered_datatypes: Vec::new(),
@@ -321,7 +338,10 @@ pub async fn project(
         slug: &project.slug,
         kind: "oauth2",
     };
-    api_response(StatusCode::OK, serde_json::to_string(&body).unwrap_or_default())
+    api_response(
+        StatusCode::OK,
+        serde_json::to_string(&body).unwrap_or_default(),
+    )
 }
 
 #[derive(Serialize)]

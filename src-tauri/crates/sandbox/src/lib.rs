@@ -16,6 +16,7 @@ mod config;
 mod download;
 mod oauth;
 mod pages;
+pub mod person;
 mod redirect_uri;
 mod seed;
 mod session;
@@ -28,6 +29,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -38,7 +41,7 @@ use url::Url;
 pub use config::SandboxConfig;
 pub use redirect_uri::BUILTIN_REDIRECT_SCHEMES;
 pub use seed::{ALL_SCOPES, SEEDED_PASSWORD, SEEDED_USERNAME};
-pub use state::Stats;
+pub use state::{Membership, Stats};
 
 use state::Sandbox;
 
@@ -98,7 +101,10 @@ pub async fn start(config: SandboxConfig, addr: SocketAddr) -> io::Result<Runnin
 fn router(sandbox: Arc<Sandbox>) -> Router {
     Router::new()
         .route("/", get(session::home))
-        .route("/account/login/", get(session::login_page).post(session::login_submit))
+        .route(
+            "/account/login/",
+            get(session::login_page).post(session::login_submit),
+        )
         .route(
             AUTHORIZE_PATH,
             get(oauth::authorize_page).post(oauth::authorize_decision),
@@ -119,7 +125,33 @@ fn router(sandbox: Arc<Sandbox>) -> Router {
             post(admin::fail_token_requests),
         )
         .route("/_sandbox/deauthorize", post(admin::deauthorize))
+        .fallback(append_slash)
         .with_state(sandbox)
+}
+
+/// Django's `APPEND_SLASH`: a known path without its trailing slash is redirected (301) to it.
+async fn append_slash(uri: Uri) -> Response {
+    const SLASHED_PATHS: [&str; 6] = [
+        "/account/login/",
+        AUTHORIZE_PATH,
+        TOKEN_PATH,
+        REVOKE_PATH,
+        EXCHANGE_MEMBER_PATH,
+        "/api/direct-sharing/project/",
+    ];
+    let slashed = format!("{}/", uri.path());
+    if !SLASHED_PATHS.contains(&slashed.as_str()) {
+        return pages::not_found();
+    }
+    let location = match uri.query() {
+        Some(query) => format!("{slashed}?{query}"),
+        None => slashed,
+    };
+    (
+        StatusCode::MOVED_PERMANENTLY,
+        [(header::LOCATION, location)],
+    )
+        .into_response()
 }
 
 impl RunningSandbox {
@@ -213,6 +245,12 @@ impl RunningSandbox {
             }
             None => false,
         }
+    }
+
+    /// The member's standing in the project, `None` for an unknown username.
+    pub fn membership(&self, username: &str) -> Option<Membership> {
+        let member = self.sandbox.world.member_by_username(username)?;
+        Some(self.sandbox.store().memberships[member])
     }
 
     /// Stops accepting connections and waits (at most 5 s) for open ones to finish.

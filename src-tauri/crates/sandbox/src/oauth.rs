@@ -58,9 +58,15 @@ fn validate_authorization(
     reject_duplicates: bool,
 ) -> Result<AuthorizationRequest, AuthorizeFailure> {
     if reject_duplicates {
-        let duplicated = ["client_id", "response_type", "redirect_uri", "scope", "state"]
-            .into_iter()
-            .find(|name| params.is_duplicated(name));
+        let duplicated = [
+            "client_id",
+            "response_type",
+            "redirect_uri",
+            "scope",
+            "state",
+        ]
+        .into_iter()
+        .find(|name| params.is_duplicated(name));
         if let Some(name) = duplicated {
             return Err(AuthorizeFailure::Fatal(match name {
                 "client_id" => "Duplicate client_id parameter.",
@@ -120,7 +126,10 @@ fn validate_authorization(
         None => ALL_SCOPES.map(String::from).to_vec(),
         Some(scope) => scope.trim().split(' ').map(str::to_string).collect(),
     };
-    if !scopes.iter().all(|scope| ALL_SCOPES.contains(&scope.as_str())) {
+    if !scopes
+        .iter()
+        .all(|scope| ALL_SCOPES.contains(&scope.as_str()))
+    {
         return Err(fail("invalid_scope", None));
     }
     Ok(AuthorizationRequest {
@@ -202,7 +211,12 @@ pub async fn authorize_page(
     never_cache(show_authorization(&sandbox, &uri, &headers, &query))
 }
 
-fn show_authorization(sandbox: &Sandbox, uri: &Uri, headers: &HeaderMap, query: &Params) -> Response {
+fn show_authorization(
+    sandbox: &Sandbox,
+    uri: &Uri,
+    headers: &HeaderMap,
+    query: &Params,
+) -> Response {
     if query.get("client_id") != Some(sandbox.world.project.client_id.as_str()) {
         return pages::not_found();
     }
@@ -239,7 +253,9 @@ pub async fn authorize_decision(
 ) -> Response {
     let form = Params::from_form(&headers, &body);
     let query = Params::from_query(uri.query().unwrap_or(""));
-    never_cache(decide_authorization(&sandbox, &uri, &headers, &form, &query))
+    never_cache(decide_authorization(
+        &sandbox, &uri, &headers, &form, &query,
+    ))
 }
 
 fn decide_authorization(
@@ -498,7 +514,9 @@ fn exchange_code(
 
 fn verifier_matches(challenge: &CodeChallenge, verifier: &str) -> bool {
     match challenge.method.as_str() {
-        "S256" => URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == challenge.challenge,
+        "S256" => {
+            URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == challenge.challenge
+        }
         _ => verifier == challenge.challenge,
     }
 }
@@ -513,7 +531,9 @@ fn refresh(
 ) -> Result<IssuedTokens, OAuthError> {
     let refresh_token = form
         .get("refresh_token")
-        .ok_or(OAuthError::invalid_request("Missing refresh token parameter."))?;
+        .ok_or(OAuthError::invalid_request(
+            "Missing refresh token parameter.",
+        ))?;
     if !client_authenticated(sandbox, headers, form) {
         return Err(OAuthError::invalid_client());
     }
@@ -562,11 +582,13 @@ pub async fn revoke_token(
     if !client_authenticated(&sandbox, &headers, &form) {
         return OAuthError::invalid_client().into_response(true);
     }
-    let revoked = if form.get("token_type_hint") == Some("refresh_token") {
-        store.revoke_refresh_token(token) || store.revoke_access_token(token)
+    type Revoke = fn(&mut Store, &str) -> bool;
+    let (first, then): (Revoke, Revoke) = if form.get("token_type_hint") == Some("refresh_token") {
+        (Store::revoke_refresh_token, Store::revoke_access_token)
     } else {
-        store.revoke_access_token(token) || store.revoke_refresh_token(token)
+        (Store::revoke_access_token, Store::revoke_refresh_token)
     };
+    let revoked = first(&mut store, token) || then(&mut store, token);
     if revoked {
         store.stats.tokens_revoked += 1;
     }

@@ -111,7 +111,11 @@ pub fn consent(
         user = escape_html(username),
         action = escape_html(action),
     );
-    page(StatusCode::OK, &format!("Authorize {}", project.name), &body)
+    page(
+        StatusCode::OK,
+        &format!("Authorize {}", project.name),
+        &body,
+    )
 }
 
 /// DOT renders fatal authorization errors (bad client, bad redirect URI) on its template, with 400.

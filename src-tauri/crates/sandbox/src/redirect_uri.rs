@@ -14,7 +14,8 @@ pub const BUILTIN_REDIRECT_SCHEMES: [&str; 4] =
 /// and `http://[::1]/…` registered without a port. `localhost` gets no exception.
 pub fn is_allowed(requested: &str, registered: &[String]) -> bool {
     let asked = split_uri(requested);
-    let asked_query: HashSet<(String, String)> = parse_qsl(&asked.query, false).into_iter().collect();
+    let asked_query: HashSet<(String, String)> =
+        parse_qsl(&asked.query, false).into_iter().collect();
     registered.iter().any(|allowed| {
         let allowed = split_uri(allowed);
         let loopback = allowed.scheme == "http"
@@ -38,7 +39,10 @@ pub fn is_allowed(requested: &str, registered: &[String]) -> bool {
 pub fn is_absolute(uri: &str) -> bool {
     match uri.split_once(':') {
         Some((scheme, _)) => {
-            scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            scheme
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
                 && scheme
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
@@ -50,7 +54,7 @@ pub fn is_absolute(uri: &str) -> bool {
 /// `OAuth2ResponseRedirect.validate_redirect`: the target's scheme must be in the allow-list.
 pub fn scheme_permitted(target: &str, allowed_schemes: &[String]) -> bool {
     let scheme = split_uri(target).scheme;
-    !scheme.is_empty() && allowed_schemes.iter().any(|allowed| *allowed == scheme)
+    !scheme.is_empty() && allowed_schemes.contains(&scheme)
 }
 
 #[cfg(test)]
@@ -70,7 +74,10 @@ mod tests {
         assert!(is_allowed("http://127.0.0.1:53127/callback", &registered()));
         assert!(is_allowed("http://127.0.0.1/callback", &registered()));
         assert!(!is_allowed("http://127.0.0.1:53127/other", &registered()));
-        assert!(!is_allowed("https://127.0.0.1:53127/callback", &registered()));
+        assert!(!is_allowed(
+            "https://127.0.0.1:53127/callback",
+            &registered()
+        ));
     }
 
     #[test]
@@ -81,7 +88,10 @@ mod tests {
 
     #[test]
     fn registered_query_must_be_a_subset() {
-        assert!(is_allowed("https://example.org/cb?x=2&app=1", &registered()));
+        assert!(is_allowed(
+            "https://example.org/cb?x=2&app=1",
+            &registered()
+        ));
         assert!(!is_allowed("https://example.org/cb?x=2", &registered()));
         assert!(!is_allowed("https://EXAMPLE.org/cb?app=1", &registered()));
     }

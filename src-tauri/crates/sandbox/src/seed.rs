@@ -232,7 +232,7 @@ impl World {
         let mut files: Vec<SeedFile> = (0..self.files_per_member)
             .map(|index| self.generate_file(&mut rng, first_id + index as u64))
             .collect();
-        files.sort_by(|a, b| (a.source.id_label(), a.id).cmp(&(b.source.id_label(), b.id)));
+        files.sort_by_key(|file| (file.source.id_label(), file.id));
         files
     }
 
@@ -371,15 +371,15 @@ mod tests {
             ..SandboxConfig::default()
         });
         let files = world.member_files(2);
-        let keys: Vec<(String, u64)> = files
-            .iter()
-            .map(|f| (f.source.id_label(), f.id))
-            .collect();
+        let keys: Vec<(String, u64)> = files.iter().map(|f| (f.source.id_label(), f.id)).collect();
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);
         let wanted = &files[17];
-        assert_eq!(world.file(wanted.id).map(|f| f.basename), Some(wanted.basename.clone()));
+        assert_eq!(
+            world.file(wanted.id).map(|f| f.basename),
+            Some(wanted.basename.clone())
+        );
         assert!(world.file(wanted.id + 10_000_000).is_none());
         assert!(!world.file_content(wanted).is_empty());
     }

@@ -39,7 +39,11 @@ pub fn login_redirect(uri: &Uri) -> Response {
 }
 
 fn redirect_to(location: &str) -> Response {
-    (StatusCode::FOUND, [(header::LOCATION, location.to_string())]).into_response()
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, location.to_string())],
+    )
+        .into_response()
 }
 
 /// Only same-site paths are followed after login (Django's `url_has_allowed_host_and_scheme`).

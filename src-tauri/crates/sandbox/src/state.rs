@@ -74,10 +74,12 @@ pub struct StorageLink {
     pub expires_at: SystemTime,
 }
 
-/// What `Membership` records of an authorization on the consent page.
-#[derive(Clone, Copy, Default)]
+/// A member's standing in the seeded project.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Membership {
+    /// Joined through the consent page (or seeded as joined) and not deauthorized since.
     pub authorized: bool,
+    /// The `hide-membership` checkbox was ticked on the last consent.
     pub hidden: bool,
 }
 
@@ -185,7 +187,8 @@ impl Store {
     /// Open Humans deauthorization: every token of the member is deleted.
     pub fn deauthorize(&mut self, member: usize) {
         self.access_tokens.retain(|_, token| token.member != member);
-        self.refresh_tokens.retain(|_, token| token.member != member);
+        self.refresh_tokens
+            .retain(|_, token| token.member != member);
         self.memberships[member].authorized = false;
     }
 }
@@ -239,7 +242,9 @@ impl Sandbox {
     }
 
     pub fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Makes every access token expired now; returns how many there were.

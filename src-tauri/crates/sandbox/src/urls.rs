@@ -29,7 +29,10 @@ pub fn unquote_plus(value: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' => match bytes.get(i + 1..i + 3).and_then(|pair| hex_pair(pair[0], pair[1])) {
+            b'%' => match bytes
+                .get(i + 1..i + 3)
+                .and_then(|pair| hex_pair(pair[0], pair[1]))
+            {
                 Some(decoded) => {
                     out.push(decoded);
                     i += 2;
@@ -70,7 +73,13 @@ pub fn parse_qsl(query: &str, keep_blank_values: bool) -> Vec<(String, String)> 
 pub fn urlencode<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
     pairs
         .iter()
-        .map(|(key, value)| format!("{}={}", quote_plus(key.as_ref()), quote_plus(value.as_ref())))
+        .map(|(key, value)| {
+            format!(
+                "{}={}",
+                quote_plus(key.as_ref()),
+                quote_plus(value.as_ref())
+            )
+        })
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -91,7 +100,10 @@ impl Params {
             .get(header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.split(';').next())
-            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+            .is_some_and(|mime| {
+                mime.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
         if form_encoded {
             Params(parse_qsl(&String::from_utf8_lossy(body), true))
         } else {
@@ -186,7 +198,10 @@ pub struct SplitUri {
 /// Python's `urlsplit` (scheme lower-cased, netloc and path kept verbatim).
 pub fn split_uri(uri: &str) -> SplitUri {
     let uri = uri.trim_matches(|c: char| c <= ' ');
-    let uri: String = uri.chars().filter(|c| !matches!(c, '\t' | '\r' | '\n')).collect();
+    let uri: String = uri
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\r' | '\n'))
+        .collect();
     let mut rest = uri.as_str();
     let mut scheme = String::new();
     if let Some(colon) = rest.find(':') {
@@ -270,7 +285,11 @@ mod tests {
     #[test]
     fn replaced_query_is_sorted() {
         assert_eq!(
-            with_query_param("http://h/p?offset=5&access_token=t&limit=2", "offset", Some("7")),
+            with_query_param(
+                "http://h/p?offset=5&access_token=t&limit=2",
+                "offset",
+                Some("7")
+            ),
             "http://h/p?access_token=t&limit=2&offset=7"
         );
         assert_eq!(
