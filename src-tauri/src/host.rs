@@ -43,7 +43,10 @@ pub fn report_stray_arguments(app: &AppHandle, argv: &[String]) {
     let prefix = format!("{DEEP_LINK_SCHEME}:");
     for arg in argv.iter().skip(1).filter(|a| !a.starts_with(&prefix)) {
         let shown: String = arg.chars().take(80).collect();
-        let notice = Error::new(ErrorCode::CallbackRefused, format!("Ignored an unexpected launch argument: {shown:?}"));
+        let notice = Error::new(
+            ErrorCode::CallbackRefused,
+            format!("Ignored an unexpected launch argument: {shown:?}"),
+        );
         let _ = app.emit("notice", notice);
     }
 }

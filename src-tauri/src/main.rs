@@ -25,8 +25,16 @@ fn main() {
         .plugin(
             tauri_plugin_log::Builder::new()
                 .level(log::LevelFilter::Info)
+                // D-Bus and HTTP internals log message bytes and URLs at info/debug; keep
+                // them out of the log file.
+                .level_for("zbus", log::LevelFilter::Warn)
+                .level_for("tracing", log::LevelFilter::Warn)
+                .level_for("reqwest", log::LevelFilter::Warn)
+                .level_for("hyper", log::LevelFilter::Warn)
                 .targets([
-                    tauri_plugin_log::Target::new(tauri_plugin_log::TargetKind::LogDir { file_name: None }),
+                    tauri_plugin_log::Target::new(tauri_plugin_log::TargetKind::LogDir {
+                        file_name: None,
+                    }),
                     tauri_plugin_log::Target::new(tauri_plugin_log::TargetKind::Stdout),
                 ])
                 .build(),
@@ -45,14 +53,18 @@ fn main() {
             app.deep_link().on_open_url(move |event| {
                 for url in event.urls() {
                     let service = on_link.clone();
-                    tauri::async_runtime::spawn(async move { service.handle_deep_link(url.as_str()).await });
+                    tauri::async_runtime::spawn(async move {
+                        service.handle_deep_link(url.as_str()).await
+                    });
                 }
             });
             // A cold start by a deep link does not fire on_open_url.
             if let Ok(Some(urls)) = app.deep_link().get_current() {
                 for url in urls {
                     let service = service.clone();
-                    tauri::async_runtime::spawn(async move { service.handle_deep_link(url.as_str()).await });
+                    tauri::async_runtime::spawn(async move {
+                        service.handle_deep_link(url.as_str()).await
+                    });
                 }
             }
             tauri::async_runtime::spawn(async move {

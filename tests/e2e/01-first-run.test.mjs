@@ -63,6 +63,9 @@ e2eTest("no secret reaches the DOM, IPC responses, logs or the database", curren
   await showSettings(browser);
   await showConnections(browser);
   await byTestId(browser, "member-id").waitForExist({ timeout: 15_000 });
+  await browser.execute(() => {
+    for (const details of document.querySelectorAll("details")) details.open = true; // history
+  });
   const direct = await browser.executeAsync((done) => {
     const invoke = window.__TAURI_INTERNALS__.invoke;
     const provider = "openhumans";

@@ -3,7 +3,7 @@ import { before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
   TOKENS_USER, startApp, e2eTest, byTestId, allByTestId, waitForCardState, showConnections,
-  showSettings, setBrowserMode, keyringItems, keyringLookup,
+  showSettings, setBrowserMode, keyringItems, keyringLookup, disconnectFromUi,
 } from "./harness.mjs";
 
 let browser;
@@ -32,7 +32,7 @@ e2eTest("connect again over loopback", current, async () => {
 });
 
 e2eTest("disconnect shows a receipt and removes the tokens from the keyring", current, async () => {
-  await byTestId(browser, "disconnect-openhumans").click();
+  await disconnectFromUi(browser);
   await byTestId(browser, "receipt").waitForExist({ timeout: 20_000 });
   const steps = await allByTestId(browser, "receipt-step");
   const outcomes = await Promise.all(steps.map(async (step) => [await step.getAttribute("data-outcome"), await step.getText()]));

@@ -116,6 +116,14 @@ export async function showSettings(browser) {
   await byTestId(browser, "settings-openhumans").waitForExist({ timeout: 10_000 });
 }
 
+/** Disconnect… then the confirmation the card asks for. */
+export async function disconnectFromUi(browser) {
+  await byTestId(browser, "disconnect-openhumans").click();
+  const confirm = byTestId(browser, "confirm-disconnect");
+  await confirm.waitForClickable({ timeout: 10_000 });
+  await confirm.click();
+}
+
 /** The window still runs script and answers clicks. */
 export async function assertResponsive(browser) {
   assert.equal(await browser.execute(() => 6 * 7), 42);

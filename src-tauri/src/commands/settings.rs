@@ -3,7 +3,10 @@ use datalinks_core::Provider;
 use datalinks_service::{ProviderSettingsInput, ProviderSettingsView};
 
 #[tauri::command]
-pub async fn get_provider_settings(service: Service<'_>, provider: Provider) -> CmdResult<Option<ProviderSettingsView>> {
+pub async fn get_provider_settings(
+    service: Service<'_>,
+    provider: Provider,
+) -> CmdResult<Option<ProviderSettingsView>> {
     service.provider_settings(provider).await
 }
 

@@ -3,7 +3,9 @@
 //! provider.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use datalinks_core::{ConnectionState, ConnectionView, Error, Provider, Result, Transport, APP_IDENTIFIER};
+use datalinks_core::{
+    ConnectionState, ConnectionView, Error, Provider, Result, Transport, APP_IDENTIFIER,
+};
 use datalinks_openhumans::DEFAULT_BASE_URL;
 use datalinks_service::{Datalinks, Host, ProviderSettingsInput, ServiceEvent};
 use datalinks_vault::KeyringStore;
@@ -14,7 +16,11 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 #[derive(Parser)]
-#[command(name = "datalinks", version, about = "Manage your personal data connections")]
+#[command(
+    name = "datalinks",
+    version,
+    about = "Manage your personal data connections"
+)]
 struct Cli {
     /// Folder holding Datalinks' database (default: the desktop app's data folder).
     #[arg(long, env = "DATALINKS_DATA_DIR", global = true)]
@@ -81,7 +87,8 @@ struct TerminalHost {
 impl Host for TerminalHost {
     fn open_in_browser(&self, url: &str) -> Result<()> {
         eprintln!("Opening your browser. If nothing opens, visit:\n  {url}");
-        open::that_detached(url).map_err(|e| Error::internal(format!("Could not open the system browser ({e}).")))
+        open::that_detached(url)
+            .map_err(|e| Error::internal(format!("Could not open the system browser ({e}).")))
     }
 
     fn emit(&self, event: ServiceEvent) {
@@ -115,10 +122,18 @@ async fn run(cli: Cli) -> Result<()> {
         .or_else(|| dirs::data_dir().map(|d| d.join(APP_IDENTIFIER)))
         .ok_or_else(|| Error::internal("No data folder: set DATALINKS_DATA_DIR."))?;
     let (changes, mut changed) = mpsc::unbounded_channel();
-    let service = Datalinks::open(&data_dir, Arc::new(KeyringStore::new()), Arc::new(TerminalHost { changes }))?;
+    let service = Datalinks::open(
+        &data_dir,
+        Arc::new(KeyringStore::new()),
+        Arc::new(TerminalHost { changes }),
+    )?;
     match cli.command {
         Command::Status { json } => print_status(&service.list_connections().await?, json),
-        Command::Connect { provider, credentials, sandbox } => {
+        Command::Connect {
+            provider,
+            credentials,
+            sandbox,
+        } => {
             let provider = provider.into();
             if sandbox {
                 service.start_sandbox().await?;
@@ -132,13 +147,20 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-async fn apply_credentials(service: &Datalinks, provider: Provider, given: Credentials) -> Result<()> {
+async fn apply_credentials(
+    service: &Datalinks,
+    provider: Provider,
+    given: Credentials,
+) -> Result<()> {
     if given.base_url.is_none() && given.client_id.is_none() && given.client_secret.is_none() {
         return Ok(());
     }
     let stored = service.provider_settings(provider).await?;
     let input = ProviderSettingsInput {
-        client_id: given.client_id.or_else(|| stored.as_ref().map(|s| s.client_id.clone())).unwrap_or_default(),
+        client_id: given
+            .client_id
+            .or_else(|| stored.as_ref().map(|s| s.client_id.clone()))
+            .unwrap_or_default(),
         client_secret: given.client_secret,
         base_url: given
             .base_url
@@ -146,11 +168,18 @@ async fn apply_credentials(service: &Datalinks, provider: Provider, given: Crede
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
         transport: Transport::Loopback,
     };
-    service.save_provider_settings(provider, input).await.map(|_| ())
+    service
+        .save_provider_settings(provider, input)
+        .await
+        .map(|_| ())
 }
 
 /// Waits until the attempt ends: connected, or back to another state with an error.
-async fn wait_for_outcome(service: &Datalinks, provider: Provider, changed: &mut mpsc::UnboundedReceiver<ConnectionView>) -> Result<()> {
+async fn wait_for_outcome(
+    service: &Datalinks,
+    provider: Provider,
+    changed: &mut mpsc::UnboundedReceiver<ConnectionView>,
+) -> Result<()> {
     eprintln!("Waiting for you in your browser… (Ctrl-C cancels)");
     loop {
         tokio::select! {
@@ -176,17 +205,25 @@ async fn wait_for_outcome(service: &Datalinks, provider: Provider, changed: &mut
 
 fn print_status(views: &[ConnectionView], json: bool) -> Result<()> {
     if json {
-        let text = serde_json::to_string_pretty(views).map_err(|e| Error::internal(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(views).map_err(|e| Error::internal(e.to_string()))?;
         println!("{text}");
         return Ok(());
     }
     for view in views {
         let state = serde_json::to_value(&view.state).ok();
-        let kind = state.as_ref().and_then(|s| s["kind"].as_str()).unwrap_or("unknown");
+        let kind = state
+            .as_ref()
+            .and_then(|s| s["kind"].as_str())
+            .unwrap_or("unknown");
         let sandbox = if view.sandbox { " [sandbox]" } else { "" };
         println!("{}{sandbox}: {kind}", view.provider);
         if let Some(account) = &view.account {
-            let username = account.username.as_deref().map(|u| format!(" ({u})")).unwrap_or_default();
+            let username = account
+                .username
+                .as_deref()
+                .map(|u| format!(" ({u})"))
+                .unwrap_or_default();
             println!("  account: {}{username}", account.account_id);
         }
         if let Some(expires_at) = view.token_expires_at {
@@ -211,7 +248,9 @@ async fn run_sandbox(port: u16) -> Result<()> {
     println!("  client secret: {}", sandbox.client_secret());
     println!("  sign in as:    alice / sandbox");
     println!("Press Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await.map_err(|e| Error::internal(e.to_string()))?;
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| Error::internal(e.to_string()))?;
     sandbox.shutdown().await;
     Ok(())
 }

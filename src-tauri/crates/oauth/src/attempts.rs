@@ -46,7 +46,10 @@ impl PendingAttempts {
         if attempt.expires_at < now_unix() {
             return Err(Error::new(
                 ErrorCode::StateMismatch,
-                format!("This {} sign-in expired. Start connecting again.", attempt.provider),
+                format!(
+                    "This {} sign-in expired. Start connecting again.",
+                    attempt.provider
+                ),
             ));
         }
         Ok(attempt)
@@ -93,14 +96,20 @@ mod tests {
         let attempts = PendingAttempts::default();
         attempts.insert(attempt("s1", now_unix() + 60));
         assert_eq!(attempts.take("s1").unwrap().state, "s1");
-        assert_eq!(attempts.take("s1").unwrap_err().code, ErrorCode::StateMismatch);
+        assert_eq!(
+            attempts.take("s1").unwrap_err().code,
+            ErrorCode::StateMismatch
+        );
     }
 
     #[test]
     fn unknown_and_expired_states_are_refused() {
         let attempts = PendingAttempts::default();
         attempts.insert(attempt("old", now_unix() - 1));
-        assert_eq!(attempts.take("nope").unwrap_err().code, ErrorCode::StateMismatch);
+        assert_eq!(
+            attempts.take("nope").unwrap_err().code,
+            ErrorCode::StateMismatch
+        );
         let expired = attempts.take("old").unwrap_err();
         assert_eq!(expired.code, ErrorCode::StateMismatch);
         assert!(expired.message.contains("expired"));
@@ -112,7 +121,10 @@ mod tests {
         attempts.insert(attempt("first", now_unix() + 60));
         attempts.insert(attempt("second", now_unix() + 60));
         assert!(attempts.take("first").is_err());
-        assert_eq!(attempts.current(Provider::OpenHumans).unwrap().state, "second");
+        assert_eq!(
+            attempts.current(Provider::OpenHumans).unwrap().state,
+            "second"
+        );
         assert!(attempts.cancel(Provider::OpenHumans));
         assert!(attempts.current(Provider::OpenHumans).is_none());
     }

@@ -17,8 +17,11 @@ impl CallbackTarget {
     /// The target a redirect_uri names, e.g. `http://127.0.0.1:53682/callback` or
     /// `datalinks://oauth/callback`.
     pub fn from_redirect_uri(redirect_uri: &str) -> Result<Self> {
-        let url = Url::parse(redirect_uri)
-            .map_err(|e| Error::invalid_input(format!("The redirect URI {redirect_uri:?} is not a valid URL: {e}")))?;
+        let url = Url::parse(redirect_uri).map_err(|e| {
+            Error::invalid_input(format!(
+                "The redirect URI {redirect_uri:?} is not a valid URL: {e}"
+            ))
+        })?;
         Ok(Self {
             scheme: url.scheme().to_owned(),
             host: url.host_str().unwrap_or_default().to_owned(),
@@ -35,9 +38,16 @@ impl CallbackTarget {
 /// What a valid redirect carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redirect {
-    Code { code: String, state: String },
+    Code {
+        code: String,
+        state: String,
+    },
     /// The provider sent `error` (the person declined, or the request was bad).
-    Denied { state: String, error: String, description: Option<String> },
+    Denied {
+        state: String,
+        error: String,
+        description: Option<String>,
+    },
 }
 
 impl Redirect {
@@ -56,7 +66,8 @@ fn refused(message: impl Into<String>) -> Error {
 /// required; `code`, `state`, `error` and `error_description` may appear at most once; other
 /// parameters (Open Humans appends `origin=external`) are tolerated and ignored.
 pub fn parse_callback(raw: &str, target: &CallbackTarget) -> Result<Redirect> {
-    let url = Url::parse(raw).map_err(|_| refused("Refused a sign-in response that is not a valid URL."))?;
+    let url = Url::parse(raw)
+        .map_err(|_| refused("Refused a sign-in response that is not a valid URL."))?;
     let port_matches = target.port.is_none() || url.port() == target.port;
     if url.scheme() != target.scheme
         || url.host_str().unwrap_or_default() != target.host
@@ -87,19 +98,30 @@ pub fn parse_callback(raw: &str, target: &CallbackTarget) -> Result<Redirect> {
             _ => continue,
         };
         if slot.is_some() {
-            return Err(refused(format!("Refused a sign-in response with a repeated `{key}` parameter.")));
+            return Err(refused(format!(
+                "Refused a sign-in response with a repeated `{key}` parameter."
+            )));
         }
         if value.is_empty() || value.len() > MAX_PARAM_LEN {
-            return Err(refused(format!("Refused a sign-in response with an empty or oversized `{key}`.")));
+            return Err(refused(format!(
+                "Refused a sign-in response with an empty or oversized `{key}`."
+            )));
         }
         *slot = Some(value.into_owned());
     }
 
-    let state = state.ok_or_else(|| refused("Refused a sign-in response without a `state` parameter."))?;
+    let state =
+        state.ok_or_else(|| refused("Refused a sign-in response without a `state` parameter."))?;
     match (error, code) {
-        (Some(error), _) => Ok(Redirect::Denied { state, error, description }),
+        (Some(error), _) => Ok(Redirect::Denied {
+            state,
+            error,
+            description,
+        }),
         (None, Some(code)) => Ok(Redirect::Code { code, state }),
-        (None, None) => Err(refused("Refused a sign-in response with neither `code` nor `error`.")),
+        (None, None) => Err(refused(
+            "Refused a sign-in response with neither `code` nor `error`.",
+        )),
     }
 }
 
@@ -113,17 +135,34 @@ mod tests {
 
     #[test]
     fn accepts_code_and_state_and_tolerates_extra_parameters() {
-        let redirect = parse_callback("datalinks://oauth/callback?code=abc&state=s1&origin=external", &deep_link()).unwrap();
-        assert_eq!(redirect, Redirect::Code { code: "abc".into(), state: "s1".into() });
+        let redirect = parse_callback(
+            "datalinks://oauth/callback?code=abc&state=s1&origin=external",
+            &deep_link(),
+        )
+        .unwrap();
+        assert_eq!(
+            redirect,
+            Redirect::Code {
+                code: "abc".into(),
+                state: "s1".into()
+            }
+        );
     }
 
     #[test]
     fn error_wins_over_code_and_keeps_the_description() {
-        let redirect =
-            parse_callback("datalinks://oauth/callback?error=access_denied&error_description=no%20thanks&state=s1", &deep_link()).unwrap();
+        let redirect = parse_callback(
+            "datalinks://oauth/callback?error=access_denied&error_description=no%20thanks&state=s1",
+            &deep_link(),
+        )
+        .unwrap();
         assert_eq!(
             redirect,
-            Redirect::Denied { state: "s1".into(), error: "access_denied".into(), description: Some("no thanks".into()) }
+            Redirect::Denied {
+                state: "s1".into(),
+                error: "access_denied".into(),
+                description: Some("no thanks".into())
+            }
         );
     }
 

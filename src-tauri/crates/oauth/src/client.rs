@@ -15,7 +15,11 @@ pub enum TokenEndpointError {
     /// The client id or secret was refused (`invalid_client`).
     InvalidClient,
     /// Any other OAuth error response.
-    Rejected { status: u16, error: String, description: Option<String> },
+    Rejected {
+        status: u16,
+        error: String,
+        description: Option<String>,
+    },
     /// No usable answer: network failure, timeout, 5xx or a body that is not OAuth JSON.
     Unreachable(String),
 }
@@ -24,11 +28,25 @@ impl fmt::Display for TokenEndpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidGrant { description } => {
-                write!(f, "the grant is no longer valid (invalid_grant{})", suffix(description))
+                write!(
+                    f,
+                    "the grant is no longer valid (invalid_grant{})",
+                    suffix(description)
+                )
             }
-            Self::InvalidClient => f.write_str("the client ID or client secret was refused (invalid_client)"),
-            Self::Rejected { status, error, description } => {
-                write!(f, "the provider refused the request: {error}{} (HTTP {status})", suffix(description))
+            Self::InvalidClient => {
+                f.write_str("the client ID or client secret was refused (invalid_client)")
+            }
+            Self::Rejected {
+                status,
+                error,
+                description,
+            } => {
+                write!(
+                    f,
+                    "the provider refused the request: {error}{} (HTTP {status})",
+                    suffix(description)
+                )
             }
             Self::Unreachable(detail) => write!(f, "the provider could not be reached: {detail}"),
         }
@@ -36,7 +54,10 @@ impl fmt::Display for TokenEndpointError {
 }
 
 fn suffix(description: &Option<String>) -> String {
-    description.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
+    description
+        .as_ref()
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default()
 }
 
 impl From<TokenEndpointError> for Error {
@@ -79,8 +100,20 @@ struct ErrorResponse {
 }
 
 impl OAuthClient {
-    pub fn new(http: reqwest::Client, token_url: Url, revoke_url: Url, client_id: String, client_secret: SecretString) -> Self {
-        Self { http, token_url, revoke_url, client_id, client_secret }
+    pub fn new(
+        http: reqwest::Client,
+        token_url: Url,
+        revoke_url: Url,
+        client_id: String,
+        client_secret: SecretString,
+    ) -> Self {
+        Self {
+            http,
+            token_url,
+            revoke_url,
+            client_id,
+            client_secret,
+        }
     }
 
     pub async fn exchange_code(
@@ -98,13 +131,23 @@ impl OAuthClient {
         self.request_tokens(&form).await
     }
 
-    pub async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenSet, TokenEndpointError> {
-        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token.expose())];
+    pub async fn refresh(
+        &self,
+        refresh_token: &SecretString,
+    ) -> Result<TokenSet, TokenEndpointError> {
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose()),
+        ];
         self.request_tokens(&form).await
     }
 
     /// Revokes a token (RFC 7009). Unknown tokens count as revoked, as the RFC says.
-    pub async fn revoke(&self, token: &SecretString, type_hint: &str) -> Result<(), TokenEndpointError> {
+    pub async fn revoke(
+        &self,
+        token: &SecretString,
+        type_hint: &str,
+    ) -> Result<(), TokenEndpointError> {
         let form = [("token", token.expose()), ("token_type_hint", type_hint)];
         let response = self.post(self.revoke_url.clone(), &form).await?;
         if response.status().is_success() {
@@ -118,10 +161,9 @@ impl OAuthClient {
         if !response.status().is_success() {
             return Err(error_from(response).await);
         }
-        let body: TokenResponse = response
-            .json()
-            .await
-            .map_err(|e| TokenEndpointError::Unreachable(format!("unreadable token response: {e}")))?;
+        let body: TokenResponse = response.json().await.map_err(|e| {
+            TokenEndpointError::Unreachable(format!("unreadable token response: {e}"))
+        })?;
         Ok(TokenSet {
             access_token: body.access_token,
             refresh_token: body.refresh_token,
@@ -132,7 +174,11 @@ impl OAuthClient {
         })
     }
 
-    async fn post(&self, url: Url, form: &[(&str, &str)]) -> Result<reqwest::Response, TokenEndpointError> {
+    async fn post(
+        &self,
+        url: Url,
+        form: &[(&str, &str)],
+    ) -> Result<reqwest::Response, TokenEndpointError> {
         self.http
             .post(url)
             .header(reqwest::header::AUTHORIZATION, self.basic_auth())
@@ -145,8 +191,13 @@ impl OAuthClient {
 
     /// RFC 6749 §2.3.1: id and secret are form-encoded before they are joined and base64-encoded.
     fn basic_auth(&self) -> String {
-        let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let pair = format!("{}:{}", encode(&self.client_id), encode(self.client_secret.expose()));
+        let encode =
+            |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let pair = format!(
+            "{}:{}",
+            encode(&self.client_id),
+            encode(self.client_secret.expose())
+        );
         format!("Basic {}", STANDARD.encode(pair))
     }
 }
@@ -162,9 +213,19 @@ async fn error_from(response: reqwest::Response) -> TokenEndpointError {
         return TokenEndpointError::Unreachable(format!("HTTP {status}"));
     }
     match response.json::<ErrorResponse>().await {
-        Ok(body) if body.error == "invalid_grant" => TokenEndpointError::InvalidGrant { description: body.error_description },
+        Ok(body) if body.error == "invalid_grant" => TokenEndpointError::InvalidGrant {
+            description: body.error_description,
+        },
         Ok(body) if body.error == "invalid_client" => TokenEndpointError::InvalidClient,
-        Ok(body) => TokenEndpointError::Rejected { status, error: body.error, description: body.error_description },
-        Err(_) => TokenEndpointError::Rejected { status, error: "unexpected response".into(), description: None },
+        Ok(body) => TokenEndpointError::Rejected {
+            status,
+            error: body.error,
+            description: body.error_description,
+        },
+        Err(_) => TokenEndpointError::Rejected {
+            status,
+            error: "unexpected response".into(),
+            description: None,
+        },
     }
 }

@@ -22,7 +22,11 @@ pub struct TokenKeeper {
 
 impl TokenKeeper {
     pub fn new(provider: Provider, vault: Vault) -> Self {
-        Self { provider, vault, cached: Mutex::new(None) }
+        Self {
+            provider,
+            vault,
+            cached: Mutex::new(None),
+        }
     }
 
     /// Stores a token set obtained from a code exchange.
@@ -55,7 +59,11 @@ impl TokenKeeper {
 
     /// Called after the provider rejected `rejected` (401): refreshes unless another caller
     /// already replaced that token, in which case the newer one is returned.
-    pub async fn access_token_after_rejection<F, Fut>(&self, rejected: &SecretString, refresh: F) -> Result<SecretString>
+    pub async fn access_token_after_rejection<F, Fut>(
+        &self,
+        rejected: &SecretString,
+        refresh: F,
+    ) -> Result<SecretString>
     where
         F: FnOnce(SecretString) -> Fut,
         Fut: Future<Output = Result<TokenSet, TokenEndpointError>>,
@@ -83,13 +91,24 @@ impl TokenKeeper {
         *self.cached.lock().await = None;
     }
 
-    async fn refresh_locked<F, Fut>(&self, cached: &mut Option<TokenSet>, tokens: TokenSet, refresh: F) -> Result<SecretString>
+    async fn refresh_locked<F, Fut>(
+        &self,
+        cached: &mut Option<TokenSet>,
+        tokens: TokenSet,
+        refresh: F,
+    ) -> Result<SecretString>
     where
         F: FnOnce(SecretString) -> Fut,
         Fut: Future<Output = Result<TokenSet, TokenEndpointError>>,
     {
         let refresh_token = tokens.refresh_token.ok_or_else(|| {
-            Error::new(ErrorCode::ReconnectNeeded, format!("The {} access token expired and there is no refresh token.", self.provider))
+            Error::new(
+                ErrorCode::ReconnectNeeded,
+                format!(
+                    "The {} access token expired and there is no refresh token.",
+                    self.provider
+                ),
+            )
         })?;
         let mut fresh = refresh(refresh_token.clone()).await.map_err(Error::from)?;
         // A provider may keep the refresh token and omit it from the response.
@@ -118,10 +137,15 @@ impl TokenKeeper {
 }
 
 fn no_tokens() -> Error {
-    Error::new(ErrorCode::ReconnectNeeded, "No tokens are stored for this connection. Connect again.")
+    Error::new(
+        ErrorCode::ReconnectNeeded,
+        "No tokens are stored for this connection. Connect again.",
+    )
 }
 
 /// Keyring calls block on D-Bus; keep them off the async workers.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| Error::internal(format!("keyring task failed: {e}")))?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::internal(format!("keyring task failed: {e}")))?
 }

@@ -25,10 +25,15 @@ pub struct LoopbackListener {
 
 impl LoopbackListener {
     pub async fn bind() -> Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .map_err(|e| Error::internal(format!("Could not open a local port for the sign-in redirect: {e}")))?;
-        let port = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?.port();
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
+            Error::internal(format!(
+                "Could not open a local port for the sign-in redirect: {e}"
+            ))
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| Error::internal(e.to_string()))?
+            .port();
         Ok(Self { listener, port })
     }
 
@@ -49,14 +54,19 @@ impl LoopbackListener {
         Fut: Future<Output = LoopbackReply>,
     {
         loop {
-            let Ok((stream, _)) = self.listener.accept().await else { continue };
+            let Ok((stream, _)) = self.listener.accept().await else {
+                continue;
+            };
             let (stream, target) = match read_request_target(stream).await {
                 Ok(parts) => parts,
                 Err(_) => continue,
             };
             let reply = match target {
                 Some(target) => handle(format!("http://127.0.0.1:{}{target}", self.port)).await,
-                None => LoopbackReply::KeepListening { status: 400, page: "Bad request".into() },
+                None => LoopbackReply::KeepListening {
+                    status: 400,
+                    page: "Bad request".into(),
+                },
             };
             let done = matches!(reply, LoopbackReply::Done { .. });
             let (status, page) = match reply {
@@ -72,7 +82,9 @@ impl LoopbackListener {
 }
 
 /// Reads the request head and returns the target of a `GET`, or `None` for anything else.
-async fn read_request_target(mut stream: TcpStream) -> std::io::Result<(TcpStream, Option<String>)> {
+async fn read_request_target(
+    mut stream: TcpStream,
+) -> std::io::Result<(TcpStream, Option<String>)> {
     let mut head = Vec::with_capacity(1024);
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -120,18 +132,34 @@ mod tests {
         let base = listener.redirect_uri("");
         let server = tokio::spawn(listener.serve(|url| async move {
             if url.contains("/callback?") {
-                LoopbackReply::Done { page: "You can close this tab.".into() }
+                LoopbackReply::Done {
+                    page: "You can close this tab.".into(),
+                }
             } else {
-                LoopbackReply::KeepListening { status: 404, page: "Not here".into() }
+                LoopbackReply::KeepListening {
+                    status: 404,
+                    page: "Not here".into(),
+                }
             }
         }));
         let client = reqwest::Client::new();
-        let miss = client.get(format!("{base}/favicon.ico")).send().await.unwrap();
+        let miss = client
+            .get(format!("{base}/favicon.ico"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(miss.status(), 404);
-        let hit = client.get(format!("{base}/callback?code=a&state=b")).send().await.unwrap();
+        let hit = client
+            .get(format!("{base}/callback?code=a&state=b"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(hit.status(), 200);
         assert_eq!(hit.text().await.unwrap(), "You can close this tab.");
         server.await.unwrap();
-        assert!(client.get(format!("{base}/callback")).send().await.is_err(), "the port is closed after the redirect");
+        assert!(
+            client.get(format!("{base}/callback")).send().await.is_err(),
+            "the port is closed after the redirect"
+        );
     }
 }

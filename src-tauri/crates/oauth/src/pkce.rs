@@ -40,8 +40,13 @@ mod tests {
 
     #[test]
     fn s256_challenge_matches_rfc7636_appendix_b() {
-        let verifier = PkceVerifier(SecretString::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"));
-        assert_eq!(verifier.s256_challenge(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        let verifier = PkceVerifier(SecretString::new(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+        ));
+        assert_eq!(
+            verifier.s256_challenge(),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
     }
 
     #[test]

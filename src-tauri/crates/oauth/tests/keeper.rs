@@ -23,7 +23,11 @@ async fn keeper_with(store: Arc<MemoryStore>, stored: TokenSet) -> Arc<TokenKeep
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_callers_share_one_refresh() {
-    let keeper = keeper_with(Arc::new(MemoryStore::new()), tokens("old-access", "old-refresh", 30)).await;
+    let keeper = keeper_with(
+        Arc::new(MemoryStore::new()),
+        tokens("old-access", "old-refresh", 30),
+    )
+    .await;
     let refreshes = Arc::new(AtomicUsize::new(0));
     let calls = (0..50).map(|_| {
         let keeper = keeper.clone();
@@ -56,7 +60,10 @@ async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T
 #[tokio::test]
 async fn a_token_with_time_left_is_used_without_refreshing() {
     let keeper = keeper_with(Arc::new(MemoryStore::new()), tokens("fresh", "r", 3600)).await;
-    let token = keeper.access_token(|_| async { panic!("must not refresh") }).await.unwrap();
+    let token = keeper
+        .access_token(|_| async { panic!("must not refresh") })
+        .await
+        .unwrap();
     assert_eq!(token.expose(), "fresh");
 }
 
@@ -65,15 +72,29 @@ async fn the_rotated_refresh_token_is_stored_before_the_access_token_is_handed_o
     let store = Arc::new(MemoryStore::new());
     let keeper = keeper_with(store.clone(), tokens("old", "old-refresh", 0)).await;
     store.fail_writes(true);
-    let err = keeper.access_token(|_| async { Ok(tokens("new", "new-refresh", 36000)) }).await.unwrap_err();
-    assert_eq!(err.code, ErrorCode::KeyringUnavailable, "no access token without a stored refresh token");
+    let err = keeper
+        .access_token(|_| async { Ok(tokens("new", "new-refresh", 36000)) })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code,
+        ErrorCode::KeyringUnavailable,
+        "no access token without a stored refresh token"
+    );
 
     store.fail_writes(false);
     let vault = Vault::new(store.clone());
     let stored = vault.tokens(Provider::OpenHumans).unwrap().unwrap();
-    assert_eq!(stored.access_token.expose(), "old", "the failed write changed nothing");
+    assert_eq!(
+        stored.access_token.expose(),
+        "old",
+        "the failed write changed nothing"
+    );
 
-    let token = keeper.access_token(|_| async { Ok(tokens("new", "new-refresh", 36000)) }).await.unwrap();
+    let token = keeper
+        .access_token(|_| async { Ok(tokens("new", "new-refresh", 36000)) })
+        .await
+        .unwrap();
     assert_eq!(token.expose(), "new");
     let stored = vault.tokens(Provider::OpenHumans).unwrap().unwrap();
     assert_eq!(stored.refresh_token.unwrap().expose(), "new-refresh");
@@ -88,7 +109,10 @@ async fn invalid_grant_means_reconnect_and_keeps_the_tokens() {
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::ReconnectNeeded);
-    assert!(Vault::new(store).tokens(Provider::OpenHumans).unwrap().is_some());
+    assert!(Vault::new(store)
+        .tokens(Provider::OpenHumans)
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test]
@@ -96,11 +120,16 @@ async fn network_failure_is_unreachable_and_leaves_tokens_untouched() {
     let store = Arc::new(MemoryStore::new());
     let keeper = keeper_with(store.clone(), tokens("old", "refresh", 0)).await;
     let err = keeper
-        .access_token(|_| async { Err(TokenEndpointError::Unreachable("connection refused".into())) })
+        .access_token(|_| async {
+            Err(TokenEndpointError::Unreachable("connection refused".into()))
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::Unreachable);
-    let stored = Vault::new(store).tokens(Provider::OpenHumans).unwrap().unwrap();
+    let stored = Vault::new(store)
+        .tokens(Provider::OpenHumans)
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.refresh_token.unwrap().expose(), "refresh");
 }
 
@@ -126,8 +155,18 @@ async fn a_locked_keyring_is_reported_and_nothing_is_deleted() {
     let keeper = keeper_with(store.clone(), tokens("a", "r", 3600)).await;
     keeper.reload().await;
     store.set_unavailable(Some("locked".into()));
-    let err = keeper.access_token(|_| async { panic!("no refresh") }).await.unwrap_err();
+    let err = keeper
+        .access_token(|_| async { panic!("no refresh") })
+        .await
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::KeyringUnavailable);
     store.set_unavailable(None);
-    assert_eq!(keeper.access_token(|_| async { panic!("no refresh") }).await.unwrap().expose(), "a");
+    assert_eq!(
+        keeper
+            .access_token(|_| async { panic!("no refresh") })
+            .await
+            .unwrap()
+            .expose(),
+        "a"
+    );
 }

@@ -14,12 +14,18 @@ const EXCHANGE_MEMBER_PATH: &str = "/api/direct-sharing/project/exchange-member/
 
 /// Parses and checks a base URL typed by a person.
 pub fn parse_base_url(raw: &str) -> Result<Url, Error> {
-    let url = Url::parse(raw.trim()).map_err(|e| Error::invalid_input(format!("The base URL {raw:?} is not a valid URL: {e}.")))?;
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        Error::invalid_input(format!("The base URL {raw:?} is not a valid URL: {e}."))
+    })?;
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
-        return Err(Error::invalid_input("The base URL must start with https:// (or http:// for a local server)."));
+        return Err(Error::invalid_input(
+            "The base URL must start with https:// (or http:// for a local server).",
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::invalid_input("The base URL must not carry a query or fragment."));
+        return Err(Error::invalid_input(
+            "The base URL must not carry a query or fragment.",
+        ));
     }
     Ok(url)
 }
@@ -33,7 +39,13 @@ fn endpoint(base: &Url, path: &str) -> Url {
 }
 
 /// The authorize URL (providers.md §A1.1) with `state` and a PKCE S256 challenge.
-pub fn authorize_url(base: &Url, client_id: &str, redirect_uri: &str, state: &str, code_challenge: &str) -> Url {
+pub fn authorize_url(
+    base: &Url,
+    client_id: &str,
+    redirect_uri: &str,
+    state: &str,
+    code_challenge: &str,
+) -> Url {
     let mut url = endpoint(base, AUTHORIZE_PATH);
     url.query_pairs_mut()
         .append_pair("client_id", client_id)
@@ -46,8 +58,19 @@ pub fn authorize_url(base: &Url, client_id: &str, redirect_uri: &str, state: &st
 }
 
 /// The token and revocation endpoints, with HTTP Basic client authentication.
-pub fn oauth_client(http: reqwest::Client, base: &Url, client_id: String, client_secret: SecretString) -> OAuthClient {
-    OAuthClient::new(http, endpoint(base, TOKEN_PATH), endpoint(base, REVOKE_PATH), client_id, client_secret)
+pub fn oauth_client(
+    http: reqwest::Client,
+    base: &Url,
+    client_id: String,
+    client_secret: SecretString,
+) -> OAuthClient {
+    OAuthClient::new(
+        http,
+        endpoint(base, TOKEN_PATH),
+        endpoint(base, REVOKE_PATH),
+        client_id,
+        client_secret,
+    )
 }
 
 /// What exchange-member says about the connected person (providers.md §A3). The download URL
@@ -81,7 +104,10 @@ impl DataFile {
     }
     pub fn tags(&self) -> Vec<String> {
         let tags = self.metadata.get("tags").and_then(|t| t.as_array());
-        tags.into_iter().flatten().filter_map(|t| t.as_str().map(str::to_owned)).collect()
+        tags.into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect()
     }
 }
 
@@ -96,16 +122,19 @@ struct MemberPage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
     /// HTTP 401: the token is expired ("Expired token."), unknown or revoked.
-    TokenRejected { detail: String },
+    TokenRejected {
+        detail: String,
+    },
     Failed(Error),
 }
 
 impl From<ApiError> for Error {
     fn from(err: ApiError) -> Self {
         match err {
-            ApiError::TokenRejected { detail } => {
-                Error::new(ErrorCode::ReconnectNeeded, format!("Open Humans no longer accepts this connection's token ({detail})."))
-            }
+            ApiError::TokenRejected { detail } => Error::new(
+                ErrorCode::ReconnectNeeded,
+                format!("Open Humans no longer accepts this connection's token ({detail})."),
+            ),
             ApiError::Failed(err) => err,
         }
     }
@@ -130,7 +159,9 @@ impl ApiClient {
 
     /// The member and every file they share, following `next` through all pages.
     pub async fn exchange_member(&self, access_token: &SecretString) -> Result<Member, ApiError> {
-        let mut page: MemberPage = self.get_json(endpoint(&self.base, EXCHANGE_MEMBER_PATH), access_token).await?;
+        let mut page: MemberPage = self
+            .get_json(endpoint(&self.base, EXCHANGE_MEMBER_PATH), access_token)
+            .await?;
         let mut files = std::mem::take(&mut page.member.files);
         while let Some(next) = page.next.take() {
             let next = self.same_origin(&next)?;
@@ -144,7 +175,9 @@ impl ApiClient {
     /// Pagination links are followed only on the server we were configured for, so the token
     /// is never sent elsewhere.
     fn same_origin(&self, link: &str) -> Result<Url, ApiError> {
-        let url = Url::parse(link).map_err(|_| ApiError::Failed(Error::provider("Open Humans sent an invalid `next` link.")))?;
+        let url = Url::parse(link).map_err(|_| {
+            ApiError::Failed(Error::provider("Open Humans sent an invalid `next` link."))
+        })?;
         if url.origin() != self.base.origin() {
             return Err(ApiError::Failed(Error::provider(format!(
                 "Open Humans sent a `next` link to another server ({}); not following it.",
@@ -154,7 +187,11 @@ impl ApiClient {
         Ok(url)
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url, access_token: &SecretString) -> Result<T, ApiError> {
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: Url,
+        access_token: &SecretString,
+    ) -> Result<T, ApiError> {
         let response = self
             .http
             .get(url)
@@ -162,24 +199,40 @@ impl ApiClient {
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| ApiError::Failed(Error::unreachable(format!("Open Humans could not be reached: {}.", e.without_url()))))?;
+            .map_err(|e| {
+                ApiError::Failed(Error::unreachable(format!(
+                    "Open Humans could not be reached: {}.",
+                    e.without_url()
+                )))
+            })?;
         let status = response.status();
         if status == reqwest::StatusCode::UNAUTHORIZED {
-            let detail = response.json::<DetailBody>().await.map(|b| b.detail).unwrap_or_else(|_| "HTTP 401".into());
+            let detail = response
+                .json::<DetailBody>()
+                .await
+                .map(|b| b.detail)
+                .unwrap_or_else(|_| "HTTP 401".into());
             return Err(ApiError::TokenRejected { detail });
         }
         if status.is_server_error() {
-            return Err(ApiError::Failed(Error::unreachable(format!("Open Humans is having trouble (HTTP {}).", status.as_u16()))));
+            return Err(ApiError::Failed(Error::unreachable(format!(
+                "Open Humans is having trouble (HTTP {}).",
+                status.as_u16()
+            ))));
         }
         if !status.is_success() {
             let body = response.text().await.unwrap_or_default();
             let excerpt: String = body.chars().take(200).collect();
-            return Err(ApiError::Failed(Error::provider(format!("Open Humans answered HTTP {}: {excerpt}", status.as_u16()))));
+            return Err(ApiError::Failed(Error::provider(format!(
+                "Open Humans answered HTTP {}: {excerpt}",
+                status.as_u16()
+            ))));
         }
-        response
-            .json()
-            .await
-            .map_err(|e| ApiError::Failed(Error::provider(format!("Open Humans sent a response Datalinks does not understand: {e}."))))
+        response.json().await.map_err(|e| {
+            ApiError::Failed(Error::provider(format!(
+                "Open Humans sent a response Datalinks does not understand: {e}."
+            )))
+        })
     }
 }
 
@@ -195,14 +248,20 @@ mod tests {
         let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
         assert!(query.contains(&("client_id".into(), "cid".into())));
         assert!(query.contains(&("response_type".into(), "code".into())));
-        assert!(query.contains(&("redirect_uri".into(), "http://127.0.0.1:5000/callback".into())));
+        assert!(query.contains(&(
+            "redirect_uri".into(),
+            "http://127.0.0.1:5000/callback".into()
+        )));
         assert!(query.contains(&("code_challenge_method".into(), "S256".into())));
     }
 
     #[test]
     fn endpoints_keep_a_self_hosted_path_prefix() {
         let base = parse_base_url("https://example.org/oh/").unwrap();
-        assert_eq!(endpoint(&base, TOKEN_PATH).as_str(), "https://example.org/oh/oauth2/token/");
+        assert_eq!(
+            endpoint(&base, TOKEN_PATH).as_str(),
+            "https://example.org/oh/oauth2/token/"
+        );
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! link), exchange the code, store the tokens, and learn who the person is.
 
 use crate::{Datalinks, ServiceEvent};
-use datalinks_core::{now_unix, ConnectionView, Error, ErrorCode, Provider, Result, SecretString, Transport};
+use datalinks_core::{
+    now_unix, ConnectionView, Error, ErrorCode, Provider, Result, SecretString, Transport,
+};
 use datalinks_oauth::{
-    parse_callback, random_state, CallbackTarget, LoopbackListener, LoopbackReply, OAuthClient, PendingAttempt, PkceVerifier,
-    Redirect, ATTEMPT_LIFETIME_SECS,
+    parse_callback, random_state, CallbackTarget, LoopbackListener, LoopbackReply, OAuthClient,
+    PendingAttempt, PkceVerifier, Redirect, ATTEMPT_LIFETIME_SECS,
 };
 use datalinks_openhumans::{authorize_url, oauth_client, parse_base_url, ApiClient};
 use datalinks_store::AccountRecord;
@@ -17,8 +19,16 @@ pub const DEEP_LINK_REDIRECT_URI: &str = "datalinks://oauth/callback";
 const PAGE_DONE: &str = "<!doctype html><meta charset=utf-8><title>Datalinks</title><h1>Datalinks received your answer</h1><p>You can close this tab and return to Datalinks.</p>";
 
 fn page(title: &str, text: &str) -> String {
-    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    format!("<!doctype html><meta charset=utf-8><title>Datalinks</title><h1>{}</h1><p>{}</p>", escape(title), escape(text))
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    format!(
+        "<!doctype html><meta charset=utf-8><title>Datalinks</title><h1>{}</h1><p>{}</p>",
+        escape(title),
+        escape(text)
+    )
 }
 
 impl Datalinks {
@@ -26,25 +36,42 @@ impl Datalinks {
     pub(crate) async fn oauth_client(&self, provider: Provider) -> Result<OAuthClient> {
         let settings = self.settings_or_error(provider)?;
         let secret = self.client_secret(provider).await?;
-        Ok(oauth_client(self.http.clone(), &parse_base_url(&settings.base_url)?, settings.client_id, secret))
+        Ok(oauth_client(
+            self.http.clone(),
+            &parse_base_url(&settings.base_url)?,
+            settings.client_id,
+            secret,
+        ))
     }
 
     pub(crate) async fn client_secret(&self, provider: Provider) -> Result<SecretString> {
-        self.vault_call(move |v| v.client_secret(provider)).await?.ok_or_else(|| {
-            Error::new(ErrorCode::NotConfigured, format!("No {provider} client secret is stored. Enter it in Settings."))
-        })
+        self.vault_call(move |v| v.client_secret(provider))
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::NotConfigured,
+                    format!("No {provider} client secret is stored. Enter it in Settings."),
+                )
+            })
     }
 
     pub(crate) fn api_client(&self, provider: Provider) -> Result<ApiClient> {
         let settings = self.settings_or_error(provider)?;
-        Ok(ApiClient::new(self.http.clone(), parse_base_url(&settings.base_url)?))
+        Ok(ApiClient::new(
+            self.http.clone(),
+            parse_base_url(&settings.base_url)?,
+        ))
     }
 
     /// Starts connecting: opens the authorize page in the system browser and waits for the
     /// redirect, through the configured transport unless `transport` overrides it (the CLI
     /// cannot receive deep links, so it always listens on loopback). Returns the connection
     /// in its waiting state.
-    pub async fn connect(self: &Arc<Self>, provider: Provider, transport: Option<Transport>) -> Result<ConnectionView> {
+    pub async fn connect(
+        self: &Arc<Self>,
+        provider: Provider,
+        transport: Option<Transport>,
+    ) -> Result<ConnectionView> {
         let mut settings = self.settings_or_error(provider)?;
         settings.transport = transport.unwrap_or(settings.transport);
         let base = parse_base_url(&settings.base_url)?;
@@ -61,7 +88,13 @@ impl Datalinks {
         };
         let state = random_state();
         let verifier = PkceVerifier::generate();
-        let url = authorize_url(&base, &settings.client_id, &redirect_uri, &state, &verifier.s256_challenge());
+        let url = authorize_url(
+            &base,
+            &settings.client_id,
+            &redirect_uri,
+            &state,
+            &verifier.s256_challenge(),
+        );
         let attempt = PendingAttempt {
             provider,
             state,
@@ -79,12 +112,20 @@ impl Datalinks {
         if let Err(err) = self.host.open_in_browser(url.as_str()) {
             self.set_last_error(
                 provider,
-                Some(Error::new(err.code, format!("{} Copy the link and open it in your browser.", err.message))),
+                Some(Error::new(
+                    err.code,
+                    format!("{} Copy the link and open it in your browser.", err.message),
+                )),
             );
         }
-        let _ = self.store.record_event(provider, "authorize_started", &format!("Opened the {provider} sign-in page in the browser."));
+        let _ = self.store.record_event(
+            provider,
+            "authorize_started",
+            &format!("Opened the {provider} sign-in page in the browser."),
+        );
         let view = self.connection(provider).await?;
-        self.host.emit(ServiceEvent::ConnectionChanged(view.clone()));
+        self.host
+            .emit(ServiceEvent::ConnectionChanged(view.clone()));
         Ok(view)
     }
 
@@ -92,17 +133,23 @@ impl Datalinks {
     pub async fn cancel_connect(&self, provider: Provider) -> Result<ConnectionView> {
         self.stop_listener(provider);
         if self.attempts.cancel(provider) {
-            let _ = self.store.record_event(provider, "authorize_cancelled", "Connecting was cancelled.");
+            let _ = self.store.record_event(
+                provider,
+                "authorize_cancelled",
+                "Connecting was cancelled.",
+            );
         }
         let view = self.connection(provider).await?;
-        self.host.emit(ServiceEvent::ConnectionChanged(view.clone()));
+        self.host
+            .emit(ServiceEvent::ConnectionChanged(view.clone()));
         Ok(view)
     }
 
     /// Handles a `datalinks://…` URL handed over by the OS (second instance or cold start).
     /// Every outcome is reported through events; nothing here can crash the app.
     pub async fn handle_deep_link(self: &Arc<Self>, raw: &str) {
-        let target = CallbackTarget::from_redirect_uri(DEEP_LINK_REDIRECT_URI).expect("constant is a valid URL");
+        let target = CallbackTarget::from_redirect_uri(DEEP_LINK_REDIRECT_URI)
+            .expect("constant is a valid URL");
         let redirect = match parse_callback(raw, &target) {
             Ok(redirect) => redirect,
             Err(err) => return self.host.emit(ServiceEvent::Notice(err)),
@@ -122,7 +169,12 @@ impl Datalinks {
         self.finish(attempt, redirect).await;
     }
 
-    fn spawn_listener(self: &Arc<Self>, provider: Provider, listener: LoopbackListener, redirect_uri: String) -> Result<()> {
+    fn spawn_listener(
+        self: &Arc<Self>,
+        provider: Provider,
+        listener: LoopbackListener,
+        redirect_uri: String,
+    ) -> Result<()> {
         let target = CallbackTarget::from_redirect_uri(&redirect_uri)?;
         let service = Arc::clone(self);
         let task = tokio::spawn(listener.serve(move |url| {
@@ -136,27 +188,41 @@ impl Datalinks {
         Ok(())
     }
 
-    async fn on_loopback_request(self: &Arc<Self>, url: &str, target: &CallbackTarget) -> LoopbackReply {
+    async fn on_loopback_request(
+        self: &Arc<Self>,
+        url: &str,
+        target: &CallbackTarget,
+    ) -> LoopbackReply {
         let redirect = match parse_callback(url, target) {
             Ok(redirect) => redirect,
             Err(err) => {
                 // Browsers ask for /favicon.ico; only report requests on the callback path.
-                let path = url::Url::parse(url).map(|u| u.path().to_owned()).unwrap_or_default();
+                let path = url::Url::parse(url)
+                    .map(|u| u.path().to_owned())
+                    .unwrap_or_default();
                 if path == target.path() {
                     self.host.emit(ServiceEvent::Notice(err.clone()));
                 }
-                return LoopbackReply::KeepListening { status: 400, page: page("Not a sign-in answer", &err.message) };
+                return LoopbackReply::KeepListening {
+                    status: 400,
+                    page: page("Not a sign-in answer", &err.message),
+                };
             }
         };
         match self.attempts.take(redirect.state()) {
             Ok(attempt) => {
                 let service = Arc::clone(self);
                 tokio::spawn(async move { service.finish(attempt, redirect).await });
-                LoopbackReply::Done { page: PAGE_DONE.to_owned() }
+                LoopbackReply::Done {
+                    page: PAGE_DONE.to_owned(),
+                }
             }
             Err(err) => {
                 self.host.emit(ServiceEvent::Notice(err.clone()));
-                LoopbackReply::KeepListening { status: 400, page: page("Sign-in answer refused", &err.message) }
+                LoopbackReply::KeepListening {
+                    status: 400,
+                    page: page("Sign-in answer refused", &err.message),
+                }
             }
         }
     }
@@ -171,7 +237,9 @@ impl Datalinks {
     async fn finish(self: &Arc<Self>, attempt: PendingAttempt, redirect: Redirect) {
         let provider = attempt.provider;
         let outcome = match redirect {
-            Redirect::Denied { error, description, .. } => Err(denied(provider, &error, description.as_deref())),
+            Redirect::Denied {
+                error, description, ..
+            } => Err(denied(provider, &error, description.as_deref())),
             Redirect::Code { code, .. } => self.complete(&attempt, &code).await,
         };
         match outcome {
@@ -180,7 +248,9 @@ impl Datalinks {
                 let _ = self.store.record_event(provider, "connected", &summary);
             }
             Err(err) => {
-                let _ = self.store.record_event(provider, "connect_failed", &err.message);
+                let _ = self
+                    .store
+                    .record_event(provider, "connect_failed", &err.message);
                 self.set_last_error(provider, Some(err));
             }
         }
@@ -190,11 +260,16 @@ impl Datalinks {
     async fn complete(self: &Arc<Self>, attempt: &PendingAttempt, code: &str) -> Result<String> {
         let provider = attempt.provider;
         let client = self.oauth_client(provider).await?;
-        let tokens = client.exchange_code(code, &attempt.redirect_uri, &attempt.verifier).await?;
+        let tokens = client
+            .exchange_code(code, &attempt.redirect_uri, &attempt.verifier)
+            .await?;
         let expires_at = tokens.expires_at;
         let access_token = tokens.access_token.clone();
         self.keeper(provider).store(tokens).await?;
-        let member = self.api_client(provider)?.exchange_member(&access_token).await?;
+        let member = self
+            .api_client(provider)?
+            .exchange_member(&access_token)
+            .await?;
         self.store.save_account(&AccountRecord {
             provider,
             account_id: member.project_member_id.clone(),
@@ -203,15 +278,26 @@ impl Datalinks {
             token_expires_at: Some(expires_at),
             reconnect_reason: None,
         })?;
-        Ok(format!("Connected as project member {} ({} files shared).", member.project_member_id, member.count))
+        Ok(format!(
+            "Connected as project member {} ({} files shared).",
+            member.project_member_id, member.count
+        ))
     }
 }
 
 fn denied(provider: Provider, error: &str, description: Option<&str>) -> Error {
     let detail = description.map(|d| format!(" ({d})")).unwrap_or_default();
     if error == "access_denied" {
-        Error::new(ErrorCode::AuthorizationDenied, format!("Access to {provider} was declined in the browser{detail}. Nothing was changed."))
+        Error::new(
+            ErrorCode::AuthorizationDenied,
+            format!(
+                "Access to {provider} was declined in the browser{detail}. Nothing was changed."
+            ),
+        )
     } else {
-        Error::new(ErrorCode::AuthorizationDenied, format!("{provider} returned an error: {error}{detail}."))
+        Error::new(
+            ErrorCode::AuthorizationDenied,
+            format!("{provider} returned an error: {error}{detail}."),
+        )
     }
 }

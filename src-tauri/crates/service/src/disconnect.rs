@@ -5,7 +5,11 @@ use crate::{Datalinks, DisconnectReceipt, ReceiptStep, StepOutcome};
 use datalinks_core::{Provider, Result};
 
 fn step(label: &str, outcome: StepOutcome, detail: impl Into<String>) -> ReceiptStep {
-    ReceiptStep { label: label.to_owned(), outcome, detail: detail.into() }
+    ReceiptStep {
+        label: label.to_owned(),
+        outcome,
+        detail: detail.into(),
+    }
 }
 
 impl Datalinks {
@@ -17,35 +21,79 @@ impl Datalinks {
         let client = self.oauth_client(provider).await;
         match (&tokens, &client) {
             (Ok(Some(tokens)), Ok(client)) => {
-                let revoke_hint = format!("revoke access on {provider}'s website (Manage connections)");
+                let revoke_hint =
+                    format!("revoke access on {provider}'s website (Manage connections)");
                 let outcome = client.revoke(&tokens.access_token, "access_token").await;
                 steps.push(match outcome {
-                    Ok(()) => step("Revoke the access token", StepOutcome::Done, format!("{provider} accepted the revocation.")),
-                    Err(e) => step("Revoke the access token", StepOutcome::Failed, format!("{e}; {revoke_hint}.")),
+                    Ok(()) => step(
+                        "Revoke the access token",
+                        StepOutcome::Done,
+                        format!("{provider} accepted the revocation."),
+                    ),
+                    Err(e) => step(
+                        "Revoke the access token",
+                        StepOutcome::Failed,
+                        format!("{e}; {revoke_hint}."),
+                    ),
                 });
                 steps.push(match &tokens.refresh_token {
                     Some(refresh) => match client.revoke(refresh, "refresh_token").await {
-                        Ok(()) => step("Revoke the refresh token", StepOutcome::Done, format!("{provider} accepted the revocation.")),
-                        Err(e) => step("Revoke the refresh token", StepOutcome::Failed, format!("{e}; {revoke_hint}.")),
+                        Ok(()) => step(
+                            "Revoke the refresh token",
+                            StepOutcome::Done,
+                            format!("{provider} accepted the revocation."),
+                        ),
+                        Err(e) => step(
+                            "Revoke the refresh token",
+                            StepOutcome::Failed,
+                            format!("{e}; {revoke_hint}."),
+                        ),
                     },
-                    None => step("Revoke the refresh token", StepOutcome::Skipped, "There was no refresh token."),
+                    None => step(
+                        "Revoke the refresh token",
+                        StepOutcome::Skipped,
+                        "There was no refresh token.",
+                    ),
                 });
             }
-            (Ok(None), _) => steps.push(step("Revoke tokens", StepOutcome::Skipped, "No tokens were stored.")),
-            (Err(e), _) | (_, Err(e)) => steps.push(step("Revoke tokens", StepOutcome::Failed, e.message.clone())),
+            (Ok(None), _) => steps.push(step(
+                "Revoke tokens",
+                StepOutcome::Skipped,
+                "No tokens were stored.",
+            )),
+            (Err(e), _) | (_, Err(e)) => steps.push(step(
+                "Revoke tokens",
+                StepOutcome::Failed,
+                e.message.clone(),
+            )),
         }
 
         let secrets_deleted = match self.keeper(provider).forget().await {
             Ok(true) => {
-                steps.push(step("Delete tokens from the OS keyring", StepOutcome::Done, "The access and refresh tokens were deleted."));
+                steps.push(step(
+                    "Delete tokens from the OS keyring",
+                    StepOutcome::Done,
+                    "The access and refresh tokens were deleted.",
+                ));
                 true
             }
             Ok(false) => {
-                steps.push(step("Delete tokens from the OS keyring", StepOutcome::Skipped, "The keyring held no tokens."));
+                steps.push(step(
+                    "Delete tokens from the OS keyring",
+                    StepOutcome::Skipped,
+                    "The keyring held no tokens.",
+                ));
                 true
             }
             Err(e) => {
-                steps.push(step("Delete tokens from the OS keyring", StepOutcome::Failed, format!("{} Disconnect again once the keyring is available.", e.message)));
+                steps.push(step(
+                    "Delete tokens from the OS keyring",
+                    StepOutcome::Failed,
+                    format!(
+                        "{} Disconnect again once the keyring is available.",
+                        e.message
+                    ),
+                ));
                 false
             }
         };
@@ -53,14 +101,22 @@ impl Datalinks {
         if secrets_deleted {
             let removed = self.store.remove_account(provider)?;
             let (outcome, detail) = if removed {
-                (StepOutcome::Done, "The account details were removed; settings and history are kept.")
+                (
+                    StepOutcome::Done,
+                    "The account details were removed; settings and history are kept.",
+                )
             } else {
                 (StepOutcome::Skipped, "No account details were stored.")
             };
             steps.push(step("Forget the account on this computer", outcome, detail));
-            self.store.record_event(provider, "disconnected", "Disconnected.")?;
+            self.store
+                .record_event(provider, "disconnected", "Disconnected.")?;
         } else {
-            steps.push(step("Forget the account on this computer", StepOutcome::Skipped, "Kept until the tokens can be deleted."));
+            steps.push(step(
+                "Forget the account on this computer",
+                StepOutcome::Skipped,
+                "Kept until the tokens can be deleted.",
+            ));
         }
         self.set_last_error(provider, None);
         self.announce(provider).await;

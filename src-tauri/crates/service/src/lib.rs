@@ -57,8 +57,12 @@ pub struct Datalinks {
 impl Datalinks {
     /// Opens the service over the app data folder and a secret store (the OS keyring in the
     /// app and CLI; an in-memory store in tests).
-    pub fn open(data_dir: &Path, secrets: Arc<dyn SecretStore>, host: Arc<dyn Host>) -> Result<Arc<Self>> {
-        let store = Store::open(&data_dir.join(DATABASE_FILE))?;
+    pub fn open(
+        data_dir: &Path,
+        secrets: Arc<dyn SecretStore>,
+        host: Arc<dyn Host>,
+    ) -> Result<Arc<Self>> {
+        let store = Store::open(data_dir.join(DATABASE_FILE))?;
         let vault = Vault::new(secrets);
         let http = reqwest::Client::builder()
             .user_agent(concat!("Datalinks/", env!("CARGO_PKG_VERSION")))
@@ -66,7 +70,10 @@ impl Datalinks {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| Error::internal(format!("HTTP client: {e}")))?;
-        let keepers = Provider::ALL.into_iter().map(|p| (p, TokenKeeper::new(p, vault.clone()))).collect();
+        let keepers = Provider::ALL
+            .into_iter()
+            .map(|p| (p, TokenKeeper::new(p, vault.clone())))
+            .collect();
         Ok(Arc::new(Self {
             store,
             vault,
@@ -85,7 +92,10 @@ impl Datalinks {
     }
 
     /// Runs a blocking keyring call off the async workers.
-    async fn vault_call<T: Send + 'static>(&self, f: impl FnOnce(&Vault) -> Result<T> + Send + 'static) -> Result<T> {
+    async fn vault_call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Vault) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let vault = self.vault.clone();
         tokio::task::spawn_blocking(move || f(&vault))
             .await

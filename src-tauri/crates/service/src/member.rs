@@ -9,12 +9,17 @@ impl Datalinks {
     pub async fn member_overview(self: &Arc<Self>) -> Result<MemberOverview> {
         let provider = Provider::OpenHumans;
         let api = self.api_client(provider)?;
-        let member = self.with_token(provider, |token| {
-            let api = api.clone();
-            async move { api.exchange_member(&token).await }
-        })
-        .await?;
-        if let Some(mut account) = self.store.account(provider)?.filter(|a| a.username != member.username) {
+        let member = self
+            .with_token(provider, |token| {
+                let api = api.clone();
+                async move { api.exchange_member(&token).await }
+            })
+            .await?;
+        if let Some(mut account) = self
+            .store
+            .account(provider)?
+            .filter(|a| a.username != member.username)
+        {
             account.username = member.username.clone();
             self.store.save_account(&account)?;
         }
@@ -30,7 +35,10 @@ impl Datalinks {
             };
             match groups.iter_mut().find(|g| g.source == file.source) {
                 Some(group) => group.files.push(entry),
-                None => groups.push(FileGroup { source: file.source.clone(), files: vec![entry] }),
+                None => groups.push(FileGroup {
+                    source: file.source.clone(),
+                    files: vec![entry],
+                }),
             }
         }
         Ok(MemberOverview {

@@ -3,7 +3,9 @@
 
 use crate::settings::LOOPBACK_PATH;
 use crate::{Datalinks, ProviderSettingsView};
-use datalinks_core::{now_unix, Error, Provider, Result, SecretString, Transport, DEEP_LINK_SCHEME};
+use datalinks_core::{
+    now_unix, Error, Provider, Result, SecretString, Transport, DEEP_LINK_SCHEME,
+};
 use datalinks_sandbox::{RunningSandbox, SandboxConfig};
 use datalinks_store::ProviderSettings;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -12,17 +14,25 @@ impl Datalinks {
     /// Starts the sandbox (once) and points Open Humans settings at it.
     pub async fn start_sandbox(&self) -> Result<ProviderSettingsView> {
         let previous = self.store.provider_settings(Provider::OpenHumans)?;
-        let transport = previous.as_ref().filter(|p| p.sandbox).map_or(Transport::Loopback, |p| p.transport);
+        let transport = previous
+            .as_ref()
+            .filter(|p| p.sandbox)
+            .map_or(Transport::Loopback, |p| p.transport);
         let (base_url, client_id, client_secret) = {
             let mut running = self.sandbox.lock().await;
             if running.is_none() {
                 *running = Some(launch(0).await?);
             }
             let sandbox = running.as_ref().expect("just started");
-            (sandbox.base_url().as_str().trim_end_matches('/').to_owned(), sandbox.client_id().to_owned(), sandbox.client_secret().to_owned())
+            (
+                sandbox.base_url().as_str().trim_end_matches('/').to_owned(),
+                sandbox.client_id().to_owned(),
+                sandbox.client_secret().to_owned(),
+            )
         };
         let secret = SecretString::new(client_secret);
-        self.vault_call(move |v| v.set_client_secret(Provider::OpenHumans, &secret)).await?;
+        self.vault_call(move |v| v.set_client_secret(Provider::OpenHumans, &secret))
+            .await?;
         self.store.save_provider_settings(&ProviderSettings {
             provider: Provider::OpenHumans,
             client_id,
@@ -32,19 +42,32 @@ impl Datalinks {
             sandbox: true,
             updated_at: now_unix(),
         })?;
-        self.store.record_event(Provider::OpenHumans, "sandbox_started", &format!("Using the built-in sandbox at {base_url}."))?;
+        self.store.record_event(
+            Provider::OpenHumans,
+            "sandbox_started",
+            &format!("Using the built-in sandbox at {base_url}."),
+        )?;
         self.announce(Provider::OpenHumans).await;
-        self.provider_settings(Provider::OpenHumans).await?.ok_or_else(|| Error::internal("sandbox settings vanished"))
+        self.provider_settings(Provider::OpenHumans)
+            .await?
+            .ok_or_else(|| Error::internal("sandbox settings vanished"))
     }
 
     /// At start-up: when the settings point at the sandbox, start it again on its old port
     /// when free. Its state lives in memory, so earlier sandbox tokens are gone and the
     /// connection asks to reconnect, as a real server would after revoking them.
     pub async fn resume_sandbox(&self) -> Result<()> {
-        let Some(settings) = self.store.provider_settings(Provider::OpenHumans)?.filter(|s| s.sandbox) else {
+        let Some(settings) = self
+            .store
+            .provider_settings(Provider::OpenHumans)?
+            .filter(|s| s.sandbox)
+        else {
             return Ok(());
         };
-        let port = url::Url::parse(&settings.base_url).ok().and_then(|u| u.port()).unwrap_or(0);
+        let port = url::Url::parse(&settings.base_url)
+            .ok()
+            .and_then(|u| u.port())
+            .unwrap_or(0);
         let sandbox = match launch(port).await {
             Ok(sandbox) => sandbox,
             Err(_) => launch(0).await?,
@@ -55,12 +78,17 @@ impl Datalinks {
 
     pub(crate) async fn sandbox_base_url(&self) -> Option<String> {
         let running = self.sandbox.lock().await;
-        running.as_ref().map(|s| s.base_url().as_str().trim_end_matches('/').to_owned())
+        running
+            .as_ref()
+            .map(|s| s.base_url().as_str().trim_end_matches('/').to_owned())
     }
 }
 
 async fn launch(port: u16) -> Result<RunningSandbox> {
-    let config = SandboxConfig { extra_redirect_schemes: vec![DEEP_LINK_SCHEME.to_owned()], ..SandboxConfig::default() };
+    let config = SandboxConfig {
+        extra_redirect_schemes: vec![DEEP_LINK_SCHEME.to_owned()],
+        ..SandboxConfig::default()
+    };
     datalinks_sandbox::start(config, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         .await
         .map_err(|e| Error::internal(format!("The sandbox could not start: {e}")))

@@ -2,7 +2,9 @@
 //! refresh on expiry or 401, quick retries, then "unreachable, will retry" with backoff.
 
 use crate::{Datalinks, ServiceEvent};
-use datalinks_core::{now_unix, ConnectionState, ConnectionView, Error, ErrorCode, Provider, Result, SecretString};
+use datalinks_core::{
+    now_unix, ConnectionState, ConnectionView, Error, ErrorCode, Provider, Result, SecretString,
+};
 use datalinks_openhumans::ApiError;
 use std::future::Future;
 use std::pin::Pin;
@@ -32,7 +34,12 @@ struct Unreachable {
 
 impl Datalinks {
     pub(crate) fn health(&self, provider: Provider) -> Health {
-        self.health.lock().unwrap().get(&provider).cloned().unwrap_or_default()
+        self.health
+            .lock()
+            .unwrap()
+            .get(&provider)
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn update_health(&self, provider: Provider, change: impl FnOnce(&mut Health)) {
@@ -67,7 +74,11 @@ impl Datalinks {
         };
         view.state = match self.vault_call(move |v| v.client_secret(provider)).await {
             _ if settings.is_none() => ConnectionState::NotConfigured,
-            Err(err) if err.code == ErrorCode::KeyringUnavailable => ConnectionState::KeyringUnavailable { message: err.message },
+            Err(err) if err.code == ErrorCode::KeyringUnavailable => {
+                ConnectionState::KeyringUnavailable {
+                    message: err.message,
+                }
+            }
             Err(err) => return Err(err),
             Ok(None) => ConnectionState::NotConfigured,
             Ok(Some(_)) => match (self.attempts.current(provider), account) {
@@ -77,12 +88,17 @@ impl Datalinks {
                     expires_at: attempt.expires_at,
                 },
                 (None, None) => ConnectionState::Disconnected,
-                (None, Some(account)) => match (account.reconnect_reason, health.keyring, health.unreachable) {
-                    (Some(reason), _, _) => ConnectionState::ReconnectNeeded { reason },
-                    (None, Some(message), _) => ConnectionState::KeyringUnavailable { message },
-                    (None, None, Some(down)) => ConnectionState::Unreachable { message: down.message, retry_at: down.retry_at },
-                    (None, None, None) => ConnectionState::Connected,
-                },
+                (None, Some(account)) => {
+                    match (account.reconnect_reason, health.keyring, health.unreachable) {
+                        (Some(reason), _, _) => ConnectionState::ReconnectNeeded { reason },
+                        (None, Some(message), _) => ConnectionState::KeyringUnavailable { message },
+                        (None, None, Some(down)) => ConnectionState::Unreachable {
+                            message: down.message,
+                            retry_at: down.retry_at,
+                        },
+                        (None, None, None) => ConnectionState::Connected,
+                    }
+                }
             },
         };
         Ok(view)
@@ -99,7 +115,11 @@ impl Datalinks {
     /// Runs an Open Humans API call with a valid access token: refreshes when the token is
     /// about to expire or the provider rejects it, retries briefly when the provider is
     /// unreachable, and records the outcome in the connection's state.
-    pub(crate) async fn with_token<T, F, Fut>(self: &Arc<Self>, provider: Provider, call: F) -> Result<T>
+    pub(crate) async fn with_token<T, F, Fut>(
+        self: &Arc<Self>,
+        provider: Provider,
+        call: F,
+    ) -> Result<T>
     where
         F: Fn(SecretString) -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
@@ -146,12 +166,18 @@ impl Datalinks {
             None => {
                 self.update_health(provider, |h| *h = Health::default());
                 if let Ok(Some(tokens)) = self.keeper(provider).current().await {
-                    let _ = self.store.set_token_expiry(provider, Some(tokens.expires_at));
+                    let _ = self
+                        .store
+                        .set_token_expiry(provider, Some(tokens.expires_at));
                 }
             }
             Some(err) if err.code == ErrorCode::ReconnectNeeded => {
-                let _ = self.store.set_reconnect_reason(provider, Some(&err.message));
-                let _ = self.store.record_event(provider, "reconnect_needed", &err.message);
+                let _ = self
+                    .store
+                    .set_reconnect_reason(provider, Some(&err.message));
+                let _ = self
+                    .store
+                    .record_event(provider, "reconnect_needed", &err.message);
             }
             Some(err) if err.code == ErrorCode::KeyringUnavailable => {
                 self.update_health(provider, |h| h.keyring = Some(err.message.clone()));
@@ -160,8 +186,13 @@ impl Datalinks {
                 let mut retry_in = BACKGROUND_RETRY_FIRST_SECS;
                 self.update_health(provider, |h| {
                     let failures = h.unreachable.as_ref().map_or(0, |u| u.failures) + 1;
-                    retry_in = (BACKGROUND_RETRY_FIRST_SECS << (failures - 1).min(6)).min(BACKGROUND_RETRY_MAX_SECS);
-                    h.unreachable = Some(Unreachable { message: err.message.clone(), retry_at: now_unix() + retry_in, failures });
+                    retry_in = (BACKGROUND_RETRY_FIRST_SECS << (failures - 1).min(6))
+                        .min(BACKGROUND_RETRY_MAX_SECS);
+                    h.unreachable = Some(Unreachable {
+                        message: err.message.clone(),
+                        retry_at: now_unix() + retry_in,
+                        failures,
+                    });
                 });
                 self.schedule_retry(provider, Duration::from_secs(retry_in as u64));
             }
@@ -187,7 +218,10 @@ impl Datalinks {
     pub async fn retry(self: &Arc<Self>, provider: Provider) -> Result<ConnectionView> {
         self.update_health(provider, |h| *h = Health::default());
         self.keeper(provider).reload().await;
-        let connected = self.store.account(provider)?.is_some_and(|a| a.reconnect_reason.is_none());
+        let connected = self
+            .store
+            .account(provider)?
+            .is_some_and(|a| a.reconnect_reason.is_none());
         if connected {
             // The outcome is recorded in the connection's state, which is what we return.
             let _ = self.member_overview().await;

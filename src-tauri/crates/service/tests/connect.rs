@@ -9,7 +9,10 @@ use datalinks_vault::Vault;
 use support::{sandbox_config, Harness};
 
 fn stored_tokens(harness: &Harness) -> datalinks_vault::TokenSet {
-    Vault::new(harness.secrets.clone()).tokens(Provider::OpenHumans).unwrap().expect("tokens in the keyring")
+    Vault::new(harness.secrets.clone())
+        .tokens(Provider::OpenHumans)
+        .unwrap()
+        .expect("tokens in the keyring")
 }
 
 #[tokio::test]
@@ -17,26 +20,65 @@ async fn loopback_connect_shows_the_member_and_every_file() {
     let harness = Harness::new(sandbox_config()).await;
     harness.configure(Transport::Loopback).await;
     let view = harness.connect().await;
-    assert_eq!(view.state, ConnectionState::Connected, "{:?}", view.last_error);
+    assert_eq!(
+        view.state,
+        ConnectionState::Connected,
+        "{:?}",
+        view.last_error
+    );
     let seeded = harness.sandbox().seeded_member();
-    assert_eq!(view.account.as_ref().unwrap().account_id, seeded.project_member_id);
+    assert_eq!(
+        view.account.as_ref().unwrap().account_id,
+        seeded.project_member_id
+    );
 
     let overview = harness.service.member_overview().await.unwrap();
     assert_eq!(overview.project_member_id, seeded.project_member_id);
     assert_eq!(overview.username.as_deref(), Some("alice"));
-    assert_eq!(overview.file_count, 130, "both pages of exchange-member were read");
-    assert_eq!(overview.groups.iter().map(|g| g.files.len()).sum::<usize>(), 130);
-    assert_eq!(overview.groups.len(), overview.sources_shared.len().max(overview.groups.len()));
-    assert!(overview.groups.iter().flat_map(|g| &g.files).all(|f| f.description.is_some() && !f.tags.is_empty()));
+    assert_eq!(
+        overview.file_count, 130,
+        "both pages of exchange-member were read"
+    );
+    assert_eq!(
+        overview.groups.iter().map(|g| g.files.len()).sum::<usize>(),
+        130
+    );
+    assert_eq!(
+        overview.groups.len(),
+        overview.sources_shared.len().max(overview.groups.len())
+    );
+    assert!(overview
+        .groups
+        .iter()
+        .flat_map(|g| &g.files)
+        .all(|f| f.description.is_some() && !f.tags.is_empty()));
 
     let tokens = stored_tokens(&harness);
-    assert!(tokens.expires_at > datalinks_core::now_unix() + 35_000, "36000 s access token");
+    assert!(
+        tokens.expires_at > datalinks_core::now_unix() + 35_000,
+        "36000 s access token"
+    );
     let database = std::fs::read(harness.data_dir.join(datalinks_service::DATABASE_FILE)).unwrap();
-    let wal = std::fs::read(harness.data_dir.join(format!("{}-wal", datalinks_service::DATABASE_FILE))).unwrap_or_default();
-    for secret in [tokens.access_token.expose(), tokens.refresh_token.as_ref().unwrap().expose(), harness.sandbox().client_secret()] {
+    let wal = std::fs::read(
+        harness
+            .data_dir
+            .join(format!("{}-wal", datalinks_service::DATABASE_FILE)),
+    )
+    .unwrap_or_default();
+    for secret in [
+        tokens.access_token.expose(),
+        tokens.refresh_token.as_ref().unwrap().expose(),
+        harness.sandbox().client_secret(),
+    ] {
         let needle = secret.as_bytes();
-        assert!(!database.windows(needle.len()).any(|w| w == needle), "a secret reached SQLite");
-        assert!(!wal.windows(needle.len()).any(|w| w == needle), "a secret reached the SQLite WAL");
+        assert!(
+            !database.windows(needle.len()).any(|w| w == needle),
+            "a secret reached SQLite"
+        );
+        assert!(
+            !wal.windows(needle.len()).any(|w| w == needle),
+            "a secret reached the SQLite WAL"
+        );
     }
 }
 
@@ -45,7 +87,12 @@ async fn deep_link_connect_works_when_the_server_allows_the_scheme() {
     let harness = Harness::new(sandbox_config()).await;
     harness.configure(Transport::DeepLink).await;
     let view = harness.connect().await;
-    assert_eq!(view.state, ConnectionState::Connected, "{:?}", view.last_error);
+    assert_eq!(
+        view.state,
+        ConnectionState::Connected,
+        "{:?}",
+        view.last_error
+    );
 }
 
 #[tokio::test]
@@ -55,11 +102,26 @@ async fn a_server_that_rejects_custom_schemes_is_reported_not_hung() {
     let harness = Harness::new(datalinks_sandbox::SandboxConfig::default()).await;
     harness.configure(Transport::DeepLink).await;
     *harness.host.answer.lock().unwrap() = None;
-    let view = harness.service.connect(Provider::OpenHumans, None).await.unwrap();
-    let ConnectionState::Waiting { authorize_url, .. } = view.state else { panic!("waiting") };
-    let result = datalinks_sandbox::person::Person::alice().answer(&authorize_url, Answer::Authorize).await;
-    assert!(result.is_err(), "the sandbox refuses datalinks:// like Open Humans does");
-    let view = harness.service.cancel_connect(Provider::OpenHumans).await.unwrap();
+    let view = harness
+        .service
+        .connect(Provider::OpenHumans, None)
+        .await
+        .unwrap();
+    let ConnectionState::Waiting { authorize_url, .. } = view.state else {
+        panic!("waiting")
+    };
+    let result = datalinks_sandbox::person::Person::alice()
+        .answer(&authorize_url, Answer::Authorize)
+        .await;
+    assert!(
+        result.is_err(),
+        "the sandbox refuses datalinks:// like Open Humans does"
+    );
+    let view = harness
+        .service
+        .cancel_connect(Provider::OpenHumans)
+        .await
+        .unwrap();
     assert_eq!(view.state, ConnectionState::Disconnected);
 }
 
@@ -70,8 +132,14 @@ async fn declining_in_the_browser_is_shown_and_changes_nothing() {
     *harness.host.answer.lock().unwrap() = Some(Answer::Cancel);
     let view = harness.connect().await;
     assert_eq!(view.state, ConnectionState::Disconnected);
-    assert_eq!(view.last_error.unwrap().code, ErrorCode::AuthorizationDenied);
-    assert!(Vault::new(harness.secrets.clone()).tokens(Provider::OpenHumans).unwrap().is_none());
+    assert_eq!(
+        view.last_error.unwrap().code,
+        ErrorCode::AuthorizationDenied
+    );
+    assert!(Vault::new(harness.secrets.clone())
+        .tokens(Provider::OpenHumans)
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
@@ -79,11 +147,21 @@ async fn callbacks_with_a_wrong_state_or_garbage_are_refused_with_a_notice() {
     let harness = Harness::new(sandbox_config()).await;
     harness.configure(Transport::DeepLink).await;
     *harness.host.answer.lock().unwrap() = None;
-    harness.service.connect(Provider::OpenHumans, None).await.unwrap();
+    harness
+        .service
+        .connect(Provider::OpenHumans, None)
+        .await
+        .unwrap();
 
     for (link, code) in [
-        ("datalinks://oauth/callback?code=abc&state=forged", ErrorCode::StateMismatch),
-        ("datalinks://evil/x?code=abc&state=s", ErrorCode::CallbackRefused),
+        (
+            "datalinks://oauth/callback?code=abc&state=forged",
+            ErrorCode::StateMismatch,
+        ),
+        (
+            "datalinks://evil/x?code=abc&state=s",
+            ErrorCode::CallbackRefused,
+        ),
         ("datalinks://oauth/callback", ErrorCode::CallbackRefused),
         ("not even a url", ErrorCode::CallbackRefused),
     ] {
@@ -91,8 +169,15 @@ async fn callbacks_with_a_wrong_state_or_garbage_are_refused_with_a_notice() {
         harness.service.handle_deep_link(link).await;
         assert_eq!(harness.wait_for_notice().await.code, code, "{link}");
     }
-    let view = harness.service.connection(Provider::OpenHumans).await.unwrap();
-    assert!(matches!(view.state, ConnectionState::Waiting { .. }), "the real attempt is still open");
+    let view = harness
+        .service
+        .connection(Provider::OpenHumans)
+        .await
+        .unwrap();
+    assert!(
+        matches!(view.state, ConnectionState::Waiting { .. }),
+        "the real attempt is still open"
+    );
 }
 
 #[tokio::test]
@@ -100,15 +185,34 @@ async fn an_error_redirect_for_the_open_attempt_ends_it() {
     let harness = Harness::new(sandbox_config()).await;
     harness.configure(Transport::DeepLink).await;
     *harness.host.answer.lock().unwrap() = None;
-    let view = harness.service.connect(Provider::OpenHumans, None).await.unwrap();
-    let ConnectionState::Waiting { authorize_url, .. } = view.state else { panic!("waiting") };
-    let state = url::Url::parse(&authorize_url).unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+    let view = harness
+        .service
+        .connect(Provider::OpenHumans, None)
+        .await
+        .unwrap();
+    let ConnectionState::Waiting { authorize_url, .. } = view.state else {
+        panic!("waiting")
+    };
+    let state = url::Url::parse(&authorize_url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
     harness
         .service
-        .handle_deep_link(&format!("datalinks://oauth/callback?error=access_denied&state={state}"))
+        .handle_deep_link(&format!(
+            "datalinks://oauth/callback?error=access_denied&state={state}"
+        ))
         .await;
-    let view = harness.wait_until(|v| v.state == ConnectionState::Disconnected).await;
-    assert_eq!(view.last_error.unwrap().code, ErrorCode::AuthorizationDenied);
+    let view = harness
+        .wait_until(|v| v.state == ConnectionState::Disconnected)
+        .await;
+    assert_eq!(
+        view.last_error.unwrap().code,
+        ErrorCode::AuthorizationDenied
+    );
 }
 
 #[tokio::test]
@@ -118,18 +222,38 @@ async fn disconnect_revokes_deletes_secrets_and_gives_a_receipt() {
     harness.connect().await;
     let tokens = stored_tokens(&harness);
 
-    let receipt = harness.service.disconnect(Provider::OpenHumans).await.unwrap();
-    assert!(receipt.steps.iter().all(|s| s.outcome == StepOutcome::Done), "{receipt:?}");
+    let receipt = harness
+        .service
+        .disconnect(Provider::OpenHumans)
+        .await
+        .unwrap();
+    assert!(
+        receipt.steps.iter().all(|s| s.outcome == StepOutcome::Done),
+        "{receipt:?}"
+    );
     assert_eq!(harness.sandbox().stats().revocation_requests, 2);
-    assert!(Vault::new(harness.secrets.clone()).tokens(Provider::OpenHumans).unwrap().is_none());
+    assert!(Vault::new(harness.secrets.clone())
+        .tokens(Provider::OpenHumans)
+        .unwrap()
+        .is_none());
     let old = reqwest::Client::new()
-        .get(harness.sandbox().base_url().join("/api/direct-sharing/project/exchange-member/").unwrap())
+        .get(
+            harness
+                .sandbox()
+                .base_url()
+                .join("/api/direct-sharing/project/exchange-member/")
+                .unwrap(),
+        )
         .bearer_auth(tokens.access_token.expose())
         .send()
         .await
         .unwrap();
     assert_eq!(old.status(), 401, "the revoked token no longer works");
-    let view = harness.service.connection(Provider::OpenHumans).await.unwrap();
+    let view = harness
+        .service
+        .connection(Provider::OpenHumans)
+        .await
+        .unwrap();
     assert_eq!(view.state, ConnectionState::Disconnected);
     let history = harness.service.history(Provider::OpenHumans).await.unwrap();
     assert_eq!(history[0].kind, "disconnected");
@@ -141,6 +265,11 @@ async fn the_built_in_sandbox_is_a_complete_first_run() {
     let settings = harness.service.start_sandbox().await.unwrap();
     assert!(settings.sandbox && settings.has_client_secret);
     let view = harness.connect().await;
-    assert_eq!(view.state, ConnectionState::Connected, "{:?}", view.last_error);
+    assert_eq!(
+        view.state,
+        ConnectionState::Connected,
+        "{:?}",
+        view.last_error
+    );
     assert!(view.sandbox);
 }

@@ -12,7 +12,12 @@ async fn connected() -> Harness {
     let harness = Harness::new(sandbox_config()).await;
     harness.configure(Transport::Loopback).await;
     let view = harness.connect().await;
-    assert_eq!(view.state, ConnectionState::Connected, "{:?}", view.last_error);
+    assert_eq!(
+        view.state,
+        ConnectionState::Connected,
+        "{:?}",
+        view.last_error
+    );
     harness
 }
 
@@ -31,14 +36,21 @@ async fn fifty_overviews(harness: &Harness) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_calls_with_a_nearly_expired_token_cause_exactly_one_refresh() {
     let harness = Harness::new(sandbox_config()).await;
-    harness.sandbox().set_access_token_lifetime(Duration::from_secs(30)); // under the 60 s margin
+    harness
+        .sandbox()
+        .set_access_token_lifetime(Duration::from_secs(30)); // under the 60 s margin
     harness.configure(Transport::Loopback).await;
     harness.connect().await;
-    harness.sandbox().set_access_token_lifetime(Duration::from_secs(36_000));
+    harness
+        .sandbox()
+        .set_access_token_lifetime(Duration::from_secs(36_000));
     let before = harness.sandbox().stats().token_requests_refresh_token;
 
     fifty_overviews(&harness).await;
-    assert_eq!(harness.sandbox().stats().token_requests_refresh_token - before, 1);
+    assert_eq!(
+        harness.sandbox().stats().token_requests_refresh_token - before,
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -49,8 +61,14 @@ async fn fifty_calls_meeting_expired_token_401s_cause_exactly_one_refresh() {
 
     fifty_overviews(&harness).await;
     let after = harness.sandbox().stats();
-    assert_eq!(after.token_requests_refresh_token - before.token_requests_refresh_token, 1);
-    assert!(after.api_auth_failures > before.api_auth_failures, "the API really answered 401 Expired token.");
+    assert_eq!(
+        after.token_requests_refresh_token - before.token_requests_refresh_token,
+        1
+    );
+    assert!(
+        after.api_auth_failures > before.api_auth_failures,
+        "the API really answered 401 Expired token."
+    );
 }
 
 #[tokio::test]
@@ -61,19 +79,31 @@ async fn a_rotated_refresh_token_is_stored_and_the_old_one_is_dead() {
     harness.sandbox().expire_access_tokens();
     harness.service.member_overview().await.unwrap();
     let new = vault.tokens(Provider::OpenHumans).unwrap().unwrap();
-    assert_ne!(old.refresh_token, new.refresh_token, "the rotated refresh token was written to the keyring");
+    assert_ne!(
+        old.refresh_token, new.refresh_token,
+        "the rotated refresh token was written to the keyring"
+    );
     assert_ne!(old.access_token, new.access_token);
 }
 
 #[tokio::test]
 async fn a_revoked_grant_asks_to_reconnect_and_keeps_account_settings_and_history() {
     let harness = connected().await;
-    let tokens = Vault::new(harness.secrets.clone()).tokens(Provider::OpenHumans).unwrap().unwrap();
+    let tokens = Vault::new(harness.secrets.clone())
+        .tokens(Provider::OpenHumans)
+        .unwrap()
+        .unwrap();
     // The member withdraws on the website: the refresh token (and its access token) die.
     let revoked = reqwest::Client::new()
         .post(harness.sandbox().revoke_url())
-        .basic_auth(harness.sandbox().client_id(), Some(harness.sandbox().client_secret()))
-        .form(&[("token", tokens.refresh_token.as_ref().unwrap().expose()), ("token_type_hint", "refresh_token")])
+        .basic_auth(
+            harness.sandbox().client_id(),
+            Some(harness.sandbox().client_secret()),
+        )
+        .form(&[
+            ("token", tokens.refresh_token.as_ref().unwrap().expose()),
+            ("token_type_hint", "refresh_token"),
+        ])
         .send()
         .await
         .unwrap();
@@ -81,10 +111,23 @@ async fn a_revoked_grant_asks_to_reconnect_and_keeps_account_settings_and_histor
 
     let err = harness.service.member_overview().await.unwrap_err();
     assert_eq!(err.code, ErrorCode::ReconnectNeeded);
-    let view = harness.service.connection(Provider::OpenHumans).await.unwrap();
-    assert!(matches!(view.state, ConnectionState::ReconnectNeeded { .. }), "{:?}", view.state);
+    let view = harness
+        .service
+        .connection(Provider::OpenHumans)
+        .await
+        .unwrap();
+    assert!(
+        matches!(view.state, ConnectionState::ReconnectNeeded { .. }),
+        "{:?}",
+        view.state
+    );
     assert!(view.account.is_some(), "the account is kept");
-    assert!(harness.service.provider_settings(Provider::OpenHumans).await.unwrap().is_some());
+    assert!(harness
+        .service
+        .provider_settings(Provider::OpenHumans)
+        .await
+        .unwrap()
+        .is_some());
     let history = harness.service.history(Provider::OpenHumans).await.unwrap();
     assert!(history.iter().any(|e| e.kind == "connected") && history[0].kind == "reconnect_needed");
 
@@ -102,24 +145,44 @@ async fn an_unreachable_provider_leaves_tokens_untouched_and_says_it_will_retry(
 
     let err = harness.service.member_overview().await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Unreachable, "{err:?}");
-    let view = harness.service.connection(Provider::OpenHumans).await.unwrap();
-    let ConnectionState::Unreachable { retry_at, .. } = view.state else { panic!("{:?}", view.state) };
-    assert!(retry_at > datalinks_core::now_unix(), "a retry is scheduled");
-    assert_eq!(vault.tokens(Provider::OpenHumans).unwrap().unwrap(), before, "tokens untouched");
+    let view = harness
+        .service
+        .connection(Provider::OpenHumans)
+        .await
+        .unwrap();
+    let ConnectionState::Unreachable { retry_at, .. } = view.state else {
+        panic!("{:?}", view.state)
+    };
+    assert!(
+        retry_at > datalinks_core::now_unix(),
+        "a retry is scheduled"
+    );
+    assert_eq!(
+        vault.tokens(Provider::OpenHumans).unwrap().unwrap(),
+        before,
+        "tokens untouched"
+    );
     assert!(view.account.is_some());
 }
 
 #[tokio::test]
 async fn a_locked_keyring_is_a_visible_retryable_state_and_nothing_is_deleted() {
     let harness = connected().await;
-    harness.secrets.set_unavailable(Some("the collection is locked".into()));
+    harness
+        .secrets
+        .set_unavailable(Some("the collection is locked".into()));
     let view = harness.service.retry(Provider::OpenHumans).await.unwrap();
-    let ConnectionState::KeyringUnavailable { message } = view.state else { panic!("{:?}", view.state) };
+    let ConnectionState::KeyringUnavailable { message } = view.state else {
+        panic!("{:?}", view.state)
+    };
     assert!(message.contains("Nothing was deleted"), "{message}");
     assert!(view.account.is_some());
 
     harness.secrets.set_unavailable(None);
     let view = harness.service.retry(Provider::OpenHumans).await.unwrap();
     assert_eq!(view.state, ConnectionState::Connected);
-    assert!(Vault::new(harness.secrets.clone()).tokens(Provider::OpenHumans).unwrap().is_some());
+    assert!(Vault::new(harness.secrets.clone())
+        .tokens(Provider::OpenHumans)
+        .unwrap()
+        .is_some());
 }

@@ -1,3 +1,6 @@
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
 //! A service wired to an in-process sandbox, an in-memory keyring and a scripted person at
 //! the "system browser".
 
@@ -21,13 +24,20 @@ impl Host for TestHost {
     /// Plays the person: answers the sandbox's pages, then lets the browser follow the
     /// redirect to the loopback port, or hands a deep link to the app as the OS would.
     fn open_in_browser(&self, url: &str) -> Result<()> {
-        let Some(answer) = *self.answer.lock().unwrap() else { return Ok(()) };
+        let Some(answer) = *self.answer.lock().unwrap() else {
+            return Ok(());
+        };
         let url = url.to_owned();
         let service = self.service.get().cloned();
         tokio::spawn(async move {
-            let redirect = Person::alice().answer(&url, answer).await.expect("the sandbox pages work");
+            let redirect = Person::alice()
+                .answer(&url, answer)
+                .await
+                .expect("the sandbox pages work");
             if redirect.starts_with("http://127.0.0.1") {
-                let page = reqwest::get(&redirect).await.expect("the loopback listener answers");
+                let page = reqwest::get(&redirect)
+                    .await
+                    .expect("the loopback listener answers");
                 assert!(page.status().is_success());
             } else if let Some(service) = service.and_then(|s| s.upgrade()) {
                 service.handle_deep_link(&redirect).await;
@@ -51,13 +61,21 @@ pub struct Harness {
 }
 
 pub fn sandbox_config() -> SandboxConfig {
-    SandboxConfig { extra_redirect_schemes: vec!["datalinks".into()], ..SandboxConfig::default() }
+    SandboxConfig {
+        extra_redirect_schemes: vec!["datalinks".into()],
+        ..SandboxConfig::default()
+    }
 }
 
 impl Harness {
     pub async fn new(config: SandboxConfig) -> Self {
-        let sandbox = datalinks_sandbox::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let data_dir = std::env::temp_dir().join(format!("datalinks-service-test-{}", datalinks_oauth::random_state()));
+        let sandbox = datalinks_sandbox::start(config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let data_dir = std::env::temp_dir().join(format!(
+            "datalinks-service-test-{}",
+            datalinks_oauth::random_state()
+        ));
         let host = Arc::new(TestHost {
             answer: Mutex::new(Some(Answer::Authorize)),
             events: Mutex::default(),
@@ -67,7 +85,13 @@ impl Harness {
         let secrets = Arc::new(MemoryStore::new());
         let service = Datalinks::open(&data_dir, secrets.clone(), host.clone()).unwrap();
         host.service.set(Arc::downgrade(&service)).unwrap();
-        Self { service, host, secrets, sandbox: Some(sandbox), data_dir }
+        Self {
+            service,
+            host,
+            secrets,
+            sandbox: Some(sandbox),
+            data_dir,
+        }
     }
 
     /// Enters the sandbox's credentials as a person would in Settings.
@@ -78,7 +102,10 @@ impl Harness {
             base_url: self.sandbox().base_url().to_string(),
             transport,
         };
-        self.service.save_provider_settings(Provider::OpenHumans, input).await.unwrap();
+        self.service
+            .save_provider_settings(Provider::OpenHumans, input)
+            .await
+            .unwrap();
     }
 
     pub fn sandbox(&self) -> &RunningSandbox {
@@ -91,8 +118,12 @@ impl Harness {
     }
 
     pub async fn connect(&self) -> ConnectionView {
-        self.service.connect(Provider::OpenHumans, None).await.unwrap();
-        self.wait_until(|v| !matches!(v.state, ConnectionState::Waiting { .. })).await
+        self.service
+            .connect(Provider::OpenHumans, None)
+            .await
+            .unwrap();
+        self.wait_until(|v| !matches!(v.state, ConnectionState::Waiting { .. }))
+            .await
     }
 
     /// Waits (at most 10 s) for a connection-changed event whose view satisfies `done`.
@@ -100,34 +131,51 @@ impl Harness {
         let wait = async {
             loop {
                 let changed = self.host.changed.notified();
-                let last = self.host.events.lock().unwrap().iter().rev().find_map(|e| match e {
-                    ServiceEvent::ConnectionChanged(view) => Some(view.clone()),
-                    ServiceEvent::Notice(_) => None,
-                });
+                let last = self
+                    .host
+                    .events
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .rev()
+                    .find_map(|e| match e {
+                        ServiceEvent::ConnectionChanged(view) => Some(view.clone()),
+                        ServiceEvent::Notice(_) => None,
+                    });
                 if let Some(view) = last.filter(|v| done(v)) {
                     return view;
                 }
                 changed.await;
             }
         };
-        tokio::time::timeout(Duration::from_secs(10), wait).await.expect("the connection reached the expected state")
+        tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .expect("the connection reached the expected state")
     }
 
     pub async fn wait_for_notice(&self) -> Error {
         let wait = async {
             loop {
                 let changed = self.host.changed.notified();
-                let notice = self.host.events.lock().unwrap().iter().find_map(|e| match e {
-                    ServiceEvent::Notice(error) => Some(error.clone()),
-                    ServiceEvent::ConnectionChanged(_) => None,
-                });
+                let notice = self
+                    .host
+                    .events
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .find_map(|e| match e {
+                        ServiceEvent::Notice(error) => Some(error.clone()),
+                        ServiceEvent::ConnectionChanged(_) => None,
+                    });
                 if let Some(notice) = notice {
                     return notice;
                 }
                 changed.await;
             }
         };
-        tokio::time::timeout(Duration::from_secs(10), wait).await.expect("a notice")
+        tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .expect("a notice")
     }
 
     pub fn clear_events(&self) {
