@@ -46,6 +46,7 @@ e2eTest("first run: try the sandbox and connect over loopback", current, async (
 
 e2eTest("the tokens and the client secret are in the OS keyring", current, () => {
   const items = keyringItems();
+  console.log("DEBUG keyring", JSON.stringify(items.map((i) => ({ path: i.path, attributes: i.attributes, secretLen: i.secret?.length }))));
   const users = items.map((item) => item.attributes.username).sort();
   assert.deepEqual(users, [CLIENT_SECRET_USER, TOKENS_USER], `keyring items: ${JSON.stringify(items)}`);
   for (const item of items) assert.equal(item.attributes.service, KEYRING_SERVICE);
@@ -83,7 +84,10 @@ e2eTest("no secret reaches the DOM, IPC responses, logs or the database", curren
   const dom = await browser.execute(() =>
     [document.documentElement.outerHTML, ...[...document.querySelectorAll("input, textarea")].map((el) => el.value)].join("\n"),
   );
+  await browser.execute((t) => document.body.append(t), secrets.refresh_token.slice(0, 1) + "");
   const ipc = await recordedIpc(browser);
+  console.log("DEBUG ipc", ipc.length, ipc.map((p) => p.slice(0, 80)).join(" || "));
+
   assert.ok(ipc.length >= 4, `only ${ipc.length} IPC payloads were recorded`);
 
   const logFiles = filesUnder(appDataDir()).filter((file) => file.endsWith(".log"));
@@ -98,6 +102,7 @@ e2eTest("no secret reaches the DOM, IPC responses, logs or the database", curren
     ...ipc.map((payload, index) => [`IPC payload #${index}`, payload]),
     ...[...logFiles, ...dbFiles, ...otherFiles].map((file) => [file, fs.readFileSync(file).toString("latin1")]),
   ];
+  places.push(["INJECTED", "xx" + secrets.access_token + "yy"]);
   const leaks = [];
   for (const [name, secret] of Object.entries(secrets)) {
     if (!secret) continue;

@@ -34,8 +34,10 @@ e2eTest("connect again over loopback", current, async () => {
 e2eTest("disconnect shows a receipt and removes the tokens from the keyring", current, async () => {
   await disconnectFromUi(browser);
   await byTestId(browser, "receipt").waitForExist({ timeout: 20_000 });
-  const steps = await allByTestId(browser, "receipt-step");
-  const outcomes = await Promise.all(steps.map(async (step) => [await step.getAttribute("data-outcome"), await step.getText()]));
+  const outcomes = [];
+  for (const step of await allByTestId(browser, "receipt-step")) {
+    outcomes.push([await step.getAttribute("data-outcome"), await step.getText()]);
+  }
   assert.ok(outcomes.length > 0, "the receipt has no steps");
   assert.ok(outcomes.some(([outcome]) => outcome === "done"), `no done step: ${JSON.stringify(outcomes)}`);
   assert.deepEqual(outcomes.filter(([outcome]) => outcome === "failed"), [], "failed receipt steps");

@@ -48,7 +48,7 @@ impl Person {
                 .join(&page.location)
                 .map_err(|e| e.to_string())?;
             let login = self.get(&login_url).await?;
-            let form = Form::first_in(&login.body)?;
+            let form = HtmlForm::parse(&login.body)?;
             let mut fields = form.submission(None);
             set_field(&mut fields, "username", &self.username);
             set_field(&mut fields, "password", &self.password);
@@ -74,7 +74,7 @@ impl Person {
                 page.status, page.body
             ));
         }
-        let form = Form::first_in(&page.body)?;
+        let form = HtmlForm::parse(&page.body)?;
         let button = match answer {
             Answer::Authorize => "Authorize project",
             Answer::Cancel => "Cancel",
@@ -136,19 +136,21 @@ impl Page {
 }
 
 /// The first `<form>` of a page: its action and its `<input>`s.
-struct Form {
-    action: String,
-    inputs: Vec<Input>,
+#[derive(Debug)]
+pub struct HtmlForm {
+    pub action: String,
+    pub inputs: Vec<HtmlInput>,
 }
 
-struct Input {
-    kind: String,
-    name: Option<String>,
-    value: String,
+#[derive(Debug, Clone)]
+pub struct HtmlInput {
+    pub kind: String,
+    pub name: Option<String>,
+    pub value: String,
 }
 
-impl Form {
-    fn first_in(html: &str) -> Result<Form, String> {
+impl HtmlForm {
+    pub fn parse(html: &str) -> Result<HtmlForm, String> {
         let start = html.find("<form").ok_or("the page has no form")?;
         let end = start
             + html[start..]
@@ -160,14 +162,14 @@ impl Form {
             .match_indices("<input")
             .map(|(at, _)| {
                 let tag = &form[at..at + form[at..].find('>').unwrap_or(form.len() - at)];
-                Input {
+                HtmlInput {
                     kind: attribute(tag, "type").unwrap_or_else(|| "text".into()),
                     name: attribute(tag, "name"),
                     value: attribute(tag, "value").unwrap_or_default(),
                 }
             })
             .collect();
-        Ok(Form {
+        Ok(HtmlForm {
             action: attribute(open_tag, "action").unwrap_or_default(),
             inputs,
         })
@@ -175,7 +177,7 @@ impl Form {
 
     /// What a browser submits when `button` (a submit input's value) is pressed; unchecked
     /// checkboxes and the other submit buttons are left out.
-    fn submission(&self, button: Option<&str>) -> Vec<(String, String)> {
+    pub fn submission(&self, button: Option<&str>) -> Vec<(String, String)> {
         self.inputs
             .iter()
             .filter(|input| match input.kind.as_str() {
@@ -185,6 +187,16 @@ impl Form {
             })
             .filter_map(|input| Some((input.name.clone()?, input.value.clone())))
             .collect()
+    }
+}
+
+impl HtmlForm {
+    /// The value of the hidden input `name`.
+    pub fn hidden(&self, name: &str) -> Option<String> {
+        self.inputs
+            .iter()
+            .find(|i| i.kind == "hidden" && i.name.as_deref() == Some(name))
+            .map(|i| i.value.clone())
     }
 }
 

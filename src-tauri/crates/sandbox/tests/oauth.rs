@@ -34,7 +34,7 @@ async fn a_browser_logs_in_consents_and_the_code_buys_tokens() {
         .unwrap();
     assert!(page.contains("<code>alice</code>") && page.contains("<code>sandbox</code>"));
     let login_form = parse_form(&page);
-    let mut fields = login_form.submission("Log in");
+    let mut fields = login_form.submission(Some("Log in"));
     for (name, value) in fields.iter_mut() {
         match name.as_str() {
             "username" => *value = "alice".into(),
@@ -87,7 +87,7 @@ async fn a_browser_logs_in_consents_and_the_code_buys_tokens() {
 
     let response = browser
         .post(sandbox.base_url().join(&form.action).unwrap())
-        .form(&form.submission("Authorize project"))
+        .form(&form.submission(Some("Authorize project")))
         .send()
         .await
         .unwrap();
@@ -145,7 +145,7 @@ async fn hide_membership_checkbox_is_recorded() {
         .await
         .unwrap();
     let form = parse_form(&page.text().await.unwrap());
-    let mut fields = form.submission("Authorize project");
+    let mut fields = form.submission(Some("Authorize project"));
     fields.push(("hide-membership".into(), "hidden_membership".into()));
     let response = browser
         .post(sandbox.base_url().join(&form.action).unwrap())

@@ -79,76 +79,11 @@ pub async fn log_in(sandbox: &RunningSandbox, browser: &Client) {
     assert_eq!(response.status(), StatusCode::FOUND, "login accepted");
 }
 
-/// A form as a browser sees it: its action and the inputs it would submit.
-#[derive(Debug)]
-pub struct Form {
-    pub action: String,
-    pub inputs: Vec<Input>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Input {
-    pub kind: String,
-    pub name: Option<String>,
-    pub value: String,
-}
-
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let needle = format!(" {name}=\"");
-    let start = tag.find(&needle)? + needle.len();
-    let end = start + tag[start..].find('"')?;
-    Some(unescape(&tag[start..end]))
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
+pub use datalinks_sandbox::person::HtmlForm as Form;
 
 /// Reads the first `<form>` of a page.
 pub fn parse_form(html: &str) -> Form {
-    let start = html.find("<form").expect("a form");
-    let end = start + html[start..].find("</form>").expect("a closed form");
-    let form = &html[start..end];
-    let open_tag = &form[..form.find('>').unwrap()];
-    let action = attribute(open_tag, "action").expect("a form action");
-    let inputs = form
-        .match_indices("<input")
-        .map(|(at, _)| {
-            let tag = &form[at..at + form[at..].find('>').unwrap()];
-            Input {
-                kind: attribute(tag, "type").unwrap_or_else(|| "text".into()),
-                name: attribute(tag, "name"),
-                value: attribute(tag, "value").unwrap_or_default(),
-            }
-        })
-        .collect();
-    Form { action, inputs }
-}
-
-impl Form {
-    /// What submitting with `button` (a submit input's value) sends; unchecked checkboxes are left out.
-    pub fn submission(&self, button: &str) -> Vec<(String, String)> {
-        self.inputs
-            .iter()
-            .filter(|input| match input.kind.as_str() {
-                "hidden" | "text" | "password" => true,
-                "submit" => input.value == button,
-                _ => false,
-            })
-            .filter_map(|input| Some((input.name.clone()?, input.value.clone())))
-            .collect()
-    }
-
-    pub fn hidden(&self, name: &str) -> Option<String> {
-        self.inputs
-            .iter()
-            .find(|input| input.kind == "hidden" && input.name.as_deref() == Some(name))
-            .map(|input| input.value.clone())
-    }
+    Form::parse(html).expect("a form")
 }
 
 /// Logged-in browser opens the authorize URL, reads the consent form and presses `button`
@@ -168,7 +103,7 @@ pub async fn consent(
     let form = parse_form(&page.text().await.unwrap());
     browser
         .post(sandbox.base_url().join(&form.action).unwrap())
-        .form(&form.submission(button))
+        .form(&form.submission(Some(button)))
         .send()
         .await
         .unwrap()
@@ -190,7 +125,7 @@ pub async fn authorization_code(sandbox: &RunningSandbox, params: &[(&str, &str)
         let form = parse_form(&page.text().await.unwrap());
         browser
             .post(sandbox.base_url().join(&form.action).unwrap())
-            .form(&form.submission("Authorize project"))
+            .form(&form.submission(Some("Authorize project")))
             .send()
             .await
             .unwrap()
