@@ -46,7 +46,6 @@ e2eTest("first run: try the sandbox and connect over loopback", current, async (
 
 e2eTest("the tokens and the client secret are in the OS keyring", current, () => {
   const items = keyringItems();
-  console.log("DEBUG keyring", JSON.stringify(items.map((i) => ({ path: i.path, attributes: i.attributes, secretLen: i.secret?.length }))));
   const users = items.map((item) => item.attributes.username).sort();
   assert.deepEqual(users, [CLIENT_SECRET_USER, TOKENS_USER], `keyring items: ${JSON.stringify(items)}`);
   for (const item of items) assert.equal(item.attributes.service, KEYRING_SERVICE);
@@ -69,25 +68,24 @@ e2eTest("no secret reaches the DOM, IPC responses, logs or the database", curren
   });
   const direct = await browser.executeAsync((done) => {
     const invoke = window.__TAURI_INTERNALS__.invoke;
-    const provider = "openhumans";
-    Promise.allSettled([
-      invoke("list_connections", {}),
-      invoke("member_overview", {}),
-      invoke("get_provider_settings", { provider }),
-      invoke("history", { provider }),
-    ]).then((results) => done(results.map((r) => r.status)));
+    invoke("list_connections", {}).then(async (views) => {
+      const provider = views[0].provider; // as the backend spells it
+      const results = await Promise.allSettled([
+        invoke("member_overview", {}),
+        invoke("get_provider_settings", { provider }),
+        invoke("history", { provider }),
+      ]);
+      done(results.map((r) => (r.status === "fulfilled" ? "ok" : JSON.stringify(r.reason))));
+    }, (error) => done([JSON.stringify(error)]));
   });
-  assert.ok(direct.includes("fulfilled"), `no read command succeeded: ${direct}`);
+  assert.deepEqual(direct, ["ok", "ok", "ok"], "the read commands should all answer");
 
   // Read the secrets now: a refresh may have rotated them since the previous test.
   const secrets = secretsFromKeyring();
   const dom = await browser.execute(() =>
     [document.documentElement.outerHTML, ...[...document.querySelectorAll("input, textarea")].map((el) => el.value)].join("\n"),
   );
-  await browser.execute((t) => document.body.append(t), secrets.refresh_token.slice(0, 1) + "");
   const ipc = await recordedIpc(browser);
-  console.log("DEBUG ipc", ipc.length, ipc.map((p) => p.slice(0, 80)).join(" || "));
-
   assert.ok(ipc.length >= 4, `only ${ipc.length} IPC payloads were recorded`);
 
   const logFiles = filesUnder(appDataDir()).filter((file) => file.endsWith(".log"));
@@ -102,7 +100,6 @@ e2eTest("no secret reaches the DOM, IPC responses, logs or the database", curren
     ...ipc.map((payload, index) => [`IPC payload #${index}`, payload]),
     ...[...logFiles, ...dbFiles, ...otherFiles].map((file) => [file, fs.readFileSync(file).toString("latin1")]),
   ];
-  places.push(["INJECTED", "xx" + secrets.access_token + "yy"]);
   const leaks = [];
   for (const [name, secret] of Object.entries(secrets)) {
     if (!secret) continue;

@@ -18,7 +18,7 @@ outside() {
     echo "  npm run ui:build && cargo build -p datalinks-app --locked --features custom-protocol" >&2
     exit 2
   fi
-  for tool in dbus-run-session gnome-keyring-daemon secret-tool xvfb-run WebKitWebDriver gio xdg-mime node; do
+  for tool in /usr/bin/python3 dbus-run-session gnome-keyring-daemon secret-tool xvfb-run WebKitWebDriver gio xdg-mime node; do
     command -v "$tool" >/dev/null || { echo "e2e: $tool is missing; run .ci/setup.sh" >&2; exit 2; }
   done
   case "$ROOT" in *[[:space:]]*)
@@ -42,7 +42,7 @@ outside() {
   install_fake_browser
 
   local status=0
-  dbus-run-session -- "$E2E_DIR/run.sh" --in-session "$@" || status=$?
+  dbus-run-session -- bash "$E2E_DIR/run.sh" --in-session "$@" || status=$?
 
   collect_artifacts
   if [ "${E2E_KEEP_TMP:-}" = 1 ]; then echo "e2e: temporary tree kept at $tmp"; else rm -rf "$tmp"; fi
@@ -62,12 +62,12 @@ install_fake_browser() {
 [Desktop Entry]
 Type=Application
 Name=Datalinks e2e fake browser
-Exec=$E2E_DIR/fake-browser.py --via=desktop-entry %u
+Exec=/usr/bin/python3 $E2E_DIR/fake-browser.py --via=desktop-entry %u
 MimeType=x-scheme-handler/http;x-scheme-handler/https;
 NoDisplay=true
 EOF
   xdg-mime default "$entry" x-scheme-handler/http x-scheme-handler/https
-  export BROWSER="$E2E_DIR/fake-browser.py --via=BROWSER %s"
+  export BROWSER="/usr/bin/python3 $E2E_DIR/fake-browser.py --via=BROWSER %s"
   export FAKE_BROWSER_CONTROL=$DATALINKS_E2E_TMP/fake-browser-mode
   echo allow >"$FAKE_BROWSER_CONTROL"
   local resolved
@@ -82,12 +82,12 @@ in_session() {
   echo -n probe | secret-tool store --label="datalinks e2e probe" datalinks-e2e probe
   [ "$(secret-tool lookup datalinks-e2e probe)" = probe ] || { echo "e2e: keyring is not usable" >&2; exit 2; }
   secret-tool clear datalinks-e2e probe
-  xvfb-run -a -s "-screen 0 1280x800x24" "$E2E_DIR/run.sh" --in-display "$@"
+  xvfb-run -a -s "-screen 0 1280x800x24" bash "$E2E_DIR/run.sh" --in-display "$@"
 }
 
 in_display() {
   local port
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   export E2E_DRIVER_PORT=$port
   # Talk to WebKitWebDriver directly (tauri-driver would only proxy to it). The variable is what
   # tauri-driver would set; without it session creation hangs. The app inherits this environment.

@@ -5,7 +5,7 @@ import type { ConnectionView } from "./lib/bindings/ConnectionView";
 import { answerCommands, callsOf, captureEvents, connectionView, emit } from "./test/tauri";
 
 const SANDBOX_SETTINGS = {
-  provider: "open_humans",
+  provider: "openhumans",
   client_id: "sandbox-client",
   base_url: "http://127.0.0.1:41234",
   transport: "loopback",
@@ -49,7 +49,7 @@ describe("app", () => {
     render(App);
     await fireEvent.click(await screen.findByRole("button", { name: /Enter real credentials in Settings/ }));
     expect(await screen.findByTestId("settings-openhumans")).toBeTruthy();
-    expect(callsOf("get_provider_settings")).toEqual([{ provider: "open_humans" }]);
+    expect(callsOf("get_provider_settings")).toEqual([{ provider: "openhumans" }]);
   });
 
   it("does not offer the sandbox once Open Humans is configured", async () => {

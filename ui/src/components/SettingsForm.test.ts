@@ -5,7 +5,7 @@ import { answerCommands, callsOf, connectionView } from "../test/tauri";
 import SettingsForm from "./SettingsForm.svelte";
 
 const STORED: ProviderSettingsView = {
-  provider: "open_humans",
+  provider: "openhumans",
   client_id: "abc123",
   base_url: "https://www.openhumans.org",
   transport: "loopback",
@@ -24,7 +24,7 @@ function setUp(stored: ProviderSettingsView | null) {
     }),
     list_connections: () => [connectionView({ kind: "disconnected" })],
   });
-  render(SettingsForm, { provider: "open_humans" });
+  render(SettingsForm, { provider: "openhumans" });
 }
 
 async function input(testId: string): Promise<HTMLInputElement> {
@@ -50,7 +50,7 @@ describe("settings form", () => {
     await fireEvent.click(screen.getByTestId("save-settings"));
     await waitFor(() => expect(callsOf("save_provider_settings")).toHaveLength(1));
     expect(callsOf("save_provider_settings")[0]).toEqual({
-      provider: "open_humans",
+      provider: "openhumans",
       input: {
         client_id: "abc123",
         client_secret: null,
@@ -69,7 +69,7 @@ describe("settings form", () => {
     await fireEvent.click(screen.getByTestId("save-settings"));
     await waitFor(() => expect(callsOf("save_provider_settings")).toHaveLength(1));
     expect(callsOf("save_provider_settings")[0]).toEqual({
-      provider: "open_humans",
+      provider: "openhumans",
       input: {
         client_id: "new-client",
         client_secret: "s3cret",

@@ -51,13 +51,13 @@ describe("api", () => {
         throw "window closed";
       },
     });
-    await expect(api.connect("open_humans")).rejects.toEqual({ code: "internal", message: "window closed" });
-    expect(callsOf("connect")).toEqual([{ provider: "open_humans" }]);
+    await expect(api.connect("openhumans")).rejects.toEqual({ code: "internal", message: "window closed" });
+    expect(callsOf("connect")).toEqual([{ provider: "openhumans" }]);
   });
 
   it("returns the command's result", async () => {
-    answerCommands({ history: () => [{ at: 1, provider: "open_humans", kind: "connected", detail: "" }] });
-    await expect(api.history("open_humans")).resolves.toHaveLength(1);
-    expect(callsOf("history")).toEqual([{ provider: "open_humans" }]);
+    answerCommands({ history: () => [{ at: 1, provider: "openhumans", kind: "connected", detail: "" }] });
+    await expect(api.history("openhumans")).resolves.toHaveLength(1);
+    expect(callsOf("history")).toEqual([{ provider: "openhumans" }]);
   });
 });

@@ -47,7 +47,7 @@ describe("connection card", () => {
     expect(card.dataset.state).toBe("disconnected");
     expect(actionsIn(card)).toEqual(["connect-openhumans"]);
     await fireEvent.click(within(card).getByTestId("connect-openhumans"));
-    expect(callsOf("connect")).toEqual([{ provider: "open_humans" }]);
+    expect(callsOf("connect")).toEqual([{ provider: "openhumans" }]);
     await waitFor(() => expect(screen.getByTestId("connection-openhumans").dataset.state).toBe("waiting"));
   });
 
@@ -67,7 +67,7 @@ describe("connection card", () => {
     await waitFor(() => expect(within(waiting).getByTestId("copy-link").textContent).toMatch(/Copied/));
 
     await fireEvent.click(within(waiting).getByTestId("cancel-connect"));
-    expect(callsOf("cancel_connect")).toEqual([{ provider: "open_humans" }]);
+    expect(callsOf("cancel_connect")).toEqual([{ provider: "openhumans" }]);
     await waitFor(() => expect(screen.getByTestId("connection-openhumans").dataset.state).toBe("disconnected"));
   });
 
@@ -104,7 +104,7 @@ describe("connection card", () => {
     answerCommands({
       member_overview: () => memberOverview({ fitbit: 1 }),
       disconnect: () => ({
-        provider: "open_humans",
+        provider: "openhumans",
         steps: [
           { label: "Revoke the access token", outcome: "done", detail: "" },
           { label: "Delete tokens from the keyring", outcome: "failed", detail: "keyring locked" },
@@ -117,7 +117,7 @@ describe("connection card", () => {
     await fireEvent.click(within(card).getByTestId("disconnect-openhumans"));
     expect(callsOf("disconnect")).toEqual([]);
     await fireEvent.click(within(card).getByTestId("confirm-disconnect"));
-    expect(callsOf("disconnect")).toEqual([{ provider: "open_humans" }]);
+    expect(callsOf("disconnect")).toEqual([{ provider: "openhumans" }]);
 
     const receipt = await screen.findByTestId("receipt");
     const outcomes = within(receipt).getAllByTestId("receipt-step").map((step) => step.dataset.outcome);
@@ -135,7 +135,7 @@ describe("connection card", () => {
     expect(actionsIn(card)).toEqual(["connect-openhumans", "disconnect-openhumans"]);
     expect(within(card).getByTestId("connect-openhumans").textContent).toMatch(/Reconnect/);
     await fireEvent.click(within(card).getByTestId("connect-openhumans"));
-    expect(callsOf("connect")).toEqual([{ provider: "open_humans" }]);
+    expect(callsOf("connect")).toEqual([{ provider: "openhumans" }]);
   });
 
   it("unreachable: says it will retry, when, and offers Retry now", async () => {
@@ -146,7 +146,7 @@ describe("connection card", () => {
     expect(card.textContent).toMatch(/Next attempt in 2 minutes/);
     expect(actionsIn(card)).toEqual(["disconnect-openhumans", "retry-openhumans"]);
     await fireEvent.click(within(card).getByTestId("retry-openhumans"));
-    expect(callsOf("retry")).toEqual([{ provider: "open_humans" }]);
+    expect(callsOf("retry")).toEqual([{ provider: "openhumans" }]);
     await waitFor(() => expect(screen.getByTestId("connection-openhumans").dataset.state).toBe("connected"));
   });
 
@@ -161,7 +161,7 @@ describe("connection card", () => {
     expect(card.textContent).toMatch(/The Secret Service is locked\./);
     expect(actionsIn(card)).toEqual(["retry-openhumans"]);
     await fireEvent.click(within(card).getByTestId("retry-openhumans"));
-    expect(callsOf("retry")).toEqual([{ provider: "open_humans" }]);
+    expect(callsOf("retry")).toEqual([{ provider: "openhumans" }]);
     await waitFor(() => expect(notices.items.map((notice) => notice.message)).toEqual(["still locked"]));
     expect(screen.getByTestId("connection-openhumans").dataset.state).toBe("keyring_unavailable");
   });

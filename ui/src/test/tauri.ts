@@ -50,7 +50,7 @@ export const NOW = Math.floor(Date.now() / 1000);
 export function connectionView(state: ConnectionState, overrides: Partial<ConnectionView> = {}): ConnectionView {
   const hasAccount = ["connected", "reconnect_needed", "unreachable"].includes(state.kind);
   return {
-    provider: "open_humans",
+    provider: "openhumans",
     state,
     sandbox: false,
     account: hasAccount ? { account_id: "12345678", username: "alice", connected_at: NOW - 3600 } : null,

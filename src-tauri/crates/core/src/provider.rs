@@ -4,9 +4,10 @@ use ts_rs::TS;
 
 /// The providers Datalinks connects to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
-#[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum Provider {
+    /// Serialized as its [`Provider::key`], the one name used everywhere.
+    #[serde(rename = "openhumans")]
     OpenHumans,
 }
 

@@ -3,4 +3,4 @@
 /**
  * The providers Datalinks connects to.
  */
-export type Provider = "open_humans";
+export type Provider = "openhumans";
