@@ -154,7 +154,7 @@ fn history_event_serializes_for_the_ui() {
     let json = serde_json::to_value(&event).unwrap();
     assert_eq!(
         json,
-        serde_json::json!({"at": 42, "provider": "open_humans", "kind": "connected", "detail": "as 1"})
+        serde_json::json!({"at": 42, "provider": "openhumans", "kind": "connected", "detail": "as 1"})
     );
 }
 
