@@ -23,38 +23,33 @@ impl Datalinks {
             (Ok(Some(tokens)), Ok(client)) => {
                 let revoke_hint =
                     format!("revoke access on {provider}'s website (Manage connections)");
-                let outcome = client.revoke(&tokens.access_token, "access_token").await;
-                steps.push(match outcome {
-                    Ok(()) => step(
+                let revocations = [
+                    (
                         "Revoke the access token",
-                        StepOutcome::Done,
-                        format!("{provider} accepted the revocation."),
+                        Some(&tokens.access_token),
+                        "access_token",
                     ),
-                    Err(e) => step(
-                        "Revoke the access token",
-                        StepOutcome::Failed,
-                        format!("{e}; {revoke_hint}."),
-                    ),
-                });
-                steps.push(match &tokens.refresh_token {
-                    Some(refresh) => match client.revoke(refresh, "refresh_token").await {
-                        Ok(()) => step(
-                            "Revoke the refresh token",
-                            StepOutcome::Done,
-                            format!("{provider} accepted the revocation."),
-                        ),
-                        Err(e) => step(
-                            "Revoke the refresh token",
-                            StepOutcome::Failed,
-                            format!("{e}; {revoke_hint}."),
-                        ),
-                    },
-                    None => step(
+                    (
                         "Revoke the refresh token",
-                        StepOutcome::Skipped,
-                        "There was no refresh token.",
+                        tokens.refresh_token.as_ref(),
+                        "refresh_token",
                     ),
-                });
+                ];
+                for (label, token, type_hint) in revocations {
+                    steps.push(match token {
+                        None => step(label, StepOutcome::Skipped, "There was no such token."),
+                        Some(token) => match client.revoke(token, type_hint).await {
+                            Ok(()) => step(
+                                label,
+                                StepOutcome::Done,
+                                format!("{provider} accepted the revocation."),
+                            ),
+                            Err(e) => {
+                                step(label, StepOutcome::Failed, format!("{e}; {revoke_hint}."))
+                            }
+                        },
+                    });
+                }
             }
             (Ok(None), _) => steps.push(step(
                 "Revoke tokens",

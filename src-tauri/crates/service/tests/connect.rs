@@ -17,15 +17,12 @@ fn stored_tokens(harness: &Harness) -> datalinks_vault::TokenSet {
 
 #[tokio::test]
 async fn loopback_connect_shows_the_member_and_every_file() {
-    let harness = Harness::new(sandbox_config()).await;
-    harness.configure(Transport::Loopback).await;
-    let view = harness.connect().await;
-    assert_eq!(
-        view.state,
-        ConnectionState::Connected,
-        "{:?}",
-        view.last_error
-    );
+    let harness = Harness::connected(Transport::Loopback).await;
+    let view = harness
+        .service
+        .connection(Provider::OpenHumans)
+        .await
+        .unwrap();
     let seeded = harness.sandbox().seeded_member();
     assert_eq!(
         view.account.as_ref().unwrap().account_id,
@@ -84,15 +81,14 @@ async fn loopback_connect_shows_the_member_and_every_file() {
 
 #[tokio::test]
 async fn deep_link_connect_works_when_the_server_allows_the_scheme() {
-    let harness = Harness::new(sandbox_config()).await;
-    harness.configure(Transport::DeepLink).await;
-    let view = harness.connect().await;
-    assert_eq!(
-        view.state,
-        ConnectionState::Connected,
-        "{:?}",
-        view.last_error
-    );
+    let harness = Harness::connected(Transport::DeepLink).await;
+    assert!(harness
+        .host
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|e| !matches!(e, datalinks_service::ServiceEvent::Notice(_))));
 }
 
 #[tokio::test]
@@ -217,9 +213,7 @@ async fn an_error_redirect_for_the_open_attempt_ends_it() {
 
 #[tokio::test]
 async fn disconnect_revokes_deletes_secrets_and_gives_a_receipt() {
-    let harness = Harness::new(sandbox_config()).await;
-    harness.configure(Transport::Loopback).await;
-    harness.connect().await;
+    let harness = Harness::connected(Transport::Loopback).await;
     let tokens = stored_tokens(&harness);
 
     let receipt = harness

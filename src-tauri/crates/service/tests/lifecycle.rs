@@ -8,19 +8,6 @@ use datalinks_vault::Vault;
 use std::time::Duration;
 use support::{sandbox_config, Harness};
 
-async fn connected() -> Harness {
-    let harness = Harness::new(sandbox_config()).await;
-    harness.configure(Transport::Loopback).await;
-    let view = harness.connect().await;
-    assert_eq!(
-        view.state,
-        ConnectionState::Connected,
-        "{:?}",
-        view.last_error
-    );
-    harness
-}
-
 async fn fifty_overviews(harness: &Harness) {
     let calls: Vec<_> = (0..50)
         .map(|_| {
@@ -55,7 +42,7 @@ async fn fifty_calls_with_a_nearly_expired_token_cause_exactly_one_refresh() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_calls_meeting_expired_token_401s_cause_exactly_one_refresh() {
-    let harness = connected().await;
+    let harness = Harness::connected(Transport::Loopback).await;
     harness.sandbox().expire_access_tokens();
     let before = harness.sandbox().stats();
 
@@ -73,7 +60,7 @@ async fn fifty_calls_meeting_expired_token_401s_cause_exactly_one_refresh() {
 
 #[tokio::test]
 async fn a_rotated_refresh_token_is_stored_and_the_old_one_is_dead() {
-    let harness = connected().await;
+    let harness = Harness::connected(Transport::Loopback).await;
     let vault = Vault::new(harness.secrets.clone());
     let old = vault.tokens(Provider::OpenHumans).unwrap().unwrap();
     harness.sandbox().expire_access_tokens();
@@ -88,7 +75,7 @@ async fn a_rotated_refresh_token_is_stored_and_the_old_one_is_dead() {
 
 #[tokio::test]
 async fn a_revoked_grant_asks_to_reconnect_and_keeps_account_settings_and_history() {
-    let harness = connected().await;
+    let harness = Harness::connected(Transport::Loopback).await;
     let tokens = Vault::new(harness.secrets.clone())
         .tokens(Provider::OpenHumans)
         .unwrap()
@@ -138,7 +125,7 @@ async fn a_revoked_grant_asks_to_reconnect_and_keeps_account_settings_and_histor
 
 #[tokio::test]
 async fn an_unreachable_provider_leaves_tokens_untouched_and_says_it_will_retry() {
-    let mut harness = connected().await;
+    let mut harness = Harness::connected(Transport::Loopback).await;
     let vault = Vault::new(harness.secrets.clone());
     let before = vault.tokens(Provider::OpenHumans).unwrap().unwrap();
     harness.stop_sandbox().await;
@@ -167,7 +154,7 @@ async fn an_unreachable_provider_leaves_tokens_untouched_and_says_it_will_retry(
 
 #[tokio::test]
 async fn a_locked_keyring_is_a_visible_retryable_state_and_nothing_is_deleted() {
-    let harness = connected().await;
+    let harness = Harness::connected(Transport::Loopback).await;
     harness
         .secrets
         .set_unavailable(Some("the collection is locked".into()));

@@ -117,6 +117,20 @@ impl Harness {
         self.sandbox.take().expect("running").shutdown().await;
     }
 
+    /// A harness whose Open Humans connection is already connected through `transport`.
+    pub async fn connected(transport: Transport) -> Self {
+        let harness = Self::new(sandbox_config()).await;
+        harness.configure(transport).await;
+        let view = harness.connect().await;
+        assert_eq!(
+            view.state,
+            ConnectionState::Connected,
+            "{:?}",
+            view.last_error
+        );
+        harness
+    }
+
     pub async fn connect(&self) -> ConnectionView {
         self.service
             .connect(Provider::OpenHumans, None)
