@@ -97,14 +97,24 @@ fn api_response(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-/// Authentication, then DRF's method check (which comes after authentication).
+/// A successful answer, serialized from a struct to keep DRF's key order.
+fn api_ok(body: &impl Serialize) -> Response {
+    api_response(
+        StatusCode::OK,
+        serde_json::to_string(body).unwrap_or_default(),
+    )
+}
+
+/// Authentication, then DRF's method check (which comes after authentication). Returns the caller
+/// and the parsed query.
 fn admit(
     sandbox: &Sandbox,
     method: &Method,
-    query: &Params,
+    uri: &Uri,
     headers: &HeaderMap,
-) -> Result<Caller, Box<Response>> {
-    let outcome = authenticate(sandbox, query, headers);
+) -> Result<(Caller, Params), Box<Response>> {
+    let query = Params::from_query(uri.query().unwrap_or(""));
+    let outcome = authenticate(sandbox, &query, headers);
     let mut store = sandbox.store();
     store.stats.api_calls += 1;
     let caller = match outcome {
@@ -133,7 +143,7 @@ fn admit(
         );
         return Err(Box::new(response));
     }
-    Ok(caller)
+    Ok((caller, query))
 }
 
 #[derive(Serialize)]
@@ -177,9 +187,8 @@ pub async fn exchange_member(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let query = Params::from_query(uri.query().unwrap_or(""));
-    let caller = match admit(&sandbox, &method, &query, &headers) {
-        Ok(caller) => caller,
+    let (caller, query) = match admit(&sandbox, &method, &uri, &headers) {
+        Ok(admitted) => admitted,
         Err(refused) => return *refused,
     };
     let member = match caller {
@@ -269,11 +278,7 @@ pub async fn exchange_member(
             .then(|| seeded.username.clone()),
         data,
     };
-    // Serialized from the struct, not a `Value`, to keep DRF's key order.
-    api_response(
-        StatusCode::OK,
-        serde_json::to_string(&body).unwrap_or_default(),
-    )
+    api_ok(&body)
 }
 
 /// Django's `request.build_absolute_uri()`: the Host the client used plus the full path.
@@ -297,8 +302,7 @@ pub async fn project(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let query = Params::from_query(uri.query().unwrap_or(""));
-    if let Err(refused) = admit(&sandbox, &method, &query, &headers) {
+    if let Err(refused) = admit(&sandbox, &method, &uri, &headers) {
         return *refused;
     }
     let project = &sandbox.world.project;
@@ -338,10 +342,7 @@ pub async fn project(
         slug: &project.slug,
         kind: "oauth2",
     };
-    api_response(
-        StatusCode::OK,
-        serde_json::to_string(&body).unwrap_or_default(),
-    )
+    api_ok(&body)
 }
 
 #[derive(Serialize)]

@@ -341,13 +341,8 @@ impl OAuthError {
         let mut response = if with_default_headers {
             json_no_store(self.status, self.json())
         } else {
-            // Django's default content type: the error escaped oauthlib's header handling.
-            (
-                self.status,
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                self.json(),
-            )
-                .into_response()
+            // The error escaped oauthlib's header handling.
+            django_default_headers(self.status, self.json())
         };
         if self.status == StatusCode::UNAUTHORIZED {
             let mut challenge = format!("Bearer error=\"{}\"", self.error);
@@ -378,8 +373,22 @@ fn json_no_store(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
+/// Django's default content type and no other header: for answers that bypass oauthlib's headers.
+fn django_default_headers(status: StatusCode, body: impl IntoResponse) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
 /// DOT `authenticate_client`: HTTP Basic first (both parts `unquote_plus`ed), then the form body.
-fn client_authenticated(sandbox: &Sandbox, headers: &HeaderMap, form: &Params) -> bool {
+fn authenticate_client(
+    sandbox: &Sandbox,
+    headers: &HeaderMap,
+    form: &Params,
+) -> Result<(), OAuthError> {
     let project = &sandbox.world.project;
     let basic = headers
         .get(header::AUTHORIZATION)
@@ -393,16 +402,25 @@ fn client_authenticated(sandbox: &Sandbox, headers: &HeaderMap, form: &Params) -
                 .split_once(':')
                 .map(|(id, secret)| (unquote_plus(id), unquote_plus(secret)))
         });
-    if basic.is_some_and(|(id, secret)| id == project.client_id && secret == project.client_secret)
-    {
-        return true;
+    let in_basic = basic
+        .is_some_and(|(id, secret)| id == project.client_id && secret == project.client_secret);
+    let in_form = form.get("client_id") == Some(project.client_id.as_str())
+        && form.get("client_secret").unwrap_or("") == project.client_secret;
+    if in_basic || in_form {
+        Ok(())
+    } else {
+        Err(OAuthError::invalid_client())
     }
-    form.get("client_id") == Some(project.client_id.as_str())
-        && form.get("client_secret").unwrap_or("") == project.client_secret
 }
 
-fn has_query(uri: &Uri) -> bool {
-    uri.query().is_some_and(|query| !query.is_empty())
+/// oauthlib refuses token and revocation requests that carry a URL query.
+fn refuse_query(uri: &Uri) -> Result<(), OAuthError> {
+    match uri.query() {
+        Some(query) if !query.is_empty() => Err(OAuthError::invalid_request(
+            "URL query parameters are not allowed",
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[derive(Serialize)]
@@ -433,17 +451,14 @@ pub async fn token(
         store.token_failures_left -= 1;
         store.stats.token_requests_unavailable += 1;
         // oauthlib's `catch_errors_and_unavailability` answers with no headers of its own.
-        return (
+        return django_default_headers(
             StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
             r#"{"error":"temporarily_unavailable"}"#,
-        )
-            .into_response();
+        );
     }
-    if has_query(&uri) {
+    if let Err(error) = refuse_query(&uri) {
         // Raised before the grant handler, so DOT returns it without oauthlib's default headers.
-        return OAuthError::invalid_request("URL query parameters are not allowed")
-            .into_response(false);
+        return error.into_response(false);
     }
     let outcome = if grant_type == Some("refresh_token") {
         refresh(&sandbox, &mut store, &headers, &form)
@@ -482,9 +497,7 @@ fn exchange_code(
     let code = form
         .get("code")
         .ok_or(OAuthError::invalid_request("Missing code parameter."))?;
-    if !client_authenticated(sandbox, headers, form) {
-        return Err(OAuthError::invalid_client());
-    }
+    authenticate_client(sandbox, headers, form)?;
     let now = SystemTime::now();
     let grant = store
         .grants
@@ -534,9 +547,7 @@ fn refresh(
         .ok_or(OAuthError::invalid_request(
             "Missing refresh token parameter.",
         ))?;
-    if !client_authenticated(sandbox, headers, form) {
-        return Err(OAuthError::invalid_client());
-    }
+    authenticate_client(sandbox, headers, form)?;
     let existing = store
         .refresh_tokens
         .get(refresh_token)
@@ -572,15 +583,14 @@ pub async fn revoke_token(
     let form = Params::from_form(&headers, &body);
     let mut store = sandbox.store();
     store.stats.revocation_requests += 1;
-    if has_query(&uri) {
-        return OAuthError::invalid_request("URL query parameters are not allowed")
-            .into_response(true);
+    if let Err(error) = refuse_query(&uri) {
+        return error.into_response(true);
     }
     let Some(token) = form.non_empty("token") else {
         return OAuthError::invalid_request("Missing token parameter.").into_response(true);
     };
-    if !client_authenticated(&sandbox, &headers, &form) {
-        return OAuthError::invalid_client().into_response(true);
+    if let Err(error) = authenticate_client(&sandbox, &headers, &form) {
+        return error.into_response(true);
     }
     type Revoke = fn(&mut Store, &str) -> bool;
     let (first, then): (Revoke, Revoke) = if form.get("token_type_hint") == Some("refresh_token") {
@@ -592,10 +602,5 @@ pub async fn revoke_token(
     if revoked {
         store.stats.tokens_revoked += 1;
     }
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        "",
-    )
-        .into_response()
+    django_default_headers(StatusCode::OK, "")
 }

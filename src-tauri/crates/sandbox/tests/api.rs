@@ -149,15 +149,7 @@ async fn exchange_member_pages_through_all_files() {
         .starts_with(&format!("{base}/api/public/datatype/")));
 
     // A fresh key on every serialization.
-    let again: Value = client
-        .get(exchange_member_url(&sandbox))
-        .bearer_auth(&tokens.access_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again = get_json_with_token(exchange_member_url(&sandbox), &tokens.access_token).await;
     assert_eq!(again["data"][0]["id"], file["id"]);
     assert_ne!(again["data"][0]["download_url"], file["download_url"]);
     assert_eq!(sandbox.stats().api_calls, 3);
@@ -167,17 +159,12 @@ async fn exchange_member_pages_through_all_files() {
 async fn limit_and_offset() {
     let sandbox = start_default().await;
     let tokens = connect(&sandbox).await;
-    let mut url = exchange_member_url(&sandbox);
-    url.set_query(Some("offset=120&limit=50"));
-    let page: Value = plain_client()
-        .get(url)
-        .bearer_auth(&tokens.access_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page_with_query = |query: &str| {
+        let mut url = exchange_member_url(&sandbox);
+        url.set_query(Some(query));
+        get_json_with_token(url, &tokens.access_token)
+    };
+    let page = page_with_query("offset=120&limit=50").await;
     assert_eq!(page["data"].as_array().unwrap().len(), 10);
     assert_eq!(page["next"], Value::Null);
     let previous = page["previous"].as_str().unwrap();
@@ -191,44 +178,11 @@ async fn limit_and_offset() {
     );
 
     // Invalid values fall back to the defaults; there is no maximum.
-    let mut url = exchange_member_url(&sandbox);
-    url.set_query(Some("limit=0&offset=-3"));
-    let page: Value = plain_client()
-        .get(url)
-        .bearer_auth(&tokens.access_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = page_with_query("limit=0&offset=-3").await;
     assert_eq!(page["data"].as_array().unwrap().len(), 100);
-    let mut url = exchange_member_url(&sandbox);
-    url.set_query(Some("limit=1000"));
-    let page: Value = plain_client()
-        .get(url)
-        .bearer_auth(&tokens.access_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = page_with_query("limit=1000").await;
     assert_eq!(page["data"].as_array().unwrap().len(), 130);
     assert_eq!(page["next"], Value::Null);
-}
-
-async fn unauthorized(response: reqwest::Response) -> Value {
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        response.headers()["www-authenticate"],
-        "Bearer realm=\"api\""
-    );
-    assert_eq!(
-        response.headers()["cache-control"],
-        "no-cache, no-store, must-revalidate, max-age=0"
-    );
-    response.json().await.unwrap()
 }
 
 #[tokio::test]
@@ -243,15 +197,7 @@ async fn authentication_errors() {
         body,
         json!({"detail": "Authentication credentials were not provided."})
     );
-    let body = unauthorized(
-        client
-            .get(url.clone())
-            .bearer_auth("nonsense")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let body = unauthorized(get_with_token(url.clone(), "nonsense").await).await;
     assert_eq!(body, json!({"detail": "Invalid token."}));
 
     // The query parameter wins over the header.
@@ -259,51 +205,23 @@ async fn authentication_errors() {
     with_query
         .query_pairs_mut()
         .append_pair("access_token", "nonsense");
-    let body = unauthorized(
-        client
-            .get(with_query)
-            .bearer_auth(&tokens.access_token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let body = unauthorized(get_with_token(with_query, &tokens.access_token).await).await;
     assert_eq!(body, json!({"detail": "Invalid token."}));
     let mut with_query = url.clone();
     with_query
         .query_pairs_mut()
         .append_pair("access_token", &tokens.access_token);
-    let response = client
-        .get(with_query)
-        .bearer_auth("nonsense")
-        .send()
-        .await
-        .unwrap();
+    let response = get_with_token(with_query, "nonsense").await;
     assert_eq!(response.status(), StatusCode::OK);
 
     sandbox.expire_access_tokens();
-    let body = unauthorized(
-        client
-            .get(url.clone())
-            .bearer_auth(&tokens.access_token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let body = unauthorized(get_with_token(url.clone(), &tokens.access_token).await).await;
     assert_eq!(body, json!({"detail": "Expired token."}));
     let stats = sandbox.stats();
     assert_eq!((stats.api_calls, stats.api_auth_failures), (5, 4));
 
     // A refresh still works after the forced expiry.
-    let response = token_request(
-        &sandbox,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &tokens.refresh_token),
-        ],
-    )
-    .await;
+    let response = refresh_request(&sandbox, &tokens.refresh_token).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -335,20 +253,8 @@ async fn methods_other_than_get_are_refused_after_authentication() {
 async fn project_info_and_master_token() {
     let sandbox = start_default().await;
     let client = plain_client();
-    let project_url = sandbox
-        .base_url()
-        .join("/api/direct-sharing/project/")
-        .unwrap();
     let tokens = connect(&sandbox).await;
-    let project: Value = client
-        .get(project_url.clone())
-        .bearer_auth(&tokens.access_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let project = get_json_with_token(project_url(&sandbox), &tokens.access_token).await;
     assert_eq!(project["type"], "oauth2");
     assert_eq!(
         project["id_label"],
@@ -392,23 +298,14 @@ async fn downloads_take_two_hops() {
     let sandbox = start_default().await;
     let tokens = connect(&sandbox).await;
     let client = plain_client();
-    let page: Value = client
-        .get(exchange_member_url(&sandbox))
-        .bearer_auth(&tokens.access_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = get_json_with_token(exchange_member_url(&sandbox), &tokens.access_token).await;
     let download_url = page["data"][3]["download_url"]
         .as_str()
         .unwrap()
         .to_string();
 
     let hop = client.get(&download_url).send().await.unwrap();
-    assert_eq!(hop.status(), StatusCode::FOUND);
-    let storage_url = location(&hop);
+    let storage_url = found_location(&hop);
     let key = &download_url[download_url.find("key=").unwrap() + 4..];
     assert!(storage_url.contains(&format!("&x-oh-key={key}")));
     assert!(storage_url.contains(&format!(
@@ -471,15 +368,7 @@ async fn expired_links_are_refused() {
     .await;
     let tokens = connect(&sandbox).await;
     let client = plain_client();
-    let page: Value = client
-        .get(exchange_member_url(&sandbox))
-        .bearer_auth(&tokens.access_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = get_json_with_token(exchange_member_url(&sandbox), &tokens.access_token).await;
     let response = client
         .get(page["data"][0]["download_url"].as_str().unwrap())
         .send()
@@ -494,58 +383,33 @@ async fn admin_endpoints_for_out_of_process_tests() {
     let tokens = connect(&sandbox).await;
     let client = plain_client();
     let admin = |path: &str| sandbox.base_url().join(path).unwrap();
-    let stats: Value = client
-        .get(admin("/_sandbox/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let admin_post = |path: &str| client.post(admin(path)).send();
+    let stats = json(client.get(admin("/_sandbox/stats")).send().await.unwrap()).await;
     assert_eq!(stats["token_requests_authorization_code"], 1);
 
-    let expired: Value = client
-        .post(admin("/_sandbox/expire-tokens"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let expired = json(admin_post("/_sandbox/expire-tokens").await.unwrap()).await;
     assert_eq!(expired, json!({"expired": 1}));
-    let body = unauthorized(
-        client
-            .get(exchange_member_url(&sandbox))
-            .bearer_auth(&tokens.access_token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let body =
+        unauthorized(get_with_token(exchange_member_url(&sandbox), &tokens.access_token).await)
+            .await;
     assert_eq!(body, json!({"detail": "Expired token."}));
 
-    let response = client
-        .post(admin("/_sandbox/fail-token-requests?count=1"))
-        .send()
+    let response = admin_post("/_sandbox/fail-token-requests?count=1")
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let refresh = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", tokens.refresh_token.as_str()),
-    ];
     assert_eq!(
-        token_request(&sandbox, &refresh).await.status(),
+        refresh_request(&sandbox, &tokens.refresh_token)
+            .await
+            .status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
 
-    let response = client
-        .post(admin("/_sandbox/deauthorize?username=alice"))
-        .send()
+    let response = admin_post("/_sandbox/deauthorize?username=alice")
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let response = token_request(&sandbox, &refresh).await;
+    let response = refresh_request(&sandbox, &tokens.refresh_token).await;
     assert_eq!(
         response.status(),
         StatusCode::BAD_REQUEST,
@@ -563,30 +427,9 @@ async fn member_and_file_counts_are_configurable() {
     })
     .await;
     let tokens = connect(&sandbox).await;
-    let page: Value = plain_client()
-        .get(exchange_member_url(&sandbox))
-        .bearer_auth(&tokens.access_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = get_json_with_token(exchange_member_url(&sandbox), &tokens.access_token).await;
     assert_eq!(page["count"], 3);
-    let project: Value = plain_client()
-        .get(
-            sandbox
-                .base_url()
-                .join("/api/direct-sharing/project/")
-                .unwrap(),
-        )
-        .bearer_auth(&tokens.access_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let project = get_json_with_token(project_url(&sandbox), &tokens.access_token).await;
     assert_eq!(project["authorized_members"], 10_000);
 }
 

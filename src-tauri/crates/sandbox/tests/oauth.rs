@@ -21,17 +21,9 @@ async fn a_browser_logs_in_consents_and_the_code_buys_tokens() {
 
     // Not logged in: sent to the login page, which shows the sandbox credentials.
     let response = browser.get(start.clone()).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND);
-    let login_url = sandbox.base_url().join(&location(&response)).unwrap();
+    let login_url = sandbox.base_url().join(&found_location(&response)).unwrap();
     assert_eq!(login_url.path(), "/account/login/");
-    let page = browser
-        .get(login_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&browser, login_url).await;
     assert!(page.contains("<code>alice</code>") && page.contains("<code>sandbox</code>"));
     let login_form = parse_form(&page);
     let mut fields = login_form.submission(Some("Log in"));
@@ -42,25 +34,12 @@ async fn a_browser_logs_in_consents_and_the_code_buys_tokens() {
             _ => {}
         }
     }
-    let response = browser
-        .post(sandbox.base_url().join(&login_form.action).unwrap())
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND);
-    let back = sandbox.base_url().join(&location(&response)).unwrap();
+    let response = submit(&sandbox, &browser, &login_form, &fields).await;
+    let back = sandbox.base_url().join(&found_location(&response)).unwrap();
     assert_eq!(back, start, "login returns to the authorize URL");
 
     // Logged in: the consent form carries the request in hidden fields.
-    let page = browser
-        .get(back)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&browser, back).await;
     let form = parse_form(&page);
     assert_eq!(
         form.hidden("client_id").as_deref(),
@@ -85,14 +64,14 @@ async fn a_browser_logs_in_consents_and_the_code_buys_tokens() {
         .iter()
         .any(|i| i.kind == "submit" && i.name.is_none() && i.value == "Cancel"));
 
-    let response = browser
-        .post(sandbox.base_url().join(&form.action).unwrap())
-        .form(&form.submission(Some("Authorize project")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND);
-    let callback = location(&response);
+    let response = submit(
+        &sandbox,
+        &browser,
+        &form,
+        &form.submission(Some("Authorize project")),
+    )
+    .await;
+    let callback = found_location(&response);
     assert!(callback.starts_with("http://127.0.0.1:53682/callback?code="));
     assert!(
         callback.ends_with("&state=xyz+1&origin=external"),
@@ -101,15 +80,7 @@ async fn a_browser_logs_in_consents_and_the_code_buys_tokens() {
     let code = query_map(&callback)["code"].clone();
     assert_eq!(code.len(), 30);
 
-    let response = token_request(
-        &sandbox,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", LOOPBACK_CALLBACK),
-        ],
-    )
-    .await;
+    let response = token_request(&sandbox, &code_exchange_form(&code)).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(response.headers()["pragma"], "no-cache");
@@ -137,22 +108,12 @@ async fn hide_membership_checkbox_is_recorded() {
         !sandbox.membership("alice").unwrap().authorized,
         "alice joins by consenting"
     );
-    let browser = browser();
-    log_in(&sandbox, &browser).await;
-    let page = browser
-        .get(authorize_url(&sandbox, &[]))
-        .send()
-        .await
-        .unwrap();
+    let browser = logged_in_browser(&sandbox).await;
+    let page = open_authorize(&sandbox, &browser, &[]).await;
     let form = parse_form(&page.text().await.unwrap());
     let mut fields = form.submission(Some("Authorize project"));
     fields.push(("hide-membership".into(), "hidden_membership".into()));
-    let response = browser
-        .post(sandbox.base_url().join(&form.action).unwrap())
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
+    let response = submit(&sandbox, &browser, &form, &fields).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     assert!(sandbox.membership("alice").unwrap().hidden);
 }
@@ -203,11 +164,7 @@ async fn wrong_password_stays_on_the_login_page() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.text().await.unwrap().contains("not correct"));
-    let page = browser
-        .get(authorize_url(&sandbox, &[]))
-        .send()
-        .await
-        .unwrap();
+    let page = open_authorize(&sandbox, &browser, &[]).await;
     assert_eq!(page.status(), StatusCode::FOUND, "still not logged in");
 }
 
@@ -215,13 +172,8 @@ async fn authorize_status(
     sandbox: &datalinks_sandbox::RunningSandbox,
     redirect_uri: &str,
 ) -> (StatusCode, String) {
-    let browser = browser();
-    log_in(sandbox, &browser).await;
-    let response = browser
-        .get(authorize_url(sandbox, &[("redirect_uri", redirect_uri)]))
-        .send()
-        .await
-        .unwrap();
+    let browser = logged_in_browser(sandbox).await;
+    let response = open_authorize(sandbox, &browser, &[("redirect_uri", redirect_uri)]).await;
     (response.status(), response.text().await.unwrap())
 }
 
@@ -261,8 +213,7 @@ async fn redirect_uri_rules_follow_dot() {
 async fn custom_scheme_is_refused_unless_allowed() {
     let deep_link = "datalinks://oauth/callback";
     let sandbox = start_default().await;
-    let browser = browser();
-    log_in(&sandbox, &browser).await;
+    let browser = logged_in_browser(&sandbox).await;
     let response = consent(
         &sandbox,
         &browser,
@@ -282,8 +233,7 @@ async fn custom_scheme_is_refused_unless_allowed() {
         ..SandboxConfig::default()
     })
     .await;
-    let browser = common::browser();
-    log_in(&allowed, &browser).await;
+    let browser = logged_in_browser(&allowed).await;
     let response = consent(
         &allowed,
         &browser,
@@ -291,8 +241,7 @@ async fn custom_scheme_is_refused_unless_allowed() {
         "Authorize project",
     )
     .await;
-    assert_eq!(response.status(), StatusCode::FOUND);
-    let target = location(&response);
+    let target = found_location(&response);
     assert!(target.starts_with("datalinks://oauth/callback?code="));
     assert!(target.ends_with("&state=s&origin=external"));
 }
@@ -300,8 +249,7 @@ async fn custom_scheme_is_refused_unless_allowed() {
 #[tokio::test]
 async fn cancel_redirects_access_denied_without_origin() {
     let sandbox = start_default().await;
-    let browser = browser();
-    log_in(&sandbox, &browser).await;
+    let browser = logged_in_browser(&sandbox).await;
     let response = consent(
         &sandbox,
         &browser,
@@ -309,9 +257,8 @@ async fn cancel_redirects_access_denied_without_origin() {
         "Cancel",
     )
     .await;
-    assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(
-        location(&response),
+        found_location(&response),
         format!("{LOOPBACK_CALLBACK}?error=access_denied&state=st")
     );
 }
@@ -319,23 +266,19 @@ async fn cancel_redirects_access_denied_without_origin() {
 #[tokio::test]
 async fn unknown_scope_redirects_invalid_scope() {
     let sandbox = start_default().await;
-    let browser = browser();
-    log_in(&sandbox, &browser).await;
-    let response = browser
-        .get(authorize_url(
-            &sandbox,
-            &[
-                ("redirect_uri", LOOPBACK_CALLBACK),
-                ("scope", "read admin"),
-                ("state", "q"),
-            ],
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND);
+    let browser = logged_in_browser(&sandbox).await;
+    let response = open_authorize(
+        &sandbox,
+        &browser,
+        &[
+            ("redirect_uri", LOOPBACK_CALLBACK),
+            ("scope", "read admin"),
+            ("state", "q"),
+        ],
+    )
+    .await;
     assert_eq!(
-        location(&response),
+        found_location(&response),
         format!("{LOOPBACK_CALLBACK}?error=invalid_scope&state=q")
     );
 }
@@ -343,8 +286,7 @@ async fn unknown_scope_redirects_invalid_scope() {
 #[tokio::test]
 async fn omitted_redirect_uri_means_the_first_registered_one() {
     let sandbox = start_default().await;
-    let browser = browser();
-    log_in(&sandbox, &browser).await;
+    let browser = logged_in_browser(&sandbox).await;
     let response = consent(
         &sandbox,
         &browser,
@@ -352,7 +294,7 @@ async fn omitted_redirect_uri_means_the_first_registered_one() {
         "Authorize project",
     )
     .await;
-    let target = location(&response);
+    let target = found_location(&response);
     assert!(
         target.starts_with("http://127.0.0.1/callback?code="),
         "{target}"
@@ -371,8 +313,7 @@ async fn omitted_redirect_uri_means_the_first_registered_one() {
 #[tokio::test]
 async fn live_token_auto_approves_unless_forced() {
     let sandbox = start_default().await;
-    let browser = browser();
-    log_in(&sandbox, &browser).await;
+    let browser = logged_in_browser(&sandbox).await;
     let response = consent(
         &sandbox,
         &browser,
@@ -380,54 +321,35 @@ async fn live_token_auto_approves_unless_forced() {
         "Authorize project",
     )
     .await;
-    let code = query_map(&location(&response))["code"].clone();
-    let response = token_request(
-        &sandbox,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", LOOPBACK_CALLBACK),
-        ],
-    )
-    .await;
+    let code = query_map(&found_location(&response))["code"].clone();
+    let response = token_request(&sandbox, &code_exchange_form(&code)).await;
     assert_eq!(response.status(), StatusCode::OK);
 
-    let again = browser
-        .get(authorize_url(
-            &sandbox,
-            &[("redirect_uri", LOOPBACK_CALLBACK), ("scope", "read")],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let again = open_authorize(
+        &sandbox,
+        &browser,
+        &[("redirect_uri", LOOPBACK_CALLBACK), ("scope", "read")],
+    )
+    .await;
     assert_eq!(
         again.status(),
         StatusCode::FOUND,
         "no page with a live token"
     );
     assert!(location(&again).ends_with("&origin=external"));
-    let forced = browser
-        .get(authorize_url(
-            &sandbox,
-            &[
-                ("redirect_uri", LOOPBACK_CALLBACK),
-                ("approval_prompt", "force"),
-            ],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let forced = open_authorize(
+        &sandbox,
+        &browser,
+        &[
+            ("redirect_uri", LOOPBACK_CALLBACK),
+            ("approval_prompt", "force"),
+        ],
+    )
+    .await;
     assert_eq!(forced.status(), StatusCode::OK);
 
     sandbox.expire_access_tokens();
-    let expired = browser
-        .get(authorize_url(
-            &sandbox,
-            &[("redirect_uri", LOOPBACK_CALLBACK)],
-        ))
-        .send()
-        .await
-        .unwrap();
+    let expired = open_authorize(&sandbox, &browser, &[("redirect_uri", LOOPBACK_CALLBACK)]).await;
     assert_eq!(
         expired.status(),
         StatusCode::OK,
@@ -435,37 +357,22 @@ async fn live_token_auto_approves_unless_forced() {
     );
 }
 
-async fn error_of(response: reqwest::Response) -> (StatusCode, serde_json::Value) {
-    let status = response.status();
-    (status, json(response).await)
-}
-
 #[tokio::test]
 async fn codes_are_single_use_and_expire() {
     let sandbox = start_default().await;
     let code = authorization_code(&sandbox, &[("redirect_uri", LOOPBACK_CALLBACK)]).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", LOOPBACK_CALLBACK),
-    ];
+    let form = code_exchange_form(&code);
     assert_eq!(
         token_request(&sandbox, &form).await.status(),
         StatusCode::OK
     );
-    let (status, body) = error_of(token_request(&sandbox, &form).await).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let body = bad_request(token_request(&sandbox, &form).await).await;
     assert_eq!(body, serde_json::json!({"error": "invalid_grant"}));
 
     sandbox.set_code_lifetime(Duration::ZERO);
     let stale = authorization_code(&sandbox, &[("redirect_uri", LOOPBACK_CALLBACK)]).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", stale.as_str()),
-        ("redirect_uri", LOOPBACK_CALLBACK),
-    ];
-    let (status, body) = error_of(token_request(&sandbox, &form).await).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let form = code_exchange_form(&stale);
+    let body = bad_request(token_request(&sandbox, &form).await).await;
     assert_eq!(body, serde_json::json!({"error": "invalid_grant"}));
 }
 
@@ -473,11 +380,7 @@ async fn codes_are_single_use_and_expire() {
 async fn client_authentication() {
     let sandbox = start_default().await;
     let code = authorization_code(&sandbox, &[("redirect_uri", LOOPBACK_CALLBACK)]).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", LOOPBACK_CALLBACK),
-    ];
+    let form = code_exchange_form(&code);
     let client = plain_client();
 
     let wrong = client
@@ -541,11 +444,7 @@ async fn client_authentication() {
     let basic = client
         .post(sandbox.token_url())
         .header("authorization", format!("Basic {credentials}"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", LOOPBACK_CALLBACK),
-        ])
+        .form(&code_exchange_form(&code))
         .send()
         .await
         .unwrap();
@@ -557,32 +456,18 @@ async fn token_request_encoding_rules() {
     let sandbox = start_default().await;
     let code = authorization_code(&sandbox, &[("redirect_uri", LOOPBACK_CALLBACK)]).await;
     let client = plain_client();
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", LOOPBACK_CALLBACK),
-    ];
+    let form = code_exchange_form(&code);
 
     let mut with_query = sandbox.token_url();
     with_query.set_query(Some("grant_type=authorization_code"));
-    let (status, body) = error_of(
-        client
-            .post(with_query)
-            .basic_auth(sandbox.client_id(), Some(sandbox.client_secret()))
-            .form(&form)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let body = bad_request(post_as_client(&sandbox, with_query, &form).await).await;
     assert_eq!(
         body,
         serde_json::json!({"error": "invalid_request", "error_description": "URL query parameters are not allowed"})
     );
 
     // A JSON body is not read at all: no grant_type.
-    let (status, body) = error_of(
+    let body = bad_request(
         client
             .post(sandbox.token_url())
             .basic_auth(sandbox.client_id(), Some(sandbox.client_secret()))
@@ -590,20 +475,18 @@ async fn token_request_encoding_rules() {
             .send()
             .await
             .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    ).await;
     assert_eq!(body, serde_json::json!({"error": "unsupported_grant_type"}));
 
-    let (_, body) = error_of(token_request(&sandbox, &[("grant_type", "password")]).await).await;
+    let body = bad_request(token_request(&sandbox, &[("grant_type", "password")]).await).await;
     assert_eq!(body, serde_json::json!({"error": "unsupported_grant_type"}));
-    let (_, body) =
-        error_of(token_request(&sandbox, &[("grant_type", "authorization_code")]).await).await;
+    let body =
+        bad_request(token_request(&sandbox, &[("grant_type", "authorization_code")]).await).await;
     assert_eq!(
         body,
         serde_json::json!({"error": "invalid_request", "error_description": "Missing code parameter."})
     );
-    let (status, body) = error_of(
+    let body = bad_request(
         token_request(
             &sandbox,
             &[
@@ -615,7 +498,6 @@ async fn token_request_encoding_rules() {
         .await,
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         body,
         serde_json::json!({"error": "invalid_request", "error_description": "Mismatching redirect URI."})
@@ -642,19 +524,14 @@ async fn pkce_verifier_is_checked() {
         ],
     )
     .await;
-    let base = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", LOOPBACK_CALLBACK),
-    ];
+    let base = code_exchange_form(&code);
 
-    let (status, body) = error_of(token_request(&sandbox, &base).await).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let body = bad_request(token_request(&sandbox, &base).await).await;
     assert_eq!(
         body,
         serde_json::json!({"error": "invalid_request", "error_description": "Code verifier required."})
     );
-    let (status, body) = error_of(
+    let body = bad_request(
         token_request(
             &sandbox,
             &[base.as_slice(), &[("code_verifier", "wrong")]].concat(),
@@ -662,7 +539,6 @@ async fn pkce_verifier_is_checked() {
         .await,
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_grant");
     let right = token_request(
         &sandbox,
@@ -681,11 +557,10 @@ async fn pkce_verifier_is_checked() {
     )
     .await;
     let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", LOOPBACK_CALLBACK),
-        ("code_verifier", verifier),
-    ];
+        code_exchange_form(&code).as_slice(),
+        &[("code_verifier", verifier)],
+    ]
+    .concat();
     assert_eq!(
         token_request(&sandbox, &form).await.status(),
         StatusCode::OK
@@ -696,14 +571,7 @@ async fn pkce_verifier_is_checked() {
 async fn refresh_rotates_both_tokens() {
     let sandbox = start_default().await;
     let first = connect(&sandbox).await;
-    let response = token_request(
-        &sandbox,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &first.refresh_token),
-        ],
-    )
-    .await;
+    let response = refresh_request(&sandbox, &first.refresh_token).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body = json(response).await;
     let new_access = body["access_token"].as_str().unwrap().to_string();
@@ -711,46 +579,22 @@ async fn refresh_rotates_both_tokens() {
     assert_ne!(body["refresh_token"], first.refresh_token.as_str());
     assert_eq!(body["scope"], ALL_SCOPES.join(" "));
 
-    let (status, body) = error_of(
-        token_request(
-            &sandbox,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", &first.refresh_token),
-            ],
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let body = bad_request(refresh_request(&sandbox, &first.refresh_token).await).await;
     assert_eq!(body, serde_json::json!({"error": "invalid_grant"}));
 
-    let api = plain_client();
-    let old = api
-        .get(exchange_member_url(&sandbox))
-        .bearer_auth(&first.access_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    let old = get_with_token(exchange_member_url(&sandbox), &first.access_token).await;
     assert_eq!(
-        json(old).await,
+        unauthorized(old).await,
         serde_json::json!({"detail": "Invalid token."})
     );
-    let new = api
-        .get(exchange_member_url(&sandbox))
-        .bearer_auth(&new_access)
-        .send()
-        .await
-        .unwrap();
+    let new = get_with_token(exchange_member_url(&sandbox), &new_access).await;
     assert_eq!(new.status(), StatusCode::OK);
 
     let stats = sandbox.stats();
     assert_eq!(stats.token_requests_refresh_token, 2);
     assert_eq!(stats.successful_refreshes, 1);
 
-    let (_, body) =
-        error_of(token_request(&sandbox, &[("grant_type", "refresh_token")]).await).await;
+    let body = bad_request(token_request(&sandbox, &[("grant_type", "refresh_token")]).await).await;
     assert_eq!(
         body["error_description"],
         "Missing refresh token parameter."
@@ -761,43 +605,30 @@ async fn refresh_rotates_both_tokens() {
 async fn several_token_pairs_coexist() {
     let sandbox = start_default().await;
     let (laptop, desktop) = (connect(&sandbox).await, connect(&sandbox).await);
-    let api = plain_client();
     for token in [&laptop.access_token, &desktop.access_token] {
-        let response = api
-            .get(exchange_member_url(&sandbox))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
+        let response = get_with_token(exchange_member_url(&sandbox), token).await;
         assert_eq!(response.status(), StatusCode::OK);
     }
 }
 
-async fn revoke(
+/// How a token pair fares: the API's answer to its access token, then the token endpoint's answer
+/// to its refresh token.
+async fn api_and_refresh_status(
     sandbox: &datalinks_sandbox::RunningSandbox,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    plain_client()
-        .post(sandbox.revoke_url())
-        .basic_auth(sandbox.client_id(), Some(sandbox.client_secret()))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
+    pair: &Tokens,
+) -> (StatusCode, StatusCode) {
+    let api = get_with_token(exchange_member_url(sandbox), &pair.access_token).await;
+    let refresh = refresh_request(sandbox, &pair.refresh_token).await;
+    (api.status(), refresh.status())
 }
 
 #[tokio::test]
 async fn revocation_follows_dot() {
     let sandbox = start_default().await;
-    let api = plain_client();
-    let member_status = |token: String| {
-        let request = api.get(exchange_member_url(&sandbox)).bearer_auth(token);
-        async move { request.send().await.unwrap().status() }
-    };
 
     // Revoking a refresh token takes its access token with it.
     let pair = connect(&sandbox).await;
-    let response = revoke(
+    let response = revocation_request(
         &sandbox,
         &[
             ("token", &pair.refresh_token),
@@ -808,45 +639,27 @@ async fn revocation_follows_dot() {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.text().await.unwrap().is_empty());
     assert_eq!(
-        member_status(pair.access_token.clone()).await,
-        StatusCode::UNAUTHORIZED
+        api_and_refresh_status(&sandbox, &pair).await,
+        (StatusCode::UNAUTHORIZED, StatusCode::BAD_REQUEST)
     );
-    let refresh = token_request(
-        &sandbox,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &pair.refresh_token),
-        ],
-    )
-    .await;
-    assert_eq!(refresh.status(), StatusCode::BAD_REQUEST);
 
     // Revoking an access token (no hint) leaves its refresh token usable.
     let pair = connect(&sandbox).await;
     assert_eq!(
-        revoke(&sandbox, &[("token", &pair.access_token)])
+        revocation_request(&sandbox, &[("token", &pair.access_token)])
             .await
             .status(),
         StatusCode::OK
     );
     assert_eq!(
-        member_status(pair.access_token.clone()).await,
-        StatusCode::UNAUTHORIZED
+        api_and_refresh_status(&sandbox, &pair).await,
+        (StatusCode::UNAUTHORIZED, StatusCode::OK)
     );
-    let refresh = token_request(
-        &sandbox,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &pair.refresh_token),
-        ],
-    )
-    .await;
-    assert_eq!(refresh.status(), StatusCode::OK);
 
     // A refresh token passed with the wrong hint is still found.
     let pair = connect(&sandbox).await;
     assert_eq!(
-        revoke(
+        revocation_request(
             &sandbox,
             &[
                 ("token", &pair.refresh_token),
@@ -858,13 +671,15 @@ async fn revocation_follows_dot() {
         StatusCode::OK
     );
     assert_eq!(
-        member_status(pair.access_token.clone()).await,
-        StatusCode::UNAUTHORIZED
+        api_and_refresh_status(&sandbox, &pair).await,
+        (StatusCode::UNAUTHORIZED, StatusCode::BAD_REQUEST)
     );
 
     // Unknown tokens are 200 too; only the client must authenticate.
     assert_eq!(
-        revoke(&sandbox, &[("token", "unknown")]).await.status(),
+        revocation_request(&sandbox, &[("token", "unknown")])
+            .await
+            .status(),
         StatusCode::OK
     );
     let anonymous = plain_client()
@@ -878,8 +693,7 @@ async fn revocation_follows_dot() {
         json(anonymous).await,
         serde_json::json!({"error": "invalid_client"})
     );
-    let (status, body) = error_of(revoke(&sandbox, &[]).await).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let body = bad_request(revocation_request(&sandbox, &[]).await).await;
     assert_eq!(body["error_description"], "Missing token parameter.");
 
     let stats = sandbox.stats();
@@ -895,11 +709,7 @@ async fn token_endpoint_can_be_made_unavailable() {
     })
     .await;
     let code = authorization_code(&sandbox, &[("redirect_uri", LOOPBACK_CALLBACK)]).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", LOOPBACK_CALLBACK),
-    ];
+    let form = code_exchange_form(&code);
     for _ in 0..2 {
         let response = token_request(&sandbox, &form).await;
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -922,11 +732,7 @@ async fn token_endpoint_can_be_made_unavailable() {
     );
 
     sandbox.fail_token_requests(1);
-    let response = token_request(
-        &sandbox,
-        &[("grant_type", "refresh_token"), ("refresh_token", "x")],
-    )
-    .await;
+    let response = refresh_request(&sandbox, "x").await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
@@ -938,30 +744,9 @@ async fn access_token_lifetime_is_adjustable() {
     })
     .await;
     let code = authorization_code(&sandbox, &[("redirect_uri", LOOPBACK_CALLBACK)]).await;
-    let body = json(
-        token_request(
-            &sandbox,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", LOOPBACK_CALLBACK),
-            ],
-        )
-        .await,
-    )
-    .await;
+    let body = json(token_request(&sandbox, &code_exchange_form(&code)).await).await;
     assert_eq!(body["expires_in"], 60);
     sandbox.set_access_token_lifetime(Duration::from_secs(5));
-    let body = json(
-        token_request(
-            &sandbox,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", body["refresh_token"].as_str().unwrap()),
-            ],
-        )
-        .await,
-    )
-    .await;
+    let body = json(refresh_request(&sandbox, body["refresh_token"].as_str().unwrap()).await).await;
     assert_eq!(body["expires_in"], 5);
 }

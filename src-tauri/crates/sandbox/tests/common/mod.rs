@@ -1,11 +1,13 @@
 //! Helpers shared by the integration tests: a cookie-keeping client that never follows redirects,
-//! a tiny HTML form reader, and shortcuts through the authorize flow.
+//! a tiny HTML form reader, shortcuts through the authorize flow, and token, revocation and API
+//! requests.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::collections::HashMap;
 
 use datalinks_sandbox::{RunningSandbox, SandboxConfig};
-use reqwest::{redirect, Client, Response, StatusCode};
+use reqwest::{redirect, Client, IntoUrl, Response, StatusCode};
+use serde_json::Value;
 use url::Url;
 
 pub const LOOPBACK_CALLBACK: &str = "http://127.0.0.1:53682/callback";
@@ -46,6 +48,16 @@ pub fn location(response: &Response) -> String {
         .to_string()
 }
 
+/// Checks for a 302 and returns where it points.
+pub fn found_location(response: &Response) -> String {
+    assert_eq!(response.status(), StatusCode::FOUND);
+    location(response)
+}
+
+pub async fn page_text(browser: &Client, url: Url) -> String {
+    browser.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 pub fn query_map(url: &str) -> HashMap<String, String> {
     Url::parse(url)
         .unwrap()
@@ -63,6 +75,12 @@ pub fn authorize_url(sandbox: &RunningSandbox, params: &[(&str, &str)]) -> Url {
         url.query_pairs_mut().append_pair(name, value);
     }
     url
+}
+
+pub async fn logged_in_browser(sandbox: &RunningSandbox) -> Client {
+    let browser = browser();
+    log_in(sandbox, &browser).await;
+    browser
 }
 
 pub async fn log_in(sandbox: &RunningSandbox, browser: &Client) {
@@ -94,16 +112,35 @@ pub async fn consent(
     params: &[(&str, &str)],
     button: &str,
 ) -> Response {
-    let page = browser
+    let page = open_authorize(sandbox, browser, params).await;
+    assert_eq!(page.status(), StatusCode::OK, "consent page shown");
+    let form = parse_form(&page.text().await.unwrap());
+    submit(sandbox, browser, &form, &form.submission(Some(button))).await
+}
+
+/// The browser opens the authorize URL with `params`.
+pub async fn open_authorize(
+    sandbox: &RunningSandbox,
+    browser: &Client,
+    params: &[(&str, &str)],
+) -> Response {
+    browser
         .get(authorize_url(sandbox, params))
         .send()
         .await
-        .unwrap();
-    assert_eq!(page.status(), StatusCode::OK, "consent page shown");
-    let form = parse_form(&page.text().await.unwrap());
+        .unwrap()
+}
+
+/// The browser posts `fields` to the form's action.
+pub async fn submit(
+    sandbox: &RunningSandbox,
+    browser: &Client,
+    form: &Form,
+    fields: &[(String, String)],
+) -> Response {
     browser
         .post(sandbox.base_url().join(&form.action).unwrap())
-        .form(&form.submission(Some(button)))
+        .form(fields)
         .send()
         .await
         .unwrap()
@@ -112,31 +149,22 @@ pub async fn consent(
 /// The code from a successful authorization with `params`: through the consent page, or straight
 /// back when a live token makes the server auto-approve.
 pub async fn authorization_code(sandbox: &RunningSandbox, params: &[(&str, &str)]) -> String {
-    let browser = browser();
-    log_in(sandbox, &browser).await;
-    let page = browser
-        .get(authorize_url(sandbox, params))
-        .send()
-        .await
-        .unwrap();
+    let browser = logged_in_browser(sandbox).await;
+    let page = open_authorize(sandbox, &browser, params).await;
     let response = if page.status() == StatusCode::FOUND {
         page
     } else {
         let form = parse_form(&page.text().await.unwrap());
-        browser
-            .post(sandbox.base_url().join(&form.action).unwrap())
-            .form(&form.submission(Some("Authorize project")))
-            .send()
-            .await
-            .unwrap()
+        let fields = form.submission(Some("Authorize project"));
+        submit(sandbox, &browser, &form, &fields).await
     };
-    assert_eq!(response.status(), StatusCode::FOUND);
-    query_map(&location(&response))["code"].clone()
+    query_map(&found_location(&response))["code"].clone()
 }
 
-pub async fn token_request(sandbox: &RunningSandbox, form: &[(&str, &str)]) -> Response {
+/// Posts `form` to `url` with the client's credentials in HTTP Basic.
+pub async fn post_as_client(sandbox: &RunningSandbox, url: Url, form: &[(&str, &str)]) -> Response {
     plain_client()
-        .post(sandbox.token_url())
+        .post(url)
         .basic_auth(sandbox.client_id(), Some(sandbox.client_secret()))
         .form(form)
         .send()
@@ -144,8 +172,42 @@ pub async fn token_request(sandbox: &RunningSandbox, form: &[(&str, &str)]) -> R
         .unwrap()
 }
 
-pub async fn json(response: Response) -> serde_json::Value {
+pub async fn token_request(sandbox: &RunningSandbox, form: &[(&str, &str)]) -> Response {
+    post_as_client(sandbox, sandbox.token_url(), form).await
+}
+
+pub async fn revocation_request(sandbox: &RunningSandbox, form: &[(&str, &str)]) -> Response {
+    post_as_client(sandbox, sandbox.revoke_url(), form).await
+}
+
+/// The token request form that exchanges a code issued for the loopback redirect URI.
+pub fn code_exchange_form(code: &str) -> [(&'static str, &str); 3] {
+    [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", LOOPBACK_CALLBACK),
+    ]
+}
+
+pub async fn refresh_request(sandbox: &RunningSandbox, refresh_token: &str) -> Response {
+    token_request(
+        sandbox,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+}
+
+pub async fn json(response: Response) -> Value {
     response.json().await.unwrap()
+}
+
+/// Checks for a 400 and returns its JSON body.
+pub async fn bad_request(response: Response) -> Value {
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    json(response).await
 }
 
 pub struct Tokens {
@@ -156,15 +218,7 @@ pub struct Tokens {
 /// Authorize with the loopback redirect URI and exchange the code.
 pub async fn connect(sandbox: &RunningSandbox) -> Tokens {
     let code = authorization_code(sandbox, &[("redirect_uri", LOOPBACK_CALLBACK)]).await;
-    let response = token_request(
-        sandbox,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", LOOPBACK_CALLBACK),
-        ],
-    )
-    .await;
+    let response = token_request(sandbox, &code_exchange_form(&code)).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body = json(response).await;
     Tokens {
@@ -178,4 +232,40 @@ pub fn exchange_member_url(sandbox: &RunningSandbox) -> Url {
         .base_url()
         .join(datalinks_sandbox::EXCHANGE_MEMBER_PATH)
         .unwrap()
+}
+
+/// GET with the access token in the Authorization header.
+pub async fn get_with_token(url: impl IntoUrl, access_token: &str) -> Response {
+    plain_client()
+        .get(url)
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap()
+}
+
+pub async fn get_json_with_token(url: impl IntoUrl, access_token: &str) -> Value {
+    json(get_with_token(url, access_token).await).await
+}
+
+pub fn project_url(sandbox: &RunningSandbox) -> Url {
+    sandbox
+        .base_url()
+        .join("/api/direct-sharing/project/")
+        .unwrap()
+}
+
+/// Checks the API's 401 answer (DRF's `WWW-Authenticate` and Django's `never_cache`) and returns
+/// its body.
+pub async fn unauthorized(response: Response) -> Value {
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Bearer realm=\"api\""
+    );
+    assert_eq!(
+        response.headers()["cache-control"],
+        "no-cache, no-store, must-revalidate, max-age=0"
+    );
+    json(response).await
 }
