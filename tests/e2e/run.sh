@@ -18,7 +18,7 @@ outside() {
     echo "  npm run ui:build && cargo build -p datalinks-app --locked --features custom-protocol" >&2
     exit 2
   fi
-  for tool in /usr/bin/python3 dbus-run-session gnome-keyring-daemon secret-tool xvfb-run WebKitWebDriver gio xdg-mime node; do
+  for tool in /usr/bin/python3 dbus-run-session gnome-keyring-daemon secret-tool Xvfb WebKitWebDriver gio xdg-mime node; do
     command -v "$tool" >/dev/null || { echo "e2e: $tool is missing; run .ci/setup.sh" >&2; exit 2; }
   done
   case "$ROOT" in *[[:space:]]*)
@@ -82,10 +82,27 @@ in_session() {
   echo -n probe | secret-tool store --label="datalinks e2e probe" datalinks-e2e probe
   [ "$(secret-tool lookup datalinks-e2e probe)" = probe ] || { echo "e2e: keyring is not usable" >&2; exit 2; }
   secret-tool clear datalinks-e2e probe
-  xvfb-run -a -s "-screen 0 1280x800x24" bash "$E2E_DIR/run.sh" --in-display "$@"
+  with_display "$@"
 }
 
-in_display() {
+# Our own Xvfb rather than xvfb-run: -displayfd picks a free display, and the trap always stops
+# it (xvfb-run exits before killing Xvfb when its temp-dir cleanup fails).
+with_display() {
+  local display_file=$DATALINKS_E2E_TMP/xvfb-display xvfb
+  Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$display_file" \
+    >"$DATALINKS_E2E_ARTIFACTS/xvfb.log" 2>&1 &
+  xvfb=$!
+  trap "kill $xvfb 2>/dev/null || true" EXIT
+  for _ in $(seq 100); do
+    [ -s "$display_file" ] && break
+    sleep 0.1
+  done
+  [ -s "$display_file" ] || { echo "e2e: Xvfb did not start (see xvfb.log)" >&2; return 2; }
+  export DISPLAY=:$(tr -d '[:space:]' <"$display_file")
+  run_tests "$@"
+}
+
+run_tests() {
   local port
   port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   export E2E_DRIVER_PORT=$port
@@ -117,6 +134,5 @@ collect_artifacts() {
 
 case "$stage" in
   --in-session) shift; in_session "$@" ;;
-  --in-display) shift; in_display "$@" ;;
   *) outside "$@" ;;
 esac
