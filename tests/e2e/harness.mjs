@@ -43,7 +43,7 @@ export async function startApp() {
     );
   } catch (error) {
     // Free the driver's single session slot for the next test file.
-    await saveFailureArtifacts(browser, "app start");
+    await saveArtifacts(browser, "failure-app-start");
     await browser.deleteSession().catch(() => {});
     throw error;
   }
@@ -60,22 +60,24 @@ export function allByTestId(browser, id, extra = "") {
 
 /**
  * A node:test test that, when it fails, saves a screenshot and the page HTML under the
- * artifacts dir. `getBrowser` is read lazily because the session starts in `before`.
+ * artifacts dir (with E2E_SCREENSHOTS=1, after every test, to look at what people see).
+ * `getBrowser` is read lazily because the session starts in `before`.
  */
 export function e2eTest(name, getBrowser, body) {
   test(name, async (t) => {
     try {
       await body(t);
     } catch (error) {
-      await saveFailureArtifacts(getBrowser(), name);
+      await saveArtifacts(getBrowser(), `failure-${name}`);
       throw error;
     }
+    if (process.env.E2E_SCREENSHOTS === "1") await saveArtifacts(getBrowser(), `after-${name}`);
   });
 }
 
-async function saveFailureArtifacts(browser, name) {
+async function saveArtifacts(browser, name) {
   if (!browser) return;
-  const base = path.join(ARTIFACTS, `failure-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)}`);
+  const base = path.join(ARTIFACTS, name.replace(/[^a-z0-9]+/gi, "-").slice(0, 70));
   try {
     await browser.saveScreenshot(`${base}.png`);
   } catch (error) {
