@@ -14,18 +14,21 @@ mod admin;
 mod api;
 mod config;
 mod download;
+pub mod humanapi;
 mod oauth;
+pub mod opencollective;
 mod pages;
 pub mod person;
 mod redirect_uri;
 mod seed;
+mod server;
 mod session;
 mod state;
 mod text;
 mod urls;
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,9 +36,6 @@ use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use url::Url;
 
 pub use config::SandboxConfig;
@@ -64,38 +64,15 @@ pub struct SeededMember {
 /// A sandbox serving on a local port. Dropping it stops the server too.
 pub struct RunningSandbox {
     sandbox: Arc<Sandbox>,
-    base_url: Url,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<io::Result<()>>>,
+    server: server::Server,
 }
 
 /// Binds `addr` (port 0 picks a free port) and serves the sandbox until shut down.
 pub async fn start(config: SandboxConfig, addr: SocketAddr) -> io::Result<RunningSandbox> {
-    let listener = TcpListener::bind(addr).await?;
-    let local = listener.local_addr()?;
-    let host = match local.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        ip => ip,
-    };
-    let origin = format!("http://{}", SocketAddr::new(host, local.port()));
-    let base_url = Url::parse(&format!("{origin}/")).map_err(io::Error::other)?;
-    let sandbox = Arc::new(Sandbox::new(&config, origin));
-    let app = router(sandbox.clone());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
-    Ok(RunningSandbox {
-        sandbox,
-        base_url,
-        stop: Some(stop),
-        server: Some(server),
-    })
+    let (listener, origin) = server::bind(addr).await?;
+    let sandbox = Arc::new(Sandbox::new(&config, origin.clone()));
+    let server = server::Server::serve(listener, &origin, router(sandbox.clone()))?;
+    Ok(RunningSandbox { sandbox, server })
 }
 
 fn router(sandbox: Arc<Sandbox>) -> Router {
@@ -157,7 +134,7 @@ async fn append_slash(uri: Uri) -> Response {
 impl RunningSandbox {
     /// `http://127.0.0.1:<port>/` (the loopback address when bound to an unspecified one).
     pub fn base_url(&self) -> Url {
-        self.base_url.clone()
+        self.server.base_url().clone()
     }
 
     pub fn authorize_url(&self) -> Url {
@@ -173,9 +150,7 @@ impl RunningSandbox {
     }
 
     fn endpoint(&self, path: &str) -> Url {
-        let mut url = self.base_url.clone();
-        url.set_path(path);
-        url
+        self.server.endpoint(path)
     }
 
     pub fn client_id(&self) -> &str {
@@ -254,25 +229,7 @@ impl RunningSandbox {
     }
 
     /// Stops accepting connections and waits (at most 5 s) for open ones to finish.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(mut server) = self.server.take() {
-            if tokio::time::timeout(Duration::from_secs(5), &mut server)
-                .await
-                .is_err()
-            {
-                server.abort();
-            }
-        }
-    }
-}
-
-impl Drop for RunningSandbox {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }

@@ -1,0 +1,1 @@
+//! Human API simulator (providers.md §C): in progress.

@@ -1,0 +1,1 @@
+//! Open Collective simulator (providers.md §B): in progress.
