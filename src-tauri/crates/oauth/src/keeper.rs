@@ -110,7 +110,16 @@ impl TokenKeeper {
                 ),
             )
         })?;
-        let mut fresh = refresh(refresh_token.clone()).await.map_err(Error::from)?;
+        let mut fresh = refresh(refresh_token.clone()).await.map_err(|err| match err {
+            TokenEndpointError::InvalidGrant { .. } => Error::new(
+                ErrorCode::ReconnectNeeded,
+                format!(
+                    "{} no longer accepts this connection (invalid_grant): access was withdrawn or replaced. Connect again; your account, settings and history are kept.",
+                    self.provider
+                ),
+            ),
+            other => Error::from(other),
+        })?;
         // A provider may keep the refresh token and omit it from the response.
         fresh.refresh_token.get_or_insert(refresh_token);
         self.save(&fresh).await?;
