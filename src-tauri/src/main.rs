@@ -67,11 +67,10 @@ fn main() {
                     });
                 }
             }
-            tauri::async_runtime::spawn(async move {
-                if let Err(err) = service.resume_sandbox().await {
-                    log::warn!("sandbox: {err}");
-                }
-            });
+            // Before the window asks for anything, so a sandbox connection is reachable at once.
+            if let Err(err) = tauri::async_runtime::block_on(service.resume_sandbox()) {
+                log::warn!("sandbox: {err}");
+            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -1,5 +1,6 @@
 //! Sandbox configuration. `SandboxConfig::default()` behaves like the real Open Humans server.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -26,6 +27,9 @@ pub struct SandboxConfig {
     /// The token endpoint answers this many requests with 503 `temporarily_unavailable` before
     /// serving normally (0 in production, of course).
     pub token_endpoint_failures: u32,
+    /// Where to keep grants (token digests, memberships) across restarts; `None` keeps them in
+    /// memory only. Codes, sessions and download keys are never saved.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for SandboxConfig {
@@ -42,6 +46,7 @@ impl Default for SandboxConfig {
             // More than one page at the API's default limit of 100.
             files_per_member: 130,
             token_endpoint_failures: 0,
+            state_file: None,
         }
     }
 }

@@ -549,8 +549,7 @@ fn refresh(
         ))?;
     authenticate_client(sandbox, headers, form)?;
     let existing = store
-        .refresh_tokens
-        .get(refresh_token)
+        .refresh_token(refresh_token)
         .ok_or(OAuthError::new("invalid_grant"))?;
     let scopes = match form.non_empty("scope") {
         None => existing.scopes.clone(),

@@ -1,10 +1,16 @@
 //! Mutable server state (sessions, codes, tokens, download keys) and counters.
+//!
+//! Tokens are kept by their SHA-256 digest, as a careful server would: the optional state file
+//! (which lets the sandbox keep its grants across restarts of the app) never holds a usable token.
 
 use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::config::SandboxConfig;
 use crate::redirect_uri::BUILTIN_REDIRECT_SCHEMES;
@@ -50,16 +56,27 @@ pub struct CodeChallenge {
     pub method: String,
 }
 
+/// The key tokens are stored under.
+pub fn token_digest(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[derive(Serialize, Deserialize)]
 pub struct AccessToken {
     pub member: usize,
     pub scopes: Vec<String>,
     pub expires_at: SystemTime,
 }
 
+#[derive(Serialize, Deserialize)]
 pub struct RefreshToken {
     pub member: usize,
     pub scopes: Vec<String>,
-    /// Cleared when the access token is revoked on its own (DOT's `on_delete=SET_NULL`).
+    /// Digest of the access token issued with it; cleared when that token is revoked on its
+    /// own (DOT's `on_delete=SET_NULL`).
     pub access_token: Option<String>,
 }
 
@@ -75,7 +92,7 @@ pub struct StorageLink {
 }
 
 /// A member's standing in the seeded project.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
     /// Joined through the consent page (or seeded as joined) and not deauthorized since.
     pub authorized: bool,
@@ -96,18 +113,37 @@ pub enum AccessTokenStatus {
     Unknown,
 }
 
+/// What the state file keeps: grants that outlive a restart.
+#[derive(Serialize, Deserialize)]
+struct Persisted {
+    access_tokens: HashMap<String, AccessToken>,
+    refresh_tokens: HashMap<String, RefreshToken>,
+    memberships: Vec<Membership>,
+}
+
+#[derive(Serialize)]
+struct PersistedRef<'a> {
+    access_tokens: &'a HashMap<String, AccessToken>,
+    refresh_tokens: &'a HashMap<String, RefreshToken>,
+    memberships: &'a [Membership],
+}
+
 pub struct Store {
     pub access_token_lifetime: Duration,
     pub code_lifetime: Duration,
     pub token_failures_left: u32,
     pub sessions: HashMap<String, usize>,
     pub grants: HashMap<String, Grant>,
-    pub access_tokens: HashMap<String, AccessToken>,
-    pub refresh_tokens: HashMap<String, RefreshToken>,
+    /// Keyed by [`token_digest`].
+    access_tokens: HashMap<String, AccessToken>,
+    /// Keyed by [`token_digest`].
+    refresh_tokens: HashMap<String, RefreshToken>,
     pub download_keys: HashMap<String, DownloadKey>,
     pub storage_links: HashMap<String, StorageLink>,
     pub memberships: Vec<Membership>,
     pub stats: Stats,
+    /// The state file's content as last written, to write only on change.
+    saved: String,
 }
 
 impl Store {
@@ -116,7 +152,7 @@ impl Store {
         let refresh_token = generate_token();
         let scope = scopes.join(" ");
         self.access_tokens.insert(
-            access_token.clone(),
+            token_digest(&access_token),
             AccessToken {
                 member,
                 scopes: scopes.clone(),
@@ -124,11 +160,11 @@ impl Store {
             },
         );
         self.refresh_tokens.insert(
-            refresh_token.clone(),
+            token_digest(&refresh_token),
             RefreshToken {
                 member,
                 scopes,
-                access_token: Some(access_token.clone()),
+                access_token: Some(token_digest(&access_token)),
             },
         );
         IssuedTokens {
@@ -140,7 +176,7 @@ impl Store {
     }
 
     pub fn access_token_status(&self, token: &str) -> AccessTokenStatus {
-        match self.access_tokens.get(token) {
+        match self.access_tokens.get(&token_digest(token)) {
             None => AccessTokenStatus::Unknown,
             // DOT: expired when `now >= expires`.
             Some(found) if SystemTime::now() >= found.expires_at => AccessTokenStatus::Expired,
@@ -150,11 +186,12 @@ impl Store {
 
     /// DOT `AccessToken.revoke()`: the token is deleted; a refresh token issued with it survives.
     pub fn revoke_access_token(&mut self, token: &str) -> bool {
-        if self.access_tokens.remove(token).is_none() {
+        let digest = token_digest(token);
+        if self.access_tokens.remove(&digest).is_none() {
             return false;
         }
         for refresh in self.refresh_tokens.values_mut() {
-            if refresh.access_token.as_deref() == Some(token) {
+            if refresh.access_token.as_deref() == Some(digest.as_str()) {
                 refresh.access_token = None;
             }
         }
@@ -162,8 +199,12 @@ impl Store {
     }
 
     /// DOT `RefreshToken.revoke()`: the refresh token dies together with its access token.
+    pub fn refresh_token(&self, token: &str) -> Option<&RefreshToken> {
+        self.refresh_tokens.get(&token_digest(token))
+    }
+
     pub fn revoke_refresh_token(&mut self, token: &str) -> bool {
-        match self.refresh_tokens.remove(token) {
+        match self.refresh_tokens.remove(&token_digest(token)) {
             Some(refresh) => {
                 if let Some(access) = refresh.access_token {
                     self.access_tokens.remove(&access);
@@ -184,6 +225,39 @@ impl Store {
         })
     }
 
+    /// Makes every access token expired now; returns how many there were.
+    pub fn expire_access_tokens(&mut self) -> usize {
+        let now = SystemTime::now();
+        for token in self.access_tokens.values_mut() {
+            token.expires_at = token.expires_at.min(now);
+        }
+        self.access_tokens.len()
+    }
+
+    fn persisted(&self) -> String {
+        let state = PersistedRef {
+            access_tokens: &self.access_tokens,
+            refresh_tokens: &self.refresh_tokens,
+            memberships: &self.memberships,
+        };
+        serde_json::to_string(&state).expect("the sandbox state serializes")
+    }
+
+    /// Writes the state file when the persisted part changed (write, then rename).
+    fn save(&mut self, file: &Path) {
+        let state = self.persisted();
+        if state == self.saved {
+            return;
+        }
+        let temporary = file.with_extension("tmp");
+        let written =
+            std::fs::write(&temporary, &state).and_then(|()| std::fs::rename(&temporary, file));
+        match written {
+            Ok(()) => self.saved = state,
+            Err(error) => eprintln!("sandbox: could not save {}: {error}", file.display()),
+        }
+    }
+
     /// Open Humans deauthorization: every token of the member is deleted.
     pub fn deauthorize(&mut self, member: usize) {
         self.access_tokens.retain(|_, token| token.member != member);
@@ -201,7 +275,35 @@ pub struct Sandbox {
     pub download_key_lifetime: Duration,
     pub storage_url_lifetime: Duration,
     pub master_token_expires_at: SystemTime,
+    state_file: Option<PathBuf>,
     store: Mutex<Store>,
+}
+
+/// The locked store; on release it saves the state file, when there is one.
+pub struct StoreGuard<'a> {
+    store: MutexGuard<'a, Store>,
+    state_file: Option<&'a Path>,
+}
+
+impl Deref for StoreGuard<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl DerefMut for StoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+}
+
+impl Drop for StoreGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(file) = self.state_file {
+            self.store.save(file);
+        }
+    }
 }
 
 impl Sandbox {
@@ -211,24 +313,34 @@ impl Sandbox {
             BUILTIN_REDIRECT_SCHEMES.map(String::from).to_vec();
         allowed_redirect_schemes.extend(config.extra_redirect_schemes.iter().cloned());
         // The seeded alice joins on the consent page; the other seeded members already have.
-        let memberships = (0..world.members.len())
+        let mut memberships: Vec<Membership> = (0..world.members.len())
             .map(|index| Membership {
                 authorized: index != 0,
                 hidden: false,
             })
             .collect();
+        let mut access_tokens = HashMap::new();
+        let mut refresh_tokens = HashMap::new();
+        if let Some(saved) = config.state_file.as_deref().and_then(load) {
+            // Only a state file of the same world (seed and size) is taken back.
+            if saved.memberships.len() == memberships.len() {
+                (access_tokens, refresh_tokens, memberships) =
+                    (saved.access_tokens, saved.refresh_tokens, saved.memberships);
+            }
+        }
         let store = Store {
             access_token_lifetime: config.access_token_lifetime,
             code_lifetime: config.code_lifetime,
             token_failures_left: config.token_endpoint_failures,
             sessions: HashMap::new(),
             grants: HashMap::new(),
-            access_tokens: HashMap::new(),
-            refresh_tokens: HashMap::new(),
+            access_tokens,
+            refresh_tokens,
             download_keys: HashMap::new(),
             storage_links: HashMap::new(),
             memberships,
             stats: Stats::default(),
+            saved: String::new(),
         };
         Sandbox {
             world,
@@ -237,27 +349,42 @@ impl Sandbox {
             download_key_lifetime: config.download_key_lifetime,
             storage_url_lifetime: config.storage_url_lifetime,
             master_token_expires_at: SystemTime::now() + config.master_token_lifetime,
+            state_file: config.state_file.clone(),
             store: Mutex::new(store),
         }
     }
 
-    pub fn store(&self) -> MutexGuard<'_, Store> {
-        self.store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub fn store(&self) -> StoreGuard<'_> {
+        StoreGuard {
+            store: self
+                .store
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            state_file: self.state_file.as_deref(),
+        }
     }
 
     /// Makes every access token expired now; returns how many there were.
     pub fn expire_access_tokens(&self) -> usize {
-        let now = SystemTime::now();
-        let mut store = self.store();
-        for token in store.access_tokens.values_mut() {
-            token.expires_at = token.expires_at.min(now);
-        }
-        store.access_tokens.len()
+        self.store().expire_access_tokens()
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
+    }
+}
+
+/// Reads a state file; a missing or unreadable one means a fresh start.
+fn load(file: &Path) -> Option<Persisted> {
+    let text = std::fs::read_to_string(file).ok()?;
+    match serde_json::from_str(&text) {
+        Ok(saved) => Some(saved),
+        Err(error) => {
+            eprintln!(
+                "sandbox: ignoring unreadable state file {}: {error}",
+                file.display()
+            );
+            None
+        }
     }
 }

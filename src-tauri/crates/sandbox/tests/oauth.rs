@@ -750,3 +750,36 @@ async fn access_token_lifetime_is_adjustable() {
     let body = json(refresh_request(&sandbox, body["refresh_token"].as_str().unwrap()).await).await;
     assert_eq!(body["expires_in"], 5);
 }
+
+#[tokio::test]
+async fn grants_survive_a_restart_through_the_state_file_which_holds_no_token() {
+    let dir = std::env::temp_dir().join(format!("datalinks-sandbox-state-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let state_file = dir.join("openhumans.json");
+    let config = SandboxConfig {
+        state_file: Some(state_file.clone()),
+        ..SandboxConfig::default()
+    };
+
+    let first = start(config.clone()).await;
+    let tokens = connect(&first).await;
+    first.shutdown().await;
+    let saved = std::fs::read_to_string(&state_file).unwrap();
+    assert!(!saved.contains(&tokens.access_token) && !saved.contains(&tokens.refresh_token));
+
+    let second = start(config).await;
+    let member = get_with_token(exchange_member_url(&second), &tokens.access_token).await;
+    assert_eq!(
+        member.status(),
+        StatusCode::OK,
+        "the access token outlived the restart"
+    );
+    let refreshed = refresh_request(&second, &tokens.refresh_token).await;
+    assert_eq!(
+        refreshed.status(),
+        StatusCode::OK,
+        "so did the refresh token"
+    );
+    second.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

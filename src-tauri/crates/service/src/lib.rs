@@ -18,7 +18,7 @@ use datalinks_store::Store;
 use datalinks_vault::{SecretStore, Vault};
 use status::Health;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,6 +41,7 @@ pub trait Host: Send + Sync + 'static {
 pub const DATABASE_FILE: &str = "datalinks.sqlite3";
 
 pub struct Datalinks {
+    data_dir: PathBuf,
     store: Store,
     vault: Vault,
     host: Arc<dyn Host>,
@@ -75,6 +76,7 @@ impl Datalinks {
             .map(|p| (p, TokenKeeper::new(p, vault.clone())))
             .collect();
         Ok(Arc::new(Self {
+            data_dir: data_dir.to_owned(),
             store,
             vault,
             host,

@@ -21,7 +21,7 @@ impl Datalinks {
         let (base_url, client_id, client_secret) = {
             let mut running = self.sandbox.lock().await;
             if running.is_none() {
-                *running = Some(launch(0).await?);
+                *running = Some(self.launch_sandbox(0).await?);
             }
             let sandbox = running.as_ref().expect("just started");
             (
@@ -53,9 +53,8 @@ impl Datalinks {
             .ok_or_else(|| Error::internal("sandbox settings vanished"))
     }
 
-    /// At start-up: when the settings point at the sandbox, start it again on its old port
-    /// when free. Its state lives in memory, so earlier sandbox tokens are gone and the
-    /// connection asks to reconnect, as a real server would after revoking them.
+    /// At start-up: when the settings point at the sandbox, start it again, on its old port
+    /// when free. It keeps its grants in a state file, so the connection carries on.
     pub async fn resume_sandbox(&self) -> Result<()> {
         let Some(settings) = self
             .store
@@ -68,9 +67,9 @@ impl Datalinks {
             .ok()
             .and_then(|u| u.port())
             .unwrap_or(0);
-        let sandbox = match launch(port).await {
+        let sandbox = match self.launch_sandbox(port).await {
             Ok(sandbox) => sandbox,
-            Err(_) => launch(0).await?,
+            Err(_) => self.launch_sandbox(0).await?,
         };
         *self.sandbox.lock().await = Some(sandbox);
         self.start_sandbox().await.map(|_| ())
@@ -84,12 +83,18 @@ impl Datalinks {
     }
 }
 
-async fn launch(port: u16) -> Result<RunningSandbox> {
-    let config = SandboxConfig {
-        extra_redirect_schemes: vec![DEEP_LINK_SCHEME.to_owned()],
-        ..SandboxConfig::default()
-    };
-    datalinks_sandbox::start(config, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
-        .await
-        .map_err(|e| Error::internal(format!("The sandbox could not start: {e}")))
+impl Datalinks {
+    async fn launch_sandbox(&self, port: u16) -> Result<RunningSandbox> {
+        let folder = self.data_dir.join("sandbox");
+        std::fs::create_dir_all(&folder)
+            .map_err(|e| Error::storage(format!("Could not create {}: {e}", folder.display())))?;
+        let config = SandboxConfig {
+            extra_redirect_schemes: vec![DEEP_LINK_SCHEME.to_owned()],
+            state_file: Some(folder.join("openhumans.json")),
+            ..SandboxConfig::default()
+        };
+        datalinks_sandbox::start(config, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+            .await
+            .map_err(|e| Error::internal(format!("The sandbox could not start: {e}")))
+    }
 }

@@ -267,3 +267,23 @@ async fn the_built_in_sandbox_is_a_complete_first_run() {
     );
     assert!(view.sandbox);
 }
+
+#[tokio::test]
+async fn the_built_in_sandbox_keeps_its_grants_when_the_app_restarts() {
+    let harness = Harness::new(sandbox_config()).await;
+    harness.service.start_sandbox().await.unwrap();
+    assert_eq!(harness.connect().await.state, ConnectionState::Connected);
+
+    // A second start over the same data folder and keyring, as after quitting the app.
+    let restarted = datalinks_service::Datalinks::open(
+        &harness.data_dir,
+        harness.secrets.clone(),
+        harness.host.clone(),
+    )
+    .unwrap();
+    restarted.resume_sandbox().await.unwrap();
+    let overview = restarted.member_overview().await.unwrap();
+    assert_eq!(overview.file_count, 130, "the stored tokens still work");
+    let view = restarted.connection(Provider::OpenHumans).await.unwrap();
+    assert_eq!(view.state, ConnectionState::Connected);
+}
