@@ -19,7 +19,7 @@ pub struct Person {
 }
 
 impl Person {
-    /// The seeded sandbox member.
+    /// The seeded Open Humans sandbox member.
     pub fn alice() -> Self {
         Self::new("alice", "sandbox")
     }
@@ -43,10 +43,11 @@ impl Person {
     pub async fn answer(&self, authorize_url: &str, answer: Answer) -> Result<String, String> {
         let authorize_url = Url::parse(authorize_url).map_err(|e| e.to_string())?;
         let mut page = self.get(&authorize_url).await?;
-        if page.status == StatusCode::FOUND && page.location.contains("/account/login/") {
-            let login_url = authorize_url
-                .join(&page.location)
-                .map_err(|e| e.to_string())?;
+        // A redirect within the provider's own site, rather than to the client, asks for a login.
+        let login_url = authorize_url.join(&page.location).ok().filter(|url| {
+            page.status == StatusCode::FOUND && url.origin() == authorize_url.origin()
+        });
+        if let Some(login_url) = login_url {
             let login = self.get(&login_url).await?;
             let form = HtmlForm::parse(&login.body)?;
             let mut fields = form.submission(None);
@@ -75,16 +76,24 @@ impl Person {
             ));
         }
         let form = HtmlForm::parse(&page.body)?;
-        let button = match answer {
-            Answer::Authorize => "Authorize project",
-            Answer::Cancel => "Cancel",
-        };
+        // Providers label the approving button "Authorize …".
+        let button = form
+            .inputs
+            .iter()
+            .filter(|input| input.kind == "submit")
+            .map(|input| input.value.as_str())
+            .find(|label| match answer {
+                Answer::Authorize => label.starts_with("Authorize"),
+                Answer::Cancel => *label == "Cancel",
+            })
+            .ok_or("the consent form has no such button")?
+            .to_string();
         let answered = self
             .post(
                 &authorize_url
                     .join(&form.action)
                     .map_err(|e| e.to_string())?,
-                &form.submission(Some(button)),
+                &form.submission(Some(&button)),
             )
             .await?;
         if answered.status != StatusCode::FOUND {

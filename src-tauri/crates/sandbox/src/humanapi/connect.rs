@@ -1,0 +1,183 @@
+//! The Connect stand-in (providers.md C3): the CDN script defining `window.HumanConnect`, the
+//! Connect page it frames (`hapi-connect.humanapi.co/?token=…`) and the page's own endpoints.
+//!
+//! Contract of the page, for people and WebDriver tests (switch into the iframe
+//! `[data-testid=hc-frame]`, or open `<base_url>?token=…` as a top-level window):
+//! - `hc-status`: `data-status` is `SUCCESS`, `SESSION_TOKEN_INVALID`, `SESSION_TOKEN_EXPIRED` or
+//!   `MISSING_SESSION_TOKEN`; sources are listed only on `SUCCESS`.
+//! - `hc-row-<source id>` (with `data-connected="true|false"`) per source, holding the button
+//!   `hc-source-<source id>` (connect) or `hc-disconnect-<source id>` (disconnect).
+//! - `hc-close`: closes Connect with the current status.
+//!
+//! Connecting takes one click (no login at the source, unlike the real Connect). Each change is
+//! kept server side and posted to the parent (or opener) as `hapi-connect-connect-source` /
+//! `hapi-connect-disconnect-source` with status `CONNECTED_SOURCE` / `DISCONNECTED_SOURCE` ([INF]
+//! for the latter); closing posts `hapi-connect-close`. Every message also carries
+//! `sessionResults{connectedSources, disconnectedSources, requestedSources}`,
+//! `currentConnections` and `requestedProviders`. A token that expires while Connect is open turns
+//! the status to `SESSION_TOKEN_EXPIRED` at the next click. An invalid token shows an error and waits
+//! for `hc-close` rather than closing by itself ([INF]).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::seed::{source_by_id, Source, SOURCES};
+use super::state::{Human, HumanApi, TokenCheck, TokenKind};
+use crate::text::escape_html;
+use crate::urls::Params;
+
+const CONNECT_SCRIPT: &str = include_str!("connect.js");
+const WIDGET_SCRIPT: &str = include_str!("widget.js");
+
+/// `GET /humanapi-connect-client@latest.js` (the CDN), with Connect's base URL set to this server.
+pub async fn script(State(hapi): State<Arc<HumanApi>>) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/javascript; charset=utf-8",
+            ),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        CONNECT_SCRIPT.replace("__BASE_URL__", &hapi.origin),
+    )
+        .into_response()
+}
+
+/// What a Connect token stands for.
+enum Launch {
+    Human(String),
+    Refused(&'static str),
+}
+
+fn launch(hapi: &HumanApi, token: Option<&str>) -> Launch {
+    let Some(token) = token else {
+        return Launch::Refused("MISSING_SESSION_TOKEN");
+    };
+    match hapi
+        .store()
+        .check(token, &[TokenKind::Session, TokenKind::Id])
+    {
+        TokenCheck::Valid(human_id) => Launch::Human(human_id),
+        TokenCheck::Expired => Launch::Refused("SESSION_TOKEN_EXPIRED"),
+        TokenCheck::Unknown => Launch::Refused("SESSION_TOKEN_INVALID"),
+    }
+}
+
+fn source_json(source: &Source) -> Value {
+    json!({ "name": source.name, "id": source.id })
+}
+
+fn current_connections(human: &Human) -> Vec<Value> {
+    human
+        .connections
+        .iter()
+        .map(|connection| source_json(connection.source))
+        .collect()
+}
+
+/// `GET /?token=…`: the Connect page.
+pub async fn page(State(hapi): State<Arc<HumanApi>>, uri: Uri) -> Response {
+    let query = Params::from_query(uri.query().unwrap_or(""));
+    let token = query.non_empty("token");
+    hapi.store().stats.connect_launches += 1;
+    let (status, connections) = match launch(&hapi, token) {
+        Launch::Human(human_id) => {
+            let store = hapi.store();
+            let connections = store
+                .human(&human_id)
+                .map(current_connections)
+                .unwrap_or_default();
+            ("SUCCESS", connections)
+        }
+        Launch::Refused(status) => (status, Vec::new()),
+    };
+    let data = json!({
+        "status": status,
+        "token": token.unwrap_or_default(),
+        "sources": SOURCES.iter().map(source_json).collect::<Vec<_>>(),
+        "currentConnections": connections,
+        "messages": {
+            "SUCCESS": "Connect your health data.",
+            "SESSION_TOKEN_INVALID": "This Connect link is not valid.",
+            "SESSION_TOKEN_EXPIRED": "This Connect session has expired.",
+            "MISSING_SESSION_TOKEN": "No session token was given.",
+        },
+    });
+    // `</` cannot end the script element early once escaped.
+    let data = data.to_string().replace("</", "<\\/");
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Human API Connect (sandbox)</title>\n\
+<style>body{{font-family:sans-serif;margin:24px}}li{{margin:8px 0}}.sandbox-banner{{color:#a33}}</style>\n</head>\n<body>\n\
+<p class=\"sandbox-banner\">Human API sandbox: a simulator for testing, not the real Human API.</p>\n\
+<h1>Connect</h1>\n<p data-testid=\"hc-status\" data-status=\"{status}\"></p>\n<ul data-testid=\"hc-sources\"></ul>\n\
+<p><button type=\"button\" data-testid=\"hc-close\">Close</button></p>\n\
+<script id=\"hc-data\" type=\"application/json\">{data}</script>\n<script>{WIDGET_SCRIPT}</script>\n</body>\n</html>\n",
+        status = escape_html(status),
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+}
+
+/// `POST /_connect/sources/{id}/{connect|disconnect}` with JSON `{"token": …}`: the page's clicks.
+pub async fn change_source(
+    State(hapi): State<Arc<HumanApi>>,
+    Path((source_id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let token = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|body| {
+            body.get("token")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .filter(|token| !token.is_empty());
+    let human_id = match launch(&hapi, token.as_deref()) {
+        Launch::Human(human_id) => human_id,
+        Launch::Refused(status) => {
+            return (StatusCode::UNAUTHORIZED, Json(json!({ "status": status }))).into_response()
+        }
+    };
+    let Some(source) = source_by_id(&source_id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "status": "UNKNOWN_SOURCE" })),
+        )
+            .into_response();
+    };
+    let mut store = hapi.store();
+    let status = match action.as_str() {
+        "connect" => {
+            store.connect(&human_id, source);
+            "CONNECTED_SOURCE"
+        }
+        "disconnect" => {
+            store.disconnect(&human_id, source);
+            "DISCONNECTED_SOURCE"
+        }
+        _ => {
+            return (
+                StatusCode::NOT_FOUND,
+                Json(json!({ "status": "UNKNOWN_ACTION" })),
+            )
+                .into_response()
+        }
+    };
+    let connections = store
+        .human(&human_id)
+        .map(current_connections)
+        .unwrap_or_default();
+    Json(json!({
+        "status": status,
+        "source": source_json(source),
+        "currentConnections": connections,
+    }))
+    .into_response()
+}
