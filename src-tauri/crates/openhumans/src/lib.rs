@@ -1,6 +1,8 @@
 //! Open Humans as Datalinks talks to it (providers.md §A). Endpoints are relative to a base URL
 //! so staging, self-hosted servers and the sandbox work the same way.
 
+pub mod download;
+
 use datalinks_core::{Error, ErrorCode, SecretString};
 use datalinks_oauth::OAuthClient;
 use serde::Deserialize;
@@ -118,6 +120,19 @@ struct MemberPage {
     next: Option<String>,
 }
 
+/// A page of exchange-member read only for its download links.
+#[derive(Deserialize)]
+struct LinkPage {
+    data: Vec<FileLink>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct FileLink {
+    id: u64,
+    download_url: String,
+}
+
 /// Why an API call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -170,6 +185,31 @@ impl ApiClient {
         }
         page.member.files = files;
         Ok(page.member)
+    }
+
+    /// A fresh download URL for one file (its key works for an hour: ask again for every
+    /// download rather than keeping it).
+    pub async fn download_url(
+        &self,
+        access_token: &SecretString,
+        file_id: u64,
+    ) -> Result<Url, ApiError> {
+        let mut next = Some(endpoint(&self.base, EXCHANGE_MEMBER_PATH));
+        while let Some(url) = next.take() {
+            let page: LinkPage = self.get_json(url, access_token).await?;
+            if let Some(link) = page.data.into_iter().find(|f| f.id == file_id) {
+                return Url::parse(&link.download_url).map_err(|_| {
+                    ApiError::Failed(Error::provider(format!(
+                        "Open Humans sent an invalid download URL for file {file_id}."
+                    )))
+                });
+            }
+            next = page.next.map(|link| self.same_origin(&link)).transpose()?;
+        }
+        Err(ApiError::Failed(Error::new(
+            ErrorCode::NotFound,
+            format!("Open Humans no longer lists file {file_id}."),
+        )))
     }
 
     /// Pagination links are followed only on the server we were configured for, so the token

@@ -1,0 +1,252 @@
+//! Downloads against the sandbox: both hops, resume, md5, fresh keys, skipping identical files.
+
+use datalinks_core::SecretString;
+use datalinks_openhumans::download::{fetch_file, part_path, Fetched, FileToFetch};
+use datalinks_openhumans::{oauth_client, ApiClient};
+use datalinks_sandbox::person::{Answer, Person};
+use datalinks_sandbox::{RunningSandbox, SandboxConfig};
+use md5::{Digest, Md5};
+use std::path::PathBuf;
+use url::Url;
+
+const CALLBACK: &str = "http://127.0.0.1:9/callback";
+
+struct Setup {
+    sandbox: RunningSandbox,
+    api: ApiClient,
+    token: SecretString,
+    http: reqwest::Client,
+    dir: PathBuf,
+}
+
+async fn setup() -> Setup {
+    let sandbox =
+        datalinks_sandbox::start(SandboxConfig::default(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+    let base = sandbox.base_url();
+    let verifier = datalinks_oauth::PkceVerifier::generate();
+    let authorize = datalinks_openhumans::authorize_url(
+        &base,
+        sandbox.client_id(),
+        CALLBACK,
+        "state",
+        &verifier.s256_challenge(),
+    );
+    let redirect = Person::alice()
+        .answer(authorize.as_str(), Answer::Authorize)
+        .await
+        .unwrap();
+    let code = Url::parse(&redirect)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    let http = reqwest::Client::new();
+    let client = oauth_client(
+        http.clone(),
+        &base,
+        sandbox.client_id().into(),
+        sandbox.client_secret().into(),
+    );
+    let tokens = client
+        .exchange_code(&code, CALLBACK, &verifier)
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "datalinks-download-{}",
+        datalinks_oauth::random_state()
+    ));
+    Setup {
+        api: ApiClient::new(http.clone(), base),
+        token: tokens.access_token,
+        http,
+        dir,
+        sandbox,
+    }
+}
+
+impl Setup {
+    async fn first_file(&self) -> (u64, String) {
+        let member = self.api.exchange_member(&self.token).await.unwrap();
+        let file = &member.files[0];
+        (file.id, file.basename.clone())
+    }
+
+    /// The file's bytes as a plain client sees them (both hops, no resume).
+    async fn reference_bytes(&self, file_id: u64) -> Vec<u8> {
+        let url = self.api.download_url(&self.token, file_id).await.unwrap();
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .to_vec()
+    }
+
+    async fn fetch(&self, file: &FileToFetch) -> datalinks_core::Result<Fetched> {
+        fetch_file(
+            &self.http,
+            file,
+            || async {
+                self.api
+                    .download_url(&self.token, file.file_id)
+                    .await
+                    .map_err(Into::into)
+            },
+            |_, _| {},
+        )
+        .await
+    }
+}
+
+fn md5_hex(bytes: &[u8]) -> String {
+    Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_file_arrives_byte_identical_and_a_second_run_skips_it() {
+    let setup = setup().await;
+    let (file_id, basename) = setup.first_file().await;
+    let expected = setup.reference_bytes(file_id).await;
+    let file = FileToFetch {
+        file_id,
+        dest: setup.dir.join(&basename),
+        expected_size: Some(expected.len() as u64),
+        expected_md5: Some(md5_hex(&expected)),
+    };
+
+    let mut seen = Vec::new();
+    let fetched = fetch_file(
+        &setup.http,
+        &file,
+        || async {
+            setup
+                .api
+                .download_url(&setup.token, file_id)
+                .await
+                .map_err(Into::into)
+        },
+        |done, total| seen.push((done, total)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        fetched,
+        Fetched::Downloaded {
+            bytes: expected.len() as u64,
+            resumed_from: 0
+        }
+    );
+    assert_eq!(std::fs::read(&file.dest).unwrap(), expected);
+    assert!(!part_path(&file.dest).exists());
+    assert_eq!(
+        seen.last().unwrap().0,
+        expected.len() as u64,
+        "progress reached the end"
+    );
+
+    assert_eq!(setup.fetch(&file).await.unwrap(), Fetched::AlreadyPresent);
+    std::fs::remove_dir_all(&setup.dir).unwrap();
+}
+
+#[tokio::test]
+async fn an_interrupted_download_resumes_with_range_and_ends_identical() {
+    let setup = setup().await;
+    let (file_id, basename) = setup.first_file().await;
+    let expected = setup.reference_bytes(file_id).await;
+    let dest = setup.dir.join(&basename);
+    std::fs::create_dir_all(&setup.dir).unwrap();
+    let half = expected.len() / 2;
+    std::fs::write(part_path(&dest), &expected[..half]).unwrap();
+    let file = FileToFetch {
+        file_id,
+        dest: dest.clone(),
+        expected_size: None,
+        expected_md5: Some(md5_hex(&expected)),
+    };
+
+    let fetched = setup.fetch(&file).await.unwrap();
+    assert_eq!(
+        fetched,
+        Fetched::Downloaded {
+            bytes: expected.len() as u64,
+            resumed_from: half as u64
+        }
+    );
+    assert_eq!(std::fs::read(&dest).unwrap(), expected);
+    std::fs::remove_dir_all(&setup.dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_corrupt_partial_file_is_caught_by_md5_and_downloaded_again() {
+    let setup = setup().await;
+    let (file_id, basename) = setup.first_file().await;
+    let expected = setup.reference_bytes(file_id).await;
+    let dest = setup.dir.join(&basename);
+    std::fs::create_dir_all(&setup.dir).unwrap();
+    std::fs::write(part_path(&dest), vec![b'x'; expected.len() / 2]).unwrap();
+    let file = FileToFetch {
+        file_id,
+        dest: dest.clone(),
+        expected_size: None,
+        expected_md5: Some(md5_hex(&expected)),
+    };
+
+    setup.fetch(&file).await.unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), expected);
+    std::fs::remove_dir_all(&setup.dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_key_is_replaced_by_a_fresh_one() {
+    let setup = setup().await;
+    let (file_id, basename) = setup.first_file().await;
+    let expected = setup.reference_bytes(file_id).await;
+    let file = FileToFetch {
+        file_id,
+        dest: setup.dir.join(&basename),
+        expected_size: None,
+        expected_md5: None,
+    };
+    let mut stale = setup.api.download_url(&setup.token, file_id).await.unwrap();
+    stale.set_query(Some("key=00000000-0000-4000-8000-000000000000"));
+    let calls = std::cell::Cell::new(0);
+    let setup_ref = &setup;
+    let fetched = fetch_file(
+        &setup.http,
+        &file,
+        || {
+            calls.set(calls.get() + 1);
+            let first = calls.get() == 1;
+            let stale = stale.clone();
+            async move {
+                if first {
+                    Ok(stale)
+                } else {
+                    setup_ref
+                        .api
+                        .download_url(&setup_ref.token, file_id)
+                        .await
+                        .map_err(Into::into)
+                }
+            }
+        },
+        |_, _| {},
+    )
+    .await
+    .unwrap();
+    assert!(matches!(fetched, Fetched::Downloaded { .. }));
+    assert_eq!(calls.get(), 2, "the 403 led to one more, fresh URL");
+    assert_eq!(std::fs::read(&file.dest).unwrap(), expected);
+    drop(setup.sandbox);
+    std::fs::remove_dir_all(&setup.dir).unwrap();
+}
