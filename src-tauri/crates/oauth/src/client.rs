@@ -22,6 +22,8 @@ pub enum TokenEndpointError {
     },
     /// No usable answer: network failure, timeout, 5xx or a body that is not OAuth JSON.
     Unreachable(String),
+    /// The provider has no revocation endpoint: access can only be withdrawn on its website.
+    RevocationUnsupported,
 }
 
 impl fmt::Display for TokenEndpointError {
@@ -49,6 +51,9 @@ impl fmt::Display for TokenEndpointError {
                 )
             }
             Self::Unreachable(detail) => write!(f, "the provider could not be reached: {detail}"),
+            Self::RevocationUnsupported => f.write_str(
+                "the provider cannot revoke tokens for apps; withdraw access on its website",
+            ),
         }
     }
 }
@@ -65,7 +70,9 @@ impl From<TokenEndpointError> for Error {
         let code = match err {
             TokenEndpointError::InvalidGrant { .. } => ErrorCode::ReconnectNeeded,
             TokenEndpointError::InvalidClient => ErrorCode::NotConfigured,
-            TokenEndpointError::Rejected { .. } => ErrorCode::ProviderError,
+            TokenEndpointError::Rejected { .. } | TokenEndpointError::RevocationUnsupported => {
+                ErrorCode::ProviderError
+            }
             TokenEndpointError::Unreachable(_) => ErrorCode::Unreachable,
         };
         let mut message = err.to_string();
@@ -74,20 +81,34 @@ impl From<TokenEndpointError> for Error {
     }
 }
 
-/// A confidential OAuth client talking to a token endpoint (RFC 6749 §4.1.3, §6) and a
-/// revocation endpoint (RFC 7009). Requests are form-encoded with HTTP Basic client auth.
+/// How the client proves who it is to the token endpoint (RFC 6749 §2.3.1, RFC 7636).
+#[derive(Debug, Clone)]
+pub enum ClientAuthentication {
+    /// `Authorization: Basic` with the form-encoded client id and secret.
+    Basic(SecretString),
+    /// `client_id` and `client_secret` as form fields.
+    Body(SecretString),
+    /// Only `client_id` as a form field: a public client, which can only exchange a code it
+    /// proves with its PKCE verifier.
+    PkceOnly,
+}
+
+/// An OAuth client talking to a token endpoint (RFC 6749 §4.1.3, §6) and, where the provider
+/// has one, a revocation endpoint (RFC 7009). Requests are form-encoded.
 #[derive(Clone)]
 pub struct OAuthClient {
     http: reqwest::Client,
     token_url: Url,
-    revoke_url: Url,
+    revoke_url: Option<Url>,
     client_id: String,
-    client_secret: SecretString,
+    authentication: ClientAuthentication,
 }
 
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: SecretString,
+    /// Absent from older providers' answers, which are bearer tokens all the same.
+    token_type: Option<String>,
     refresh_token: Option<SecretString>,
     expires_in: Option<i64>,
     scope: Option<String>,
@@ -100,6 +121,7 @@ struct ErrorResponse {
 }
 
 impl OAuthClient {
+    /// A confidential client using HTTP Basic client authentication.
     pub fn new(
         http: reqwest::Client,
         token_url: Url,
@@ -107,12 +129,28 @@ impl OAuthClient {
         client_id: String,
         client_secret: SecretString,
     ) -> Self {
+        Self::with_authentication(
+            http,
+            token_url,
+            Some(revoke_url),
+            client_id,
+            ClientAuthentication::Basic(client_secret),
+        )
+    }
+
+    pub fn with_authentication(
+        http: reqwest::Client,
+        token_url: Url,
+        revoke_url: Option<Url>,
+        client_id: String,
+        authentication: ClientAuthentication,
+    ) -> Self {
         Self {
             http,
             token_url,
             revoke_url,
             client_id,
-            client_secret,
+            authentication,
         }
     }
 
@@ -148,8 +186,12 @@ impl OAuthClient {
         token: &SecretString,
         type_hint: &str,
     ) -> Result<(), TokenEndpointError> {
+        let revoke_url = self
+            .revoke_url
+            .clone()
+            .ok_or(TokenEndpointError::RevocationUnsupported)?;
         let form = [("token", token.expose()), ("token_type_hint", type_hint)];
-        let response = self.post(self.revoke_url.clone(), &form).await?;
+        let response = self.post(revoke_url, &form).await?;
         if response.status().is_success() {
             return Ok(());
         }
@@ -164,6 +206,7 @@ impl OAuthClient {
         let body: TokenResponse = response.json().await.map_err(|e| {
             TokenEndpointError::Unreachable(format!("unreadable token response: {e}"))
         })?;
+        bearer_only(body.token_type)?;
         Ok(TokenSet {
             access_token: body.access_token,
             refresh_token: body.refresh_token,
@@ -179,27 +222,56 @@ impl OAuthClient {
         url: Url,
         form: &[(&str, &str)],
     ) -> Result<reqwest::Response, TokenEndpointError> {
-        self.http
-            .post(url)
-            .header(reqwest::header::AUTHORIZATION, self.basic_auth())
+        let mut form = form.to_vec();
+        let request = self.http.post(url);
+        let request = match &self.authentication {
+            ClientAuthentication::Basic(secret) => request.header(
+                reqwest::header::AUTHORIZATION,
+                basic_auth(&self.client_id, secret),
+            ),
+            ClientAuthentication::Body(secret) => {
+                form.extend([
+                    ("client_id", self.client_id.as_str()),
+                    ("client_secret", secret.expose()),
+                ]);
+                request
+            }
+            ClientAuthentication::PkceOnly => {
+                form.push(("client_id", &self.client_id));
+                request
+            }
+        };
+        request
             .header(reqwest::header::ACCEPT, "application/json")
-            .form(form)
+            .form(&form)
             .send()
             .await
             .map_err(|e| TokenEndpointError::Unreachable(without_url(e)))
     }
+}
 
-    /// RFC 6749 §2.3.1: id and secret are form-encoded before they are joined and base64-encoded.
-    fn basic_auth(&self) -> String {
-        let encode =
-            |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let pair = format!(
-            "{}:{}",
-            encode(&self.client_id),
-            encode(self.client_secret.expose())
-        );
-        format!("Basic {}", STANDARD.encode(pair))
+/// RFC 6749 §7.1: a client must not use a token whose type it does not understand. The type
+/// is case-insensitive (Open Collective's docs say "bearer", its server "Bearer").
+fn bearer_only(token_type: Option<String>) -> Result<(), TokenEndpointError> {
+    match token_type {
+        Some(token_type) if !token_type.eq_ignore_ascii_case("bearer") => {
+            Err(TokenEndpointError::Rejected {
+                status: 200,
+                error: "unsupported_token_type".into(),
+                description: Some(format!(
+                    "Datalinks only uses bearer tokens, not {token_type:?}"
+                )),
+            })
+        }
+        _ => Ok(()),
     }
+}
+
+/// RFC 6749 §2.3.1: id and secret are form-encoded before they are joined and base64-encoded.
+fn basic_auth(client_id: &str, secret: &SecretString) -> String {
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let pair = format!("{}:{}", encode(client_id), encode(secret.expose()));
+    format!("Basic {}", STANDARD.encode(pair))
 }
 
 /// reqwest errors print the request URL; ours carry no secrets in URLs, but keep messages short.
@@ -227,5 +299,21 @@ async fn error_from(response: reqwest::Response) -> TokenEndpointError {
             error: "unexpected response".into(),
             description: None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_bearer_tokens_in_any_case_or_untyped_are_accepted() {
+        for accepted in [None, Some("bearer"), Some("Bearer")] {
+            assert_eq!(bearer_only(accepted.map(str::to_owned)), Ok(()));
+        }
+        assert!(matches!(
+            bearer_only(Some("mac".into())),
+            Err(TokenEndpointError::Rejected { error, .. }) if error == "unsupported_token_type"
+        ));
     }
 }

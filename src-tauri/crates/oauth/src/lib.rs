@@ -10,7 +10,7 @@ mod pkce;
 
 pub use attempts::{PendingAttempt, PendingAttempts, ATTEMPT_LIFETIME_SECS};
 pub use callback::{parse_callback, CallbackTarget, Redirect};
-pub use client::{OAuthClient, TokenEndpointError};
+pub use client::{ClientAuthentication, OAuthClient, TokenEndpointError};
 pub use keeper::{TokenKeeper, REFRESH_MARGIN_SECS};
 pub use loopback::{LoopbackListener, LoopbackReply};
 pub use pkce::{random_state, PkceVerifier};

@@ -1,0 +1,201 @@
+//! Open Collective as Datalinks talks to it (providers.md §B): the authorize page on the website,
+//! the token endpoint and GraphQL v2 on the API host. Both hosts are configurable so the sandbox
+//! and self-hosted instances work the same way as production.
+
+mod api;
+mod scope;
+
+pub use api::{
+    AccountRef, Amount, ApiClient, ApiError, Credential, Expense, Me, Membership, Page,
+    PageRequest, Transaction, DEFAULT_RATE_LIMIT_WAIT,
+};
+pub use scope::{Scope, ScopeDescription, ScopeSeparator};
+
+use datalinks_core::SecretString;
+use datalinks_oauth::{ClientAuthentication, OAuthClient};
+use url::Url;
+
+pub const WEBSITE_URL: &str = "https://opencollective.com/";
+pub const API_URL: &str = "https://api.opencollective.com/";
+
+/// Where the website (authorize page) and the API (token endpoint, GraphQL) are served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hosts {
+    website: Url,
+    api: Url,
+}
+
+impl Hosts {
+    pub fn production() -> Self {
+        Self::new(
+            Url::parse(WEBSITE_URL).expect("a valid URL"),
+            Url::parse(API_URL).expect("a valid URL"),
+        )
+    }
+
+    /// Any path prefix of either base is kept (`https://host/oc` serves `https://host/oc/oauth/token`).
+    pub fn new(website: Url, api: Url) -> Self {
+        Self {
+            website: as_directory(website),
+            api: as_directory(api),
+        }
+    }
+
+    /// One server for both, as the sandbox runs it.
+    pub fn single(base: Url) -> Self {
+        Self::new(base.clone(), base)
+    }
+
+    pub fn authorize_url(&self) -> Url {
+        self.website
+            .join("oauth/authorize")
+            .expect("a relative path")
+    }
+
+    pub fn token_url(&self) -> Url {
+        self.api.join("oauth/token").expect("a relative path")
+    }
+
+    pub fn graphql_url(&self) -> Url {
+        self.api.join("graphql/v2").expect("a relative path")
+    }
+}
+
+/// A base ending in `/`, so relative endpoints are joined below it rather than beside it.
+fn as_directory(mut base: Url) -> Url {
+    if !base.path().ends_with('/') {
+        let path = format!("{}/", base.path());
+        base.set_path(&path);
+    }
+    base
+}
+
+/// What goes into the authorize URL (providers.md B1.2).
+#[derive(Debug, Clone)]
+pub struct AuthorizeRequest<'a> {
+    pub client_id: &'a str,
+    /// Open Collective compares it, as a whole string, with the app's one registered callback
+    /// URL, which it stores normalized (`http://127.0.0.1:8765` becomes `http://127.0.0.1:8765/`).
+    pub redirect_uri: &'a str,
+    pub state: &'a str,
+    /// The PKCE S256 challenge.
+    pub code_challenge: &'a str,
+    pub scopes: &'a [Scope],
+    pub scope_separator: ScopeSeparator,
+}
+
+impl AuthorizeRequest<'_> {
+    pub fn url(&self, hosts: &Hosts) -> Url {
+        let mut url = hosts.authorize_url();
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("client_id", self.client_id)
+                .append_pair("response_type", "code")
+                .append_pair("redirect_uri", self.redirect_uri)
+                .append_pair("state", self.state)
+                .append_pair("code_challenge", self.code_challenge)
+                .append_pair("code_challenge_method", "S256");
+            if !self.scopes.is_empty() {
+                query.append_pair("scope", &self.scope_separator.join(self.scopes));
+            }
+        }
+        url
+    }
+}
+
+/// The token endpoint client (providers.md B1.3). With a secret, the client authenticates in the
+/// form body as Open Collective's docs do (Basic works too, but turns `invalid_client` into a
+/// 401). Without one it can still exchange a code proven with PKCE, but it cannot refresh:
+/// Open Collective requires the secret for that, so the person reconnects every 90 days.
+/// Open Collective has no revocation endpoint for apps.
+pub fn oauth_client(
+    http: reqwest::Client,
+    hosts: &Hosts,
+    client_id: String,
+    client_secret: Option<SecretString>,
+) -> OAuthClient {
+    let authentication = match client_secret {
+        Some(secret) => ClientAuthentication::Body(secret),
+        None => ClientAuthentication::PkceOnly,
+    };
+    OAuthClient::with_authentication(http, hosts.token_url(), None, client_id, authentication)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query_of(url: &Url) -> Vec<(String, String)> {
+        url.query_pairs().into_owned().collect()
+    }
+
+    #[test]
+    fn production_endpoints_are_on_their_hosts() {
+        let hosts = Hosts::production();
+        assert_eq!(
+            hosts.authorize_url().as_str(),
+            "https://opencollective.com/oauth/authorize"
+        );
+        assert_eq!(
+            hosts.token_url().as_str(),
+            "https://api.opencollective.com/oauth/token"
+        );
+        assert_eq!(
+            hosts.graphql_url().as_str(),
+            "https://api.opencollective.com/graphql/v2"
+        );
+    }
+
+    #[test]
+    fn a_path_prefix_is_kept() {
+        let hosts = Hosts::single(Url::parse("http://127.0.0.1:9000/oc").unwrap());
+        assert_eq!(
+            hosts.token_url().as_str(),
+            "http://127.0.0.1:9000/oc/oauth/token"
+        );
+    }
+
+    #[test]
+    fn the_authorize_url_carries_every_parameter_and_joined_scopes() {
+        let request = AuthorizeRequest {
+            client_id: "cid",
+            redirect_uri: "http://127.0.0.1:53682/callback",
+            state: "st",
+            code_challenge: "ch",
+            scopes: &[Scope::Email, Scope::Account],
+            scope_separator: ScopeSeparator::Space,
+        };
+        let url = request.url(&Hosts::production());
+        assert_eq!(url.path(), "/oauth/authorize");
+        let query = query_of(&url);
+        for expected in [
+            ("client_id", "cid"),
+            ("response_type", "code"),
+            ("redirect_uri", "http://127.0.0.1:53682/callback"),
+            ("state", "st"),
+            ("code_challenge", "ch"),
+            ("code_challenge_method", "S256"),
+            ("scope", "email account"),
+        ] {
+            assert!(
+                query.contains(&(expected.0.into(), expected.1.into())),
+                "{expected:?} in {query:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_scopes_means_no_scope_parameter() {
+        let request = AuthorizeRequest {
+            client_id: "cid",
+            redirect_uri: "datalinks://oauth/callback",
+            state: "st",
+            code_challenge: "ch",
+            scopes: &[],
+            scope_separator: ScopeSeparator::Comma,
+        };
+        let url = request.url(&Hosts::production());
+        assert!(query_of(&url).iter().all(|(name, _)| name != "scope"));
+    }
+}
