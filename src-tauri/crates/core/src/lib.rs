@@ -19,7 +19,29 @@ pub const APP_IDENTIFIER: &str = "org.datalinks.app";
 /// The custom URL scheme the app registers for deep links.
 pub const DEEP_LINK_SCHEME: &str = "datalinks";
 
+/// Where a download is written until it is complete: `<dest>.part` beside the destination,
+/// so a half-written file never carries the final name.
+pub fn part_path(dest: &std::path::Path) -> std::path::PathBuf {
+    let mut name = dest.file_name().unwrap_or_default().to_os_string();
+    name.push(".part");
+    dest.with_file_name(name)
+}
+
 /// Seconds since the Unix epoch, the one clock format stored and shown across crates.
 pub fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn part_files_sit_beside_the_destination() {
+        assert_eq!(
+            part_path(Path::new("/a/b/data.csv")),
+            PathBuf::from("/a/b/data.csv.part")
+        );
+    }
 }

@@ -6,7 +6,7 @@
 //! transfer resumes with `Range`; the md5 is checked when the caller knows it; the finished
 //! file is renamed into place, so a half-written file never carries the final name.
 
-use datalinks_core::{Error, ErrorCode, Result};
+use datalinks_core::{part_path, Error, ErrorCode, Result};
 use futures::StreamExt;
 use md5::{Digest, Md5};
 use reqwest::{header, StatusCode};
@@ -251,12 +251,6 @@ fn content_range(response: &reqwest::Response) -> Option<(u64, Option<u64>)> {
     Some((start, total.parse().ok()))
 }
 
-pub fn part_path(dest: &Path) -> PathBuf {
-    let mut name = dest.file_name().unwrap_or_default().to_os_string();
-    name.push(".part");
-    dest.with_file_name(name)
-}
-
 async fn file_len(path: &Path) -> u64 {
     tokio::fs::metadata(path)
         .await
@@ -270,17 +264,4 @@ fn hex(bytes: &[u8]) -> String {
 
 fn io_error(path: &Path, error: std::io::Error) -> Error {
     Error::storage(format!("{}: {error}", path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn part_files_sit_beside_the_destination() {
-        assert_eq!(
-            part_path(Path::new("/a/b/data.csv")),
-            PathBuf::from("/a/b/data.csv.part")
-        );
-    }
 }

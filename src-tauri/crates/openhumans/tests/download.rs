@@ -1,7 +1,7 @@
 //! Downloads against the sandbox: both hops, resume, md5, fresh keys, skipping identical files.
 
-use datalinks_core::SecretString;
-use datalinks_openhumans::download::{fetch_file, part_path, Fetched, FileToFetch};
+use datalinks_core::{part_path, SecretString};
+use datalinks_openhumans::download::{fetch_file, Fetched, FileToFetch};
 use datalinks_openhumans::{oauth_client, ApiClient};
 use datalinks_sandbox::person::{Answer, Person};
 use datalinks_sandbox::{RunningSandbox, SandboxConfig};

@@ -1,6 +1,7 @@
 //! `/_sandbox/…`: knobs for tests that run the sandbox out of process. Not part of Open Humans.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
@@ -8,7 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::state::{Sandbox, Stats};
+use crate::faults::Faults;
+use crate::state::{RemovedMember, Sandbox, SentMessage, Stats};
+use crate::text::drf_datetime;
 use crate::urls::Params;
 
 pub async fn stats(State(sandbox): State<Arc<Sandbox>>) -> Json<Stats> {
@@ -47,4 +50,56 @@ pub async fn deauthorize(State(sandbox): State<Arc<Sandbox>>, uri: Uri) -> Respo
         }
         None => (StatusCode::NOT_FOUND, "no such member").into_response(),
     }
+}
+
+/// The master token as the project page shows it.
+fn master_token_view(sandbox: &Sandbox) -> Response {
+    let store = sandbox.store();
+    Json(json!({
+        "master_access_token": store.master_token.token,
+        "expires_at": drf_datetime(store.master_token.expires_at),
+    }))
+    .into_response()
+}
+
+/// `GET /_sandbox/master-token`
+pub async fn master_token(State(sandbox): State<Arc<Sandbox>>) -> Response {
+    master_token_view(&sandbox)
+}
+
+/// `POST /_sandbox/refresh-master-token`: the owner refreshes the token on the website.
+pub async fn refresh_master_token(State(sandbox): State<Arc<Sandbox>>) -> Response {
+    let lifetime = sandbox.master_token_lifetime;
+    sandbox.store().refresh_master_token(lifetime);
+    master_token_view(&sandbox)
+}
+
+/// `POST /_sandbox/expire-master-token`
+pub async fn expire_master_token(State(sandbox): State<Arc<Sandbox>>) -> Response {
+    sandbox.store().master_token.expires_at = SystemTime::now();
+    master_token_view(&sandbox)
+}
+
+/// `GET /_sandbox/messages`: every email the messaging API sent, oldest first.
+pub async fn messages(State(sandbox): State<Arc<Sandbox>>) -> Json<Vec<SentMessage>> {
+    Json(sandbox.store().messages.clone())
+}
+
+/// `GET /_sandbox/removed-members`
+pub async fn removed_members(State(sandbox): State<Arc<Sandbox>>) -> Json<Vec<RemovedMember>> {
+    Json(sandbox.store().removed_members.clone())
+}
+
+/// `GET /_sandbox/faults`
+pub async fn faults(State(sandbox): State<Arc<Sandbox>>) -> Json<Faults> {
+    Json(sandbox.store().faults.clone())
+}
+
+/// `POST /_sandbox/faults` with a JSON `Faults` (missing fields are off): replaces the knobs.
+pub async fn set_faults(
+    State(sandbox): State<Arc<Sandbox>>,
+    Json(faults): Json<Faults>,
+) -> Json<Faults> {
+    sandbox.store().faults = faults.clone();
+    Json(faults)
 }

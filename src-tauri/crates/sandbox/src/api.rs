@@ -1,5 +1,6 @@
 //! The direct-sharing API (providers.md A2, A3, A5): DRF authentication, LimitOffset pagination and
-//! the exchange-member and project serializers.
+//! the exchange-member and project serializers. The researcher endpoints (members, messaging,
+//! uploads) live in their own modules and share what is here.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -10,18 +11,38 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::files::DataFile;
 use crate::pages;
-use crate::state::{AccessTokenStatus, DownloadKey, Sandbox};
+use crate::state::{AccessTokenStatus, Sandbox};
 use crate::text::drf_datetime;
 use crate::urls::{with_query_param, Params};
+
+/// The project's contact email (the Reply-To of its messages).
+pub const CONTACT_EMAIL: &str = "sandbox@datalinks.invalid";
 
 /// DRF `PAGE_SIZE`; Open Humans' view-level limits are ignored by DRF, so there is no maximum.
 const DEFAULT_LIMIT: usize = 100;
 
-enum Caller {
+pub enum Caller {
     Member(usize),
     /// The project's master access token.
     Project,
+}
+
+/// Which DRF authentication classes a view lists.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Authentication {
+    /// `CustomOAuth2Authentication` then `MasterTokenAuthentication`.
+    MemberOrProject,
+    /// `MasterTokenAuthentication` alone (the members list).
+    ProjectOnly,
+}
+
+/// The HTTP method a view implements.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    Post,
 }
 
 /// A DRF `AuthenticationFailed` or `NotAuthenticated` detail.
@@ -34,6 +55,7 @@ fn authenticate(
     sandbox: &Sandbox,
     query: &Params,
     headers: &HeaderMap,
+    authentication: Authentication,
 ) -> Result<Caller, Unauthenticated> {
     let authorization = match query.get("access_token") {
         Some(token) => format!("Bearer {token}"),
@@ -45,15 +67,17 @@ fn authenticate(
     };
     let words: Vec<&str> = authorization.split_whitespace().collect();
     let store = sandbox.store();
-    if let Some(token) = words.get(1) {
-        if let AccessTokenStatus::Expired = store.access_token_status(token) {
-            return Err(Unauthenticated("Expired token."));
+    if authentication == Authentication::MemberOrProject {
+        if let Some(token) = words.get(1) {
+            if let AccessTokenStatus::Expired = store.access_token_status(token) {
+                return Err(Unauthenticated("Expired token."));
+            }
         }
-    }
-    if let [scheme, token] = words.as_slice() {
-        if scheme.eq_ignore_ascii_case("bearer") {
-            if let AccessTokenStatus::Valid(member) = store.access_token_status(token) {
-                return Ok(Caller::Member(member));
+        if let [scheme, token] = words.as_slice() {
+            if scheme.eq_ignore_ascii_case("bearer") {
+                if let AccessTokenStatus::Valid(member) = store.access_token_status(token) {
+                    return Ok(Caller::Member(member));
+                }
             }
         }
     }
@@ -67,8 +91,8 @@ fn authenticate(
         [_] => Err(Unauthenticated(
             "Invalid token header. No credentials provided.",
         )),
-        [_, token] if *token == sandbox.world.project.master_access_token => {
-            if SystemTime::now() >= sandbox.master_token_expires_at {
+        [_, token] if *token == store.master_token.token => {
+            if SystemTime::now() >= store.master_token.expires_at {
                 Err(Unauthenticated("Expired token."))
             } else {
                 Ok(Caller::Project)
@@ -82,7 +106,7 @@ fn authenticate(
 }
 
 /// Django's `never_cache`, applied to every direct-sharing view (`NeverCacheMixin`).
-fn api_response(status: StatusCode, body: String) -> Response {
+pub fn api_response(status: StatusCode, body: String) -> Response {
     (
         status,
         [
@@ -97,24 +121,33 @@ fn api_response(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-/// A successful answer, serialized from a struct to keep DRF's key order.
-fn api_ok(body: &impl Serialize) -> Response {
-    api_response(
-        StatusCode::OK,
-        serde_json::to_string(body).unwrap_or_default(),
-    )
+/// An answer serialized from a struct (to keep DRF's key order) or a `json!` value.
+pub fn api_json(status: StatusCode, body: &impl Serialize) -> Response {
+    api_response(status, serde_json::to_string(body).unwrap_or_default())
+}
+
+/// A successful answer.
+pub fn api_ok(body: &impl Serialize) -> Response {
+    api_json(StatusCode::OK, body)
+}
+
+/// A DRF `ValidationError` (400) with `body` as it is.
+pub fn bad_request(body: serde_json::Value) -> Response {
+    api_json(StatusCode::BAD_REQUEST, &body)
 }
 
 /// Authentication, then DRF's method check (which comes after authentication). Returns the caller
 /// and the parsed query.
-fn admit(
+pub fn admit(
     sandbox: &Sandbox,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
+    authentication: Authentication,
+    verb: Verb,
 ) -> Result<(Caller, Params), Box<Response>> {
     let query = Params::from_query(uri.query().unwrap_or(""));
-    let outcome = authenticate(sandbox, &query, headers);
+    let outcome = authenticate(sandbox, &query, headers, authentication);
     let mut store = sandbox.store();
     store.stats.api_calls += 1;
     let caller = match outcome {
@@ -132,30 +165,24 @@ fn admit(
             return Err(Box::new(response));
         }
     };
-    if method != Method::GET && method != Method::HEAD {
+    let (allowed, allow) = match verb {
+        Verb::Get => (
+            method == Method::GET || method == Method::HEAD,
+            "GET, HEAD, OPTIONS",
+        ),
+        Verb::Post => (method == Method::POST, "POST, OPTIONS"),
+    };
+    if !allowed {
         let mut response = api_response(
             StatusCode::METHOD_NOT_ALLOWED,
             json!({ "detail": format!("Method \"{method}\" not allowed.") }).to_string(),
         );
-        response.headers_mut().insert(
-            header::ALLOW,
-            HeaderValue::from_static("GET, HEAD, OPTIONS"),
-        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
         return Err(Box::new(response));
     }
     Ok((caller, query))
-}
-
-#[derive(Serialize)]
-struct DataFile {
-    id: u64,
-    basename: String,
-    created: String,
-    datatypes: Vec<String>,
-    download_url: String,
-    metadata: serde_json::Value,
-    source: String,
-    source_project: String,
 }
 
 #[derive(Serialize)]
@@ -180,6 +207,65 @@ fn positive_int(value: Option<&str>, strict: bool) -> Option<usize> {
     usize::try_from(parsed).ok()
 }
 
+/// One page of DRF's `LimitOffsetPagination`.
+pub struct Page {
+    pub offset: usize,
+    pub limit: usize,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+}
+
+impl Page {
+    /// The page `query` asks for among `count` items, with `next` and `previous` built from the
+    /// request URL.
+    pub fn of(
+        sandbox: &Sandbox,
+        count: usize,
+        query: &Params,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Page {
+        let limit = positive_int(query.get("limit"), true).unwrap_or(DEFAULT_LIMIT);
+        let offset = positive_int(query.get("offset"), false).unwrap_or(0);
+        let request_url = absolute_request_url(sandbox, uri, headers);
+        let next = (offset.saturating_add(limit) < count).then(|| {
+            let url = with_query_param(&request_url, "limit", Some(&limit.to_string()));
+            with_query_param(&url, "offset", Some(&(offset + limit).to_string()))
+        });
+        let previous = (offset > 0).then(|| {
+            let url = with_query_param(&request_url, "limit", Some(&limit.to_string()));
+            if offset <= limit {
+                with_query_param(&url, "offset", None)
+            } else {
+                with_query_param(&url, "offset", Some(&(offset - limit).to_string()))
+            }
+        });
+        Page {
+            offset,
+            limit,
+            next,
+            previous,
+        }
+    }
+}
+
+/// The member a master-token request names with `project_member_id`: A3's 500 when missing, its
+/// 400 when unknown.
+pub fn named_member(sandbox: &Sandbox, query: &Params) -> Result<usize, Box<Response>> {
+    match query.non_empty("project_member_id") {
+        // Open Humans crashes on the unbound variable here.
+        None => Err(Box::new(pages::server_error())),
+        Some(id) => sandbox
+            .world
+            .member_by_project_member_id(id)
+            .ok_or_else(|| {
+                Box::new(bad_request(
+                    json!({"project_member_id": "project_member_id is invalid"}),
+                ))
+            }),
+    }
+}
+
 /// `GET /api/direct-sharing/project/exchange-member/`
 pub async fn exchange_member(
     State(sandbox): State<Arc<Sandbox>>,
@@ -187,98 +273,61 @@ pub async fn exchange_member(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let (caller, query) = match admit(&sandbox, &method, &uri, &headers) {
+    let admitted = admit(
+        &sandbox,
+        &method,
+        &uri,
+        &headers,
+        Authentication::MemberOrProject,
+        Verb::Get,
+    );
+    let (caller, query) = match admitted {
         Ok(admitted) => admitted,
         Err(refused) => return *refused,
     };
     let member = match caller {
         Caller::Member(member) => member,
-        Caller::Project => match query.non_empty("project_member_id") {
-            // Open Humans crashes on the unbound variable here.
-            None => return pages::server_error(),
-            Some(id) => match sandbox.world.member_by_project_member_id(id) {
-                Some(member) => member,
-                None => {
-                    return api_response(
-                        StatusCode::BAD_REQUEST,
-                        json!({"project_member_id": "project_member_id is invalid"}).to_string(),
-                    )
-                }
-            },
+        Caller::Project => match named_member(&sandbox, &query) {
+            Ok(member) => member,
+            Err(refused) => return *refused,
         },
     };
 
-    let files = sandbox.world.member_files(member);
+    let files = sandbox.member_files(member);
+    let page = Page::of(&sandbox, files.len(), &query, &uri, &headers);
     let count = files.len();
-    let limit = positive_int(query.get("limit"), true).unwrap_or(DEFAULT_LIMIT);
-    let offset = positive_int(query.get("offset"), false).unwrap_or(0);
-    let request_url = absolute_request_url(&sandbox, &uri, &headers);
-    let next = (offset.saturating_add(limit) < count).then(|| {
-        let url = with_query_param(&request_url, "limit", Some(&limit.to_string()));
-        with_query_param(&url, "offset", Some(&(offset + limit).to_string()))
-    });
-    let previous = (offset > 0).then(|| {
-        let url = with_query_param(&request_url, "limit", Some(&limit.to_string()));
-        if offset <= limit {
-            with_query_param(&url, "offset", None)
-        } else {
-            with_query_param(&url, "offset", Some(&(offset - limit).to_string()))
-        }
-    });
-    let page: Vec<_> = files.into_iter().skip(offset).take(limit).collect();
-
-    let now = SystemTime::now();
-    let mut store = sandbox.store();
-    store.download_keys.retain(|_, key| key.expires_at > now);
-    let data = page
+    let shown = files
         .into_iter()
-        .map(|file| {
-            // Every serialization mints a fresh download key (DataFileKey).
-            let key = uuid::Uuid::new_v4().to_string();
-            store.download_keys.insert(
-                key.clone(),
-                DownloadKey {
-                    file_id: file.id,
-                    expires_at: now + sandbox.download_key_lifetime,
-                },
-            );
-            DataFile {
-                id: file.id,
-                basename: file.basename,
-                created: drf_datetime(file.created),
-                datatypes: vec![sandbox.url(&format!(
-                    "/api/public/datatype/{}/",
-                    file.source.datatype_id
-                ))],
-                download_url: sandbox.url(&format!(
-                    "/data-management/datafile-download/{}/?key={key}",
-                    file.id
-                )),
-                metadata: json!({"description": file.description, "tags": file.tags}),
-                source: file.source.id_label(),
-                source_project: sandbox
-                    .url(&format!("/api/public/project/{}/", file.source.project_id)),
-            }
-        })
+        .skip(page.offset)
+        .take(page.limit)
         .collect();
-    drop(store);
-
     let seeded = &sandbox.world.members[member];
     let body = ExchangeMemberPage {
         count,
-        next,
-        previous,
+        next: page.next,
+        previous: page.previous,
         created: drf_datetime(seeded.created),
         project_member_id: seeded.project_member_id.clone(),
-        sources_shared: sandbox.world.sources.iter().map(|s| s.id_label()).collect(),
-        username: sandbox
-            .world
-            .project
-            .request_username_access
-            .then(|| seeded.username.clone()),
-        data,
+        sources_shared: sandbox.sources_shared(),
+        username: sandbox.shared_username(member),
+        data: sandbox.serialize_files(shown),
     };
     api_ok(&body)
+}
+
+impl Sandbox {
+    /// Every member grants every source the project requests.
+    pub fn sources_shared(&self) -> Vec<String> {
+        self.world.sources.iter().map(|s| s.id_label()).collect()
+    }
+
+    /// The username, when the project requests username access.
+    pub fn shared_username(&self, member: usize) -> Option<String> {
+        self.world
+            .project
+            .request_username_access
+            .then(|| self.world.members[member].username.clone())
+    }
 }
 
 /// Django's `request.build_absolute_uri()`: the Host the client used plus the full path.
@@ -302,7 +351,15 @@ pub async fn project(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(refused) = admit(&sandbox, &method, &uri, &headers) {
+    let admitted = admit(
+        &sandbox,
+        &method,
+        &uri,
+        &headers,
+        Authentication::MemberOrProject,
+        Verb::Get,
+    );
+    if let Err(refused) = admitted {
         return *refused;
     }
     let project = &sandbox.world.project;
@@ -317,7 +374,7 @@ pub async fn project(
         approved: false,
         authorized_members,
         badge_image: "",
-        contact_email: "sandbox@datalinks.invalid",
+        contact_email: CONTACT_EMAIL,
         id: project.id,
         id_label: project.id_label(),
         info_url: "https://datalinks.invalid/sandbox",
@@ -335,7 +392,7 @@ pub async fn project(
             .iter()
             .map(|s| format!("/api/public/project/{}/", s.project_id))
             .collect(),
-        request_sources_access: sandbox.world.sources.iter().map(|s| s.id_label()).collect(),
+        request_sources_access: sandbox.sources_shared(),
         request_username_access: project.request_username_access,
         returned_data_description: "",
         short_description: "Simulated Open Humans project (sandbox).",

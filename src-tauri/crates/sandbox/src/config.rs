@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::faults::Faults;
+
 #[derive(Clone, Debug)]
 pub struct SandboxConfig {
     /// DOT `ACCESS_TOKEN_EXPIRE_SECONDS` (36000 s, not overridden by Open Humans).
@@ -24,6 +26,16 @@ pub struct SandboxConfig {
     pub member_count: usize,
     /// Completed files each member shares with the project.
     pub files_per_member: usize,
+    /// Size of every seeded file. `None` gives small documents in each file's format; a size gives
+    /// pseudo-random bytes generated from the seed as they are sent (never held in memory), so a
+    /// 1 GiB file costs nothing until it is downloaded.
+    pub file_size_bytes: Option<u64>,
+    /// Whether seeded files carry an `md5` in their metadata, as files uploaded with ohapi's
+    /// `ohproj-upload` do. Computing it reads the whole content once per file (about 2 s per GiB),
+    /// the first time the file is listed; it is then cached. Turn it off for large sized files.
+    pub seeded_md5: bool,
+    /// Injected failures and latency (none by default).
+    pub faults: Faults,
     /// The token endpoint answers this many requests with 503 `temporarily_unavailable` before
     /// serving normally (0 in production, of course).
     pub token_endpoint_failures: u32,
@@ -45,6 +57,9 @@ impl Default for SandboxConfig {
             member_count: 1,
             // More than one page at the API's default limit of 100.
             files_per_member: 130,
+            file_size_bytes: None,
+            seeded_md5: true,
+            faults: Faults::default(),
             token_endpoint_failures: 0,
             state_file: None,
         }

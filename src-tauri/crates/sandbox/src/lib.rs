@@ -1,6 +1,8 @@
 //! A faithful simulator of the Open Humans server (OAuth2 authorize/token/revoke, the direct-sharing
-//! API and file downloads), following /work/shared/reference/providers.md §A1–A4. It runs in-process
-//! for tests and for people who want to try Datalinks without an Open Humans account.
+//! API for members and for researchers with the master token: members list, messaging, removal,
+//! uploads, deletion, and file downloads), following /work/shared/reference/providers.md §A1–A10,
+//! with knobs for sized worlds and injected faults. It runs in-process for tests and for people who
+//! want to try Datalinks without an Open Humans account.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -13,8 +15,15 @@
 mod admin;
 mod api;
 mod config;
+mod content;
 mod download;
+mod faults;
+mod files;
+mod form;
+mod http;
 pub mod humanapi;
+mod members;
+mod messaging;
 mod oauth;
 pub mod opencollective;
 mod pages;
@@ -25,13 +34,15 @@ mod server;
 mod session;
 mod state;
 mod text;
+mod upload;
 mod urls;
 
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -39,9 +50,10 @@ use axum::Router;
 use url::Url;
 
 pub use config::SandboxConfig;
+pub use faults::Faults;
 pub use redirect_uri::BUILTIN_REDIRECT_SCHEMES;
 pub use seed::{ALL_SCOPES, SEEDED_PASSWORD, SEEDED_USERNAME};
-pub use state::{Membership, Stats};
+pub use state::{Membership, RemovedMember, SentMessage, Stats};
 
 use state::Sandbox;
 
@@ -50,6 +62,31 @@ pub const AUTHORIZE_PATH: &str = "/direct-sharing/projects/oauth2/authorize/";
 pub const TOKEN_PATH: &str = "/oauth2/token/";
 pub const REVOKE_PATH: &str = "/oauth2/revoke_token/";
 pub const EXCHANGE_MEMBER_PATH: &str = "/api/direct-sharing/project/exchange-member/";
+pub const PROJECT_PATH: &str = "/api/direct-sharing/project/";
+pub const MEMBERS_PATH: &str = "/api/direct-sharing/project/members/";
+pub const MESSAGE_PATH: &str = "/api/direct-sharing/project/message/";
+pub const REMOVE_MEMBERS_PATH: &str = "/api/direct-sharing/project/remove-members/";
+pub const UPLOAD_PATH: &str = "/api/direct-sharing/project/files/upload/";
+pub const DIRECT_UPLOAD_PATH: &str = "/api/direct-sharing/project/files/upload/direct/";
+pub const UPLOAD_COMPLETE_PATH: &str = "/api/direct-sharing/project/files/upload/complete/";
+pub const DELETE_FILES_PATH: &str = "/api/direct-sharing/project/files/delete/";
+
+/// Paths that Django's `APPEND_SLASH` redirects to when asked without their trailing slash.
+const SLASHED_PATHS: [&str; 13] = [
+    "/account/login/",
+    AUTHORIZE_PATH,
+    TOKEN_PATH,
+    REVOKE_PATH,
+    EXCHANGE_MEMBER_PATH,
+    PROJECT_PATH,
+    MEMBERS_PATH,
+    MESSAGE_PATH,
+    REMOVE_MEMBERS_PATH,
+    UPLOAD_PATH,
+    DIRECT_UPLOAD_PATH,
+    UPLOAD_COMPLETE_PATH,
+    DELETE_FILES_PATH,
+];
 
 /// The seeded member a person logs in as on the authorize page.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,12 +126,27 @@ fn router(sandbox: Arc<Sandbox>) -> Router {
         .route(TOKEN_PATH, post(oauth::token))
         .route(REVOKE_PATH, post(oauth::revoke_token))
         .route(EXCHANGE_MEMBER_PATH, any(api::exchange_member))
-        .route("/api/direct-sharing/project/", any(api::project))
+        .route(PROJECT_PATH, any(api::project))
+        .route(MEMBERS_PATH, any(members::members))
+        .route(MESSAGE_PATH, any(messaging::message))
+        .route(REMOVE_MEMBERS_PATH, any(messaging::remove_members))
+        .route(
+            UPLOAD_PATH,
+            any(upload::simple_upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route(DIRECT_UPLOAD_PATH, any(upload::direct_upload))
+        .route(UPLOAD_COMPLETE_PATH, any(upload::complete_upload))
+        .route(DELETE_FILES_PATH, any(upload::delete_files))
         .route(
             "/data-management/datafile-download/{id}/",
             get(download::datafile_download),
         )
-        .route("/_storage/{*object_key}", get(download::storage_object))
+        .route(
+            "/_storage/{*object_key}",
+            get(download::storage_object)
+                .put(upload::storage_put)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route("/_sandbox/stats", get(admin::stats))
         .route("/_sandbox/expire-tokens", post(admin::expire_tokens))
         .route(
@@ -102,20 +154,31 @@ fn router(sandbox: Arc<Sandbox>) -> Router {
             post(admin::fail_token_requests),
         )
         .route("/_sandbox/deauthorize", post(admin::deauthorize))
+        .route("/_sandbox/master-token", get(admin::master_token))
+        .route(
+            "/_sandbox/refresh-master-token",
+            post(admin::refresh_master_token),
+        )
+        .route(
+            "/_sandbox/expire-master-token",
+            post(admin::expire_master_token),
+        )
+        .route("/_sandbox/messages", get(admin::messages))
+        .route("/_sandbox/removed-members", get(admin::removed_members))
+        .route(
+            "/_sandbox/faults",
+            get(admin::faults).post(admin::set_faults),
+        )
         .fallback(append_slash)
+        .layer(axum::middleware::from_fn_with_state(
+            sandbox.clone(),
+            faults::inject,
+        ))
         .with_state(sandbox)
 }
 
 /// Django's `APPEND_SLASH`: a known path without its trailing slash is redirected (301) to it.
 async fn append_slash(uri: Uri) -> Response {
-    const SLASHED_PATHS: [&str; 6] = [
-        "/account/login/",
-        AUTHORIZE_PATH,
-        TOKEN_PATH,
-        REVOKE_PATH,
-        EXCHANGE_MEMBER_PATH,
-        "/api/direct-sharing/project/",
-    ];
     let slashed = format!("{}/", uri.path());
     if !SLASHED_PATHS.contains(&slashed.as_str()) {
         return pages::not_found();
@@ -161,9 +224,51 @@ impl RunningSandbox {
         &self.sandbox.world.project.client_secret
     }
 
-    /// The project's master access token (valid 24 h from start by default).
-    pub fn master_access_token(&self) -> &str {
-        &self.sandbox.world.project.master_access_token
+    /// The project's master access token: 64 alphanumerics, valid for
+    /// `SandboxConfig::master_token_lifetime` (24 h) from start or from the last refresh.
+    pub fn master_access_token(&self) -> String {
+        self.sandbox.store().master_token.token.clone()
+    }
+
+    pub fn master_token_expires_at(&self) -> SystemTime {
+        self.sandbox.store().master_token.expires_at
+    }
+
+    /// The project owner refreshes the master token on the website: a new token, valid for the
+    /// configured lifetime; the old one is unknown from now on ("Invalid token."). Returns it.
+    pub fn refresh_master_token(&self) -> String {
+        let lifetime = self.sandbox.master_token_lifetime;
+        self.sandbox.store().refresh_master_token(lifetime)
+    }
+
+    /// The master token expires now ("Expired token.") until refreshed.
+    pub fn expire_master_token(&self) {
+        self.sandbox.store().master_token.expires_at = SystemTime::now();
+    }
+
+    /// The project member id of a seeded member, `None` for an unknown username.
+    pub fn project_member_id(&self, username: &str) -> Option<String> {
+        let member = self.sandbox.world.member_by_username(username)?;
+        Some(self.sandbox.world.members[member].project_member_id.clone())
+    }
+
+    /// Every email the messaging API sent, oldest first (one per recipient).
+    pub fn messages(&self) -> Vec<SentMessage> {
+        self.sandbox.store().messages.clone()
+    }
+
+    /// Members removed through the remove-members API, in order.
+    pub fn removed_members(&self) -> Vec<RemovedMember> {
+        self.sandbox.store().removed_members.clone()
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.sandbox.store().faults.clone()
+    }
+
+    /// Replaces the fault knobs (the draws continue from the seeded generator).
+    pub fn set_faults(&self, faults: Faults) {
+        self.sandbox.store().faults = faults;
     }
 
     /// `http://127.0.0.1/callback` (any port) and `datalinks://oauth/callback` (only usable when
@@ -181,7 +286,7 @@ impl RunningSandbox {
             password: SEEDED_PASSWORD.to_string(),
             project_member_id: alice.project_member_id.clone(),
             sources_shared: world.sources.iter().map(|s| s.id_label()).collect(),
-            file_count: world.member_files(0).len(),
+            file_count: self.sandbox.member_files(0).len(),
         }
     }
 

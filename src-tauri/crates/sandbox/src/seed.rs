@@ -10,6 +10,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use crate::config::SandboxConfig;
+use crate::content::Content;
 use crate::text::random_alphanumeric;
 
 pub const SEEDED_USERNAME: &str = "alice";
@@ -158,6 +159,7 @@ pub struct World {
     pub sources: Vec<&'static Source>,
     seed: u64,
     files_per_member: usize,
+    file_size_bytes: Option<u64>,
     first_file_id: u64,
 }
 
@@ -213,6 +215,7 @@ impl World {
             sources,
             seed: config.seed,
             files_per_member: config.files_per_member,
+            file_size_bytes: config.file_size_bytes,
             first_file_id: rng.random_range(10_000..60_000),
         }
     }
@@ -245,6 +248,11 @@ impl World {
         self.member_files(member).into_iter().find(|f| f.id == id)
     }
 
+    /// The first id after the seeded files, where uploads start.
+    pub fn next_file_id(&self) -> u64 {
+        self.first_file_id + (self.members.len() * self.files_per_member) as u64
+    }
+
     fn generate_file(&self, rng: &mut StdRng, id: u64) -> SeedFile {
         let source = self.sources[rng.random_range(0..self.sources.len())];
         let created = random_instant(rng, FILES_FROM, FILES_UNTIL);
@@ -262,8 +270,20 @@ impl World {
         }
     }
 
-    /// The bytes "stored" for a file: a small, deterministic document in the file's format.
-    pub fn file_content(&self, file: &SeedFile) -> Vec<u8> {
+    /// The bytes "stored" for a file: generated ones of the configured size, or else a small
+    /// document in the file's format.
+    pub fn file_content(&self, file: &SeedFile) -> Content {
+        match self.file_size_bytes {
+            Some(length) => Content::Generated {
+                seed: mix(self.seed, file.id),
+                length,
+            },
+            None => Content::Stored(self.document(file).into()),
+        }
+    }
+
+    /// A small, deterministic document in the file's format.
+    fn document(&self, file: &SeedFile) -> Vec<u8> {
         let mut rng = StdRng::seed_from_u64(mix(self.seed, file.id));
         let rows = rng.random_range(20..60);
         let created = crate::text::drf_datetime(file.created);
@@ -324,14 +344,14 @@ fn random_instant(rng: &mut StdRng, from: u64, until: u64) -> SystemTime {
 }
 
 /// A UUID formatted as version 1 (the storage keys of Open Humans use `uuid1()`).
-fn uuid_v1_shaped(bits: u128) -> uuid::Uuid {
+pub fn uuid_v1_shaped(bits: u128) -> uuid::Uuid {
     let versioned = (bits & !(0xF << 76)) | (0x1 << 76);
     let with_variant = (versioned & !(0x3 << 62)) | (0x2 << 62);
     uuid::Uuid::from_u128(with_variant)
 }
 
 /// SplitMix64 finaliser, to derive independent streams from the one seed.
-fn mix(seed: u64, stream: u64) -> u64 {
+pub fn mix(seed: u64, stream: u64) -> u64 {
     let mut z = seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -381,6 +401,11 @@ mod tests {
             Some(wanted.basename.clone())
         );
         assert!(world.file(wanted.id + 10_000_000).is_none());
-        assert!(!world.file_content(wanted).is_empty());
+        assert!(world.file_content(wanted).len() > 0);
+        let sized = World::generate(&SandboxConfig {
+            file_size_bytes: Some(1 << 30),
+            ..SandboxConfig::default()
+        });
+        assert_eq!(sized.file_content(&sized.member_files(0)[0]).len(), 1 << 30);
     }
 }

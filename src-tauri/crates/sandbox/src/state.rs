@@ -9,13 +9,20 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
+use axum::body::Bytes;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::SandboxConfig;
+use crate::faults::Faults;
 use crate::redirect_uri::BUILTIN_REDIRECT_SCHEMES;
-use crate::seed::World;
-use crate::text::generate_token;
+use crate::seed::{mix, World};
+use crate::text::{generate_token, random_alphanumeric};
+
+/// Stream of the seed that drives fault injection.
+const FAULT_STREAM: u64 = 0xFA_0175;
 
 /// Counters for tests: what clients asked of the sandbox so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -40,6 +47,63 @@ pub struct Stats {
     pub api_auth_failures: u64,
     /// Download URLs redirected to storage.
     pub downloads: u64,
+    /// Emails sent through the messaging API (one per recipient).
+    pub messages_sent: u64,
+    /// Members removed through the remove-members API.
+    pub members_removed: u64,
+    /// Files created by an upload request (direct step 1, or the simple upload).
+    pub uploads_started: u64,
+    /// Files made visible: direct uploads completed, plus simple uploads.
+    pub uploads_completed: u64,
+    pub files_deleted: u64,
+    /// Requests that a fault knob failed, delayed answers not counted.
+    pub faults_injected: u64,
+}
+
+/// The project's master access token, as the project owner sees it on the website.
+pub struct MasterToken {
+    pub token: String,
+    pub expires_at: SystemTime,
+}
+
+/// A file the project uploaded for a member (`ProjectDataFile`).
+pub struct ProjectFile {
+    pub member: usize,
+    pub basename: String,
+    pub created: SystemTime,
+    pub metadata: serde_json::Value,
+    pub object_key: String,
+    /// `None` until the bytes reach storage.
+    pub bytes: Option<Bytes>,
+    /// Hidden from every API until completed.
+    pub completed: bool,
+}
+
+/// A pre-signed storage URL for the upload PUT.
+pub struct UploadLink {
+    pub file_id: u64,
+    pub object_key: String,
+    pub expires_at: SystemTime,
+}
+
+/// An email the messaging API sent, as Open Humans composes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SentMessage {
+    pub project_member_id: String,
+    pub username: String,
+    pub from: String,
+    pub reply_to: String,
+    pub subject: String,
+    /// The message with `{{ PROJECT_MEMBER_ID }}` filled in.
+    pub body: String,
+}
+
+/// A member the project removed (`leave_project(done_by="project-coordinator")`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RemovedMember {
+    pub project_member_id: String,
+    pub username: String,
+    pub done_by: String,
 }
 
 pub struct Grant {
@@ -141,6 +205,15 @@ pub struct Store {
     pub download_keys: HashMap<String, DownloadKey>,
     pub storage_links: HashMap<String, StorageLink>,
     pub memberships: Vec<Membership>,
+    pub master_token: MasterToken,
+    /// Uploaded files by id, completed or not.
+    pub project_files: HashMap<u64, ProjectFile>,
+    pub next_file_id: u64,
+    pub upload_links: HashMap<String, UploadLink>,
+    pub messages: Vec<SentMessage>,
+    pub removed_members: Vec<RemovedMember>,
+    pub faults: Faults,
+    fault_rng: StdRng,
     pub stats: Stats,
     /// The state file's content as last written, to write only on change.
     saved: String,
@@ -258,6 +331,35 @@ impl Store {
         }
     }
 
+    /// Draws whether a request subject to a fault `rate` fails (no draw when the rate is 0).
+    pub fn roll_fault(&mut self, rate: f64) -> bool {
+        let fails = rate > 0.0 && self.fault_rng.random_bool(rate.min(1.0));
+        if fails {
+            self.stats.faults_injected += 1;
+        }
+        fails
+    }
+
+    /// Whether a storage body of `length` bytes is cut, and after how many bytes.
+    pub fn take_body_drop(&mut self, length: u64) -> Option<u64> {
+        let after = self.faults.drop_storage_body_after?;
+        if self.faults.storage_body_drops == 0 || after >= length {
+            return None;
+        }
+        self.faults.storage_body_drops -= 1;
+        self.stats.faults_injected += 1;
+        Some(after)
+    }
+
+    /// A new master token, valid for `lifetime` (the owner pressing "refresh" on the website).
+    pub fn refresh_master_token(&mut self, lifetime: Duration) -> String {
+        self.master_token = MasterToken {
+            token: random_alphanumeric(&mut rand::rng(), 64),
+            expires_at: SystemTime::now() + lifetime,
+        };
+        self.master_token.token.clone()
+    }
+
     /// Open Humans deauthorization: every token of the member is deleted.
     pub fn deauthorize(&mut self, member: usize) {
         self.access_tokens.retain(|_, token| token.member != member);
@@ -274,7 +376,10 @@ pub struct Sandbox {
     pub allowed_redirect_schemes: Vec<String>,
     pub download_key_lifetime: Duration,
     pub storage_url_lifetime: Duration,
-    pub master_token_expires_at: SystemTime,
+    pub master_token_lifetime: Duration,
+    pub seeded_md5: bool,
+    /// MD5s of seeded files, computed when first listed.
+    pub md5_cache: Mutex<HashMap<u64, String>>,
     state_file: Option<PathBuf>,
     store: Mutex<Store>,
 }
@@ -339,6 +444,17 @@ impl Sandbox {
             download_keys: HashMap::new(),
             storage_links: HashMap::new(),
             memberships,
+            master_token: MasterToken {
+                token: world.project.master_access_token.clone(),
+                expires_at: SystemTime::now() + config.master_token_lifetime,
+            },
+            project_files: HashMap::new(),
+            next_file_id: world.next_file_id(),
+            upload_links: HashMap::new(),
+            messages: Vec::new(),
+            removed_members: Vec::new(),
+            faults: config.faults.clone(),
+            fault_rng: StdRng::seed_from_u64(mix(config.seed, FAULT_STREAM)),
             stats: Stats::default(),
             saved: String::new(),
         };
@@ -348,7 +464,9 @@ impl Sandbox {
             allowed_redirect_schemes,
             download_key_lifetime: config.download_key_lifetime,
             storage_url_lifetime: config.storage_url_lifetime,
-            master_token_expires_at: SystemTime::now() + config.master_token_lifetime,
+            master_token_lifetime: config.master_token_lifetime,
+            seeded_md5: config.seeded_md5,
+            md5_cache: Mutex::new(HashMap::new()),
             state_file: config.state_file.clone(),
             store: Mutex::new(store),
         }

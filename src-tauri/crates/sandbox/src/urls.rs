@@ -69,6 +69,11 @@ pub fn parse_qsl(query: &str, keep_blank_values: bool) -> Vec<(String, String)> 
     pairs
 }
 
+/// Python's `quote` with `/` kept: for object keys in storage URLs.
+pub fn quote_path(value: &str) -> String {
+    quote_plus(value).replace("%2F", "/").replace('+', "%20")
+}
+
 /// Python's `urlencode` over pairs (with `quote_plus`).
 pub fn urlencode<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
     pairs
@@ -122,6 +127,10 @@ impl Params {
     /// A parameter that is present but empty counts as absent (Django form fields do that).
     pub fn non_empty(&self, name: &str) -> Option<&str> {
         self.get(name).filter(|value| !value.is_empty())
+    }
+
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
     }
 
     pub fn is_duplicated(&self, name: &str) -> bool {

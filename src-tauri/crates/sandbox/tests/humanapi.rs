@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use datalinks_sandbox::humanapi::{self, HumanApiConfig, RunningHumanApi, SOURCES};
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Client, IntoUrl, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 const CLINIC: &str = "5a3f1c2e9d8b7a6f5e4d3c21";
@@ -17,13 +18,17 @@ async fn start(config: HumanApiConfig) -> RunningHumanApi {
         .expect("Human API sandbox starts")
 }
 
+async fn post_json(url: impl IntoUrl, body: &Value) -> Response {
+    Client::new().post(url).json(body).send().await.unwrap()
+}
+
+/// Sends `request` and reads the JSON answer, whatever its status.
+async fn json_answer<T: DeserializeOwned>(request: RequestBuilder) -> T {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 async fn token_request(hapi: &RunningHumanApi, body: Value) -> Response {
-    Client::new()
-        .post(hapi.token_url())
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    post_json(hapi.token_url(), &body).await
 }
 
 fn credentials(hapi: &RunningHumanApi, user: &str, kind: &str) -> Value {
@@ -61,14 +66,38 @@ async fn connected_user(hapi: &RunningHumanApi, user: &str, sources: &[&str]) ->
         .to_string()
 }
 
-async fn data_get(hapi: &RunningHumanApi, path: &str, access_token: &str) -> Response {
+fn data_request(hapi: &RunningHumanApi, path: &str, access_token: &str) -> RequestBuilder {
     Client::new()
         .get(format!("{}{path}", hapi.data_api_url()))
         .bearer_auth(access_token)
         .header("accept", "application/json")
-        .send()
-        .await
+}
+
+async fn data_get(hapi: &RunningHumanApi, path: &str, access_token: &str) -> Response {
+    data_request(hapi, path, access_token).send().await.unwrap()
+}
+
+async fn data_json<T: DeserializeOwned>(
+    hapi: &RunningHumanApi,
+    path: &str,
+    access_token: &str,
+) -> T {
+    json_answer(data_request(hapi, path, access_token)).await
+}
+
+/// The `X-Total-Count` of a Data API list.
+async fn data_total(hapi: &RunningHumanApi, path: &str, access_token: &str) -> String {
+    let response = data_get(hapi, path, access_token).await;
+    response.headers()["x-total-count"]
+        .to_str()
         .unwrap()
+        .to_string()
+}
+
+/// Asserts that the raw JSON text names `keys` in this order.
+fn assert_key_order(raw: &str, keys: &[&str]) {
+    let positions: Vec<usize> = keys.iter().map(|key| raw.find(key).unwrap()).collect();
+    assert!(positions.windows(2).all(|pair| pair[0] < pair[1]), "{raw}");
 }
 
 fn keys(value: &Value) -> Vec<&str> {
@@ -94,11 +123,7 @@ async fn session_token_for_a_new_user() {
     assert_eq!(response.status(), StatusCode::OK);
     let raw = response.text().await.unwrap();
     // The web guide's field order.
-    let positions: Vec<usize> = ["session_token", "human_id", "expires_in"]
-        .iter()
-        .map(|key| raw.find(key).unwrap())
-        .collect();
-    assert!(positions.windows(2).all(|pair| pair[0] < pair[1]), "{raw}");
+    assert_key_order(&raw, &["session_token", "human_id", "expires_in"]);
     let body: Value = serde_json::from_str(&raw).unwrap();
     assert_eq!(keys(&body), ["expires_in", "human_id", "session_token"]);
     assert_eq!(body["expires_in"], 3600);
@@ -174,11 +199,10 @@ async fn access_token_needs_a_connected_source() {
     assert!(hapi.connect_source("user-3", FITBIT));
     let response = token_request(&hapi, credentials(&hapi, "user-3", "access")).await;
     let raw = response.text().await.unwrap();
-    let positions: Vec<usize> = ["access_token", "expires_in", "token_type", "refresh_token"]
-        .iter()
-        .map(|key| raw.find(key).unwrap())
-        .collect();
-    assert!(positions.windows(2).all(|pair| pair[0] < pair[1]), "{raw}");
+    assert_key_order(
+        &raw,
+        &["access_token", "expires_in", "token_type", "refresh_token"],
+    );
     let access: Value = serde_json::from_str(&raw).unwrap();
     assert_eq!(access["expires_in"], 86400);
     assert_eq!(access["token_type"], "Bearer");
@@ -271,7 +295,6 @@ async fn legacy_finalize_and_public_tokens() {
     let human_id = started["human_id"].as_str().unwrap();
     let session_token = started["session_token"].as_str().unwrap();
     assert!(hapi.connect_source("legacy@example.org", CLINIC));
-    let client = Client::new();
     let finalize_url = hapi.base_url().join("v1/connect/tokens").unwrap();
     let signed = json!({
         "humanId": human_id,
@@ -279,12 +302,7 @@ async fn legacy_finalize_and_public_tokens() {
         "clientSecret": hapi.client_secret(),
         "sessionToken": session_token,
     });
-    let response = client
-        .post(finalize_url.clone())
-        .json(&signed)
-        .send()
-        .await
-        .unwrap();
+    let response = post_json(finalize_url.clone(), &signed).await;
     assert_eq!(response.status(), StatusCode::OK);
     let first: Value = response.json().await.unwrap();
     assert_eq!(
@@ -308,7 +326,7 @@ async fn legacy_finalize_and_public_tokens() {
             .status(),
         StatusCode::OK
     );
-    let by_query = client
+    let by_query = Client::new()
         .get(format!(
             "{}/sources?access_token={legacy_access}",
             hapi.data_api_url()
@@ -320,35 +338,17 @@ async fn legacy_finalize_and_public_tokens() {
 
     // Connecting another source changes the publicToken.
     assert!(hapi.connect_source("legacy@example.org", PHARMACY));
-    let second: Value = client
-        .post(finalize_url.clone())
-        .json(&signed)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let second: Value = json_answer(Client::new().post(finalize_url.clone()).json(&signed)).await;
     assert_ne!(second["publicToken"], first["publicToken"]);
     assert_ne!(second["accessToken"], first["accessToken"]);
 
     let mut unsigned = signed.clone();
     unsigned["clientSecret"] = json!("wrong");
-    let refused = client
-        .post(finalize_url.clone())
-        .json(&unsigned)
-        .send()
-        .await
-        .unwrap();
+    let refused = post_json(finalize_url.clone(), &unsigned).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     let mut foreign = signed.clone();
     foreign["humanId"] = json!("0123456789abcdef0123456789abcdef");
-    let refused = client
-        .post(finalize_url.clone())
-        .json(&foreign)
-        .send()
-        .await
-        .unwrap();
+    let refused = post_json(finalize_url.clone(), &foreign).await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
 
     let public_url = hapi.base_url().join("v1/connect/publictokens").unwrap();
@@ -357,12 +357,7 @@ async fn legacy_finalize_and_public_tokens() {
         "clientId": hapi.client_id(),
         "clientSecret": hapi.client_secret(),
     });
-    let response = client
-        .post(public_url.clone())
-        .json(&recover)
-        .send()
-        .await
-        .unwrap();
+    let response = post_json(public_url.clone(), &recover).await;
     assert_eq!(response.status(), StatusCode::OK);
     let recovered: Value = response.json().await.unwrap();
     assert_eq!(keys(&recovered), ["humanId", "publicToken"]);
@@ -372,23 +367,12 @@ async fn legacy_finalize_and_public_tokens() {
     let mut unknown = recover.clone();
     unknown["humanId"] = json!("ffffffffffffffffffffffffffffffff");
     assert_eq!(
-        client
-            .post(public_url)
-            .json(&unknown)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        post_json(public_url, &unknown).await.status(),
         StatusCode::NOT_FOUND
     );
 
     hapi.expire_tokens();
-    let expired = client
-        .post(finalize_url)
-        .json(&signed)
-        .send()
-        .await
-        .unwrap();
+    let expired = post_json(finalize_url, &signed).await;
     assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
     let stats = hapi.stats();
     assert_eq!(
@@ -447,25 +431,25 @@ async fn wellness_lists_page_with_total_count() {
     assert_eq!(seen.len(), 90);
     assert_eq!(&seen[..50], items.as_slice());
 
-    let capped: Vec<Value> = data_get(&hapi, "/heart_rate/readings?limit=1000", &access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let capped: Vec<Value> = data_json(&hapi, "/heart_rate/readings?limit=1000", &access).await;
     assert_eq!(
         capped.len(),
         360,
         "all 4 readings a day fit under the 500 cap"
     );
-    let big = data_get(&hapi, "/heart_rate/readings?limit=100000", &access).await;
-    assert_eq!(big.headers()["x-total-count"], "360");
-    let ranged = data_get(
-        &hapi,
-        "/sleeps?start_date=2024-12-01&end_date=2024-12-10",
-        &access,
-    )
-    .await;
-    assert_eq!(ranged.headers()["x-total-count"], "10");
+    assert_eq!(
+        data_total(&hapi, "/heart_rate/readings?limit=100000", &access).await,
+        "360"
+    );
+    assert_eq!(
+        data_total(
+            &hapi,
+            "/sleeps?start_date=2024-12-01&end_date=2024-12-10",
+            &access
+        )
+        .await,
+        "10"
+    );
     assert_eq!(
         data_get(&hapi, "/sleeps?limit=ten", &access).await.status(),
         StatusCode::BAD_REQUEST
@@ -473,8 +457,10 @@ async fn wellness_lists_page_with_total_count() {
 
     // A second wellness source adds its records; `source` filters them.
     assert!(hapi.connect_source("walker", "5d3f9c5e2a1b0f8d7c6b5e43"));
-    let both = data_get(&hapi, "/activities/summaries", &access).await;
-    assert_eq!(both.headers()["x-total-count"], "180");
+    assert_eq!(
+        data_total(&hapi, "/activities/summaries", &access).await,
+        "180"
+    );
     let only = data_get(
         &hapi,
         "/activities/summaries?source=withings&limit=500",
@@ -496,16 +482,8 @@ async fn data_is_deterministic_for_a_seed() {
         })
         .await;
         let access = connected_user(&hapi, "same-user", &[FITBIT, CLINIC]).await;
-        let sleeps: Value = data_get(&hapi, "/sleeps?limit=5", &access)
-            .await
-            .json()
-            .await
-            .unwrap();
-        let reports: Value = data_get(&hapi, "/medical/reports", &access)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let sleeps: Value = data_json(&hapi, "/sleeps?limit=5", &access).await;
+        let reports: Value = data_json(&hapi, "/medical/reports", &access).await;
         runs.push((hapi.client_id().to_string(), sleeps, reports));
     }
     assert_eq!(runs[0], runs[1]);
@@ -521,11 +499,7 @@ async fn sources_report_sync_status() {
     })
     .await;
     let access = connected_user(&hapi, "syncing", &[FITBIT]).await;
-    let sources: Vec<Value> = data_get(&hapi, "/sources", &access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let sources: Vec<Value> = data_json(&hapi, "/sources", &access).await;
     assert_eq!(sources.len(), 1);
     let fitbit = &sources[0];
     assert_eq!(fitbit["id"], FITBIT);
@@ -542,16 +516,14 @@ async fn sources_report_sync_status() {
         assert!(fitbit.get(key).is_some(), "{key}");
     }
     // Until the sync completes there is no data.
-    let empty = data_get(&hapi, "/activities/summaries", &access).await;
-    assert_eq!(empty.headers()["x-total-count"], "0");
+    assert_eq!(
+        data_total(&hapi, "/activities/summaries", &access).await,
+        "0"
+    );
 
     let synced = start(HumanApiConfig::default()).await;
     let access = connected_user(&synced, "synced", &[FITBIT]).await;
-    let sources: Vec<Value> = data_get(&synced, "/sources", &access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let sources: Vec<Value> = data_json(&synced, "/sources", &access).await;
     assert_eq!(sources[0]["syncStatus"]["status"], "completed");
     assert_eq!(sources[0]["historySync"]["oldestDate"], "2024-10-03");
 }
@@ -569,11 +541,7 @@ async fn medical_reports_in_three_formats() {
         .collect();
     assert_eq!(kinds, ["unity", "highlights", "ccdraw", "ccdraw"]);
     let id = reports[0]["id"].as_str().unwrap();
-    let single: Value = data_get(&hapi, &format!("/medical/reports/{id}"), &access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let single: Value = data_json(&hapi, &format!("/medical/reports/{id}"), &access).await;
     assert_eq!(single, reports[0]);
 
     let pdf = data_get(
@@ -681,14 +649,9 @@ async fn data_api_refuses_missing_bad_and_expired_tokens() {
 async fn demo_token_returns_demo_data() {
     let hapi = start(HumanApiConfig::default()).await;
     hapi.expire_tokens();
-    let sources: Vec<Value> = data_get(&hapi, "/sources", humanapi::DEMO_ACCESS_TOKEN)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let sources: Vec<Value> = data_json(&hapi, "/sources", humanapi::DEMO_ACCESS_TOKEN).await;
     assert_eq!(sources.len(), SOURCES.len());
-    let reports = data_get(&hapi, "/medical/reports", "demo").await;
-    assert_eq!(reports.headers()["x-total-count"], "4");
+    assert_eq!(data_total(&hapi, "/medical/reports", "demo").await, "4");
 }
 
 #[tokio::test]
@@ -776,32 +739,16 @@ async fn connect_buttons_change_server_side_connections() {
                     .unwrap(),
             )
             .json(&json!({ "token": session_token }))
-            .send()
     };
-    let connected: Value = click(FITBIT, "connect")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let connected: Value = json_answer(click(FITBIT, "connect")).await;
     assert_eq!(connected["status"], "CONNECTED_SOURCE");
     assert_eq!(connected["source"], json!({"name": "Fitbit", "id": FITBIT}));
-    let connected: Value = click(CLINIC, "connect")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let connected: Value = json_answer(click(CLINIC, "connect")).await;
     assert_eq!(
         connected["currentConnections"],
         json!([{"name": "Fitbit", "id": FITBIT}, {"name": "Demo Health Clinic", "id": CLINIC}])
     );
-    let disconnected: Value = click(FITBIT, "disconnect")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let disconnected: Value = json_answer(click(FITBIT, "disconnect")).await;
     assert_eq!(disconnected["status"], "DISCONNECTED_SOURCE");
     let names: Vec<String> = hapi
         .connected_sources("clicker")
@@ -811,18 +758,18 @@ async fn connect_buttons_change_server_side_connections() {
     assert_eq!(names, ["Demo Health Clinic"]);
     // The Data API reflects it.
     let access = token(&hapi, "clicker", "access").await;
-    let sources: Vec<Value> = data_get(&hapi, "/sources", access["access_token"].as_str().unwrap())
-        .await
-        .json()
-        .await
-        .unwrap();
+    let sources: Vec<Value> =
+        data_json(&hapi, "/sources", access["access_token"].as_str().unwrap()).await;
     assert_eq!(sources.len(), 1);
     assert_eq!(sources[0]["id"], CLINIC);
 
-    let unknown = click("ffffffffffffffffffffffff", "connect").await.unwrap();
+    let unknown = click("ffffffffffffffffffffffff", "connect")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     hapi.expire_tokens();
-    let expired = click(PHARMACY, "connect").await.unwrap();
+    let expired = click(PHARMACY, "connect").send().await.unwrap();
     assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         expired.json::<Value>().await.unwrap()["status"],
@@ -836,24 +783,12 @@ async fn admin_endpoints_for_out_of_process_tests() {
     let hapi = start(HumanApiConfig::default()).await;
     let access = connected_user(&hapi, "admin-user", &[FITBIT]).await;
     let client = Client::new();
-    let stats: Value = client
-        .get(hapi.base_url().join("_sandbox/stats").unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: Value =
+        json_answer(client.get(hapi.base_url().join("_sandbox/stats").unwrap())).await;
     assert_eq!(stats["session_token_requests"], 1);
     assert_eq!(stats["access_token_requests"], 1);
-    let expired: Value = client
-        .post(hapi.base_url().join("_sandbox/expire-tokens").unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let expired: Value =
+        json_answer(client.post(hapi.base_url().join("_sandbox/expire-tokens").unwrap())).await;
     assert_eq!(expired["expired"], 2);
     assert_eq!(
         data_get(&hapi, "/profile", &access).await.status(),

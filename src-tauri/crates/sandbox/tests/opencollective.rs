@@ -10,6 +10,7 @@ use datalinks_sandbox::opencollective::{
 };
 use datalinks_sandbox::person::{Answer, HtmlForm, Person};
 use reqwest::{redirect, Client, Response, StatusCode};
+use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -62,19 +63,39 @@ fn location(response: &Response) -> String {
     response.headers()["location"].to_str().unwrap().to_string()
 }
 
+/// The seeded person answers the authorize page at `url`; the redirect back, or why there is none.
+async fn ada_answers(url: Url, answer: Answer) -> Result<String, String> {
+    Person::new("ada", "sandbox")
+        .answer(url.as_str(), answer)
+        .await
+}
+
 /// The seeded person walks the authorize page and is sent back with a code.
 async fn authorization_code(oc: &RunningOpenCollective, params: &[(&str, &str)]) -> String {
-    let back = Person::new("ada", "sandbox")
-        .answer(authorize_url(oc, params).as_str(), Answer::Authorize)
+    let back = ada_answers(authorize_url(oc, params), Answer::Authorize)
         .await
         .unwrap();
     query_of(&back)["code"].clone()
 }
 
+/// Signs `browser` in as `username` with the sandbox password.
+async fn sign_in(browser: &Client, oc: &RunningOpenCollective, username: &str) -> Response {
+    browser
+        .post(oc.base_url().join("/signin").unwrap())
+        .form(&[
+            ("username", username),
+            ("password", "sandbox"),
+            ("next", "/"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A token request body.
 type TokenForm = Vec<(&'static str, String)>;
 
-async fn token_request(oc: &RunningOpenCollective, form: &[(&str, &str)]) -> Response {
+async fn token_request(oc: &RunningOpenCollective, form: &(impl Serialize + ?Sized)) -> Response {
     client()
         .post(oc.token_url())
         .form(form)
@@ -83,19 +104,52 @@ async fn token_request(oc: &RunningOpenCollective, form: &[(&str, &str)]) -> Res
         .unwrap()
 }
 
+/// A token request with the client's id and `secret` in an `Authorization: Basic` header.
+async fn basic_token_request(
+    oc: &RunningOpenCollective,
+    secret: &str,
+    form: &[(&str, &str)],
+) -> Response {
+    client()
+        .post(oc.token_url())
+        .basic_auth(oc.client_id(), Some(secret))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A code exchange naming the client but proving nothing: add a secret or a verifier.
+fn code_form<'a>(oc: &'a RunningOpenCollective, code: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", oc.registered_callback_url()),
+        ("client_id", oc.client_id()),
+    ]
+}
+
+/// `form` followed by `extra`.
+fn with<'a>(
+    mut form: Vec<(&'a str, &'a str)>,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    form.extend_from_slice(extra);
+    form
+}
+
 /// Exchanges `code` with the client's credentials in the body.
 async fn exchange(oc: &RunningOpenCollective, code: &str) -> Response {
-    token_request(
-        oc,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", oc.registered_callback_url()),
-            ("client_id", oc.client_id()),
-            ("client_secret", oc.client_secret()),
-        ],
-    )
-    .await
+    let form = with(
+        code_form(oc, code),
+        &[("client_secret", oc.client_secret())],
+    );
+    token_request(oc, &form).await
+}
+
+/// The `access_token` of a token response.
+fn access_token(tokens: &Value) -> &str {
+    tokens["access_token"].as_str().unwrap()
 }
 
 async fn connect(oc: &RunningOpenCollective, scope: &str) -> Value {
@@ -105,17 +159,20 @@ async fn connect(oc: &RunningOpenCollective, scope: &str) -> Value {
     response.json().await.unwrap()
 }
 
+fn refresh_form<'a>(
+    oc: &'a RunningOpenCollective,
+    refresh_token: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+        ("client_id", oc.client_id()),
+        ("client_secret", oc.client_secret()),
+    ]
+}
+
 async fn refresh(oc: &RunningOpenCollective, refresh_token: &str) -> Response {
-    token_request(
-        oc,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-            ("client_id", oc.client_id()),
-            ("client_secret", oc.client_secret()),
-        ],
-    )
-    .await
+    token_request(oc, &refresh_form(oc, refresh_token)).await
 }
 
 /// Checks a 400 token error and returns `(error, error_description)`.
@@ -226,10 +283,7 @@ async fn a_person_signs_in_consents_and_is_sent_back_with_a_code() {
         .unwrap();
     assert!(page.contains("<code>ada</code>") && page.contains("<code>sandbox</code>"));
 
-    let back = Person::new("ada", "sandbox")
-        .answer(start_url.as_str(), Answer::Authorize)
-        .await
-        .unwrap();
+    let back = ada_answers(start_url, Answer::Authorize).await.unwrap();
     assert!(
         back.starts_with("datalinks://oauth/callback?code="),
         "{back}"
@@ -248,16 +302,7 @@ async fn a_person_signs_in_consents_and_is_sent_back_with_a_code() {
 async fn the_consent_page_lists_known_scopes_with_their_explanations() {
     let oc = start_default().await;
     let browser = client();
-    let login = browser
-        .post(oc.base_url().join("/signin").unwrap())
-        .form(&[
-            ("username", SEEDED_EMAIL),
-            ("password", "sandbox"),
-            ("next", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let login = sign_in(&browser, &oc, SEEDED_EMAIL).await;
     assert_eq!(location(&login), "/");
     let page = browser
         .get(authorize_url(
@@ -286,19 +331,14 @@ async fn the_consent_page_lists_known_scopes_with_their_explanations() {
 #[tokio::test]
 async fn cancel_sends_access_denied_with_the_state() {
     let oc = start_default().await;
-    let back = Person::new("ada", "sandbox")
-        .answer(
-            authorize_url(&oc, &[("state", "xyz")]).as_str(),
-            Answer::Cancel,
-        )
+    let back = ada_answers(authorize_url(&oc, &[("state", "xyz")]), Answer::Cancel)
         .await
         .unwrap();
     assert_eq!(
         back,
         "datalinks://oauth/callback?error=access_denied&error_description=Access%20denied%3A%20user%20denied%20access%20to%20application&state=xyz"
     );
-    let without_state = Person::new("ada", "sandbox")
-        .answer(authorize_url(&oc, &[]).as_str(), Answer::Cancel)
+    let without_state = ada_answers(authorize_url(&oc, &[]), Answer::Cancel)
         .await
         .unwrap();
     assert!(!without_state.contains("state="), "state is optional");
@@ -309,12 +349,7 @@ async fn an_unexpired_authorization_is_approved_without_the_consent_page() {
     let oc = start_default().await;
     authorization_code(&oc, &[("scope", "email")]).await;
     let browser = client();
-    browser
-        .post(oc.base_url().join("/signin").unwrap())
-        .form(&[("username", "ada"), ("password", "sandbox"), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
+    sign_in(&browser, &oc, "ada").await;
     let response = browser.get(authorize_url(&oc, &[])).send().await.unwrap();
     assert!(location(&response).starts_with("datalinks://oauth/callback?code="));
 }
@@ -355,12 +390,7 @@ async fn authorize_errors_are_shown_as_documented() {
         "exact string compare"
     );
 
-    browser
-        .post(oc.base_url().join("/signin").unwrap())
-        .form(&[("username", "ada"), ("password", "sandbox"), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
+    sign_in(&browser, &oc, "ada").await;
     let mut bad_type = oc.authorize_url();
     bad_type.set_query(Some(&format!(
         "client_id={}&response_type=token",
@@ -402,7 +432,7 @@ async fn the_code_buys_a_jwt_a_rotating_refresh_token_and_no_store_headers() {
         refresh_token.strip_prefix("oauth_refresh__").unwrap(),
         64
     ));
-    let claims = jwt_claims(body["access_token"].as_str().unwrap());
+    let claims = jwt_claims(access_token(&body));
     assert_eq!(claims["scope"], "oauth");
     assert!(claims["access_token"]
         .as_str()
@@ -412,7 +442,7 @@ async fn the_code_buys_a_jwt_a_rotating_refresh_token_and_no_store_headers() {
         claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
         7_776_000
     );
-    let me = me(&oc, body["access_token"].as_str().unwrap()).await;
+    let me = me(&oc, access_token(&body)).await;
     assert_eq!(claims["sub"], me["legacyId"].to_string());
 
     // The code is single-use.
@@ -450,10 +480,6 @@ async fn token_request_errors_follow_the_table() {
         let mut form = vec![("client_id", id.clone()), ("client_secret", secret.clone())];
         form.extend(extra.iter().cloned());
         form
-    };
-    let send = |form: Vec<(&'static str, String)>| {
-        let url = oc.token_url();
-        async move { client().post(url).form(&form).send().await.unwrap() }
     };
 
     let json_body = client()
@@ -542,28 +568,31 @@ async fn token_request_errors_follow_the_table() {
     ];
     for (form, expected) in cases {
         let shown = format!("{form:?}");
-        assert_eq!(token_error(send(form).await).await, expected, "{shown}");
+        assert_eq!(
+            token_error(token_request(&oc, &form).await).await,
+            expected,
+            "{shown}"
+        );
     }
     // None of the failures above consumed the code.
-    let ok = send(with_client(&[
+    let ok = with_client(&[
         ("grant_type", "authorization_code".into()),
         ("code", code),
         ("redirect_uri", callback),
-    ]))
-    .await;
+    ]);
+    let ok = token_request(&oc, &ok).await;
     assert_eq!(ok.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn basic_auth_turns_only_client_errors_into_401() {
     let oc = start_default().await;
-    let wrong_secret = client()
-        .post(oc.token_url())
-        .basic_auth(oc.client_id(), Some("wrong"))
-        .form(&[("grant_type", "authorization_code"), ("code", "x")])
-        .send()
-        .await
-        .unwrap();
+    let wrong_secret = basic_token_request(
+        &oc,
+        "wrong",
+        &[("grant_type", "authorization_code"), ("code", "x")],
+    )
+    .await;
     assert_eq!(wrong_secret.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         wrong_secret.headers()["www-authenticate"],
@@ -572,34 +601,32 @@ async fn basic_auth_turns_only_client_errors_into_401() {
     let body: Value = wrong_secret.json().await.unwrap();
     assert_eq!(body["error"], "invalid_client");
 
-    let unknown_code = client()
-        .post(oc.token_url())
-        .basic_auth(oc.client_id(), Some(oc.client_secret()))
-        .form(&[
+    let unknown_code = basic_token_request(
+        &oc,
+        oc.client_secret(),
+        &[
             ("grant_type", "authorization_code"),
             ("code", "0000"),
             ("redirect_uri", oc.registered_callback_url()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(
         token_error(unknown_code).await,
         pair("invalid_grant", "Invalid authorization code")
     );
 
     let code = authorization_code(&oc, &[]).await;
-    let with_basic = client()
-        .post(oc.token_url())
-        .basic_auth(oc.client_id(), Some(oc.client_secret()))
-        .form(&[
+    let with_basic = basic_token_request(
+        &oc,
+        oc.client_secret(),
+        &[
             ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
+            ("code", &code),
             ("redirect_uri", oc.registered_callback_url()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(with_basic.status(), StatusCode::OK);
 }
 
@@ -607,30 +634,15 @@ async fn basic_auth_turns_only_client_errors_into_401() {
 async fn pkce_exempts_the_code_exchange_from_the_secret_but_not_the_refresh() {
     let oc = start_default().await;
     let code = authorization_code(&oc, &[("code_challenge", &challenge(VERIFIER))]).await;
-    let response = token_request(
-        &oc,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", oc.registered_callback_url()),
-            ("client_id", oc.client_id()),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let form = with(code_form(&oc, &code), &[("code_verifier", VERIFIER)]);
+    let response = token_request(&oc, &form).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     let refresh_token = body["refresh_token"].as_str().unwrap();
-    let without_secret = token_request(
-        &oc,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-            ("client_id", oc.client_id()),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let mut without_secret = refresh_form(&oc, refresh_token);
+    without_secret.retain(|(name, _)| *name != "client_secret");
+    without_secret.push(("code_verifier", VERIFIER));
+    let without_secret = token_request(&oc, &without_secret).await;
     assert_eq!(
         token_error(without_secret).await,
         pair(
@@ -662,13 +674,10 @@ async fn pkce_failures_consume_the_code() {
     ];
     for (verifier, expected) in cases {
         let code = authorization_code(&oc, &pkce).await;
-        let mut form = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", oc.registered_callback_url()),
-            ("client_id", oc.client_id()),
-            ("client_secret", oc.client_secret()),
-        ];
+        let mut form = with(
+            code_form(&oc, &code),
+            &[("client_secret", oc.client_secret())],
+        );
         form.extend(verifier.map(|v| ("code_verifier", v)));
         assert_eq!(token_error(token_request(&oc, &form).await).await, expected);
         let mut retry = form.clone();
@@ -682,19 +691,9 @@ async fn pkce_failures_consume_the_code() {
     }
     // A verifier for a code issued without a challenge.
     let code = authorization_code(&oc, &[]).await;
-    let response = token_request(
-        &oc,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", oc.registered_callback_url()),
-            ("client_id", oc.client_id()),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let form = with(code_form(&oc, &code), &[("code_verifier", VERIFIER)]);
     assert_eq!(
-        token_error(response).await,
+        token_error(token_request(&oc, &form).await).await,
         pair("invalid_grant", "Invalid grant: code verifier is invalid")
     );
 }
@@ -703,7 +702,7 @@ async fn pkce_failures_consume_the_code() {
 async fn refresh_rotates_and_kills_the_previous_tokens() {
     let oc = start_default().await;
     let first = connect(&oc, "email,account").await;
-    let old_access = first["access_token"].as_str().unwrap();
+    let old_access = access_token(&first);
     let old_refresh = first["refresh_token"].as_str().unwrap();
     let response = refresh(&oc, old_refresh).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -714,39 +713,24 @@ async fn refresh_rotates_and_kills_the_previous_tokens() {
         me(&oc, old_access).await.is_null(),
         "the old access token is anonymous"
     );
-    assert_eq!(
-        me(&oc, second["access_token"].as_str().unwrap()).await["slug"],
-        "ada"
-    );
+    assert_eq!(me(&oc, access_token(&second)).await["slug"], "ada");
     assert_eq!(
         token_error(refresh(&oc, old_refresh).await).await,
         pair("invalid_grant", "Invalid refresh token")
     );
 
-    let narrower = token_request(
-        &oc,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", second["refresh_token"].as_str().unwrap()),
-            ("client_id", oc.client_id()),
-            ("client_secret", oc.client_secret()),
-            ("scope", "account"),
-        ],
-    )
-    .await;
+    let narrower = with(
+        refresh_form(&oc, second["refresh_token"].as_str().unwrap()),
+        &[("scope", "account")],
+    );
+    let narrower = token_request(&oc, &narrower).await;
     let third: Value = narrower.json().await.unwrap();
     assert_eq!(third["scope"], "account");
-    let wider = token_request(
-        &oc,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", third["refresh_token"].as_str().unwrap()),
-            ("client_id", oc.client_id()),
-            ("client_secret", oc.client_secret()),
-            ("scope", "account email"),
-        ],
-    )
-    .await;
+    let wider = with(
+        refresh_form(&oc, third["refresh_token"].as_str().unwrap()),
+        &[("scope", "account email")],
+    );
+    let wider = token_request(&oc, &wider).await;
     assert_eq!(token_error(wider).await.0, "invalid_scope");
     let stats = oc.stats();
     assert_eq!(stats.successful_refreshes, 2);
@@ -771,7 +755,7 @@ async fn an_expired_refresh_token_is_refused() {
 async fn a_second_link_silently_revokes_the_first_devices_token() {
     let oc = start_default().await;
     let first_device = connect(&oc, "account").await;
-    let first_access = first_device["access_token"].as_str().unwrap();
+    let first_access = access_token(&first_device);
     assert_eq!(me(&oc, first_access).await["slug"], "ada");
     let second_device = connect(&oc, "account").await;
     let response = graphql(&oc, Auth::Bearer(first_access), ME, json!({})).await;
@@ -782,17 +766,14 @@ async fn a_second_link_silently_revokes_the_first_devices_token() {
         token_error(refresh(&oc, first_device["refresh_token"].as_str().unwrap()).await).await,
         pair("invalid_grant", "Invalid refresh token")
     );
-    assert_eq!(
-        me(&oc, second_device["access_token"].as_str().unwrap()).await["slug"],
-        "ada"
-    );
+    assert_eq!(me(&oc, access_token(&second_device)).await["slug"], "ada");
 }
 
 #[tokio::test]
 async fn email_needs_the_email_scope() {
     let oc = start_default().await;
     let without = connect(&oc, "account").await;
-    let profile = me(&oc, without["access_token"].as_str().unwrap()).await;
+    let profile = me(&oc, access_token(&without)).await;
     assert!(profile["email"].is_null());
     assert_eq!(profile["type"], "INDIVIDUAL");
     assert_eq!(
@@ -802,11 +783,11 @@ async fn email_needs_the_email_scope() {
     assert!(profile["createdAt"].as_str().unwrap().ends_with(".000Z"));
 
     let with = connect(&oc, "email,account").await;
-    let profile = me(&oc, with["access_token"].as_str().unwrap()).await;
+    let profile = me(&oc, access_token(&with)).await;
     assert_eq!(profile["email"], SEEDED_EMAIL);
     let logged_in = graphql_ok(
         &oc,
-        Auth::Bearer(with["access_token"].as_str().unwrap()),
+        Auth::Bearer(access_token(&with)),
         "{ loggedInAccount { slug email } }",
         json!({}),
     )
@@ -834,10 +815,7 @@ async fn personal_tokens_and_unknown_tokens() {
 #[tokio::test]
 async fn collections_paginate_with_opencollectives_defaults() {
     let oc = start_default().await;
-    let token = connect(&oc, "account").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = access_token(&connect(&oc, "account").await).to_string();
     let transactions = "query T($limit: Int, $offset: Int) { me { transactions(limit: $limit, offset: $offset) { offset limit totalCount nodes { id legacyId kind type createdAt description amount { valueInCents currency } netAmount { valueInCents currency } account { slug name } oppositeAccount { slug name } } } } }";
     let first = graphql_ok(
         &oc,
@@ -911,13 +889,7 @@ async fn an_expired_jwt_is_a_401_and_refresh_still_works() {
     let oc = start_default().await;
     let tokens = connect(&oc, "account").await;
     oc.expire_access_tokens();
-    let response = graphql(
-        &oc,
-        Auth::Bearer(tokens["access_token"].as_str().unwrap()),
-        ME,
-        json!({}),
-    )
-    .await;
+    let response = graphql(&oc, Auth::Bearer(access_token(&tokens)), ME, json!({})).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["type"], "jwt_expired");
@@ -927,10 +899,7 @@ async fn an_expired_jwt_is_a_401_and_refresh_still_works() {
         .json()
         .await
         .unwrap();
-    assert_eq!(
-        me(&oc, renewed["access_token"].as_str().unwrap()).await["slug"],
-        "ada"
-    );
+    assert_eq!(me(&oc, access_token(&renewed)).await["slug"], "ada");
     assert_eq!(oc.stats().graphql_expired_tokens, 1);
 }
 
@@ -953,10 +922,7 @@ async fn rate_budgets_answer_429_with_the_documented_body() {
         json!({"error": {"message": "Rate limit exceeded. Create a Personal Token to get higher limits."}})
     );
 
-    let token = connect(&oc, "account").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = access_token(&connect(&oc, "account").await).to_string();
     for _ in 0..100 {
         assert_eq!(
             graphql(&oc, Auth::Bearer(&token), "{ me { id } }", json!({}))
@@ -1006,20 +972,18 @@ async fn a_loopback_callback_is_normalized_and_compared_exactly() {
     })
     .await;
     assert_eq!(oc.registered_callback_url(), "http://127.0.0.1:53682/");
-    let back = Person::new("ada", "sandbox")
-        .answer(
-            authorize_url(&oc, &[("redirect_uri", "http://127.0.0.1:53682/")]).as_str(),
-            Answer::Authorize,
-        )
-        .await
-        .unwrap();
+    let back = ada_answers(
+        authorize_url(&oc, &[("redirect_uri", "http://127.0.0.1:53682/")]),
+        Answer::Authorize,
+    )
+    .await
+    .unwrap();
     assert!(back.starts_with("http://127.0.0.1:53682/?code="));
-    let refused = Person::new("ada", "sandbox")
-        .answer(
-            authorize_url(&oc, &[("redirect_uri", "http://127.0.0.1:53682")]).as_str(),
-            Answer::Authorize,
-        )
-        .await;
+    let refused = ada_answers(
+        authorize_url(&oc, &[("redirect_uri", "http://127.0.0.1:53682")]),
+        Answer::Authorize,
+    )
+    .await;
     assert!(refused.unwrap_err().contains("invalid_client"));
     assert!(opencollective::start(
         OpenCollectiveConfig {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -20,6 +20,7 @@ use serde_json::{json, Map, Value};
 
 use super::seed::refresh_token;
 use super::state::{HumanApi, TokenCheck, TokenKind};
+use crate::http::has_media_type;
 
 /// An error answer, `{"status":"error","name":…,"message":…}` ([INF]).
 pub struct ApiError {
@@ -55,12 +56,7 @@ pub fn error(status: StatusCode, name: &'static str, message: &str) -> Response 
 /// A JSON body as an Express `json()` parser sees it: anything not sent as `application/json`
 /// is an empty object.
 fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
+    if !has_media_type(headers, "application/json") {
         return Ok(Map::new());
     }
     match serde_json::from_slice(body) {
@@ -81,16 +77,16 @@ fn field<'a>(fields: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
         .filter(|value| !value.is_empty())
 }
 
-fn missing(name: &str) -> Response {
-    error(
+fn missing(name: &str) -> ApiError {
+    ApiError::new(
         StatusCode::BAD_REQUEST,
         "BadRequest",
-        &format!("{name} is required."),
+        format!("{name} is required."),
     )
 }
 
-fn bad_credentials() -> Response {
-    error(
+fn bad_credentials() -> ApiError {
+    ApiError::new(
         StatusCode::UNAUTHORIZED,
         "Unauthorized",
         "Invalid client credentials.",
@@ -148,7 +144,7 @@ fn issue_token(hapi: &HumanApi, headers: &HeaderMap, body: &[u8]) -> Response {
         other => {
             hapi.store().stats.other_token_requests += 1;
             return match other {
-                None => missing("type"),
+                None => missing("type").into_response(),
                 Some(_) => error(
                     StatusCode::BAD_REQUEST,
                     "BadRequest",
@@ -164,15 +160,15 @@ fn issue_token(hapi: &HumanApi, headers: &HeaderMap, body: &[u8]) -> Response {
         _ => store.stats.access_token_requests += 1,
     }
     let Some(client_id) = field(&fields, "client_id") else {
-        return missing("client_id");
+        return missing("client_id").into_response();
     };
     let Some(client_user_id) = field(&fields, "client_user_id") else {
-        return missing("client_user_id");
+        return missing("client_user_id").into_response();
     };
     if client_id != hapi.app.client_id
         || field(&fields, "client_secret") != Some(hapi.app.client_secret.as_str())
     {
-        return bad_credentials();
+        return bad_credentials().into_response();
     }
     match kind {
         TokenKind::Session => {
@@ -238,6 +234,31 @@ fn unknown_user() -> Response {
     error(StatusCode::NOT_FOUND, "NotFound", "Unknown client_user_id.")
 }
 
+/// The JSON body of a legacy endpoint once `humanId`, the app's `clientId` and `clientSecret`
+/// and the `also_required` fields are present and the credentials match.
+fn legacy_fields(
+    hapi: &HumanApi,
+    headers: &HeaderMap,
+    body: &[u8],
+    also_required: &[&str],
+) -> Result<Map<String, Value>, ApiError> {
+    let fields = json_body(headers, body)?;
+    let required = ["humanId", "clientId", "clientSecret"];
+    if let Some(name) = required
+        .iter()
+        .chain(also_required)
+        .find(|name| field(&fields, name).is_none())
+    {
+        return Err(missing(name));
+    }
+    if field(&fields, "clientId") != Some(hapi.app.client_id.as_str())
+        || field(&fields, "clientSecret") != Some(hapi.app.client_secret.as_str())
+    {
+        return Err(bad_credentials());
+    }
+    Ok(fields)
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct FinalizeResponse {
@@ -257,19 +278,11 @@ pub async fn legacy_finalize(
     body: Bytes,
 ) -> Response {
     hapi.store().stats.legacy_finalize_requests += 1;
-    let fields = match json_body(&headers, &body) {
+    let fields = match legacy_fields(&hapi, &headers, &body, &["sessionToken"]) {
         Ok(fields) => fields,
         Err(refused) => return refused.into_response(),
     };
-    for name in ["humanId", "clientId", "clientSecret", "sessionToken"] {
-        if field(&fields, name).is_none() {
-            return missing(name);
-        }
-    }
     let field = |name| field(&fields, name).unwrap_or_default();
-    if field("clientId") != hapi.app.client_id || field("clientSecret") != hapi.app.client_secret {
-        return bad_credentials();
-    }
     let mut store = hapi.store();
     let human_id = field("humanId");
     match store.check(field("sessionToken"), &[TokenKind::Session, TokenKind::Id]) {
@@ -317,20 +330,11 @@ pub async fn legacy_public_token(
     body: Bytes,
 ) -> Response {
     hapi.store().stats.public_token_requests += 1;
-    let fields = match json_body(&headers, &body) {
+    let fields = match legacy_fields(&hapi, &headers, &body, &[]) {
         Ok(fields) => fields,
         Err(refused) => return refused.into_response(),
     };
-    for name in ["humanId", "clientId", "clientSecret"] {
-        if field(&fields, name).is_none() {
-            return missing(name);
-        }
-    }
-    let field = |name| field(&fields, name).unwrap_or_default();
-    if field("clientId") != hapi.app.client_id || field("clientSecret") != hapi.app.client_secret {
-        return bad_credentials();
-    }
-    let human_id = field("humanId");
+    let human_id = field(&fields, "humanId").unwrap_or_default();
     match hapi.store().rotate_public_token(human_id) {
         Some(public_token) => Json(PublicTokenResponse {
             human_id: human_id.to_string(),

@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, MethodRouter};
 use axum::Json;
 use serde_json::{json, Value};
 use time::Date;
@@ -16,6 +18,7 @@ use super::pdf;
 use super::records::{self, Record, Report, WellnessList};
 use super::seed::Source;
 use super::state::{HumanApi, TokenCheck, TokenKind};
+use crate::http::bearer_or_query_token;
 use crate::text::{drf_datetime, escape_html};
 use crate::urls::Params;
 
@@ -23,22 +26,27 @@ const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 500;
 
 /// The authenticated human: id and synced sources.
-struct Caller {
+pub struct Caller {
     human_id: String,
     sources: Vec<&'static Source>,
+}
+
+/// Every Data API request authenticates first, counted in the stats.
+impl FromRequestParts<Arc<HumanApi>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        hapi: &Arc<HumanApi>,
+    ) -> Result<Caller, ApiError> {
+        authenticate(hapi, &query_of(&parts.uri), &parts.headers)
+    }
 }
 
 fn authenticate(hapi: &HumanApi, query: &Params, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let mut store = hapi.store();
     store.stats.data_api_calls += 1;
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
-    let token = bearer.or_else(|| query.non_empty("access_token"));
-    let refusal = match token
+    let refusal = match bearer_or_query_token(headers, query)
         .map(|token| store.check(token, &[TokenKind::Access, TokenKind::LegacyAccess]))
     {
         Some(TokenCheck::Valid(human_id)) => {
@@ -96,7 +104,7 @@ fn date_param(query: &Params, name: &str) -> Result<Option<Date>, ApiError> {
         .transpose()
 }
 
-/// A bare array page with the total in `X-Total-Count`.
+/// A bare array with the total in `X-Total-Count`.
 fn page(items: Vec<Value>, total: usize) -> Response {
     (
         [("x-total-count", total.to_string())],
@@ -105,13 +113,22 @@ fn page(items: Vec<Value>, total: usize) -> Response {
         .into_response()
 }
 
+/// The `(limit, offset)` window of `all`, as a page counting all of them.
+fn window_of<T>(
+    all: Vec<T>,
+    (limit, offset): (usize, usize),
+    item: impl FnMut(T) -> Value,
+) -> Response {
+    let total = all.len();
+    let items = all.into_iter().skip(offset).take(limit).map(item).collect();
+    page(items, total)
+}
+
 /// `GET /v1/human/profile` ([INF] fields).
 pub async fn profile(
     State(hapi): State<Arc<HumanApi>>,
-    uri: Uri,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&hapi, &query_of(&uri), &headers)?;
     let store = hapi.store();
     let Some(human) = store.human(&caller.human_id) else {
         return Err(ApiError::new(
@@ -132,10 +149,8 @@ pub async fn profile(
 /// `GET /v1/human/sources`: every connected source with its sync status, synced or not.
 pub async fn sources(
     State(hapi): State<Arc<HumanApi>>,
-    uri: Uri,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&hapi, &query_of(&uri), &headers)?;
     let store = hapi.store();
     let Some(human) = store.human(&caller.human_id) else {
         return Ok(page(Vec::new(), 0));
@@ -190,18 +205,25 @@ pub async fn sources(
     Ok(page(items, total))
 }
 
-/// The wellness lists, filtered by `source` (slug or id) and `start_date`/`end_date`.
-async fn wellness_list(
+/// `GET` of one wellness list (activity summaries, sleeps or heart rate readings).
+pub fn wellness(list: WellnessList) -> MethodRouter<Arc<HumanApi>> {
+    get(
+        move |State(hapi): State<Arc<HumanApi>>, caller: Caller, uri: Uri| async move {
+            wellness_list(&hapi, &caller, &query_of(&uri), list)
+        },
+    )
+}
+
+/// A wellness list, filtered by `source` (slug or id) and `start_date`/`end_date`.
+fn wellness_list(
     hapi: &HumanApi,
-    uri: &Uri,
-    headers: &HeaderMap,
+    caller: &Caller,
+    query: &Params,
     list: WellnessList,
 ) -> Result<Response, ApiError> {
-    let query = query_of(uri);
-    let caller = authenticate(hapi, &query, headers)?;
-    let (limit, offset) = paging(&query)?;
-    let start = date_param(&query, "start_date")?;
-    let end = date_param(&query, "end_date")?;
+    let window = paging(query)?;
+    let start = date_param(query, "start_date")?;
+    let end = date_param(query, "end_date")?;
     let wanted_source = query.non_empty("source");
     let matching: Vec<Record> = records::wellness(hapi, &caller.human_id, &caller.sources, list)
         .into_iter()
@@ -212,58 +234,20 @@ async fn wellness_list(
                 && end.is_none_or(|end| record.date <= end)
         })
         .collect();
-    let total = matching.len();
-    let items = matching
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|record| record.body)
-        .collect();
-    Ok(page(items, total))
-}
-
-pub async fn activity_summaries(
-    State(hapi): State<Arc<HumanApi>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    wellness_list(&hapi, &uri, &headers, WellnessList::ActivitySummaries).await
-}
-
-pub async fn sleeps(
-    State(hapi): State<Arc<HumanApi>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    wellness_list(&hapi, &uri, &headers, WellnessList::Sleeps).await
-}
-
-pub async fn heart_rate_readings(
-    State(hapi): State<Arc<HumanApi>>,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    wellness_list(&hapi, &uri, &headers, WellnessList::HeartRateReadings).await
+    Ok(window_of(matching, window, |record| record.body))
 }
 
 /// `GET /v1/human/medical/reports`.
 pub async fn report_list(
     State(hapi): State<Arc<HumanApi>>,
+    caller: Caller,
     uri: Uri,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let query = query_of(&uri);
-    let caller = authenticate(&hapi, &query, &headers)?;
-    let (limit, offset) = paging(&query)?;
+    let window = paging(&query_of(&uri))?;
     let all = records::reports(&hapi, &caller.human_id, &caller.sources);
-    let total = all.len();
-    let items = all
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|report| report.summary(&caller.human_id))
-        .collect();
-    Ok(page(items, total))
+    Ok(window_of(all, window, |report| {
+        report.summary(&caller.human_id)
+    }))
 }
 
 fn find_report(hapi: &HumanApi, caller: &Caller, id: &str) -> Result<Report, ApiError> {
@@ -277,10 +261,8 @@ fn find_report(hapi: &HumanApi, caller: &Caller, id: &str) -> Result<Report, Api
 pub async fn report(
     State(hapi): State<Arc<HumanApi>>,
     Path(id): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
-    let caller = authenticate(&hapi, &query_of(&uri), &headers)?;
     let report = find_report(&hapi, &caller, &id)?;
     Ok(Json(report.summary(&caller.human_id)).into_response())
 }
@@ -290,11 +272,10 @@ pub async fn report(
 pub async fn report_raw(
     State(hapi): State<Arc<HumanApi>>,
     Path(id): Path<String>,
+    caller: Caller,
     uri: Uri,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let query = query_of(&uri);
-    let caller = authenticate(&hapi, &query, &headers)?;
     let report = find_report(&hapi, &caller, &id)?;
     let sections = report.sections(hapi.seed, &caller.human_id);
     Ok(match query.get("format") {

@@ -43,6 +43,7 @@ pub use config::HumanApiConfig;
 pub use seed::{Source, SOURCES};
 pub use state::{HumanApiStats, DEMO_ACCESS_TOKEN};
 
+use records::WellnessList;
 use state::HumanApi;
 
 pub const TOKEN_PATH: &str = "/v1/connect/token";
@@ -81,12 +82,12 @@ fn router(hapi: Arc<HumanApi>) -> Router {
         .route("/v1/human/sources", get(data::sources))
         .route(
             "/v1/human/activities/summaries",
-            get(data::activity_summaries),
+            data::wellness(WellnessList::ActivitySummaries),
         )
-        .route("/v1/human/sleeps", get(data::sleeps))
+        .route("/v1/human/sleeps", data::wellness(WellnessList::Sleeps))
         .route(
             "/v1/human/heart_rate/readings",
-            get(data::heart_rate_readings),
+            data::wellness(WellnessList::HeartRateReadings),
         )
         .route("/v1/human/medical/reports", get(data::report_list))
         .route("/v1/human/medical/reports/{id}", get(data::report))

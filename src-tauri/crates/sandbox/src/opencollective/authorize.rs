@@ -54,6 +54,18 @@ pub fn is_vschar(value: &str) -> bool {
     value.bytes().all(|byte| (0x20..=0x7e).contains(&byte))
 }
 
+/// A parameter node-oauth2-server requires, or the `invalid_request` description when it is
+/// missing (or empty) or not VSCHAR.
+pub fn required_vschar<'a>(params: &'a Params, name: &str) -> Result<&'a str, String> {
+    let value = params
+        .non_empty(name)
+        .ok_or_else(|| format!("Missing parameter: `{name}`"))?;
+    if !is_vschar(value) {
+        return Err(format!("Invalid parameter: `{name}`"));
+    }
+    Ok(value)
+}
+
 /// node-oauth2-server's `is.uri`: a scheme followed by `:`.
 pub fn is_uri(value: &str) -> bool {
     let Some((scheme, _)) = value.split_once(':') else {
@@ -85,15 +97,8 @@ pub fn parse_scopes(scope: &str) -> Vec<String> {
 /// The handler's `getClient`, which runs before the user is looked at.
 fn check_client(oc: &OpenCollective, params: &Params) -> Result<(), AuthorizeError> {
     let application = &oc.world.application;
-    let client_id = params
-        .non_empty("client_id")
-        .ok_or_else(|| AuthorizeError::new("invalid_request", "Missing parameter: `client_id`"))?;
-    if !is_vschar(client_id) {
-        return Err(AuthorizeError::new(
-            "invalid_request",
-            "Invalid parameter: `client_id`",
-        ));
-    }
+    let client_id = required_vschar(params, "client_id")
+        .map_err(|description| AuthorizeError::new("invalid_request", description))?;
     let redirect_uri = params.non_empty("redirect_uri");
     if redirect_uri.is_some_and(|uri| !is_uri(uri)) {
         return Err(AuthorizeError::new(
@@ -199,11 +204,15 @@ fn escape_query(value: &str) -> String {
         .collect()
 }
 
-fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
+/// Back to the request's redirect URI with `params`, then its `state` if it had one.
+fn redirect_back(request: &AuthorizeRequest, params: &[(&str, &str)]) -> Response {
+    let state = request.state.as_deref().map(|state| ("state", state));
     let query: Vec<String> = params
         .iter()
+        .chain(state.as_ref())
         .map(|(name, value)| format!("{name}={}", escape_query(value)))
         .collect();
+    let uri = &request.redirect_uri;
     let separator = if uri.contains('?') { '&' } else { '?' };
     let location = format!("{uri}{separator}{}", query.join("&"));
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
@@ -212,12 +221,13 @@ fn redirect_with(uri: &str, params: &[(&str, &str)]) -> Response {
 /// OC's `saveAuthorizationCode`: stores the code and (re)creates the user's authorization.
 fn approve(oc: &OpenCollective, request: AuthorizeRequest) -> Response {
     let code = random_hex(&mut rand::rng(), 32);
+    let back = redirect_back(&request, &[("code", &code)]);
     let now = SystemTime::now();
     let mut store = oc.store();
     store.codes.insert(
-        code.clone(),
+        code,
         AuthorizationCode {
-            redirect_uri: request.redirect_uri.clone(),
+            redirect_uri: request.redirect_uri,
             scopes: request.scopes.clone(),
             code_challenge: request.code_challenge,
             expires_at: now + oc.settings.code_lifetime,
@@ -225,10 +235,7 @@ fn approve(oc: &OpenCollective, request: AuthorizeRequest) -> Response {
     );
     store.authorization = Some((request.scopes, now + oc.settings.access_token_lifetime));
     store.stats.codes_issued += 1;
-    drop(store);
-    let mut params = vec![("code", code.as_str())];
-    params.extend(request.state.as_deref().map(|state| ("state", state)));
-    redirect_with(&request.redirect_uri, &params)
+    back
 }
 
 fn signed_in(oc: &OpenCollective, headers: &HeaderMap) -> bool {
@@ -246,6 +253,27 @@ fn signin_redirect(next: &str) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
+/// The handler's checks in its order (the client, the session, the rest of the request), then
+/// `answer` for a request that passes them. A signed-out user is sent to sign in, then to `next`.
+fn when_valid(
+    oc: &OpenCollective,
+    params: &Params,
+    headers: &HeaderMap,
+    next: &str,
+    answer: impl FnOnce(AuthorizeRequest) -> Response,
+) -> Response {
+    if let Err(error) = check_client(oc, params) {
+        return error.into_response();
+    }
+    if !signed_in(oc, headers) {
+        return signin_redirect(next);
+    }
+    match parse_request(oc, params) {
+        Ok(request) => answer(request),
+        Err(error) => error.into_response(),
+    }
+}
+
 /// `GET /oauth/authorize`
 pub async fn authorize_page(
     State(oc): State<Arc<OpenCollective>>,
@@ -253,26 +281,20 @@ pub async fn authorize_page(
     headers: HeaderMap,
 ) -> Response {
     let params = Params::from_query(uri.query().unwrap_or(""));
-    if let Err(error) = check_client(&oc, &params) {
-        return error.into_response();
-    }
-    if !signed_in(&oc, &headers) {
-        return signin_redirect(uri.path_and_query().map_or("/", |p| p.as_str()));
-    }
-    let request = match parse_request(&oc, &params) {
-        Ok(request) => request,
-        Err(error) => return error.into_response(),
-    };
-    // The frontend authorizes at once when the user's authorization for the app has not expired.
-    let authorized = oc
-        .store()
-        .authorization
-        .as_ref()
-        .is_some_and(|(_, expires_at)| *expires_at > SystemTime::now());
-    if authorized {
-        return approve(&oc, request);
-    }
-    pages::consent(&oc.world.application.name, &oc.world.user.slug, &request)
+    let next = uri.path_and_query().map_or("/", |p| p.as_str());
+    when_valid(&oc, &params, &headers, next, |request| {
+        // The frontend authorizes at once when the user's authorization for the app has not
+        // expired.
+        let authorized = oc
+            .store()
+            .authorization
+            .as_ref()
+            .is_some_and(|(_, expires_at)| *expires_at > SystemTime::now());
+        if authorized {
+            return approve(&oc, request);
+        }
+        pages::consent(&oc.world.application.name, &oc.world.user.slug, &request)
+    })
 }
 
 /// `POST /oauth/authorize` (the consent form).
@@ -282,28 +304,21 @@ pub async fn authorize_decision(
     body: Bytes,
 ) -> Response {
     let form = Params::from_form(&headers, &body);
-    if let Err(error) = check_client(&oc, &form) {
-        return error.into_response();
-    }
-    if !signed_in(&oc, &headers) {
-        return signin_redirect("/");
-    }
-    let request = match parse_request(&oc, &form) {
-        Ok(request) => request,
-        Err(error) => return error.into_response(),
-    };
-    if form.get("decision") == Some("Authorize") {
-        return approve(&oc, request);
-    }
-    let mut params = vec![
-        ("error", "access_denied"),
-        (
-            "error_description",
-            "Access denied: user denied access to application",
-        ),
-    ];
-    params.extend(request.state.as_deref().map(|state| ("state", state)));
-    redirect_with(&request.redirect_uri, &params)
+    when_valid(&oc, &form, &headers, "/", |request| {
+        if form.get("decision") == Some("Authorize") {
+            return approve(&oc, request);
+        }
+        redirect_back(
+            &request,
+            &[
+                ("error", "access_denied"),
+                (
+                    "error_description",
+                    "Access denied: user denied access to application",
+                ),
+            ],
+        )
+    })
 }
 
 /// Only same-site paths are followed after signing in.

@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use super::jwt;
 use super::state::OpenCollective;
 use super::world::{self, AccountKind, PERSONAL_TOKEN_SCOPES};
+use crate::http::bearer_or_query_token;
 use crate::text::unix_seconds;
 use crate::urls::Params;
 
@@ -364,21 +365,11 @@ fn jwt_expired() -> Response {
     )
 }
 
-fn bearer_token<'a>(headers: &'a HeaderMap, query: &'a Params) -> Option<&'a str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .or_else(|| query.non_empty("access_token"))
-}
-
 /// OC's authentication middleware: a JWT with a bad signature, or whose user token is gone or
 /// expired, is ignored (the request goes on anonymously); an expired JWT is a 401.
 fn identify(oc: &OpenCollective, headers: &HeaderMap, query: &Params) -> Caller {
     let mut store = oc.store();
-    if let Some(token) = bearer_token(headers, query) {
+    if let Some(token) = bearer_or_query_token(headers, query) {
         let Some(claims) = jwt::verify(&oc.world.jwt_key, token) else {
             store.stats.graphql_unrecognized_tokens += 1;
             return Caller::Anonymous;

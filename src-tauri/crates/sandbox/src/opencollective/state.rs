@@ -79,7 +79,11 @@ pub struct Store {
 impl Store {
     /// OC's `model.saveToken`: the "1 token only policy" deletes every token of the user for
     /// the app before the new one is stored.
-    pub fn save_token(&mut self, scopes: Vec<String>, settings: &Settings) -> IssuedToken {
+    pub fn save_token(
+        &mut self,
+        scopes: Vec<String>,
+        settings: &OpenCollectiveConfig,
+    ) -> IssuedToken {
         self.stats.tokens_replaced += self.user_tokens.len() as u64;
         self.user_tokens.clear();
         let now = SystemTime::now();
@@ -127,20 +131,11 @@ impl Store {
     }
 }
 
-/// Settings fixed at start.
-pub struct Settings {
-    pub code_lifetime: Duration,
-    pub access_token_lifetime: Duration,
-    pub refresh_token_lifetime: Duration,
-    pub authenticated_rate_limit: u32,
-    pub anonymous_rate_limit: u32,
-    pub rate_limit_window: Duration,
-    pub token_response_shape: TokenResponseShape,
-}
-
 pub struct OpenCollective {
     pub world: World,
-    pub settings: Settings,
+    /// The lifetimes, limits and response shape it was started with. The callback URL in force
+    /// is the normalized `world.application.callback_url`.
+    pub settings: OpenCollectiveConfig,
     store: Mutex<Store>,
 }
 
@@ -158,15 +153,7 @@ impl OpenCollective {
         };
         OpenCollective {
             world: World::generate(config, callback_url),
-            settings: Settings {
-                code_lifetime: config.code_lifetime,
-                access_token_lifetime: config.access_token_lifetime,
-                refresh_token_lifetime: config.refresh_token_lifetime,
-                authenticated_rate_limit: config.authenticated_rate_limit,
-                anonymous_rate_limit: config.anonymous_rate_limit,
-                rate_limit_window: config.rate_limit_window,
-                token_response_shape: config.token_response_shape,
-            },
+            settings: config.clone(),
             store: Mutex::new(store),
         }
     }

@@ -13,23 +13,27 @@ use base64::Engine;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::authorize::{is_pkce_string, is_uri, is_vschar, parse_scopes};
+use super::authorize::{is_pkce_string, is_uri, is_vschar, parse_scopes, required_vschar};
 use super::config::TokenResponseShape;
 use super::jwt::{self, Claims};
 use super::state::{IssuedToken, OpenCollective, Store};
+use crate::http::has_media_type;
 use crate::text::unix_seconds;
 use crate::urls::Params;
 
 struct TokenError {
     error: &'static str,
-    description: &'static str,
+    description: String,
 }
 
-fn error(error: &'static str, description: &'static str) -> TokenError {
-    TokenError { error, description }
+fn error(error: &'static str, description: impl Into<String>) -> TokenError {
+    TokenError {
+        error,
+        description: description.into(),
+    }
 }
 
-fn invalid_request(description: &'static str) -> TokenError {
+fn invalid_request(description: impl Into<String>) -> TokenError {
     error("invalid_request", description)
 }
 
@@ -69,17 +73,6 @@ impl TokenError {
         }
         no_store(StatusCode::BAD_REQUEST, body.to_string())
     }
-}
-
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|mime| {
-            mime.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
 }
 
 /// The `basic-auth` package: `Basic <base64 of id:secret>`, split at the first colon.
@@ -161,7 +154,7 @@ fn issue(
     headers: &HeaderMap,
     form: &Params,
 ) -> Result<IssuedToken, TokenError> {
-    if !is_form(headers) {
+    if !has_media_type(headers, "application/x-www-form-urlencoded") {
         return Err(invalid_request(
             "Invalid request: content must be application/x-www-form-urlencoded",
         ));
@@ -169,18 +162,13 @@ fn issue(
     authenticate_client(oc, headers, form)?;
     let grant_type = form
         .non_empty("grant_type")
-        .ok_or(invalid_request("Missing parameter: `grant_type`"))?;
+        .ok_or_else(|| invalid_request("Missing parameter: `grant_type`"))?;
+    // Before refresh tokens existed the application's grants were only `authorization_code`.
+    let refresh_granted = oc.settings.token_response_shape == TokenResponseShape::Current;
     match grant_type {
         "authorization_code" => exchange_code(oc, store, form),
-        // Before refresh tokens existed the application's grants were only `authorization_code`.
-        "refresh_token" if oc.settings.token_response_shape != TokenResponseShape::Current => {
-            Err(error(
-                "unauthorized_client",
-                "Unauthorized client: `grant_type` is invalid",
-            ))
-        }
-        "refresh_token" => refresh(oc, store, form),
-        "password" | "client_credentials" => Err(error(
+        "refresh_token" if refresh_granted => refresh(oc, store, form),
+        "refresh_token" | "password" | "client_credentials" => Err(error(
             "unauthorized_client",
             "Unauthorized client: `grant_type` is invalid",
         )),
@@ -196,12 +184,7 @@ fn exchange_code(
     store: &mut Store,
     form: &Params,
 ) -> Result<IssuedToken, TokenError> {
-    let code = form
-        .non_empty("code")
-        .ok_or(invalid_request("Missing parameter: `code`"))?;
-    if !is_vschar(code) {
-        return Err(invalid_request("Invalid parameter: `code`"));
-    }
+    let code = required_vschar(form, "code").map_err(invalid_request)?;
     let found = store
         .codes
         .get(code)
@@ -250,12 +233,7 @@ fn refresh(
     store: &mut Store,
     form: &Params,
 ) -> Result<IssuedToken, TokenError> {
-    let refresh_token = form
-        .non_empty("refresh_token")
-        .ok_or(invalid_request("Missing parameter: `refresh_token`"))?;
-    if !is_vschar(refresh_token) {
-        return Err(invalid_request("Invalid parameter: `refresh_token`"));
-    }
+    let refresh_token = required_vschar(form, "refresh_token").map_err(invalid_request)?;
     let existing = store
         .user_tokens
         .iter()

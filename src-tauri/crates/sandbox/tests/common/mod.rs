@@ -269,3 +269,51 @@ pub async fn unauthorized(response: Response) -> Value {
     );
     json(response).await
 }
+
+pub fn api_url(sandbox: &RunningSandbox, path: &str) -> Url {
+    sandbox.base_url().join(path).unwrap()
+}
+
+/// `url` with `?access_token=<token>` added.
+pub fn with_token(mut url: Url, token: &str) -> Url {
+    url.query_pairs_mut().append_pair("access_token", token);
+    url
+}
+
+/// POSTs a JSON body with the token in the Authorization header.
+pub async fn post_json(url: Url, token: &str, body: &Value) -> Response {
+    plain_client()
+        .post(url)
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// POSTs a form body with the token in the Authorization header.
+pub async fn post_form(url: Url, token: &str, form: &[(&str, &str)]) -> Response {
+    plain_client()
+        .post(url)
+        .bearer_auth(token)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The pre-signed storage URL a download link redirects to.
+pub async fn storage_url(download_url: &str) -> String {
+    found_location(&plain_client().get(download_url).send().await.unwrap())
+}
+
+/// Both download hops; the bytes served.
+pub async fn download(download_url: &str) -> Vec<u8> {
+    let object = plain_client()
+        .get(storage_url(download_url).await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(object.status(), StatusCode::OK);
+    object.bytes().await.unwrap().to_vec()
+}

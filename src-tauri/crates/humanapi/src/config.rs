@@ -1,0 +1,138 @@
+//! Where Human API lives and the app's portal credentials.
+
+use datalinks_core::{Error, ErrorCode, SecretString};
+use url::{Host, Url};
+
+/// `auth.humanapi.co`: `POST /v1/connect/token` (§C1).
+pub const DEFAULT_AUTH_BASE_URL: &str = "https://auth.humanapi.co";
+/// `user.humanapi.co`: the legacy finalize and public-token endpoints (§C2).
+pub const DEFAULT_LEGACY_BASE_URL: &str = "https://user.humanapi.co";
+/// The Data API root (§C4).
+pub const DEFAULT_DATA_API_URL: &str = "https://api.humanapi.co/v1/human";
+/// The Connect client on the CDN (§C3, seed 002).
+pub const DEFAULT_CONNECT_SCRIPT_URL: &str =
+    "https://cdn.humanapi.co/humanapi-connect-client@latest.js";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub auth_base_url: Url,
+    pub legacy_base_url: Url,
+    pub data_api_url: Url,
+    pub connect_script_url: Url,
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+impl Config {
+    /// Production Human API with the app's portal credentials.
+    pub fn production(client_id: impl Into<String>, client_secret: SecretString) -> Self {
+        let parse = |url| Url::parse(url).expect("default Human API URLs are valid");
+        Self {
+            auth_base_url: parse(DEFAULT_AUTH_BASE_URL),
+            legacy_base_url: parse(DEFAULT_LEGACY_BASE_URL),
+            data_api_url: parse(DEFAULT_DATA_API_URL),
+            connect_script_url: parse(DEFAULT_CONNECT_SCRIPT_URL),
+            client_id: client_id.into(),
+            client_secret,
+        }
+    }
+
+    /// Refuses empty credentials and any URL the secret or tokens could leak through.
+    pub fn check(&self) -> Result<(), Error> {
+        if self.client_id.trim().is_empty() || self.client_secret.is_empty() {
+            return Err(Error::new(
+                ErrorCode::NotConfigured,
+                "The Human API client id and client secret are not configured.",
+            ));
+        }
+        check_url("auth base URL", &self.auth_base_url)?;
+        check_url("legacy base URL", &self.legacy_base_url)?;
+        check_url("Data API URL", &self.data_api_url)?;
+        check_url("Connect script URL", &self.connect_script_url)
+    }
+}
+
+/// https, or http to this machine only (the sandbox); no query or fragment, since paths are
+/// appended to it.
+pub(crate) fn check_url(what: &str, url: &Url) -> Result<(), Error> {
+    let loopback = match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(name)) => name == "localhost",
+        None => false,
+    };
+    let allowed_scheme = url.scheme() == "https" || (url.scheme() == "http" && loopback);
+    if !allowed_scheme || url.host().is_none() {
+        return Err(Error::invalid_input(format!(
+            "The Human API {what} must start with https:// (http:// only for this machine): {url}."
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::invalid_input(format!(
+            "The Human API {what} must not carry a query or fragment: {url}."
+        )));
+    }
+    Ok(())
+}
+
+/// `base` with `segments` appended, each percent-encoded (report ids come from the server).
+pub(crate) fn endpoint(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .expect("check_url accepted only http(s) URLs with a host")
+        .pop_if_empty()
+        .extend(segments);
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(raw: &str) -> Url {
+        Url::parse(raw).unwrap()
+    }
+
+    #[test]
+    fn production_defaults_pass_the_check() {
+        let config = Config::production("id", SecretString::new("secret"));
+        assert!(config.check().is_ok());
+        assert_eq!(
+            config.connect_script_url.as_str(),
+            "https://cdn.humanapi.co/humanapi-connect-client@latest.js"
+        );
+    }
+
+    #[test]
+    fn missing_credentials_are_not_configured() {
+        let config = Config::production("id", SecretString::new(""));
+        assert_eq!(config.check().unwrap_err().code, ErrorCode::NotConfigured);
+    }
+
+    #[test]
+    fn plain_http_is_only_for_this_machine() {
+        assert!(check_url("x", &url("http://127.0.0.1:8080/")).is_ok());
+        assert!(check_url("x", &url("http://localhost/")).is_ok());
+        assert!(check_url("x", &url("http://[::1]:9/")).is_ok());
+        assert!(check_url("x", &url("http://auth.humanapi.co/")).is_err());
+        assert!(check_url("x", &url("https://auth.humanapi.co/?a=1")).is_err());
+        assert!(check_url("x", &url("data:text/plain,x")).is_err());
+    }
+
+    #[test]
+    fn endpoints_append_encoded_segments() {
+        let base = url("https://api.humanapi.co/v1/human");
+        assert_eq!(
+            endpoint(&base, &["medical", "reports", "a/b?c", "raw"]).as_str(),
+            "https://api.humanapi.co/v1/human/medical/reports/a%2Fb%3Fc/raw"
+        );
+        assert_eq!(
+            endpoint(
+                &url("https://auth.humanapi.co/"),
+                &["v1", "connect", "token"]
+            )
+            .as_str(),
+            "https://auth.humanapi.co/v1/connect/token"
+        );
+    }
+}
