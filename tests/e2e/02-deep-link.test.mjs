@@ -1,6 +1,7 @@
 // A restarted app, the datalinks:// transport end to end, and hostile or broken callbacks.
 import { before, after } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import {
   startApp, e2eTest, byTestId, waitForCardState, cardState, showConnections, showSettings,
   assertResponsive, setBrowserMode, browserRuns, waitForBrowserRun, gioOpen, secondInstance,
@@ -101,6 +102,15 @@ e2eTest("an access_denied callback for a pending attempt ends the wait", current
   const authorizeUrl = new URL((await byTestId(browser, "authorize-url").getText()).trim());
   const state = authorizeUrl.searchParams.get("state");
   assert.ok(state, `no state in ${authorizeUrl}`);
+
+  // "Copy link" puts exactly the authorize URL on the X clipboard.
+  await byTestId(browser, "copy-link").click();
+  await browser.waitUntil(async () => (await byTestId(browser, "copy-link").getText()).includes("Copied"), {
+    timeout: 5_000, timeoutMsg: "Copy link did not confirm",
+  });
+  const clipboard = spawnSync("xclip", ["-o", "-selection", "clipboard"], { encoding: "utf8", timeout: 5_000 });
+  assert.equal(clipboard.status, 0, `xclip failed: ${clipboard.stderr}`);
+  assert.equal(clipboard.stdout.trim(), authorizeUrl.toString());
 
   gioOpen(`datalinks://oauth/callback?error=access_denied&state=${encodeURIComponent(state)}`);
   const error = byTestId(browser, "connection-error", '[data-code="authorization_denied"]');
