@@ -2,6 +2,8 @@
 //! folder and keyring as the desktop app. Never prints a token or a client secret of a real
 //! provider.
 
+mod oh;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use datalinks_core::{
     ConnectionState, ConnectionView, Error, Provider, Result, Transport, APP_IDENTIFIER,
@@ -47,6 +49,8 @@ enum Command {
         #[arg(long, conflicts_with_all = ["base_url", "client_id", "client_secret"])]
         sandbox: bool,
     },
+    /// A researcher's Open Humans project, over its master token.
+    Oh(oh::OhCommand),
     /// Run the provider sandbox until interrupted.
     Sandbox {
         #[arg(long, default_value_t = 8765)]
@@ -114,9 +118,11 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    if let Command::Sandbox { port } = cli.command {
-        return run_sandbox(port).await;
-    }
+    let command = match cli.command {
+        Command::Sandbox { port } => return run_sandbox(port).await,
+        Command::Oh(command) => return oh::run(command).await,
+        other => other,
+    };
     let data_dir = cli
         .data_dir
         .or_else(|| dirs::data_dir().map(|d| d.join(APP_IDENTIFIER)))
@@ -127,7 +133,7 @@ async fn run(cli: Cli) -> Result<()> {
         Arc::new(KeyringStore::new()),
         Arc::new(TerminalHost { changes }),
     )?;
-    match cli.command {
+    match command {
         Command::Status { json } => print_status(&service.list_connections().await?, json),
         Command::Connect {
             provider,
@@ -143,7 +149,7 @@ async fn run(cli: Cli) -> Result<()> {
             service.connect(provider, Some(Transport::Loopback)).await?;
             wait_for_outcome(&service, provider, &mut changed).await
         }
-        Command::Sandbox { .. } => unreachable!("handled above"),
+        Command::Sandbox { .. } | Command::Oh(_) => unreachable!("handled above"),
     }
 }
 

@@ -1,0 +1,450 @@
+//! `datalinks oh …`: a researcher's Open Humans project from scripts, over `datalinks-research`.
+//! The master token comes from a file or the environment, never from a flag (command lines are
+//! visible to other users). Progress goes to stderr, results to stdout.
+
+use clap::{Args, Subcommand, ValueEnum};
+use datalinks_core::{Error, ErrorCode, Result, SecretString};
+use datalinks_openhumans::{parse_base_url, DEFAULT_BASE_URL};
+use datalinks_research::{
+    metadata_csv, parse_size, render_preview, CancellationToken, DeleteTarget, DownloadEvent,
+    DownloadOptions, FileOutcome, MemberFilter, Project, Recipients, UploadMode, UploadOptions,
+};
+use serde_json::json;
+use std::collections::HashSet;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+const MASTER_TOKEN_ENV: &str = "DATALINKS_OH_MASTER_TOKEN";
+
+#[derive(Args)]
+pub struct OhCommand {
+    #[command(flatten)]
+    project: ProjectArgs,
+    #[command(subcommand)]
+    action: OhAction,
+}
+
+#[derive(Args)]
+struct ProjectArgs {
+    /// File holding the project's master access token (otherwise the DATALINKS_OH_MASTER_TOKEN
+    /// environment variable).
+    #[arg(long, global = true)]
+    master_token_file: Option<PathBuf>,
+    #[arg(long, env = "DATALINKS_OH_BASE_URL", default_value = DEFAULT_BASE_URL, global = true)]
+    base_url: String,
+}
+
+#[derive(Subcommand)]
+enum OhAction {
+    /// List the project's members with their sources and file counts.
+    Members {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download members' files in ohapi's layout (`<dest>/<member>/<source>/<file>`).
+    Download {
+        #[arg(long, short = 'd')]
+        dest: PathBuf,
+        /// Only these members: ids separated by commas, or a file listing them.
+        #[arg(long)]
+        members: Option<String>,
+        /// Never these members: ids separated by commas, or a file listing them.
+        #[arg(long)]
+        exclude: Option<String>,
+        /// Only this source (its files go straight into the member's folder).
+        #[arg(long, short = 's')]
+        source: Option<String>,
+        /// The project's own files instead of shared sources.
+        #[arg(long)]
+        project_data: bool,
+        /// Skip files larger than this (e.g. 128m, 2GiB).
+        #[arg(long)]
+        max_size: Option<String>,
+        /// Name files `<file id>.<name>`.
+        #[arg(long)]
+        id_prefix: bool,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the file list as CSV (as ohproj-download-metadata).
+    DownloadMetadata {
+        /// Where to write (default: stdout).
+        #[arg(long)]
+        output_csv: Option<PathBuf>,
+    },
+    /// Upload files from a folder with a metadata CSV (as ohproj-upload).
+    Upload {
+        #[arg(long, short = 'd')]
+        dir: PathBuf,
+        #[arg(long)]
+        metadata_csv: PathBuf,
+        /// The member, when the CSV has no project_member_id column (files directly in --dir).
+        #[arg(long, short = 'm')]
+        member: Option<String>,
+        #[arg(long, value_enum, default_value_t = ModeArg::Default)]
+        mode: ModeArg,
+        #[arg(long)]
+        max_size: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Email members through Open Humans.
+    Message {
+        #[arg(long, default_value = "")]
+        subject: String,
+        /// The text; `{{ PROJECT_MEMBER_ID }}` becomes each member's id.
+        #[arg(long, required_unless_present = "body_file")]
+        body: Option<String>,
+        #[arg(long, conflicts_with = "body")]
+        body_file: Option<PathBuf>,
+        #[arg(long, conflicts_with = "members", required_unless_present = "members")]
+        all: bool,
+        /// Ids separated by commas, or a file listing them.
+        #[arg(long)]
+        members: Option<String>,
+        /// Show the recipient count and the rendered text, send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Delete the project's files of a member.
+    Delete {
+        #[arg(long, short = 'm')]
+        member: String,
+        #[arg(long, group = "target")]
+        file_id: Option<u64>,
+        #[arg(long, group = "target")]
+        basename: Option<String>,
+        #[arg(long, group = "target")]
+        all_files: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove members from the project (asks first).
+    RemoveMembers {
+        /// Ids separated by commas, or a file listing them.
+        #[arg(long)]
+        members: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Default,
+    Safe,
+    Sync,
+}
+
+impl From<ModeArg> for UploadMode {
+    fn from(mode: ModeArg) -> Self {
+        match mode {
+            ModeArg::Default => UploadMode::Default,
+            ModeArg::Safe => UploadMode::Safe,
+            ModeArg::Sync => UploadMode::Sync,
+        }
+    }
+}
+
+impl ProjectArgs {
+    fn open(&self) -> Result<Project> {
+        let token = match &self.master_token_file {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| Error::invalid_input(format!("{}: {e}", path.display())))?,
+            None => std::env::var(MASTER_TOKEN_ENV).map_err(|_| {
+                Error::new(
+                    ErrorCode::NotConfigured,
+                    format!("No master token: pass --master-token-file or set {MASTER_TOKEN_ENV}."),
+                )
+            })?,
+        };
+        Project::new(
+            parse_base_url(&self.base_url)?,
+            SecretString::new(token.trim()),
+        )
+    }
+}
+
+/// Member ids from a comma list or, when `value` names a file, from that file (one per line,
+/// or separated by commas or spaces).
+fn member_ids(value: &str) -> Result<Vec<String>> {
+    let text = if std::path::Path::new(value).is_file() {
+        std::fs::read_to_string(value).map_err(|e| Error::invalid_input(format!("{value}: {e}")))?
+    } else {
+        value.to_owned()
+    };
+    Ok(text
+        .split([',', ' ', '\t', '\r', '\n'])
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+fn id_set(value: Option<&str>) -> Result<Option<HashSet<String>>> {
+    value
+        .map(|v| member_ids(v).map(|ids| ids.into_iter().collect()))
+        .transpose()
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::internal(e.to_string()))?;
+    println!("{text}");
+    Ok(())
+}
+
+pub async fn run(command: OhCommand) -> Result<()> {
+    let project = command.project.open()?;
+    match command.action {
+        OhAction::Members { json } => {
+            let members = project.members().await?;
+            if json {
+                let listed: Vec<_> = members
+                    .iter()
+                    .map(|m| {
+                        json!({
+                            "project_member_id": m.project_member_id,
+                            "username": m.username,
+                            "created": m.created,
+                            "sources_shared": m.sources_shared,
+                            "file_count": m.file_count,
+                            "files": m.files.iter().map(|f| json!({
+                                "id": f.id, "basename": f.basename, "source": f.source,
+                                "created": f.created, "metadata": f.metadata,
+                            })).collect::<Vec<_>>(),
+                        })
+                    })
+                    .collect();
+                return print_json(&listed);
+            }
+            for m in &members {
+                let username = m.username.as_deref().unwrap_or("-");
+                println!(
+                    "{}\t{username}\t{} files\t{}",
+                    m.project_member_id,
+                    m.file_count,
+                    m.sources_shared.join(",")
+                );
+            }
+            eprintln!("{} members", members.len());
+            Ok(())
+        }
+        OhAction::Download {
+            dest,
+            members,
+            exclude,
+            source,
+            project_data,
+            max_size,
+            id_prefix,
+            concurrency,
+            json,
+        } => {
+            let options = DownloadOptions {
+                dest,
+                members: MemberFilter {
+                    only: id_set(members.as_deref())?,
+                    exclude: id_set(exclude.as_deref())?.unwrap_or_default(),
+                },
+                source,
+                project_data,
+                max_size: max_size.as_deref().map(parse_size).transpose()?,
+                id_prefix,
+                concurrency,
+            };
+            eprintln!("Listing members…");
+            let listed = project.members().await?;
+            let cancel = CancellationToken::new();
+            let on_ctrl_c = cancel.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("Cancelling; run the same command again to resume.");
+                    on_ctrl_c.cancel();
+                }
+            });
+            let summary = project
+                .download(&listed, &options, print_download_event, &cancel)
+                .await?;
+            if json {
+                print_json(&summary)?;
+            } else {
+                println!(
+                    "downloaded {}, already present {}, too large {}, failed {}; {} bytes in {:.1} s{}",
+                    summary.downloaded,
+                    summary.skipped_identical,
+                    summary.skipped_too_large,
+                    summary.failed.len(),
+                    summary.bytes,
+                    summary.seconds,
+                    if summary.cancelled { " (cancelled)" } else { "" }
+                );
+                for failed in &summary.failed {
+                    println!("failed: {} ({})", failed.path.display(), failed.reason);
+                }
+            }
+            if summary.cancelled {
+                return Err(Error::new(ErrorCode::Cancelled, "Cancelled."));
+            }
+            if !summary.failed.is_empty() {
+                return Err(Error::unreachable(format!(
+                    "{} files failed; run again to retry them.",
+                    summary.failed.len()
+                )));
+            }
+            Ok(())
+        }
+        OhAction::DownloadMetadata { output_csv } => {
+            let csv = metadata_csv(&project.members().await?);
+            match output_csv {
+                Some(path) => std::fs::write(&path, csv)
+                    .map_err(|e| Error::storage(format!("{}: {e}", path.display()))),
+                None => {
+                    print!("{csv}");
+                    Ok(())
+                }
+            }
+        }
+        OhAction::Upload {
+            dir,
+            metadata_csv,
+            member,
+            mode,
+            max_size,
+            json,
+        } => {
+            let options = UploadOptions {
+                dir,
+                metadata_csv,
+                member,
+                mode: mode.into(),
+                max_size: max_size.as_deref().map(parse_size).transpose()?,
+            };
+            let report = project.upload_from_dir(&options).await?;
+            if json {
+                print_json(&report)?;
+            } else {
+                for outcome in &report.outcomes {
+                    let value = serde_json::to_value(outcome).unwrap_or_default();
+                    println!(
+                        "{}\t{}\t{}",
+                        value["outcome"].as_str().unwrap_or(""),
+                        value["project_member_id"].as_str().unwrap_or(""),
+                        value["filename"].as_str().unwrap_or("")
+                    );
+                }
+            }
+            match report.failures() {
+                0 => Ok(()),
+                n => Err(Error::provider(format!("{n} uploads failed."))),
+            }
+        }
+        OhAction::Message {
+            subject,
+            body,
+            body_file,
+            all,
+            members,
+            dry_run,
+        } => {
+            let body = match (body, body_file) {
+                (Some(body), _) => body,
+                (None, Some(path)) => std::fs::read_to_string(&path)
+                    .map_err(|e| Error::invalid_input(format!("{}: {e}", path.display())))?,
+                (None, None) => return Err(Error::invalid_input("Give --body or --body-file.")),
+            };
+            let recipients = match (all, members) {
+                (true, _) => Recipients::AllMembers,
+                (false, Some(list)) => Recipients::Members(member_ids(&list)?),
+                (false, None) => return Err(Error::invalid_input("Give --all or --members.")),
+            };
+            let count = project.recipient_count(&recipients).await?;
+            let example = match &recipients {
+                Recipients::Members(ids) => ids.first().cloned(),
+                Recipients::AllMembers => None,
+            }
+            .unwrap_or_else(|| "12345678".to_owned());
+            eprintln!("{count} recipients. As member {example} reads it:");
+            eprintln!("---\n{}\n---", render_preview(&body, &example));
+            if dry_run {
+                return Ok(());
+            }
+            project.message(&subject, &body, &recipients).await?;
+            println!("sent to {count} members");
+            Ok(())
+        }
+        OhAction::Delete {
+            member,
+            file_id,
+            basename,
+            all_files,
+            json,
+        } => {
+            let target = match (file_id, basename, all_files) {
+                (Some(id), _, _) => DeleteTarget::FileId(id),
+                (_, Some(name), _) => DeleteTarget::Basename(name),
+                (_, _, true) => DeleteTarget::AllFiles,
+                _ => {
+                    return Err(Error::invalid_input(
+                        "Give --file-id, --basename or --all-files.",
+                    ))
+                }
+            };
+            let ids = project.delete(&member, &target).await?;
+            if json {
+                print_json(&json!({ "ids": ids }))
+            } else {
+                println!("deleted {} files {ids:?}", ids.len());
+                Ok(())
+            }
+        }
+        OhAction::RemoveMembers { members, yes } => {
+            let ids = member_ids(&members)?;
+            if !yes
+                && !confirm(&format!(
+                    "Remove {} members ({})?",
+                    ids.len(),
+                    ids.join(", ")
+                ))?
+            {
+                return Err(Error::new(ErrorCode::Cancelled, "Nothing removed."));
+            }
+            project.remove_members(&ids).await?;
+            println!("removed {} members", ids.len());
+            Ok(())
+        }
+    }
+}
+
+fn print_download_event(event: DownloadEvent<'_>) {
+    match event {
+        DownloadEvent::Planned { files } => eprintln!("{files} files to check"),
+        DownloadEvent::Progress { .. } => {}
+        DownloadEvent::Finished {
+            file,
+            outcome,
+            finished,
+            of,
+        } => {
+            let what = match outcome {
+                FileOutcome::Downloaded { bytes, .. } => format!("{bytes} bytes"),
+                FileOutcome::AlreadyPresent => "already present".into(),
+                FileOutcome::TooLarge { size } => format!("skipped, {size} bytes is too large"),
+                FileOutcome::Failed { reason } => format!("FAILED: {reason}"),
+            };
+            eprintln!("[{finished}/{of}] {} {what}", file.path.display());
+        }
+    }
+}
+
+fn confirm(question: &str) -> Result<bool> {
+    eprint!("{question} Type yes to confirm: ");
+    std::io::stderr().flush().ok();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::internal(e.to_string()))?;
+    Ok(answer.trim().eq_ignore_ascii_case("yes"))
+}

@@ -1,0 +1,122 @@
+//! `datalinks oh …` as a script runs it, against a sandbox started here.
+
+use datalinks_sandbox::{RunningSandbox, SandboxConfig};
+use std::path::Path;
+use std::process::{Command, Output};
+
+async fn sandbox() -> RunningSandbox {
+    let config = SandboxConfig {
+        member_count: 3,
+        files_per_member: 12,
+        ..SandboxConfig::default()
+    };
+    datalinks_sandbox::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Runs `datalinks oh <args>` with the master token in the environment.
+fn oh(sandbox: &RunningSandbox, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_datalinks"))
+        .arg("oh")
+        .args(args)
+        .env("DATALINKS_OH_MASTER_TOKEN", sandbox.master_access_token())
+        .env("DATALINKS_OH_BASE_URL", sandbox.base_url().as_str())
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+// Multi-threaded: the sandbox keeps serving while the test waits for the process.
+#[tokio::test(flavor = "multi_thread")]
+async fn members_lists_every_member_with_all_files() {
+    let sandbox = sandbox().await;
+    let output = oh(&sandbox, &["members", "--json"]);
+    assert!(output.status.success(), "{output:?}");
+    let members: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let members = members.as_array().unwrap();
+    assert_eq!(members.len(), 2);
+    for member in members {
+        assert_eq!(member["file_count"], 12);
+        assert_eq!(member["files"].as_array().unwrap().len(), 12);
+    }
+    let text = oh(&sandbox, &["members"]);
+    assert_eq!(stdout(&text).lines().count(), 2);
+    assert!(!stdout(&text).contains(&sandbox.master_access_token()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn download_writes_ohapis_layout_and_a_summary() {
+    let sandbox = sandbox().await;
+    let listed = oh(&sandbox, &["members", "--json"]);
+    let members: serde_json::Value = serde_json::from_str(&stdout(&listed)).unwrap();
+    let kept = members[0]["project_member_id"].as_str().unwrap();
+    let excluded = members[1]["project_member_id"].as_str().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let deny_list = dest.path().join("exclude.txt");
+    std::fs::write(&deny_list, format!("{excluded}\n")).unwrap();
+    let dest_arg = dest.path().join("data");
+
+    let output = oh(
+        &sandbox,
+        &[
+            "download",
+            "--dest",
+            dest_arg.to_str().unwrap(),
+            "--exclude",
+            deny_list.to_str().unwrap(),
+            "--concurrency",
+            "3",
+            "--json",
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(summary["downloaded"], 12);
+    assert_eq!(summary["failed"], serde_json::json!([]));
+    let progress = String::from_utf8(output.stderr).unwrap();
+    assert!(progress.contains("[12/12]"), "{progress}");
+
+    for file in members[0]["files"].as_array().unwrap() {
+        let path = dest_arg
+            .join(kept)
+            .join(file["source"].as_str().unwrap())
+            .join(file["basename"].as_str().unwrap());
+        assert!(path.is_file(), "{}", path.display());
+    }
+    assert!(!Path::new(&dest_arg.join(excluded)).exists());
+
+    let again = oh(
+        &sandbox,
+        &[
+            "download",
+            "--dest",
+            dest_arg.to_str().unwrap(),
+            "--members",
+            kept,
+        ],
+    );
+    assert!(again.status.success());
+    assert!(
+        stdout(&again).starts_with("downloaded 0, already present 12"),
+        "{}",
+        stdout(&again)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_master_token_is_a_clear_error() {
+    let sandbox = sandbox().await;
+    let output = Command::new(env!("CARGO_BIN_EXE_datalinks"))
+        .args(["oh", "members", "--base-url", sandbox.base_url().as_str()])
+        .env_remove("DATALINKS_OH_MASTER_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8(output.stderr)
+        .unwrap()
+        .contains("--master-token-file"));
+}

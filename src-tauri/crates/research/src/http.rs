@@ -1,0 +1,180 @@
+//! Requests to the project API: the master token attached, idempotent calls retried with backoff
+//! on 5xx and network failures, and Open Humans' answers turned into coded errors.
+
+use datalinks_core::{Error, ErrorCode, Result, SecretString};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+use url::Url;
+
+/// Attempts of an idempotent call (the first one included).
+const ATTEMPTS: u32 = 4;
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+
+/// Whether a call may be sent again after a failure whose outcome is unknown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    Safe,
+    /// Sending twice could act twice (a second email, a second removal).
+    Never,
+}
+
+pub struct Api {
+    pub client: reqwest::Client,
+    base: Url,
+    master_token: SecretString,
+}
+
+impl Api {
+    pub fn new(client: reqwest::Client, mut base: Url, master_token: SecretString) -> Self {
+        // Endpoints join onto the base, so a self-hosted path prefix must end with a slash.
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        Self {
+            client,
+            base,
+            master_token,
+        }
+    }
+
+    pub fn endpoint(&self, relative_path: &str) -> Url {
+        self.base
+            .join(relative_path)
+            .expect("endpoint paths are valid relative URLs")
+    }
+
+    /// The members list wants the token in the query string (providers.md A6).
+    pub fn members_url(&self) -> Url {
+        let mut url = self.endpoint(crate::MEMBERS_PATH);
+        url.query_pairs_mut()
+            .append_pair("access_token", self.master_token.expose());
+        url
+    }
+
+    /// Pagination links are followed only on the configured server: they carry the token.
+    pub fn same_origin(&self, link: &str) -> Result<Url> {
+        let url = Url::parse(link)
+            .map_err(|_| Error::provider("Open Humans sent an invalid `next` link."))?;
+        if url.origin() != self.base.origin() {
+            return Err(Error::provider(
+                "Open Humans sent a `next` link to another server; not following it.",
+            ));
+        }
+        Ok(url)
+    }
+
+    pub async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T> {
+        let response = self
+            .send(Retry::Safe, || self.client.get(url.clone()))
+            .await?;
+        read_json(response).await
+    }
+
+    pub async fn post_form<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &[(&str, String)],
+        retry: Retry,
+    ) -> Result<T> {
+        let url = self.endpoint(path);
+        let response = self
+            .send(retry, || self.client.post(url.clone()).form(form))
+            .await?;
+        read_json(response).await
+    }
+
+    pub async fn post_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        retry: Retry,
+    ) -> Result<T> {
+        let url = self.endpoint(path);
+        let response = self
+            .send(retry, || self.client.post(url.clone()).json(body))
+            .await?;
+        read_json(response).await
+    }
+
+    /// Sends with the master token; a success status is returned, anything else is an error.
+    pub async fn send(&self, retry: Retry, build: impl Fn() -> RequestBuilder) -> Result<Response> {
+        send_with_backoff(retry, || {
+            build()
+                .bearer_auth(self.master_token.expose())
+                .header(reqwest::header::ACCEPT, "application/json")
+        })
+        .await
+    }
+}
+
+/// Sends `build()`'s request, again after 5xx or network failures when `retry` allows it.
+pub async fn send_with_backoff(
+    retry: Retry,
+    build: impl Fn() -> RequestBuilder,
+) -> Result<Response> {
+    let attempts = if retry == Retry::Safe { ATTEMPTS } else { 1 };
+    let mut backoff = FIRST_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        let outcome = match build().send().await {
+            Ok(response) if response.status().is_server_error() => {
+                Err(Error::unreachable(format!(
+                    "Open Humans is having trouble (HTTP {}).",
+                    response.status().as_u16()
+                )))
+            }
+            Ok(response) => return check_status(response).await,
+            Err(e) => Err(Error::unreachable(format!(
+                "Open Humans could not be reached: {}.",
+                e.without_url()
+            ))),
+        };
+        if attempt >= attempts {
+            return outcome;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff *= 2;
+        attempt += 1;
+    }
+}
+
+async fn check_status(response: Response) -> Result<Response> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let body = response.text().await.unwrap_or_default();
+    if status == StatusCode::UNAUTHORIZED {
+        let detail = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["detail"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| "HTTP 401".into());
+        return Err(Error::new(
+            ErrorCode::ReconnectNeeded,
+            format!(
+                "Open Humans refused the master token ({detail}). Master tokens expire after 24 hours: get a fresh one on the project's page."
+            ),
+        ));
+    }
+    let excerpt: String = body.chars().take(300).collect();
+    let code = if status == StatusCode::NOT_FOUND {
+        ErrorCode::NotFound
+    } else {
+        ErrorCode::ProviderError
+    };
+    Err(Error::new(
+        code,
+        format!("Open Humans answered HTTP {}: {excerpt}", status.as_u16()),
+    ))
+}
+
+async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T> {
+    response.json().await.map_err(|e| {
+        Error::provider(format!(
+            "Open Humans sent a response Datalinks does not understand: {}.",
+            e.without_url()
+        ))
+    })
+}

@@ -1,0 +1,225 @@
+//! Open Humans for researchers (providers.md §A5–A13): a project's members with all their files,
+//! bulk download in ohapi's disk layout, metadata export, messaging, uploads to members, file
+//! deletion and member removal, all over the project's master token.
+//!
+//! The master token is a [`SecretString`]: it travels only to the configured server (in the query
+//! string where Open Humans requires it, otherwise in the `Authorization` header) and never
+//! appears in an error, a log line or a debug print.
+
+mod download;
+mod http;
+mod messaging;
+mod metadata;
+mod upload;
+
+pub use download::{
+    DownloadEvent, DownloadOptions, DownloadSummary, FailedFile, FileOutcome, MemberFilter,
+    PlannedFile,
+};
+pub use messaging::{render_preview, Recipients};
+pub use metadata::{metadata_csv, parse_size};
+pub use tokio_util::sync::CancellationToken;
+pub use upload::{DeleteTarget, UploadMode, UploadOptions, UploadOutcome, UploadReport};
+
+use datalinks_core::{Error, Result, SecretString};
+use datalinks_openhumans::DataFile;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+use url::Url;
+
+const PROJECT_PATH: &str = "api/direct-sharing/project/";
+const MEMBERS_PATH: &str = "api/direct-sharing/project/members/";
+const EXCHANGE_MEMBER_PATH: &str = "api/direct-sharing/project/exchange-member/";
+
+/// What `GET /api/direct-sharing/project/` says about the project (the fields scripts use; the
+/// whole answer is in `raw`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProjectInfo {
+    pub id: u64,
+    pub id_label: String,
+    pub name: String,
+    pub slug: String,
+    pub authorized_members: u64,
+    #[serde(default)]
+    pub contact_email: String,
+    #[serde(skip)]
+    pub raw: serde_json::Value,
+}
+
+/// One active member of the project with every file they share (not only the first 10 the
+/// members list shows).
+#[derive(Debug, Clone)]
+pub struct ProjectMember {
+    pub project_member_id: String,
+    /// Present only when the project requests username access.
+    pub username: Option<String>,
+    pub created: String,
+    pub sources_shared: Vec<String>,
+    pub file_count: usize,
+    pub files: Vec<DataFile>,
+}
+
+/// A member as the members list serializes it.
+#[derive(Deserialize)]
+struct ListedMember {
+    project_member_id: String,
+    #[serde(default)]
+    username: Option<String>,
+    created: String,
+    sources_shared: Vec<String>,
+    file_count: usize,
+    data: Vec<ListedFile>,
+}
+
+/// A file with the download link minted when it was listed (valid for an hour).
+#[derive(Deserialize)]
+struct ListedFile {
+    #[serde(flatten)]
+    file: DataFile,
+    download_url: String,
+}
+
+#[derive(Deserialize)]
+struct MembersPage {
+    count: usize,
+    next: Option<String>,
+    results: Vec<ListedMember>,
+}
+
+#[derive(Deserialize)]
+struct ExchangePage {
+    next: Option<String>,
+    data: Vec<ListedFile>,
+}
+
+/// A download link and when it was listed.
+struct Link {
+    url: Url,
+    listed_at: Instant,
+}
+
+/// A project, seen through its master access token.
+pub struct Project {
+    http: http::Api,
+    /// Download links from the latest listing, by file id, so a bulk download does not ask the
+    /// server again for links it was just given.
+    links: Mutex<HashMap<u64, Link>>,
+}
+
+impl Project {
+    /// `base_url` is the Open Humans server (see `datalinks_openhumans::parse_base_url`).
+    pub fn new(base_url: Url, master_token: SecretString) -> Result<Self> {
+        if master_token.expose().trim().is_empty() {
+            return Err(Error::invalid_input("The master access token is empty."));
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(20))
+            .build()
+            .map_err(|e| Error::internal(format!("HTTP client: {e}")))?;
+        Ok(Self {
+            http: http::Api::new(client, base_url, master_token),
+            links: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub async fn info(&self) -> Result<ProjectInfo> {
+        let raw: serde_json::Value = self.http.get_json(self.http.endpoint(PROJECT_PATH)).await?;
+        let mut info: ProjectInfo = serde_json::from_value(raw.clone()).map_err(|e| {
+            Error::provider(format!(
+                "Open Humans sent project info Datalinks does not understand: {e}."
+            ))
+        })?;
+        info.raw = raw;
+        Ok(info)
+    }
+
+    /// How many active members the project has (one small request).
+    pub async fn member_count(&self) -> Result<usize> {
+        let mut url = self.http.members_url();
+        url.query_pairs_mut().append_pair("limit", "1");
+        let page: MembersPage = self.http.get_json(url).await?;
+        Ok(page.count)
+    }
+
+    /// Every active member, over every page, each with all their files: `exchange_member` is
+    /// followed for members who share more files than the list shows.
+    pub async fn members(&self) -> Result<Vec<ProjectMember>> {
+        let mut members = Vec::new();
+        let mut next = Some(self.http.members_url());
+        while let Some(url) = next.take() {
+            let page: MembersPage = self.http.get_json(url).await?;
+            for listed in page.results {
+                members.push(self.complete_member(listed).await?);
+            }
+            next = page
+                .next
+                .map(|link| self.http.same_origin(&link))
+                .transpose()?;
+        }
+        Ok(members)
+    }
+
+    async fn complete_member(&self, listed: ListedMember) -> Result<ProjectMember> {
+        let listed_files = if listed.data.len() < listed.file_count {
+            self.exchange_member(&listed.project_member_id).await?
+        } else {
+            listed.data
+        };
+        Ok(ProjectMember {
+            files: self.remember_links(listed_files),
+            project_member_id: listed.project_member_id,
+            username: listed.username,
+            created: listed.created,
+            sources_shared: listed.sources_shared,
+            file_count: listed.file_count,
+        })
+    }
+
+    /// All files of one member, with fresh download links (exchange-member as the project).
+    pub async fn member_files(&self, project_member_id: &str) -> Result<Vec<DataFile>> {
+        let files = self.exchange_member(project_member_id).await?;
+        Ok(self.remember_links(files))
+    }
+
+    async fn exchange_member(&self, project_member_id: &str) -> Result<Vec<ListedFile>> {
+        let mut url = self.http.endpoint(EXCHANGE_MEMBER_PATH);
+        url.query_pairs_mut()
+            .append_pair("project_member_id", project_member_id);
+        let mut files = Vec::new();
+        let mut next = Some(url);
+        while let Some(url) = next.take() {
+            let mut page: ExchangePage = self.http.get_json(url).await?;
+            files.append(&mut page.data);
+            next = page
+                .next
+                .map(|link| self.http.same_origin(&link))
+                .transpose()?;
+        }
+        Ok(files)
+    }
+
+    fn remember_links(&self, listed: Vec<ListedFile>) -> Vec<DataFile> {
+        let listed_at = Instant::now();
+        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        listed
+            .into_iter()
+            .map(|entry| {
+                if let Ok(url) = Url::parse(&entry.download_url) {
+                    links.insert(entry.file.id, Link { url, listed_at });
+                }
+                entry.file
+            })
+            .collect()
+    }
+
+    /// The listed link of a file if it is younger than `max_age`.
+    fn recent_link(&self, file_id: u64, max_age: std::time::Duration) -> Option<Url> {
+        let links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        links
+            .get(&file_id)
+            .filter(|link| link.listed_at.elapsed() < max_age)
+            .map(|link| link.url.clone())
+    }
+}

@@ -1,0 +1,131 @@
+//! CSV in and out: the file list as `ohproj-download-metadata` writes it, the upload metadata
+//! CSV as `ohproj-upload` reads it, and sizes written like ohapi's `--max-size 128m`.
+
+use crate::ProjectMember;
+use datalinks_core::{Error, Result};
+
+/// `project_member_id,data_source,file_basename,file_upload_date`, one row per file; a member
+/// without files gets `NA,None,NA` as ohapi writes it.
+pub fn metadata_csv(members: &[ProjectMember]) -> String {
+    let mut out = String::from("project_member_id,data_source,file_basename,file_upload_date\r\n");
+    for member in members {
+        if member.files.is_empty() {
+            push_row(&mut out, &[&member.project_member_id, "NA", "None", "NA"]);
+        }
+        for file in &member.files {
+            push_row(
+                &mut out,
+                &[
+                    &member.project_member_id,
+                    &file.source,
+                    &file.basename,
+                    &file.created,
+                ],
+            );
+        }
+    }
+    out
+}
+
+fn push_row(out: &mut String, fields: &[&str]) {
+    for (index, field) in fields.iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        if field.contains([',', '"', '\r', '\n']) {
+            out.push('"');
+            out.push_str(&field.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(field);
+        }
+    }
+    out.push_str("\r\n");
+}
+
+/// Rows of a CSV text (RFC 4180: quoted fields may hold commas, quotes and line breaks).
+pub(crate) fn parse_csv(text: &str) -> Result<Vec<Vec<String>>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    if quoted {
+        return Err(Error::invalid_input("The CSV ends inside a quoted field."));
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    rows.retain(|row| row.iter().any(|field| !field.trim().is_empty()));
+    Ok(rows)
+}
+
+/// `128m`, `1.5G`, `4096`: decimal multiples as in ohapi (humanfriendly), `Ki`/`Mi`/`Gi` binary.
+pub fn parse_size(text: &str) -> Result<u64> {
+    let trimmed = text.trim().to_ascii_lowercase();
+    let trimmed = trimmed.strip_suffix('b').unwrap_or(&trimmed);
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let multiplier: u64 = match unit.trim() {
+        "" => 1,
+        "k" => 1_000,
+        "m" => 1_000_000,
+        "g" => 1_000_000_000,
+        "t" => 1_000_000_000_000,
+        "ki" => 1 << 10,
+        "mi" => 1 << 20,
+        "gi" => 1 << 30,
+        "ti" => 1 << 40,
+        _ => return Err(Error::invalid_input(format!("{text:?} is not a size."))),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| Error::invalid_input(format!("{text:?} is not a size.")))?;
+    Ok((value * multiplier as f64) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_round_trips_quotes_commas_and_line_breaks() {
+        let mut text = String::new();
+        push_row(&mut text, &["a,b", "say \"hi\"", "two\nlines", "plain"]);
+        assert_eq!(
+            parse_csv(&text).unwrap(),
+            vec![vec!["a,b", "say \"hi\"", "two\nlines", "plain"]]
+        );
+        assert!(parse_csv("\"open").is_err());
+    }
+
+    #[test]
+    fn sizes_like_ohapi() {
+        assert_eq!(parse_size("128m").unwrap(), 128_000_000);
+        assert_eq!(parse_size("1.5G").unwrap(), 1_500_000_000);
+        assert_eq!(parse_size("2MiB").unwrap(), 2 << 20);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert!(parse_size("lots").is_err());
+    }
+}
