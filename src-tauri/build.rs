@@ -14,6 +14,10 @@ fn main() {
         "disconnect",
         "retry",
         "history",
+        "download_files",
+        "cancel_downloads",
+        "get_download_folder",
+        "set_download_folder",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -84,6 +84,10 @@ fn main() {
             commands::settings::save_provider_settings,
             commands::settings::start_sandbox,
             commands::member::member_overview,
+            commands::files::download_files,
+            commands::files::cancel_downloads,
+            commands::files::get_download_folder,
+            commands::files::set_download_folder,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Datalinks");

@@ -2,6 +2,7 @@
 //! reach the UI as `{code, message}`.
 
 pub mod connections;
+pub mod files;
 pub mod member;
 pub mod settings;
 

@@ -11,7 +11,7 @@ function renderedIds(): number[] {
 
 describe("virtualized file list", () => {
   it("renders only a window of rows for 5,000 files, starting at the first", () => {
-    render(FileGroupSection, { group: { source: "fitbit", files: memberFiles(ROWS, "fitbit") } });
+    render(FileGroupSection, { group: { source: "fitbit", files: memberFiles(ROWS, "fitbit") }, downloading: false, onDownload: () => {} });
     const ids = renderedIds();
     expect(ids[0]).toBe(1);
     expect(ids.length).toBeGreaterThan(5);
@@ -20,7 +20,7 @@ describe("virtualized file list", () => {
   });
 
   it("moves the window when scrolled, so every row stays reachable", async () => {
-    render(FileGroupSection, { group: { source: "fitbit", files: memberFiles(ROWS, "fitbit") } });
+    render(FileGroupSection, { group: { source: "fitbit", files: memberFiles(ROWS, "fitbit") }, downloading: false, onDownload: () => {} });
     const viewport = within(screen.getByTestId("file-group")).getByRole("region");
     viewport.scrollTop = 56 * 2500;
     await fireEvent.scroll(viewport);
@@ -35,7 +35,7 @@ describe("virtualized file list", () => {
   });
 
   it("lists small groups without virtualization", () => {
-    render(FileGroupSection, { group: { source: "fitbit", files: memberFiles(30, "fitbit") } });
+    render(FileGroupSection, { group: { source: "fitbit", files: memberFiles(30, "fitbit") }, downloading: false, onDownload: () => {} });
     expect(renderedIds()).toHaveLength(30);
     expect(screen.queryByRole("region")).toBeNull();
   });

@@ -4,6 +4,8 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { ConnectionView } from "./bindings/ConnectionView";
 import type { DisconnectReceipt } from "./bindings/DisconnectReceipt";
+import type { DownloadProgress } from "./bindings/DownloadProgress";
+import type { DownloadSummary } from "./bindings/DownloadSummary";
 import type { Error as AppError } from "./bindings/Error";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { HistoryEvent } from "./bindings/HistoryEvent";
@@ -76,6 +78,11 @@ export const api = {
   disconnect: (provider: Provider) => call<DisconnectReceipt>("disconnect", { provider }),
   retry: (provider: Provider) => call<ConnectionView>("retry", { provider }),
   history: (provider: Provider) => call<HistoryEvent[]>("history", { provider }),
+  /** Downloads these files (all of the member's files when empty); progress comes as events. */
+  downloadFiles: (fileIds: number[]) => call<DownloadSummary>("download_files", { fileIds }),
+  cancelDownloads: () => call<boolean>("cancel_downloads"),
+  getDownloadFolder: () => call<string>("get_download_folder"),
+  setDownloadFolder: (folder: string) => call<string>("set_download_folder", { folder }),
 };
 
 export function onConnectionChanged(handler: (view: ConnectionView) => void): Promise<UnlistenFn> {
@@ -84,4 +91,8 @@ export function onConnectionChanged(handler: (view: ConnectionView) => void): Pr
 
 export function onNotice(handler: (notice: AppError) => void): Promise<UnlistenFn> {
   return listen<unknown>("notice", (event) => handler(normalizeError(event.payload)));
+}
+
+export function onDownloadProgress(handler: (progress: DownloadProgress) => void): Promise<UnlistenFn> {
+  return listen<DownloadProgress>("download-progress", (event) => handler(event.payload));
 }

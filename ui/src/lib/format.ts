@@ -43,3 +43,16 @@ export function formatCountdown(remainingSeconds: number): string {
   const secs = String(total % 60).padStart(2, "0");
   return hours > 0 ? `${hours}:${String(minutes).padStart(2, "0")}:${secs}` : `${minutes}:${secs}`;
 }
+
+const BYTE_UNITS = ["bytes", "KB", "MB", "GB", "TB"];
+
+/** "512 bytes", "3.4 MB" (powers of 1000, as file managers show sizes). */
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < BYTE_UNITS.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return unit === 0 ? `${value} bytes` : `${value.toFixed(1)} ${BYTE_UNITS[unit]}`;
+}

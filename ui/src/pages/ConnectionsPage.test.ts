@@ -95,7 +95,7 @@ describe("connection card", () => {
       /direct-sharing-128-file-1\.json.*First export.*steps.*daily/s,
     );
 
-    await fireEvent.click(within(groups[0]).getByRole("button", { name: /direct-sharing-128/ }));
+    await fireEvent.click(within(groups[0]).getByRole("button", { name: /direct-sharing-128/, expanded: true }));
     expect(within(groups[0]).queryAllByTestId("file-row")).toHaveLength(0);
     expect(within(groups[1]).getAllByTestId("file-row")).toHaveLength(1);
   });

@@ -52,10 +52,25 @@ enum Command {
     /// A researcher's Open Humans project, over its master token.
     Oh(oh::OhCommand),
     /// Run the provider sandbox until interrupted.
-    Sandbox {
-        #[arg(long, default_value_t = 8765)]
-        port: u16,
-    },
+    Sandbox(SandboxArgs),
+}
+
+/// The sandbox's world: the defaults are a small one; benchmarks ask for a large one.
+#[derive(clap::Args)]
+struct SandboxArgs {
+    #[arg(long, default_value_t = 8765)]
+    port: u16,
+    /// Members of the seeded project (alice is the first).
+    #[arg(long)]
+    members: Option<usize>,
+    #[arg(long)]
+    files_per_member: Option<usize>,
+    /// Generate every file with this many bytes (content made on the fly, never held whole).
+    #[arg(long)]
+    file_size: Option<u64>,
+    /// Skip computing an md5 for each seeded file's metadata (saves a pass over large files).
+    #[arg(long)]
+    no_md5: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -119,7 +134,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<()> {
     let command = match cli.command {
-        Command::Sandbox { port } => return run_sandbox(port).await,
+        Command::Sandbox(args) => return run_sandbox(args).await,
         Command::Oh(command) => return oh::run(command).await,
         other => other,
     };
@@ -149,7 +164,7 @@ async fn run(cli: Cli) -> Result<()> {
             service.connect(provider, Some(Transport::Loopback)).await?;
             wait_for_outcome(&service, provider, &mut changed).await
         }
-        Command::Sandbox { .. } | Command::Oh(_) => unreachable!("handled above"),
+        Command::Sandbox(_) | Command::Oh(_) => unreachable!("handled above"),
     }
 }
 
@@ -243,15 +258,24 @@ fn print_status(views: &[ConnectionView], json: bool) -> Result<()> {
     Ok(())
 }
 
-async fn run_sandbox(port: u16) -> Result<()> {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let sandbox = datalinks_sandbox::start(datalinks_sandbox::SandboxConfig::default(), addr)
+async fn run_sandbox(args: SandboxArgs) -> Result<()> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+    let defaults = datalinks_sandbox::SandboxConfig::default();
+    let config = datalinks_sandbox::SandboxConfig {
+        member_count: args.members.unwrap_or(defaults.member_count),
+        files_per_member: args.files_per_member.unwrap_or(defaults.files_per_member),
+        file_size_bytes: args.file_size,
+        seeded_md5: !args.no_md5,
+        ..defaults
+    };
+    let sandbox = datalinks_sandbox::start(config, addr)
         .await
         .map_err(|e| Error::internal(format!("The sandbox could not start on {addr}: {e}")))?;
     // These are the sandbox's own test credentials, not a real provider's.
     println!("Open Humans sandbox at {}", sandbox.base_url());
     println!("  client id:     {}", sandbox.client_id());
     println!("  client secret: {}", sandbox.client_secret());
+    println!("  master token:  {}", sandbox.master_access_token());
     println!("  sign in as:    alice / sandbox");
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c()

@@ -104,6 +104,11 @@ impl DataFile {
     pub fn description(&self) -> Option<&str> {
         self.metadata.get("description").and_then(|d| d.as_str())
     }
+    /// The md5 the uploader put in the metadata (as ohapi does), when it is a well-formed one.
+    pub fn md5(&self) -> Option<&str> {
+        let md5 = self.metadata.get("md5")?.as_str()?;
+        (md5.len() == 32 && md5.chars().all(|c| c.is_ascii_hexdigit())).then_some(md5)
+    }
     pub fn tags(&self) -> Vec<String> {
         let tags = self.metadata.get("tags").and_then(|t| t.as_array());
         tags.into_iter()
@@ -302,6 +307,22 @@ mod tests {
             endpoint(&base, TOKEN_PATH).as_str(),
             "https://example.org/oh/oauth2/token/"
         );
+    }
+
+    #[test]
+    fn only_a_well_formed_md5_is_taken_from_metadata() {
+        let file = |metadata: serde_json::Value| DataFile {
+            id: 1,
+            basename: "a.json".into(),
+            created: "2024-01-01T00:00:00Z".into(),
+            source: "direct-sharing-1".into(),
+            metadata,
+        };
+        let md5 = "5EB63BBBE01EEED093CB22BB8F5ACDC3";
+        assert_eq!(file(serde_json::json!({ "md5": md5 })).md5(), Some(md5));
+        assert_eq!(file(serde_json::json!({ "md5": "xyz" })).md5(), None);
+        assert_eq!(file(serde_json::json!({ "md5": 12 })).md5(), None);
+        assert_eq!(file(serde_json::json!({})).md5(), None);
     }
 
     #[test]

@@ -147,11 +147,7 @@ pub fn plan(members: &[ProjectMember], options: &DownloadOptions) -> Vec<Planned
                 file_id: file.id,
                 source: file.source.clone(),
                 path,
-                expected_md5: file
-                    .metadata
-                    .get("md5")
-                    .and_then(|m| m.as_str())
-                    .map(str::to_owned),
+                expected_md5: file.md5().map(str::to_ascii_lowercase),
             };
             // DRF datetimes share one format, so their text order is their time order.
             let newer = by_path

@@ -2,6 +2,7 @@
 
 mod connect;
 mod disconnect;
+mod download;
 mod member;
 mod sandbox;
 mod settings;
@@ -35,6 +36,8 @@ pub trait Host: Send + Sync + 'static {
     /// Opens a URL in the system browser.
     fn open_in_browser(&self, url: &str) -> Result<()>;
     fn emit(&self, event: ServiceEvent);
+    /// Where a running download stands; often, so a host without a progress display ignores it.
+    fn download_progress(&self, _progress: &DownloadProgress) {}
 }
 
 /// The name of the SQLite file in the app data folder.
@@ -46,6 +49,8 @@ pub struct Datalinks {
     vault: Vault,
     host: Arc<dyn Host>,
     http: reqwest::Client,
+    /// For file transfers: no overall time limit, only one on each read.
+    download_http: reqwest::Client,
     attempts: PendingAttempts,
     keepers: HashMap<Provider, TokenKeeper>,
     /// Loopback listeners of open attempts, aborted on cancel or a new attempt.
@@ -53,6 +58,8 @@ pub struct Datalinks {
     /// Live, non-persisted health of each connection (unreachable, keyring trouble, last error).
     health: Mutex<HashMap<Provider, Health>>,
     sandbox: tokio::sync::Mutex<Option<RunningSandbox>>,
+    /// Cancels the running download, if one is running.
+    download_run: Mutex<Option<tokio_util::sync::CancellationToken>>,
 }
 
 impl Datalinks {
@@ -65,10 +72,12 @@ impl Datalinks {
     ) -> Result<Arc<Self>> {
         let store = Store::open(data_dir.join(DATABASE_FILE))?;
         let vault = Vault::new(secrets);
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("Datalinks/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
+        let http = http_client()
             .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| Error::internal(format!("HTTP client: {e}")))?;
+        let download_http = http_client()
+            .read_timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| Error::internal(format!("HTTP client: {e}")))?;
         let keepers = Provider::ALL
@@ -81,11 +90,13 @@ impl Datalinks {
             vault,
             host,
             http,
+            download_http,
             attempts: PendingAttempts::default(),
             keepers,
             listeners: Mutex::default(),
             health: Mutex::default(),
             sandbox: tokio::sync::Mutex::default(),
+            download_run: Mutex::default(),
         }))
     }
 
@@ -107,4 +118,10 @@ impl Datalinks {
     pub async fn history(&self, provider: Provider) -> Result<Vec<HistoryEvent>> {
         self.store.history(provider, 200)
     }
+}
+
+fn http_client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(concat!("Datalinks/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10))
 }

@@ -2,19 +2,23 @@
 
 use crate::{Datalinks, FileGroup, MemberFile, MemberOverview};
 use datalinks_core::{Provider, Result};
+use datalinks_openhumans::{ApiClient, Member};
 use std::sync::Arc;
 
 impl Datalinks {
+    /// The connected member and every file they share (all pages).
+    pub(crate) async fn member(self: &Arc<Self>, api: &ApiClient) -> Result<Member> {
+        self.with_token(Provider::OpenHumans, |token| {
+            let api = api.clone();
+            async move { api.exchange_member(&token).await }
+        })
+        .await
+    }
+
     /// Fetches the member and every shared file (all pages), grouped by source.
     pub async fn member_overview(self: &Arc<Self>) -> Result<MemberOverview> {
         let provider = Provider::OpenHumans;
-        let api = self.api_client(provider)?;
-        let member = self
-            .with_token(provider, |token| {
-                let api = api.clone();
-                async move { api.exchange_member(&token).await }
-            })
-            .await?;
+        let member = self.member(&self.api_client(provider)?).await?;
         if let Some(mut account) = self
             .store
             .account(provider)?

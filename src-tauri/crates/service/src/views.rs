@@ -86,3 +86,57 @@ pub struct DisconnectReceipt {
     pub provider: Provider,
     pub steps: Vec<ReceiptStep>,
 }
+
+/// Where a download run stands, sent to the host while it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct DownloadProgress {
+    pub files_total: u32,
+    /// Files finished in any way: downloaded, skipped as identical, or failed.
+    pub files_done: u32,
+    /// Bytes on disk so far across the run's files, resumed parts included.
+    #[ts(type = "number")]
+    pub bytes_done: u64,
+    /// The files transferring right now.
+    pub current: Vec<FileProgress>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct FileProgress {
+    #[ts(type = "number")]
+    pub file_id: u64,
+    pub source: String,
+    pub basename: String,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    /// The file's size once the server has said it.
+    #[ts(type = "number | null")]
+    pub total: Option<u64>,
+}
+
+/// What a download run did.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct DownloadSummary {
+    /// The member's folder the files went to.
+    pub folder: String,
+    pub downloaded: u32,
+    /// Already on disk with the same content.
+    pub skipped: u32,
+    pub failed: Vec<FailedDownload>,
+    /// Files not finished because the run was cancelled; their `.part` files are resumed next time.
+    pub cancelled: u32,
+    /// Bytes written by this run.
+    #[ts(type = "number")]
+    pub bytes_written: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct FailedDownload {
+    #[ts(type = "number")]
+    pub file_id: u64,
+    pub basename: String,
+    pub reason: String,
+}

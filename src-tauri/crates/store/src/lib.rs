@@ -1,5 +1,5 @@
-//! Datalinks state that is not secret, in SQLite: each provider's app settings, the connected
-//! account and a history of what happened. Secrets never come here: they live in the vault.
+//! Datalinks state that is not secret, in SQLite: each provider's app settings, app-wide
+//! settings, the connected account and a history of what happened. Secrets never come here: they live in the vault.
 
 use datalinks_core::{now_unix, Error, Provider, Result, Transport};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -10,7 +10,8 @@ use ts_rs::TS;
 
 /// Schema steps in order; `PRAGMA user_version` counts how many a database has applied.
 /// Never edit a released step: append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE provider_settings (
         provider      TEXT PRIMARY KEY NOT NULL,
         client_id     TEXT NOT NULL,
@@ -36,7 +37,14 @@ const MIGRATIONS: &[&str] = &[r#"
         detail   TEXT NOT NULL
     );
     CREATE INDEX history_by_provider ON history (provider, id);
-"#];
+"#,
+    r#"
+    CREATE TABLE app_settings (
+        name  TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+    );
+"#,
+];
 
 /// The path the loopback listener serves unless settings say otherwise.
 pub const DEFAULT_LOOPBACK_PATH: &str = "/callback";
@@ -255,6 +263,28 @@ impl Store {
             )
             .map_err(failed(format!("save why {provider} needs reconnecting")))?;
         Ok(changed > 0)
+    }
+
+    /// An app-wide setting (not tied to a provider), `None` when never set.
+    pub fn app_setting(&self, name: &str) -> Result<Option<String>> {
+        self.lock()
+            .query_row(
+                "SELECT value FROM app_settings WHERE name = ?1",
+                [name],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(failed(format!("read the setting {name}")))
+    }
+
+    pub fn set_app_setting(&self, name: &str, value: &str) -> Result<()> {
+        self.lock()
+            .execute(
+                "INSERT OR REPLACE INTO app_settings (name, value) VALUES (?1, ?2)",
+                params![name, value],
+            )
+            .map_err(failed(format!("save the setting {name}")))?;
+        Ok(())
     }
 
     /// Returns false when there was no account. Settings and history stay.

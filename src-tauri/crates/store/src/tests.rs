@@ -185,6 +185,18 @@ fn file_database_keeps_data_across_reopen_and_migrates_once() {
 }
 
 #[test]
+fn app_settings_are_absent_until_set_and_the_last_value_wins() {
+    let store = Store::open_in_memory().unwrap();
+    assert_eq!(store.app_setting("download_folder").unwrap(), None);
+    store.set_app_setting("download_folder", "/a").unwrap();
+    store.set_app_setting("download_folder", "/b").unwrap();
+    assert_eq!(
+        store.app_setting("download_folder").unwrap().as_deref(),
+        Some("/b")
+    );
+}
+
+#[test]
 fn a_database_from_a_newer_version_is_refused_untouched() {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("datalinks.sqlite3");

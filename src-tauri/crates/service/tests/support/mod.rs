@@ -7,7 +7,7 @@
 use datalinks_core::{ConnectionState, ConnectionView, Error, Provider, Result, Transport};
 use datalinks_sandbox::person::{Answer, Person};
 use datalinks_sandbox::{RunningSandbox, SandboxConfig};
-use datalinks_service::{Datalinks, Host, ProviderSettingsInput, ServiceEvent};
+use datalinks_service::{Datalinks, DownloadProgress, Host, ProviderSettingsInput, ServiceEvent};
 use datalinks_vault::MemoryStore;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 pub struct TestHost {
     pub answer: Mutex<Option<Answer>>,
     pub events: Mutex<Vec<ServiceEvent>>,
+    pub download_progress: Mutex<Vec<DownloadProgress>>,
     changed: Notify,
     service: OnceLock<Weak<Datalinks>>,
 }
@@ -50,6 +51,14 @@ impl Host for TestHost {
         self.events.lock().unwrap().push(event);
         self.changed.notify_waiters();
     }
+
+    fn download_progress(&self, progress: &DownloadProgress) {
+        self.download_progress
+            .lock()
+            .unwrap()
+            .push(progress.clone());
+        self.changed.notify_waiters();
+    }
 }
 
 pub struct Harness {
@@ -79,6 +88,7 @@ impl Harness {
         let host = Arc::new(TestHost {
             answer: Mutex::new(Some(Answer::Authorize)),
             events: Mutex::default(),
+            download_progress: Mutex::default(),
             changed: Notify::new(),
             service: OnceLock::new(),
         });
@@ -119,7 +129,12 @@ impl Harness {
 
     /// A harness whose Open Humans connection is already connected through `transport`.
     pub async fn connected(transport: Transport) -> Self {
-        let harness = Self::new(sandbox_config()).await;
+        Self::connected_to(sandbox_config(), transport).await
+    }
+
+    /// A harness connected to a sandbox started with `config`.
+    pub async fn connected_to(config: SandboxConfig, transport: Transport) -> Self {
+        let harness = Self::new(config).await;
         harness.configure(transport).await;
         let view = harness.connect().await;
         assert_eq!(
@@ -142,54 +157,58 @@ impl Harness {
 
     /// Waits (at most 10 s) for a connection-changed event whose view satisfies `done`.
     pub async fn wait_until(&self, done: impl Fn(&ConnectionView) -> bool) -> ConnectionView {
-        let wait = async {
-            loop {
-                let changed = self.host.changed.notified();
-                let last = self
-                    .host
-                    .events
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .rev()
-                    .find_map(|e| match e {
-                        ServiceEvent::ConnectionChanged(view) => Some(view.clone()),
-                        ServiceEvent::Notice(_) => None,
-                    });
-                if let Some(view) = last.filter(|v| done(v)) {
-                    return view;
-                }
-                changed.await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(10), wait)
-            .await
-            .expect("the connection reached the expected state")
+        self.wait_for("the connection reached the expected state", |host| {
+            let last = host
+                .events
+                .lock()
+                .unwrap()
+                .iter()
+                .rev()
+                .find_map(|e| match e {
+                    ServiceEvent::ConnectionChanged(view) => Some(view.clone()),
+                    ServiceEvent::Notice(_) => None,
+                });
+            last.filter(|v| done(v))
+        })
+        .await
+    }
+
+    /// Waits (at most 10 s) for a download progress report that satisfies `wanted`.
+    pub async fn wait_for_progress(
+        &self,
+        wanted: impl Fn(&DownloadProgress) -> bool,
+    ) -> DownloadProgress {
+        self.wait_for("the download reached the expected progress", |host| {
+            let reports = host.download_progress.lock().unwrap();
+            reports.iter().find(|p| wanted(p)).cloned()
+        })
+        .await
     }
 
     pub async fn wait_for_notice(&self) -> Error {
+        self.wait_for("a notice", |host| {
+            host.events.lock().unwrap().iter().find_map(|e| match e {
+                ServiceEvent::Notice(error) => Some(error.clone()),
+                ServiceEvent::ConnectionChanged(_) => None,
+            })
+        })
+        .await
+    }
+
+    /// Waits (at most 10 s) until `found` finds something in what the host received.
+    async fn wait_for<T>(&self, what: &str, found: impl Fn(&TestHost) -> Option<T>) -> T {
         let wait = async {
             loop {
                 let changed = self.host.changed.notified();
-                let notice = self
-                    .host
-                    .events
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .find_map(|e| match e {
-                        ServiceEvent::Notice(error) => Some(error.clone()),
-                        ServiceEvent::ConnectionChanged(_) => None,
-                    });
-                if let Some(notice) = notice {
-                    return notice;
+                if let Some(value) = found(&self.host) {
+                    return value;
                 }
                 changed.await;
             }
         };
         tokio::time::timeout(Duration::from_secs(10), wait)
             .await
-            .expect("a notice")
+            .unwrap_or_else(|_| panic!("timed out waiting: {what}"))
     }
 
     pub fn clear_events(&self) {

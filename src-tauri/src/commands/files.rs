@@ -1,0 +1,28 @@
+use super::{CmdResult, Service};
+use datalinks_service::DownloadSummary;
+
+/// Downloads the given files (all of them when `file_ids` is empty) into the download folder;
+/// progress arrives as "download-progress" events.
+#[tauri::command]
+pub async fn download_files(
+    service: Service<'_>,
+    file_ids: Vec<u64>,
+) -> CmdResult<DownloadSummary> {
+    let folder = service.download_folder()?;
+    service.download_files(file_ids, &folder).await
+}
+
+#[tauri::command]
+pub fn cancel_downloads(service: Service<'_>) -> bool {
+    service.cancel_downloads()
+}
+
+#[tauri::command]
+pub fn get_download_folder(service: Service<'_>) -> CmdResult<String> {
+    Ok(service.download_folder()?.display().to_string())
+}
+
+#[tauri::command]
+pub fn set_download_folder(service: Service<'_>, folder: String) -> CmdResult<String> {
+    Ok(service.set_download_folder(&folder)?.display().to_string())
+}

@@ -1,0 +1,80 @@
+// Downloading the connected member's own files: Download all, live progress, a summary, and the
+// files on disk under the default download folder (<HOME>/Downloads/Datalinks, as the throwaway
+// HOME has no XDG user-dirs file).
+import { before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import {
+  startApp, e2eTest, byTestId, waitForCardState, showConnections, showSettings, setBrowserMode,
+  filesUnder, appDataDir,
+} from "./harness.mjs";
+
+const DOWNLOAD_FOLDER = path.join(process.env.HOME, "Downloads", "Datalinks");
+
+let browser;
+const current = () => browser;
+
+before(async () => {
+  browser = await startApp();
+});
+
+after(async () => {
+  await browser?.deleteSession();
+});
+
+e2eTest("connect again (03 disconnected)", current, async () => {
+  await showConnections(browser);
+  if ((await byTestId(browser, "connection-openhumans").getAttribute("data-state")) !== "connected") {
+    setBrowserMode("allow");
+    await byTestId(browser, "connect-openhumans").click();
+    await waitForCardState(browser, "connected");
+  }
+  await byTestId(browser, "member-id").waitForExist({ timeout: 15_000 });
+});
+
+e2eTest("the download folder defaults to Downloads/Datalinks in Settings", current, async () => {
+  await showSettings(browser);
+  const input = byTestId(browser, "download-folder");
+  await browser.waitUntil(async () => (await input.getValue()) !== "", { timeout: 10_000 });
+  assert.equal(await input.getValue(), DOWNLOAD_FOLDER);
+  await showConnections(browser);
+});
+
+e2eTest("Download all shows progress and a summary, and the files are on disk", current, async () => {
+  const fileCountText = byTestId(browser, "file-count");
+  await browser.waitUntil(async () => /^\d+$/.test((await fileCountText.getText()).trim()), {
+    timeout: 15_000, timeoutMsg: "the file count never appeared",
+  });
+  const fileCount = Number((await fileCountText.getText()).trim());
+  const memberId = (await byTestId(browser, "member-id").getText()).trim();
+
+  const downloadAll = byTestId(browser, "download-all");
+  await downloadAll.waitForClickable({ timeout: 15_000 });
+  await downloadAll.click();
+  const progress = byTestId(browser, "download-progress");
+  await progress.waitForExist({ timeout: 20_000, timeoutMsg: "no download progress was shown" });
+  assert.equal(Number(await progress.getAttribute("data-total")), fileCount);
+
+  const summary = byTestId(browser, "download-summary");
+  await summary.waitForExist({ timeout: 120_000, timeoutMsg: "no download summary appeared" });
+  assert.equal(Number(await summary.getAttribute("data-failed")), 0, await summary.getText());
+  assert.equal(Number(await summary.getAttribute("data-downloaded")), fileCount);
+  assert.equal(Number(await summary.getAttribute("data-skipped")), 0);
+  assert.equal(Number(await progress.getAttribute("data-done")), fileCount);
+
+  const memberFolder = path.join(DOWNLOAD_FOLDER, memberId);
+  const onDisk = filesUnder(memberFolder);
+  assert.equal(onDisk.filter((file) => file.endsWith(".part")).length, 0, "unfinished .part files left");
+  assert.equal(onDisk.length, fileCount, `files under ${memberFolder}`);
+});
+
+e2eTest("no download link (its key authorizes the download) reached the logs or the database", current, () => {
+  const written = filesUnder(appDataDir()).filter((file) => /\.(log|sqlite3?)(-wal|-journal)?$/.test(file));
+  assert.ok(written.length > 0, `nothing to scan under ${appDataDir()}`);
+  const leaks = written.filter((file) => {
+    const text = fs.readFileSync(file).toString("latin1");
+    return text.includes("datafile-download") || text.includes("Signature=");
+  });
+  assert.deepEqual(leaks, [], "download URLs were written down");
+});
