@@ -51,6 +51,7 @@ files_in() { find "$1" -type f | wc -l; }
 echo "=== (a) datalinks oh download --concurrency $CONCURRENCY"
 read -r a_secs a_rss < <(measure datalinks "$CLI" oh download --dest "$WORK/a" --concurrency "$CONCURRENCY" --max-size 2g)
 echo "=== (b) ohapi ohproj-download"
+mkdir -p "$WORK/b" # ohapi expects the target folder to exist
 read -r b_secs b_rss < <(measure ohapi "$VENV/bin/python" tests/bench/ohapi_download.py "$DATALINKS_OH_BASE_URL" "$WORK/b")
 echo "=== (c) curl --parallel --parallel-max $CONCURRENCY"
 "$VENV/bin/python" tests/bench/file_urls.py "$DATALINKS_OH_BASE_URL" "$WORK/c" >"$WORK/curl.cfg"
