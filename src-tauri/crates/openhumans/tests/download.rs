@@ -89,6 +89,25 @@ impl Setup {
             .to_vec()
     }
 
+    /// The first file, to be fetched into `dir` with its md5 checked, and its reference bytes.
+    async fn first_file_to_fetch(&self) -> (FileToFetch, Vec<u8>) {
+        let (file_id, basename) = self.first_file().await;
+        let expected = self.reference_bytes(file_id).await;
+        let file = FileToFetch {
+            file_id,
+            dest: self.dir.join(&basename),
+            expected_size: None,
+            expected_md5: Some(md5_hex(&expected)),
+        };
+        (file, expected)
+    }
+
+    /// Leaves `bytes` as the file's partial download, as an interrupted run would.
+    fn leave_partial(&self, file: &FileToFetch, bytes: &[u8]) {
+        std::fs::create_dir_all(&self.dir).unwrap();
+        std::fs::write(part_path(&file.dest), bytes).unwrap();
+    }
+
     async fn fetch(&self, file: &FileToFetch) -> datalinks_core::Result<Fetched> {
         fetch_file(
             &self.http,
@@ -115,14 +134,9 @@ fn md5_hex(bytes: &[u8]) -> String {
 #[tokio::test]
 async fn a_file_arrives_byte_identical_and_a_second_run_skips_it() {
     let setup = setup().await;
-    let (file_id, basename) = setup.first_file().await;
-    let expected = setup.reference_bytes(file_id).await;
-    let file = FileToFetch {
-        file_id,
-        dest: setup.dir.join(&basename),
-        expected_size: Some(expected.len() as u64),
-        expected_md5: Some(md5_hex(&expected)),
-    };
+    let (mut file, expected) = setup.first_file_to_fetch().await;
+    file.expected_size = Some(expected.len() as u64);
+    let file_id = file.file_id;
 
     let mut seen = Vec::new();
     let fetched = fetch_file(
@@ -161,18 +175,9 @@ async fn a_file_arrives_byte_identical_and_a_second_run_skips_it() {
 #[tokio::test]
 async fn an_interrupted_download_resumes_with_range_and_ends_identical() {
     let setup = setup().await;
-    let (file_id, basename) = setup.first_file().await;
-    let expected = setup.reference_bytes(file_id).await;
-    let dest = setup.dir.join(&basename);
-    std::fs::create_dir_all(&setup.dir).unwrap();
+    let (file, expected) = setup.first_file_to_fetch().await;
     let half = expected.len() / 2;
-    std::fs::write(part_path(&dest), &expected[..half]).unwrap();
-    let file = FileToFetch {
-        file_id,
-        dest: dest.clone(),
-        expected_size: None,
-        expected_md5: Some(md5_hex(&expected)),
-    };
+    setup.leave_partial(&file, &expected[..half]);
 
     let fetched = setup.fetch(&file).await.unwrap();
     assert_eq!(
@@ -182,41 +187,27 @@ async fn an_interrupted_download_resumes_with_range_and_ends_identical() {
             resumed_from: half as u64
         }
     );
-    assert_eq!(std::fs::read(&dest).unwrap(), expected);
+    assert_eq!(std::fs::read(&file.dest).unwrap(), expected);
     std::fs::remove_dir_all(&setup.dir).unwrap();
 }
 
 #[tokio::test]
 async fn a_corrupt_partial_file_is_caught_by_md5_and_downloaded_again() {
     let setup = setup().await;
-    let (file_id, basename) = setup.first_file().await;
-    let expected = setup.reference_bytes(file_id).await;
-    let dest = setup.dir.join(&basename);
-    std::fs::create_dir_all(&setup.dir).unwrap();
-    std::fs::write(part_path(&dest), vec![b'x'; expected.len() / 2]).unwrap();
-    let file = FileToFetch {
-        file_id,
-        dest: dest.clone(),
-        expected_size: None,
-        expected_md5: Some(md5_hex(&expected)),
-    };
+    let (file, expected) = setup.first_file_to_fetch().await;
+    setup.leave_partial(&file, &vec![b'x'; expected.len() / 2]);
 
     setup.fetch(&file).await.unwrap();
-    assert_eq!(std::fs::read(&dest).unwrap(), expected);
+    assert_eq!(std::fs::read(&file.dest).unwrap(), expected);
     std::fs::remove_dir_all(&setup.dir).unwrap();
 }
 
 #[tokio::test]
 async fn a_refused_key_is_replaced_by_a_fresh_one() {
     let setup = setup().await;
-    let (file_id, basename) = setup.first_file().await;
-    let expected = setup.reference_bytes(file_id).await;
-    let file = FileToFetch {
-        file_id,
-        dest: setup.dir.join(&basename),
-        expected_size: None,
-        expected_md5: None,
-    };
+    let (mut file, expected) = setup.first_file_to_fetch().await;
+    file.expected_md5 = None;
+    let file_id = file.file_id;
     let mut stale = setup.api.download_url(&setup.token, file_id).await.unwrap();
     stale.set_query(Some("key=00000000-0000-4000-8000-000000000000"));
     let calls = std::cell::Cell::new(0);

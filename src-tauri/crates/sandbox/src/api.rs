@@ -5,13 +5,14 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::files::DataFile;
+use crate::form::{parse_failure_response, RequestData};
 use crate::pages;
 use crate::state::{AccessTokenStatus, Sandbox};
 use crate::text::drf_datetime;
@@ -183,6 +184,27 @@ pub fn admit(
         return Err(Box::new(response));
     }
     Ok((caller, query))
+}
+
+/// A project-member POST form (`ProjectFormBaseView`, `ProjMemberFormAPIMixin`): the caller, then
+/// the parsed request data.
+pub async fn admit_form(
+    sandbox: &Sandbox,
+    request: Request,
+) -> Result<(Caller, RequestData), Box<Response>> {
+    let (parts, body) = request.into_parts();
+    let (caller, _) = admit(
+        sandbox,
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        Authentication::MemberOrProject,
+        Verb::Post,
+    )?;
+    let (data, _) = RequestData::parse(Request::from_parts(parts, body))
+        .await
+        .map_err(|failure| Box::new(parse_failure_response(failure)))?;
+    Ok((caller, data))
 }
 
 #[derive(Serialize)]

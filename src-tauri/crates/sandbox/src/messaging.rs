@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use crate::api::{admit, api_json, api_ok, Authentication, Caller, Verb, CONTACT_EMAIL};
-use crate::form::{parse_failure_response, FormErrors, RequestData};
+use crate::api::{admit_form, api_json, api_ok, Caller, CONTACT_EMAIL};
+use crate::form::{FormErrors, RequestData};
 use crate::pages;
 use crate::state::{RemovedMember, Sandbox, SentMessage};
 
@@ -19,25 +19,27 @@ const IDS: &str = "project_member_ids";
 /// `ProjMemberFormAPIMixin.process_projmember_api_request`: authentication, the parsed data, and
 /// an OAuth2 caller confined to themselves.
 async fn admitted_data(sandbox: &Sandbox, request: Request) -> Result<RequestData, Box<Response>> {
-    let (parts, body) = request.into_parts();
-    let (caller, _) = admit(
-        sandbox,
-        &parts.method,
-        &parts.uri,
-        &parts.headers,
-        Authentication::MemberOrProject,
-        Verb::Post,
-    )?;
-    let request = Request::from_parts(parts, body);
-    let (mut data, _) = RequestData::parse(request)
-        .await
-        .map_err(|failure| Box::new(parse_failure_response(failure)))?;
+    let (caller, mut data) = admit_form(sandbox, request).await?;
     if let Caller::Member(member) = caller {
         let own_id = sandbox.world.members[member].project_member_id.clone();
         data.set("all_members", Value::Bool(false));
         data.set(IDS, json!([own_id]));
     }
     Ok(data)
+}
+
+/// The admitted data and its cleaned `project_member_ids`, the field's error going to `errors`.
+async fn admitted_members(
+    sandbox: &Sandbox,
+    request: Request,
+    errors: &mut FormErrors,
+) -> Result<(RequestData, Option<Vec<usize>>), Box<Response>> {
+    let data = admitted_data(sandbox, request).await?;
+    let Some(members) = clean_member_ids(sandbox, &data) else {
+        return Err(Box::new(pages::server_error()));
+    };
+    let members = errors.check(IDS, members);
+    Ok((data, members))
 }
 
 /// The raw `project_member_ids` is given (Python truthiness), whatever it holds.
@@ -132,15 +134,11 @@ fn render_message(template: &str, project_member_id: &str) -> String {
 
 /// `POST /api/direct-sharing/project/message/`
 pub async fn message(State(sandbox): State<Arc<Sandbox>>, request: Request) -> Response {
-    let data = match admitted_data(&sandbox, request).await {
-        Ok(data) => data,
+    let mut errors = FormErrors::default();
+    let (data, members) = match admitted_members(&sandbox, request, &mut errors).await {
+        Ok(admitted) => admitted,
         Err(refused) => return *refused,
     };
-    let mut errors = FormErrors::default();
-    let Some(members) = clean_member_ids(&sandbox, &data) else {
-        return pages::server_error();
-    };
-    let members = errors.check(IDS, members);
     let all_members = data.boolean_field("all_members");
     let subject = errors.check("subject", data.char_field("subject", false));
     let message = errors.check("message", data.char_field("message", true));
@@ -198,15 +196,11 @@ pub async fn message(State(sandbox): State<Arc<Sandbox>>, request: Request) -> R
 
 /// `POST /api/direct-sharing/project/remove-members/`
 pub async fn remove_members(State(sandbox): State<Arc<Sandbox>>, request: Request) -> Response {
-    let data = match admitted_data(&sandbox, request).await {
-        Ok(data) => data,
+    let mut errors = FormErrors::default();
+    let (data, members) = match admitted_members(&sandbox, request, &mut errors).await {
+        Ok(admitted) => admitted,
         Err(refused) => return *refused,
     };
-    let mut errors = FormErrors::default();
-    let Some(members) = clean_member_ids(&sandbox, &data) else {
-        return pages::server_error();
-    };
-    let members = errors.check(IDS, members);
     if !ids_given(&data) {
         errors.add("__all__", "You must provide a list of project member IDs.");
     }

@@ -11,10 +11,10 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use crate::api::{admit, api_json, api_ok, bad_request, Authentication, Caller, Verb};
+use crate::api::{admit_form, api_json, api_ok, bad_request, Caller};
 use crate::content::Content;
 use crate::download::storage_error;
-use crate::form::{parse_failure_response, FormErrors, RequestData, UploadedFile, REQUIRED};
+use crate::form::{FormErrors, RequestData, UploadedFile, REQUIRED};
 use crate::pages;
 use crate::seed::uuid_v1_shaped;
 use crate::state::{ProjectFile, Sandbox, UploadLink};
@@ -27,18 +27,7 @@ const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(6 * 60 * 60);
 /// The first half of `ProjectFormBaseView.post`: the caller and the request data, with an OAuth2
 /// caller's own `project_member_id` forced in.
 async fn admitted_data(sandbox: &Sandbox, request: Request) -> Result<RequestData, Box<Response>> {
-    let (parts, body) = request.into_parts();
-    let (caller, _) = admit(
-        sandbox,
-        &parts.method,
-        &parts.uri,
-        &parts.headers,
-        Authentication::MemberOrProject,
-        Verb::Post,
-    )?;
-    let (mut data, _) = RequestData::parse(Request::from_parts(parts, body))
-        .await
-        .map_err(|failure| Box::new(parse_failure_response(failure)))?;
+    let (caller, mut data) = admit_form(sandbox, request).await?;
     if let Caller::Member(member) = caller {
         let own_id = sandbox.world.members[member].project_member_id.clone();
         data.set("project_member_id", Value::String(own_id));
@@ -215,8 +204,24 @@ fn upload_key(sandbox: &Sandbox, filename: &str) -> String {
     )
 }
 
-/// Registers a new project file and returns its id.
-fn create_file(sandbox: &Sandbox, file: ProjectFile) -> u64 {
+/// Registers a new project file for `member` under `object_key` and returns its id; the file is
+/// complete when its bytes come with it.
+fn create_file(
+    sandbox: &Sandbox,
+    member: usize,
+    metadata: Value,
+    object_key: String,
+    bytes: Option<Bytes>,
+) -> u64 {
+    let file = ProjectFile {
+        member,
+        basename: basename(&object_key),
+        created: SystemTime::now(),
+        metadata,
+        object_key,
+        completed: bytes.is_some(),
+        bytes,
+    };
     let mut store = sandbox.store();
     let id = store.next_file_id;
     store.next_file_id += 1;
@@ -254,18 +259,7 @@ pub async fn direct_upload(State(sandbox): State<Arc<Sandbox>>, request: Request
         return pages::server_error();
     };
     let object_key = upload_key(&sandbox, &filename);
-    let id = create_file(
-        &sandbox,
-        ProjectFile {
-            member,
-            basename: basename(&object_key),
-            created: SystemTime::now(),
-            metadata,
-            object_key: object_key.clone(),
-            bytes: None,
-            completed: false,
-        },
-    );
+    let id = create_file(&sandbox, member, metadata, object_key.clone(), None);
     let signature = random_alphanumeric(&mut rand::rng(), 28);
     let expires_at = SystemTime::now() + UPLOAD_URL_LIFETIME;
     sandbox.store().upload_links.insert(
@@ -406,15 +400,10 @@ pub async fn simple_upload(State(sandbox): State<Arc<Sandbox>>, request: Request
     let object_key = upload_key(&sandbox, &valid_filename(&basename(&data_file.filename)));
     let id = create_file(
         &sandbox,
-        ProjectFile {
-            member,
-            basename: basename(&object_key),
-            created: SystemTime::now(),
-            metadata,
-            object_key,
-            bytes: Some(data_file.bytes),
-            completed: true,
-        },
+        member,
+        metadata,
+        object_key,
+        Some(data_file.bytes),
     );
     api_json(StatusCode::CREATED, &json!({ "id": id }))
 }

@@ -18,11 +18,7 @@ fn stored_tokens(harness: &Harness) -> datalinks_vault::TokenSet {
 #[tokio::test]
 async fn loopback_connect_shows_the_member_and_every_file() {
     let harness = Harness::connected(Transport::Loopback).await;
-    let view = harness
-        .service
-        .connection(Provider::OpenHumans)
-        .await
-        .unwrap();
+    let view = harness.connection_view().await;
     let seeded = harness.sandbox().seeded_member();
     assert_eq!(
         view.account.as_ref().unwrap().account_id,
@@ -96,16 +92,7 @@ async fn a_server_that_rejects_custom_schemes_is_reported_not_hung() {
     // Real Open Humans: no extra schemes, so the authorize step answers 400 and never
     // redirects. The person sees an error page; the app keeps waiting and can cancel.
     let harness = Harness::new(datalinks_sandbox::SandboxConfig::default()).await;
-    harness.configure(Transport::DeepLink).await;
-    *harness.host.answer.lock().unwrap() = None;
-    let view = harness
-        .service
-        .connect(Provider::OpenHumans, None)
-        .await
-        .unwrap();
-    let ConnectionState::Waiting { authorize_url, .. } = view.state else {
-        panic!("waiting")
-    };
+    let authorize_url = harness.start_unanswered_deep_link().await;
     let result = datalinks_sandbox::person::Person::alice()
         .answer(&authorize_url, Answer::Authorize)
         .await;
@@ -141,13 +128,7 @@ async fn declining_in_the_browser_is_shown_and_changes_nothing() {
 #[tokio::test]
 async fn callbacks_with_a_wrong_state_or_garbage_are_refused_with_a_notice() {
     let harness = Harness::new(sandbox_config()).await;
-    harness.configure(Transport::DeepLink).await;
-    *harness.host.answer.lock().unwrap() = None;
-    harness
-        .service
-        .connect(Provider::OpenHumans, None)
-        .await
-        .unwrap();
+    harness.start_unanswered_deep_link().await;
 
     for (link, code) in [
         (
@@ -165,11 +146,7 @@ async fn callbacks_with_a_wrong_state_or_garbage_are_refused_with_a_notice() {
         harness.service.handle_deep_link(link).await;
         assert_eq!(harness.wait_for_notice().await.code, code, "{link}");
     }
-    let view = harness
-        .service
-        .connection(Provider::OpenHumans)
-        .await
-        .unwrap();
+    let view = harness.connection_view().await;
     assert!(
         matches!(view.state, ConnectionState::Waiting { .. }),
         "the real attempt is still open"
@@ -179,16 +156,7 @@ async fn callbacks_with_a_wrong_state_or_garbage_are_refused_with_a_notice() {
 #[tokio::test]
 async fn an_error_redirect_for_the_open_attempt_ends_it() {
     let harness = Harness::new(sandbox_config()).await;
-    harness.configure(Transport::DeepLink).await;
-    *harness.host.answer.lock().unwrap() = None;
-    let view = harness
-        .service
-        .connect(Provider::OpenHumans, None)
-        .await
-        .unwrap();
-    let ConnectionState::Waiting { authorize_url, .. } = view.state else {
-        panic!("waiting")
-    };
+    let authorize_url = harness.start_unanswered_deep_link().await;
     let state = url::Url::parse(&authorize_url)
         .unwrap()
         .query_pairs()
@@ -243,11 +211,7 @@ async fn disconnect_revokes_deletes_secrets_and_gives_a_receipt() {
         .await
         .unwrap();
     assert_eq!(old.status(), 401, "the revoked token no longer works");
-    let view = harness
-        .service
-        .connection(Provider::OpenHumans)
-        .await
-        .unwrap();
+    let view = harness.connection_view().await;
     assert_eq!(view.state, ConnectionState::Disconnected);
     let history = harness.service.history(Provider::OpenHumans).await.unwrap();
     assert_eq!(history[0].kind, "disconnected");
@@ -258,13 +222,7 @@ async fn the_built_in_sandbox_is_a_complete_first_run() {
     let harness = Harness::new(sandbox_config()).await;
     let settings = harness.service.start_sandbox().await.unwrap();
     assert!(settings.sandbox && settings.has_client_secret);
-    let view = harness.connect().await;
-    assert_eq!(
-        view.state,
-        ConnectionState::Connected,
-        "{:?}",
-        view.last_error
-    );
+    let view = harness.connect_successfully().await;
     assert!(view.sandbox);
 }
 

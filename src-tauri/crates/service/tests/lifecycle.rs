@@ -98,11 +98,7 @@ async fn a_revoked_grant_asks_to_reconnect_and_keeps_account_settings_and_histor
 
     let err = harness.service.member_overview().await.unwrap_err();
     assert_eq!(err.code, ErrorCode::ReconnectNeeded);
-    let view = harness
-        .service
-        .connection(Provider::OpenHumans)
-        .await
-        .unwrap();
+    let view = harness.connection_view().await;
     assert!(
         matches!(view.state, ConnectionState::ReconnectNeeded { .. }),
         "{:?}",
@@ -132,11 +128,7 @@ async fn an_unreachable_provider_leaves_tokens_untouched_and_says_it_will_retry(
 
     let err = harness.service.member_overview().await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Unreachable, "{err:?}");
-    let view = harness
-        .service
-        .connection(Provider::OpenHumans)
-        .await
-        .unwrap();
+    let view = harness.connection_view().await;
     let ConnectionState::Unreachable { retry_at, .. } = view.state else {
         panic!("{:?}", view.state)
     };

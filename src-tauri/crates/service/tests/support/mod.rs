@@ -136,14 +136,41 @@ impl Harness {
     pub async fn connected_to(config: SandboxConfig, transport: Transport) -> Self {
         let harness = Self::new(config).await;
         harness.configure(transport).await;
-        let view = harness.connect().await;
+        harness.connect_successfully().await;
+        harness
+    }
+
+    /// Connects and insists that the connection ends up connected.
+    pub async fn connect_successfully(&self) -> ConnectionView {
+        let view = self.connect().await;
         assert_eq!(
             view.state,
             ConnectionState::Connected,
             "{:?}",
             view.last_error
         );
-        harness
+        view
+    }
+
+    /// Starts a deep-link connection that nobody answers in the browser; returns the authorize
+    /// URL it waits on.
+    pub async fn start_unanswered_deep_link(&self) -> String {
+        self.configure(Transport::DeepLink).await;
+        *self.host.answer.lock().unwrap() = None;
+        let view = self
+            .service
+            .connect(Provider::OpenHumans, None)
+            .await
+            .unwrap();
+        let ConnectionState::Waiting { authorize_url, .. } = view.state else {
+            panic!("waiting")
+        };
+        authorize_url
+    }
+
+    /// The Open Humans connection as the service shows it now.
+    pub async fn connection_view(&self) -> ConnectionView {
+        self.service.connection(Provider::OpenHumans).await.unwrap()
     }
 
     pub async fn connect(&self) -> ConnectionView {
