@@ -3,7 +3,8 @@
 # downloaded in one run by (a) `datalinks oh download`, (b) ohapi's `ohproj-download`,
 # (c) `curl --parallel` over the same file URLs as the practical limit. Prints wall time,
 # throughput and peak RSS of each, and the ratios. A benchmark that prints figures, not a test.
-#   bash tests/bench/download.sh          (env: MEMBERS, FILES_PER_MEMBER, TOTAL_BYTES, CONCURRENCY)
+#   bash tests/bench/download.sh   (env: MEMBERS, FILES_PER_MEMBER, TOTAL_BYTES, CONCURRENCY,
+#                                   LATENCY_MS: delay per answer, as across the internet; 0 = loopback)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -11,6 +12,7 @@ MEMBERS=${MEMBERS:-100}
 FILES_PER_MEMBER=${FILES_PER_MEMBER:-10}
 TOTAL_BYTES=${TOTAL_BYTES:-1073741824}
 CONCURRENCY=${CONCURRENCY:-8}
+LATENCY_MS=${LATENCY_MS:-0}
 FILE_SIZE=$((TOTAL_BYTES / (MEMBERS * FILES_PER_MEMBER)))
 
 echo "=== building datalinks (release)"
@@ -28,14 +30,14 @@ WORK=$(mktemp -d /tmp/datalinks-bench.XXXXXX)
 SANDBOX_LOG=$WORK/sandbox.log
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$CLI" sandbox --port "$PORT" --members "$MEMBERS" --files-per-member "$FILES_PER_MEMBER" \
-  --file-size "$FILE_SIZE" --no-md5 >"$SANDBOX_LOG" 2>&1 &
+  --file-size "$FILE_SIZE" --no-md5 --latency-ms "$LATENCY_MS" >"$SANDBOX_LOG" 2>&1 &
 SANDBOX=$!
 trap 'kill $SANDBOX 2>/dev/null || true; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do grep -q "master token" "$SANDBOX_LOG" && break; sleep 0.1; done
 export DATALINKS_OH_BASE_URL=http://127.0.0.1:$PORT
 DATALINKS_OH_MASTER_TOKEN=$(awk '/master token/ {print $3}' "$SANDBOX_LOG")
 export DATALINKS_OH_MASTER_TOKEN
-echo "=== sandbox: $MEMBERS members x $FILES_PER_MEMBER files x $FILE_SIZE bytes at $DATALINKS_OH_BASE_URL"
+echo "=== sandbox: $MEMBERS members x $FILES_PER_MEMBER files x $FILE_SIZE bytes, ${LATENCY_MS} ms per answer, at $DATALINKS_OH_BASE_URL"
 
 # Runs a command under GNU time; prints "<wall seconds> <peak RSS KiB>".
 measure() {

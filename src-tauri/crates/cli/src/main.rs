@@ -71,6 +71,9 @@ struct SandboxArgs {
     /// Skip computing an md5 for each seeded file's metadata (saves a pass over large files).
     #[arg(long)]
     no_md5: bool,
+    /// Delay every answer by this many milliseconds, like a server across the internet.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -266,6 +269,10 @@ async fn run_sandbox(args: SandboxArgs) -> Result<()> {
         files_per_member: args.files_per_member.unwrap_or(defaults.files_per_member),
         file_size_bytes: args.file_size,
         seeded_md5: !args.no_md5,
+        faults: datalinks_sandbox::Faults {
+            latency: std::time::Duration::from_millis(args.latency_ms),
+            ..Default::default()
+        },
         ..defaults
     };
     let sandbox = datalinks_sandbox::start(config, addr)
