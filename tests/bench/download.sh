@@ -51,7 +51,7 @@ bytes_in() { find "$1" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}
 files_in() { find "$1" -type f | wc -l; }
 
 echo "=== (a) datalinks oh download --concurrency $CONCURRENCY"
-read -r a_secs a_rss < <(measure datalinks "$CLI" oh download --dest "$WORK/a" --concurrency "$CONCURRENCY" --max-size 2g)
+read -r a_secs a_rss < <(measure datalinks "$CLI" oh download --dest "$WORK/a" --concurrency "$CONCURRENCY")
 echo "=== (b) ohapi ohproj-download"
 mkdir -p "$WORK/b" # ohapi expects the target folder to exist
 read -r b_secs b_rss < <(measure ohapi "$VENV/bin/python" tests/bench/ohapi_download.py "$DATALINKS_OH_BASE_URL" "$WORK/b")
