@@ -18,14 +18,14 @@ const BACKGROUND_RETRY_FIRST_SECS: i64 = 15;
 const BACKGROUND_RETRY_MAX_SECS: i64 = 600;
 
 /// Live, non-persisted health of a connection.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Health {
     unreachable: Option<Unreachable>,
     keyring: Option<String>,
     pub(crate) last_error: Option<Error>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Unreachable {
     message: String,
     retry_at: i64,
@@ -164,11 +164,29 @@ impl Datalinks {
     async fn record_outcome(self: &Arc<Self>, provider: Provider, error: Option<&Error>) {
         match error {
             None => {
-                self.update_health(provider, |h| *h = Health::default());
-                if let Ok(Some(tokens)) = self.keeper(provider).current().await {
-                    let _ = self
-                        .store
-                        .set_token_expiry(provider, Some(tokens.expires_at));
+                // A healthy call changes nothing unless it ended a problem or renewed the
+                // token: say so only then, so long runs of calls stay quiet.
+                let mut recovered = false;
+                self.update_health(provider, |h| {
+                    recovered = std::mem::take(h) != Health::default()
+                });
+                let stored = self
+                    .store
+                    .account(provider)
+                    .ok()
+                    .flatten()
+                    .and_then(|a| a.token_expires_at);
+                let current = self
+                    .keeper(provider)
+                    .current()
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|t| t.expires_at);
+                if current.is_some() && current != stored {
+                    let _ = self.store.set_token_expiry(provider, current);
+                } else if !recovered {
+                    return;
                 }
             }
             Some(err) if err.code == ErrorCode::ReconnectNeeded => {
