@@ -18,6 +18,19 @@ fn main() {
         "cancel_downloads",
         "get_download_folder",
         "set_download_folder",
+        "open_project",
+        "current_project",
+        "close_project",
+        "project_members",
+        "project_member_files",
+        "download_project_files",
+        "export_project_metadata",
+        "preview_message",
+        "send_message",
+        "upload_to_members",
+        "delete_member_files",
+        "remove_members",
+        "project_stats",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -30,6 +30,7 @@ impl Host for TauriHost {
                 log::info!("notice: {error}");
                 self.app.emit("notice", error)
             }
+            ServiceEvent::ProjectListing(progress) => self.app.emit("project-listing", progress),
         };
         if let Err(err) = sent {
             log::warn!("could not send an event to the window: {err}");

@@ -88,6 +88,19 @@ fn main() {
             commands::files::cancel_downloads,
             commands::files::get_download_folder,
             commands::files::set_download_folder,
+            commands::project::open_project,
+            commands::project::current_project,
+            commands::project::close_project,
+            commands::project::project_members,
+            commands::project::project_member_files,
+            commands::project::download_project_files,
+            commands::project::export_project_metadata,
+            commands::project::preview_message,
+            commands::project::send_message,
+            commands::project::upload_to_members,
+            commands::project::delete_member_files,
+            commands::project::remove_members,
+            commands::project::project_stats,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Datalinks");

@@ -119,6 +119,7 @@ impl Host for TerminalHost {
                 let _ = self.changes.send(view);
             }
             ServiceEvent::Notice(error) => eprintln!("notice: {error}"),
+            ServiceEvent::ProjectListing(_) => {}
         }
     }
 }

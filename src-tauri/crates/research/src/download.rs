@@ -194,34 +194,38 @@ impl Project {
         let overall_bytes = AtomicU64::new(0);
         let finished = AtomicUsize::new(0);
         let on_event = &on_event;
-        let outcomes: Vec<(&PlannedFile, Option<FileOutcome>)> = futures::stream::iter(&files)
-            .map(|file| {
-                let overall_bytes = &overall_bytes;
-                let finished = &finished;
-                let of = files.len();
-                async move {
-                    if cancel.is_cancelled() {
-                        return (file, None);
+        // Indices rather than `&files`: a closure over borrowed items makes the future fail
+        // the `Send` check hosts need (rust-lang/rust#102211).
+        let outcomes: Vec<(&PlannedFile, Option<FileOutcome>)> =
+            futures::stream::iter(0..files.len())
+                .map(|index| {
+                    let file = &files[index];
+                    let overall_bytes = &overall_bytes;
+                    let finished = &finished;
+                    let of = files.len();
+                    async move {
+                        if cancel.is_cancelled() {
+                            return (file, None);
+                        }
+                        let fetch = self.download_one(file, options, on_event, overall_bytes);
+                        let outcome = tokio::select! {
+                            biased;
+                            _ = cancel.cancelled() => return (file, None),
+                            outcome = fetch => outcome,
+                        };
+                        let finished = finished.fetch_add(1, Ordering::Relaxed) + 1;
+                        on_event(DownloadEvent::Finished {
+                            file,
+                            outcome: &outcome,
+                            finished,
+                            of,
+                        });
+                        (file, Some(outcome))
                     }
-                    let fetch = self.download_one(file, options, on_event, overall_bytes);
-                    let outcome = tokio::select! {
-                        biased;
-                        _ = cancel.cancelled() => return (file, None),
-                        outcome = fetch => outcome,
-                    };
-                    let finished = finished.fetch_add(1, Ordering::Relaxed) + 1;
-                    on_event(DownloadEvent::Finished {
-                        file,
-                        outcome: &outcome,
-                        finished,
-                        of,
-                    });
-                    (file, Some(outcome))
-                }
-            })
-            .buffer_unordered(options.concurrency.max(1))
-            .collect()
-            .await;
+                })
+                .buffer_unordered(options.concurrency.max(1))
+                .collect()
+                .await;
         let mut summary = DownloadSummary {
             planned: files.len(),
             ..DownloadSummary::default()

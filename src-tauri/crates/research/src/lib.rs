@@ -13,7 +13,7 @@ mod metadata;
 mod upload;
 
 pub use download::{
-    DownloadEvent, DownloadOptions, DownloadSummary, FailedFile, FileOutcome, MemberFilter,
+    plan, DownloadEvent, DownloadOptions, DownloadSummary, FailedFile, FileOutcome, MemberFilter,
     PlannedFile,
 };
 pub use messaging::{render_preview, Recipients};
@@ -23,6 +23,7 @@ pub use upload::{DeleteTarget, UploadMode, UploadOptions, UploadOutcome, UploadR
 
 use datalinks_core::{Error, Result, SecretString};
 use datalinks_openhumans::DataFile;
+use futures::StreamExt;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -32,6 +33,15 @@ use url::Url;
 const PROJECT_PATH: &str = "api/direct-sharing/project/";
 const MEMBERS_PATH: &str = "api/direct-sharing/project/members/";
 const EXCHANGE_MEMBER_PATH: &str = "api/direct-sharing/project/exchange-member/";
+/// Members whose files are fetched at the same time while listing.
+const EXCHANGE_CONCURRENCY: usize = 8;
+
+/// How far listing the members has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListingProgress {
+    pub members_listed: usize,
+    pub members_total: usize,
+}
 
 /// What `GET /api/direct-sharing/project/` says about the project (the fields scripts use; the
 /// whole answer is in `raw`).
@@ -146,13 +156,32 @@ impl Project {
     /// Every active member, over every page, each with all their files: `exchange_member` is
     /// followed for members who share more files than the list shows.
     pub async fn members(&self) -> Result<Vec<ProjectMember>> {
+        self.members_reporting(|_| {}).await
+    }
+
+    /// [`Project::members`], reporting after each page how many members are complete.
+    pub async fn members_reporting(
+        &self,
+        on_progress: impl Fn(ListingProgress),
+    ) -> Result<Vec<ProjectMember>> {
         let mut members = Vec::new();
         let mut next = Some(self.http.members_url());
         while let Some(url) = next.take() {
             let page: MembersPage = self.http.get_json(url).await?;
-            for listed in page.results {
-                members.push(self.complete_member(listed).await?);
+            // Members with more files than listed each need their own requests: run those side
+            // by side, keeping the list's order.
+            let completed: Vec<Result<ProjectMember>> = futures::stream::iter(page.results)
+                .map(|listed| self.complete_member(listed))
+                .buffered(EXCHANGE_CONCURRENCY)
+                .collect()
+                .await;
+            for member in completed {
+                members.push(member?);
             }
+            on_progress(ListingProgress {
+                members_listed: members.len(),
+                members_total: page.count,
+            });
             next = page
                 .next
                 .map(|link| self.http.same_origin(&link))

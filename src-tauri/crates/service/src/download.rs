@@ -2,21 +2,19 @@
 //! `<folder>/<project member id>/<source>/<basename>`, a few at a time, with progress, a
 //! summary, and cancellation that keeps what arrived (`.part`) for the next run to resume.
 
-use crate::{Datalinks, DownloadProgress, DownloadSummary, FailedDownload, FileProgress, Host};
+use crate::progress::Tracker;
+use crate::{Datalinks, DownloadRunKind, DownloadSummary, FailedDownload};
 use datalinks_core::{Error, ErrorCode, Provider, Result};
 use datalinks_openhumans::download::{fetch_file, Fetched, FileToFetch};
 use datalinks_openhumans::{ApiClient, DataFile};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// Files transferring at the same time.
 const CONCURRENT_DOWNLOADS: usize = 3;
-/// While bytes flow, progress is reported at most this often; starts and ends always are.
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 const DOWNLOAD_FOLDER_SETTING: &str = "download_folder";
 /// Failure reasons quoted in the history line (all of them are in the returned summary).
 const REASONS_IN_HISTORY: usize = 3;
@@ -72,7 +70,8 @@ impl Datalinks {
         let member_folder = folder.join(safe_file_name(&member.project_member_id));
         let (jobs, unknown) = plan(&member_folder, &member.files, &file_ids);
 
-        let tracker = Tracker::new(self.host.as_ref(), jobs.len() as u32);
+        let tracker = Tracker::new(self.host.as_ref(), DownloadRunKind::Member);
+        tracker.set_total(jobs.len());
         let (api, tracker, cancel) = (&api, &tracker, &cancel);
         let outcomes: Vec<(Job, Outcome)> = futures::stream::iter(jobs)
             .map(|job| async move {
@@ -124,7 +123,7 @@ impl Datalinks {
         running.is_some()
     }
 
-    fn begin_download_run(&self) -> Result<CancellationToken> {
+    pub(crate) fn begin_download_run(&self) -> Result<CancellationToken> {
         let mut running = self.download_run.lock().unwrap();
         if running.is_some() {
             return Err(Error::new(
@@ -147,7 +146,7 @@ impl Datalinks {
         if cancel.is_cancelled() {
             return Outcome::Cancelled;
         }
-        tracker.start(job);
+        tracker.start(job.file_id, &job.source, &job.basename);
         let file_id = job.file_id;
         let fresh_url = || {
             self.with_token(Provider::OpenHumans, move |token| {
@@ -171,7 +170,7 @@ impl Datalinks {
 }
 
 /// Clears the running download when its run ends, however it ends.
-struct DownloadRun<'a>(&'a Datalinks);
+pub(crate) struct DownloadRun<'a>(pub(crate) &'a Datalinks);
 
 impl Drop for DownloadRun<'_> {
     fn drop(&mut self) {
@@ -291,93 +290,6 @@ fn history_line(summary: &DownloadSummary) -> String {
         line += &format!(" ({})", reasons.join("; "));
     }
     line + "."
-}
-
-/// Keeps the run's progress and reports it to the host.
-struct Tracker<'a> {
-    host: &'a dyn Host,
-    state: Mutex<TrackerState>,
-}
-
-struct TrackerState {
-    progress: DownloadProgress,
-    /// Bytes of the files no longer in `progress.current`.
-    finished_bytes: u64,
-    last_report: Instant,
-}
-
-impl<'a> Tracker<'a> {
-    fn new(host: &'a dyn Host, files_total: u32) -> Self {
-        Self {
-            host,
-            state: Mutex::new(TrackerState {
-                progress: DownloadProgress {
-                    files_total,
-                    files_done: 0,
-                    bytes_done: 0,
-                    current: Vec::new(),
-                },
-                finished_bytes: 0,
-                last_report: Instant::now(),
-            }),
-        }
-    }
-
-    fn start(&self, job: &Job) {
-        self.update(true, |state| {
-            state.progress.current.push(FileProgress {
-                file_id: job.file_id,
-                source: job.source.clone(),
-                basename: job.basename.clone(),
-                bytes: 0,
-                total: None,
-            })
-        });
-    }
-
-    fn advance(&self, file_id: u64, bytes: u64, total: Option<u64>) {
-        self.update(false, |state| {
-            if let Some(file) = state
-                .progress
-                .current
-                .iter_mut()
-                .find(|f| f.file_id == file_id)
-            {
-                file.bytes = bytes;
-                file.total = total;
-            }
-        });
-    }
-
-    fn finish(&self, file_id: u64) {
-        self.update(true, |state| {
-            let current = &mut state.progress.current;
-            if let Some(index) = current.iter().position(|f| f.file_id == file_id) {
-                state.finished_bytes += current.remove(index).bytes;
-            }
-            state.progress.files_done += 1;
-        });
-    }
-
-    /// Reports where the run stands now.
-    fn report(&self) {
-        self.update(true, |_| {});
-    }
-
-    fn update(&self, always_report: bool, change: impl FnOnce(&mut TrackerState)) {
-        let progress = {
-            let mut state = self.state.lock().unwrap();
-            change(&mut state);
-            if !always_report && state.last_report.elapsed() < PROGRESS_INTERVAL {
-                return;
-            }
-            state.last_report = Instant::now();
-            let in_flight: u64 = state.progress.current.iter().map(|f| f.bytes).sum();
-            state.progress.bytes_done = state.finished_bytes + in_flight;
-            state.progress.clone()
-        };
-        self.host.download_progress(&progress);
-    }
 }
 
 #[cfg(test)]

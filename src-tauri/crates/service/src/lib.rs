@@ -4,12 +4,16 @@ mod connect;
 mod disconnect;
 mod download;
 mod member;
+mod progress;
+mod project_views;
+mod research;
 mod sandbox;
 mod settings;
 mod status;
 mod views;
 
 pub use datalinks_store::HistoryEvent;
+pub use project_views::*;
 pub use views::*;
 
 use datalinks_core::{Error, Provider, Result};
@@ -29,6 +33,8 @@ pub enum ServiceEvent {
     ConnectionChanged(datalinks_core::ConnectionView),
     /// Something worth showing that belongs to no single connection (a refused deep link).
     Notice(Error),
+    /// How far listing a project's members has come.
+    ProjectListing(ListingProgressView),
 }
 
 /// What the service needs from the program it runs in.
@@ -60,6 +66,8 @@ pub struct Datalinks {
     sandbox: tokio::sync::Mutex<Option<RunningSandbox>>,
     /// Cancels the running download, if one is running.
     download_run: Mutex<Option<tokio_util::sync::CancellationToken>>,
+    /// The researcher's open project, if any.
+    project_session: Mutex<Option<research::ProjectSession>>,
 }
 
 impl Datalinks {
@@ -97,6 +105,7 @@ impl Datalinks {
             health: Mutex::default(),
             sandbox: tokio::sync::Mutex::default(),
             download_run: Mutex::default(),
+            project_session: Mutex::default(),
         }))
     }
 

@@ -2,7 +2,7 @@
 
 use crate::{Datalinks, FileGroup, MemberFile, MemberOverview};
 use datalinks_core::{Provider, Result};
-use datalinks_openhumans::{ApiClient, Member};
+use datalinks_openhumans::{ApiClient, DataFile, Member};
 use std::sync::Arc;
 
 impl Datalinks {
@@ -28,30 +28,35 @@ impl Datalinks {
             self.store.save_account(&account)?;
         }
 
-        let mut groups: Vec<FileGroup> = Vec::new();
-        for file in &member.files {
-            let entry = MemberFile {
-                id: file.id,
-                basename: file.basename.clone(),
-                created: file.created.clone(),
-                description: file.description().map(str::to_owned),
-                tags: file.tags(),
-            };
-            match groups.iter_mut().find(|g| g.source == file.source) {
-                Some(group) => group.files.push(entry),
-                None => groups.push(FileGroup {
-                    source: file.source.clone(),
-                    files: vec![entry],
-                }),
-            }
-        }
         Ok(MemberOverview {
             project_member_id: member.project_member_id,
             username: member.username,
             created: member.created,
             sources_shared: member.sources_shared,
             file_count: member.files.len() as u32,
-            groups,
+            groups: group_by_source(&member.files),
         })
     }
+}
+
+/// Files grouped by source, groups in order of first appearance.
+pub(crate) fn group_by_source(files: &[DataFile]) -> Vec<FileGroup> {
+    let mut groups: Vec<FileGroup> = Vec::new();
+    for file in files {
+        let entry = MemberFile {
+            id: file.id,
+            basename: file.basename.clone(),
+            created: file.created.clone(),
+            description: file.description().map(str::to_owned),
+            tags: file.tags(),
+        };
+        match groups.iter_mut().find(|g| g.source == file.source) {
+            Some(group) => group.files.push(entry),
+            None => groups.push(FileGroup {
+                source: file.source.clone(),
+                files: vec![entry],
+            }),
+        }
+    }
+    groups
 }

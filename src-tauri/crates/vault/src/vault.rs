@@ -98,7 +98,22 @@ impl Vault {
     pub fn delete_tokens(&self, provider: Provider) -> Result<bool> {
         self.store.delete(&tokens_key(provider))
     }
+
+    /// The Open Humans project master token, present only when the researcher chose to keep it.
+    pub fn master_token(&self) -> Result<Option<SecretString>> {
+        self.store.get(MASTER_TOKEN_KEY)
+    }
+
+    pub fn set_master_token(&self, token: &SecretString) -> Result<()> {
+        self.store.set(MASTER_TOKEN_KEY, token)
+    }
+
+    pub fn delete_master_token(&self) -> Result<bool> {
+        self.store.delete(MASTER_TOKEN_KEY)
+    }
 }
+
+const MASTER_TOKEN_KEY: &str = "openhumans/master_token";
 
 fn client_secret_key(provider: Provider) -> String {
     format!("{}/client_secret", provider.key())
@@ -217,6 +232,24 @@ mod tests {
         );
         assert!(!err.message.contains("leaky-secret"), "{}", err.message);
         assert!(store.contains("openhumans/tokens"));
+    }
+
+    #[test]
+    fn master_token_round_trip_under_its_own_key() {
+        let (store, vault) = vault();
+        vault.set_tokens(OH, &tokens()).unwrap();
+        assert_eq!(vault.master_token().unwrap(), None);
+        vault
+            .set_master_token(&SecretString::new("m".repeat(64)))
+            .unwrap();
+        assert!(store.contains("openhumans/master_token"));
+        assert_eq!(
+            vault.master_token().unwrap().unwrap().expose(),
+            "m".repeat(64)
+        );
+        assert!(vault.delete_master_token().unwrap());
+        assert_eq!(vault.master_token().unwrap(), None);
+        assert_eq!(vault.tokens(OH).unwrap(), Some(tokens()));
     }
 
     #[test]

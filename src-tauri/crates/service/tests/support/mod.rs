@@ -193,7 +193,7 @@ impl Harness {
                 .rev()
                 .find_map(|e| match e {
                     ServiceEvent::ConnectionChanged(view) => Some(view.clone()),
-                    ServiceEvent::Notice(_) => None,
+                    _ => None,
                 });
             last.filter(|v| done(v))
         })
@@ -216,7 +216,7 @@ impl Harness {
         self.wait_for("a notice", |host| {
             host.events.lock().unwrap().iter().find_map(|e| match e {
                 ServiceEvent::Notice(error) => Some(error.clone()),
-                ServiceEvent::ConnectionChanged(_) => None,
+                _ => None,
             })
         })
         .await

@@ -1,0 +1,380 @@
+//! The researcher console's use cases against the in-process sandbox: the master token's
+//! handling, listing, bulk download with progress, metadata, messages, deletion, removal.
+
+mod support;
+
+use datalinks_core::{ErrorCode, Transport};
+use datalinks_sandbox::SandboxConfig;
+use datalinks_service::{
+    DeleteTargetInput, DownloadRunKind, MessageRequest, ProjectDownloadRequest, ServiceEvent,
+};
+use support::{sandbox_config, Harness};
+
+/// A project with `members` joined members (the seeded alice has not joined), `files` each.
+async fn project_harness(members: usize, files: usize) -> Harness {
+    let harness = Harness::new(SandboxConfig {
+        member_count: members + 1,
+        files_per_member: files,
+        ..sandbox_config()
+    })
+    .await;
+    harness.configure(Transport::Loopback).await;
+    harness
+}
+
+fn master_token(harness: &Harness) -> String {
+    harness.sandbox().master_access_token()
+}
+
+#[tokio::test]
+async fn a_pasted_token_is_held_for_the_session_only_unless_kept() {
+    let harness = project_harness(3, 2).await;
+    let service = &harness.service;
+
+    let view = service
+        .open_project(format!("  {}\n", master_token(&harness)), false)
+        .await
+        .unwrap();
+    assert!(!view.token_in_keyring);
+    assert!(!harness.secrets.contains("openhumans/master_token"));
+    let remaining = view.token_expires_at - datalinks_core::now_unix();
+    assert!(
+        (24 * 3600 - 60..=24 * 3600).contains(&remaining),
+        "{remaining}"
+    );
+    assert!(view.download_folder.ends_with(&view.slug), "{view:?}");
+
+    // Kept: a restarted app finds the project again.
+    let kept = service
+        .open_project(master_token(&harness), true)
+        .await
+        .unwrap();
+    assert!(harness.secrets.contains("openhumans/master_token"));
+    service.close_project(false).await.unwrap();
+    let resumed = service.current_project().await.unwrap().expect("resumed");
+    assert!(resumed.token_in_keyring);
+    // The countdown goes on from when the kept token was pasted, not from the restart.
+    assert_eq!(resumed.token_expires_at, kept.token_expires_at);
+
+    // Forgotten: nothing left to resume.
+    service.close_project(true).await.unwrap();
+    assert!(!harness.secrets.contains("openhumans/master_token"));
+    assert_eq!(service.current_project().await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn malformed_refused_and_expired_tokens_are_clear_errors() {
+    let harness = project_harness(2, 1).await;
+    let service = &harness.service;
+
+    let malformed = service
+        .open_project("not a token".into(), true)
+        .await
+        .unwrap_err();
+    assert_eq!(malformed.code, ErrorCode::InvalidInput);
+
+    let unknown = service
+        .open_project("a".repeat(64), false)
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code, ErrorCode::ReconnectNeeded, "{unknown}");
+    assert!(!harness.secrets.contains("openhumans/master_token"));
+
+    service
+        .open_project(master_token(&harness), false)
+        .await
+        .unwrap();
+    harness.sandbox().expire_master_token();
+    let expired = service.project_members(true).await.unwrap_err();
+    assert_eq!(expired.code, ErrorCode::ReconnectNeeded);
+    assert!(expired.message.contains("24 hours"), "{}", expired.message);
+    // The session is closed, so the console asks for a fresh token.
+    assert_eq!(service.current_project().await.unwrap(), None);
+    let later = service.project_members(false).await.unwrap_err();
+    assert_eq!(later.code, ErrorCode::NotConfigured);
+}
+
+#[tokio::test]
+async fn a_locked_keyring_refuses_to_keep_the_token_and_deletes_nothing() {
+    let harness = project_harness(1, 1).await;
+    let service = &harness.service;
+    service
+        .open_project(master_token(&harness), true)
+        .await
+        .unwrap();
+    harness
+        .secrets
+        .set_unavailable(Some("org.freedesktop.secrets is locked".into()));
+    let err = service.close_project(true).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::KeyringUnavailable);
+    harness.secrets.set_unavailable(None);
+    assert!(harness.secrets.contains("openhumans/master_token"));
+}
+
+#[tokio::test]
+async fn members_are_listed_over_every_page_with_progress_and_all_their_files() {
+    // 12 files each: more than the 10 the list shows, so exchange-member is followed.
+    let harness = project_harness(130, 12).await;
+    let service = &harness.service;
+    service
+        .open_project(master_token(&harness), false)
+        .await
+        .unwrap();
+
+    let listed = service.project_members(false).await.unwrap();
+    assert_eq!(listed.members.len(), 130);
+    assert!(listed.members.iter().all(|m| m.file_count == 12));
+    assert!(!listed.sources.is_empty());
+
+    let reports: Vec<_> = harness
+        .host
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            ServiceEvent::ProjectListing(progress) => Some(*progress),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reports.len(), 2, "one report per page of 100: {reports:?}");
+    assert_eq!(
+        (reports[0].members_listed, reports[0].members_total),
+        (100, 130)
+    );
+    assert_eq!(reports[1].members_listed, 130);
+
+    let first = &listed.members[0].project_member_id;
+    let groups = service.project_member_files(first).await.unwrap();
+    let files: usize = groups.iter().map(|g| g.files.len()).sum();
+    assert_eq!(files, 12);
+}
+
+#[tokio::test]
+async fn one_members_files_download_in_ohapi_layout_with_project_progress_and_stats() {
+    let harness = project_harness(3, 4).await;
+    let service = &harness.service;
+    service
+        .open_project(master_token(&harness), false)
+        .await
+        .unwrap();
+    let members = service.project_members(false).await.unwrap().members;
+    let chosen = members[1].project_member_id.clone();
+    let dest = tempfile::tempdir().unwrap();
+
+    let request = ProjectDownloadRequest {
+        dest: Some(dest.path().display().to_string()),
+        only: Some(vec![chosen.clone()]),
+        concurrency: 2,
+        ..ProjectDownloadRequest::default()
+    };
+    let summary = service
+        .download_project_files(request.clone())
+        .await
+        .unwrap();
+    assert_eq!((summary.planned, summary.downloaded), (4, 4), "{summary:?}");
+    assert!(summary.failed.is_empty() && !summary.cancelled);
+    let member_dir = dest.path().join(&chosen);
+    let on_disk = walk(&member_dir);
+    assert_eq!(on_disk.len(), 4, "{on_disk:?}");
+    assert!(
+        !dest.path().join(&members[0].project_member_id).exists(),
+        "only the chosen member"
+    );
+
+    let progress = harness.host.download_progress.lock().unwrap().clone();
+    assert!(progress.iter().all(|p| p.run == DownloadRunKind::Project));
+    let last = progress.last().unwrap();
+    assert_eq!((last.files_total, last.files_done), (4, 4));
+    assert!(progress
+        .iter()
+        .flat_map(|p| &p.current)
+        .all(|f| f.basename.starts_with(&chosen)));
+
+    // Again: everything is already there.
+    let again = service.download_project_files(request).await.unwrap();
+    assert_eq!((again.downloaded, again.skipped_identical), (0, 4));
+
+    // Into the default folder, then the stats measure the copies there.
+    let default_run = service
+        .download_project_files(ProjectDownloadRequest {
+            only: Some(vec![chosen.clone()]),
+            ..ProjectDownloadRequest::default()
+        })
+        .await
+        .unwrap();
+    let stats = service.project_stats().await.unwrap();
+    assert_eq!(stats.folder, default_run.folder);
+    let on_disk_bytes: u64 = stats.sources.iter().map(|s| s.bytes_on_disk).sum();
+    assert_eq!(
+        on_disk_bytes,
+        walk(std::path::Path::new(&default_run.folder))
+            .iter()
+            .map(|p| p.metadata().unwrap().len())
+            .sum::<u64>()
+    );
+    assert_eq!(stats.joined.last().unwrap().members, 3);
+}
+
+#[tokio::test]
+async fn metadata_is_exported_as_ohapi_writes_it() {
+    let harness = project_harness(2, 3).await;
+    let service = &harness.service;
+    service
+        .open_project(master_token(&harness), false)
+        .await
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("metadata.csv");
+    let members = service
+        .export_project_metadata(&path.display().to_string())
+        .await
+        .unwrap();
+    assert_eq!(members, 2);
+    let csv = std::fs::read_to_string(&path).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("project_member_id,data_source,file_basename,file_upload_date")
+    );
+    assert_eq!(lines.count(), 6);
+
+    let relative = service
+        .export_project_metadata("metadata.csv")
+        .await
+        .unwrap_err();
+    assert_eq!(relative.code, ErrorCode::InvalidInput);
+}
+
+#[tokio::test]
+async fn a_message_is_previewed_then_reaches_exactly_the_chosen_members() {
+    let harness = project_harness(4, 1).await;
+    let service = &harness.service;
+    service
+        .open_project(master_token(&harness), false)
+        .await
+        .unwrap();
+    let members = service.project_members(false).await.unwrap().members;
+    let chosen: Vec<String> = members[..2]
+        .iter()
+        .map(|m| m.project_member_id.clone())
+        .collect();
+    let request = MessageRequest {
+        subject: "Study update".into(),
+        body: "Hello {{ PROJECT_MEMBER_ID }}, thank you.".into(),
+        recipients: Some(chosen.clone()),
+    };
+
+    let preview = service.preview_message(&request).await.unwrap();
+    assert_eq!(preview.recipient_count, 2);
+    assert_eq!(preview.rendered, format!("Hello {}, thank you.", chosen[0]));
+    assert!(
+        harness.sandbox().messages().is_empty(),
+        "a preview sends nothing"
+    );
+
+    assert_eq!(service.send_message(&request).await.unwrap(), 2);
+    let sent = harness.sandbox().messages();
+    let mut received: Vec<&str> = sent.iter().map(|m| m.project_member_id.as_str()).collect();
+    received.sort();
+    let mut expected: Vec<&str> = chosen.iter().map(String::as_str).collect();
+    expected.sort();
+    assert_eq!(received, expected);
+    assert!(sent
+        .iter()
+        .all(|m| m.body == format!("Hello {}, thank you.", m.project_member_id)));
+
+    let to_all = MessageRequest {
+        recipients: None,
+        ..request.clone()
+    };
+    assert_eq!(
+        service
+            .preview_message(&to_all)
+            .await
+            .unwrap()
+            .recipient_count,
+        4
+    );
+    let nobody = MessageRequest {
+        recipients: Some(vec![]),
+        ..request
+    };
+    assert_eq!(
+        service.send_message(&nobody).await.unwrap_err().code,
+        ErrorCode::InvalidInput
+    );
+}
+
+#[tokio::test]
+async fn project_files_are_deleted_and_members_removed() {
+    let harness = project_harness(3, 0).await;
+    let service = &harness.service;
+    service
+        .open_project(master_token(&harness), false)
+        .await
+        .unwrap();
+    let members = service.project_members(false).await.unwrap().members;
+    let id = members[0].project_member_id.clone();
+
+    // Put a project file on the member, then delete it by basename.
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::write(folder.path().join("result.txt"), b"result").unwrap();
+    let csv = tempfile::tempdir().unwrap();
+    std::fs::write(
+        csv.path().join("meta.csv"),
+        "filename,description,tags\nresult.txt,Study result,\"result,summary\"\n",
+    )
+    .unwrap();
+    let report = service
+        .upload_to_members(datalinks_service::ProjectUploadRequest {
+            dir: folder.path().display().to_string(),
+            metadata_csv: csv.path().join("meta.csv").display().to_string(),
+            member: Some(id.clone()),
+            mode: datalinks_service::UploadModeInput::Default,
+            max_size: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.failures, 0, "{report:?}");
+    assert_eq!(report.outcomes[0].outcome, "uploaded");
+    assert_eq!(
+        service.project_members(false).await.unwrap().members[0].file_count,
+        1
+    );
+
+    let deleted = service
+        .delete_member_files(
+            &id,
+            DeleteTargetInput::Basename {
+                basename: "result.txt".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(
+        service.project_members(false).await.unwrap().members[0].file_count,
+        0
+    );
+
+    assert_eq!(service.remove_members(vec![id.clone()]).await.unwrap(), 1);
+    let removed = harness.sandbox().removed_members();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0].project_member_id, id);
+    let left = service.project_members(false).await.unwrap().members;
+    assert_eq!(left.len(), 2);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
