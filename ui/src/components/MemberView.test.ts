@@ -33,13 +33,13 @@ describe("member view downloads", () => {
     await fireEvent.click(downloadAll);
     await waitFor(() => expect(callsOf("download_files")).toEqual([{ fileIds: [] }]));
 
-    emit("download-progress", { files_total: 4, files_done: 1, bytes_done: 1000, current: [] });
+    emit("download-progress", { run: "member", files_total: 4, files_done: 1, bytes_done: 1000, current: [] });
     await waitFor(() => expect(screen.getByTestId("download-progress").dataset.done).toBe("1"));
     expect((downloadAll as HTMLButtonElement).disabled).toBe(true);
     await fireEvent.click(screen.getByTestId("cancel-download"));
     expect(callsOf("cancel_downloads")).toHaveLength(1);
 
-    emit("download-progress", { files_total: 4, files_done: 4, bytes_done: 4000, current: [] });
+    emit("download-progress", { run: "member", files_total: 4, files_done: 4, bytes_done: 4000, current: [] });
     run.finish(SUMMARY);
     const summary = await screen.findByTestId("download-summary");
     expect(summary.dataset).toMatchObject({ downloaded: "4", skipped: "0", failed: "0" });

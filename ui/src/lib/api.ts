@@ -5,11 +5,23 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { ConnectionView } from "./bindings/ConnectionView";
 import type { DisconnectReceipt } from "./bindings/DisconnectReceipt";
 import type { DownloadProgress } from "./bindings/DownloadProgress";
+import type { DeleteTargetInput } from "./bindings/DeleteTargetInput";
 import type { DownloadSummary } from "./bindings/DownloadSummary";
 import type { Error as AppError } from "./bindings/Error";
 import type { ErrorCode } from "./bindings/ErrorCode";
+import type { FileGroup } from "./bindings/FileGroup";
 import type { HistoryEvent } from "./bindings/HistoryEvent";
+import type { ListingProgressView } from "./bindings/ListingProgressView";
 import type { MemberOverview } from "./bindings/MemberOverview";
+import type { MessagePreview } from "./bindings/MessagePreview";
+import type { MessageRequest } from "./bindings/MessageRequest";
+import type { ProjectDownloadRequest } from "./bindings/ProjectDownloadRequest";
+import type { ProjectDownloadSummary } from "./bindings/ProjectDownloadSummary";
+import type { ProjectMembers } from "./bindings/ProjectMembers";
+import type { ProjectStats } from "./bindings/ProjectStats";
+import type { ProjectUploadReport } from "./bindings/ProjectUploadReport";
+import type { ProjectUploadRequest } from "./bindings/ProjectUploadRequest";
+import type { ProjectView } from "./bindings/ProjectView";
 import type { Provider } from "./bindings/Provider";
 import type { ProviderSettingsInput } from "./bindings/ProviderSettingsInput";
 import type { ProviderSettingsView } from "./bindings/ProviderSettingsView";
@@ -83,6 +95,27 @@ export const api = {
   cancelDownloads: () => call<boolean>("cancel_downloads"),
   getDownloadFolder: () => call<string>("get_download_folder"),
   setDownloadFolder: (folder: string) => call<string>("set_download_folder", { folder }),
+
+  // The researcher console. The master token goes in once and never comes back.
+  openProject: (masterToken: string, remember: boolean) =>
+    call<ProjectView>("open_project", { masterToken, remember }),
+  currentProject: () => call<ProjectView | null>("current_project"),
+  closeProject: (forget: boolean) => call<null>("close_project", { forget }),
+  projectMembers: (refresh: boolean) => call<ProjectMembers>("project_members", { refresh }),
+  projectMemberFiles: (projectMemberId: string) =>
+    call<FileGroup[]>("project_member_files", { projectMemberId }),
+  /** Progress comes as "download-progress" events with `run: "project"`. */
+  downloadProjectFiles: (request: ProjectDownloadRequest) =>
+    call<ProjectDownloadSummary>("download_project_files", { request }),
+  exportProjectMetadata: (path: string) => call<number>("export_project_metadata", { path }),
+  previewMessage: (request: MessageRequest) => call<MessagePreview>("preview_message", { request }),
+  sendMessage: (request: MessageRequest) => call<number>("send_message", { request }),
+  uploadToMembers: (request: ProjectUploadRequest) =>
+    call<ProjectUploadReport>("upload_to_members", { request }),
+  deleteMemberFiles: (projectMemberId: string, target: DeleteTargetInput) =>
+    call<number[]>("delete_member_files", { projectMemberId, target }),
+  removeMembers: (projectMemberIds: string[]) => call<number>("remove_members", { projectMemberIds }),
+  projectStats: () => call<ProjectStats>("project_stats"),
 };
 
 export function onConnectionChanged(handler: (view: ConnectionView) => void): Promise<UnlistenFn> {
@@ -95,4 +128,8 @@ export function onNotice(handler: (notice: AppError) => void): Promise<UnlistenF
 
 export function onDownloadProgress(handler: (progress: DownloadProgress) => void): Promise<UnlistenFn> {
   return listen<DownloadProgress>("download-progress", (event) => handler(event.payload));
+}
+
+export function onProjectListing(handler: (progress: ListingProgressView) => void): Promise<UnlistenFn> {
+  return listen<ListingProgressView>("project-listing", (event) => handler(event.payload));
 }

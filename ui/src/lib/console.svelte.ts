@@ -1,0 +1,133 @@
+// The researcher console's shared state: the open project, its members, the selection and the
+// running bulk download. A refused master token (reconnect_needed) closes the project here too,
+// so the console asks for a fresh token.
+import { SvelteSet } from "svelte/reactivity";
+import { api, normalizeError, onDownloadProgress, onProjectListing, type AppError } from "./api";
+import type { DownloadProgress } from "./bindings/DownloadProgress";
+import type { ListingProgressView } from "./bindings/ListingProgressView";
+import type { ProjectDownloadRequest } from "./bindings/ProjectDownloadRequest";
+import type { ProjectDownloadSummary } from "./bindings/ProjectDownloadSummary";
+import type { ProjectMembers } from "./bindings/ProjectMembers";
+import type { ProjectView } from "./bindings/ProjectView";
+import { notices } from "./notices.svelte";
+
+let project = $state<ProjectView | null>(null);
+let members = $state<ProjectMembers | null>(null);
+let listing = $state<ListingProgressView | null>(null);
+let loadingMembers = $state(false);
+/** Why the console asks for a token again (expired or refused), if it does. */
+let closedBecause = $state<string | null>(null);
+let downloading = $state(false);
+let downloadProgress = $state<DownloadProgress | null>(null);
+let downloadSummary = $state<ProjectDownloadSummary | null>(null);
+const selected = new SvelteSet<string>();
+
+function reset(reason: string | null) {
+  project = null;
+  members = null;
+  listing = null;
+  downloadProgress = null;
+  downloadSummary = null;
+  selected.clear();
+  closedBecause = reason;
+}
+
+/** Runs a console command; failures become notices, a refused token closes the project. */
+async function guarded<T>(action: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await action();
+  } catch (raw) {
+    const error: AppError = normalizeError(raw);
+    if (error.code === "reconnect_needed") reset(error.message);
+    else notices.push(error);
+    return undefined;
+  }
+}
+
+export const projectConsole = {
+  get project() {
+    return project;
+  },
+  get members() {
+    return members;
+  },
+  get listing() {
+    return listing;
+  },
+  get loadingMembers() {
+    return loadingMembers;
+  },
+  get closedBecause() {
+    return closedBecause;
+  },
+  get downloading() {
+    return downloading;
+  },
+  get downloadProgress() {
+    return downloadProgress;
+  },
+  get downloadSummary() {
+    return downloadSummary;
+  },
+  selected,
+  guarded,
+
+  opened(view: ProjectView) {
+    reset(null);
+    project = view;
+  },
+
+  /** The open project, or the one whose token the keyring keeps. */
+  async resume() {
+    const view = await guarded(() => api.currentProject());
+    if (view) project = view;
+  },
+
+  async close(forget: boolean) {
+    if ((await guarded(() => api.closeProject(forget))) !== undefined) reset(null);
+  },
+
+  /** The token's 24 hours are over: close without asking Open Humans. */
+  async expire() {
+    await guarded(() => api.closeProject(false));
+    reset("The master token is more than 24 hours old and has expired: paste a fresh one from the project's page.");
+  },
+
+  async loadMembers(refresh: boolean) {
+    if (loadingMembers) return;
+    loadingMembers = true;
+    listing = null;
+    const stopListening = await onProjectListing((progress) => (listing = progress));
+    try {
+      const listed = await guarded(() => api.projectMembers(refresh));
+      if (listed) {
+        members = listed;
+        const present = new Set(listed.members.map((m) => m.project_member_id));
+        for (const id of [...selected]) if (!present.has(id)) selected.delete(id);
+      }
+    } finally {
+      stopListening();
+      loadingMembers = false;
+    }
+  },
+
+  async download(request: ProjectDownloadRequest) {
+    if (downloading) return;
+    downloading = true;
+    downloadProgress = null;
+    downloadSummary = null;
+    const stopListening = await onDownloadProgress((update) => {
+      if (update.run === "project") downloadProgress = update;
+    });
+    try {
+      downloadSummary = (await guarded(() => api.downloadProjectFiles(request))) ?? null;
+    } finally {
+      stopListening();
+      downloading = false;
+    }
+  },
+
+  cancelDownload() {
+    guarded(() => api.cancelDownloads());
+  },
+};
