@@ -1,0 +1,154 @@
+// The researcher console on the app's sandbox: paste the project's master token, see the
+// members, download one member's files with visible progress, and send a message whose receipt
+// the sandbox records. The master token never comes back through IPC, nor reaches the logs,
+// the database or the DOM. Runs after 04 (alice is a member of the sandbox project).
+import { before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import {
+  startApp, e2eTest, byTestId, allByTestId, showSettings, startIpcRecording, recordedIpc, filesUnder,
+  appDataDir,
+} from "./harness.mjs";
+
+let browser;
+let sandboxUrl;
+let masterToken;
+const current = () => browser;
+
+async function sandboxJson(pathAndQuery) {
+  const response = await fetch(new URL(pathAndQuery, sandboxUrl));
+  assert.equal(response.status, 200, `${pathAndQuery}: HTTP ${response.status}`);
+  return response.json();
+}
+
+before(async () => {
+  browser = await startApp();
+});
+
+after(async () => {
+  await browser?.deleteSession();
+});
+
+e2eTest("the sandbox's project page gives the master token", current, async () => {
+  await showSettings(browser);
+  const baseUrl = byTestId(browser, "base-url");
+  await browser.waitUntil(async () => (await baseUrl.getValue()).startsWith("http://127.0.0.1:"), {
+    timeout: 10_000, timeoutMsg: "the sandbox address never showed in Settings",
+  });
+  sandboxUrl = `${(await baseUrl.getValue()).replace(/\/$/, "")}/`;
+  masterToken = (await sandboxJson("_sandbox/master-token")).master_access_token;
+  assert.match(masterToken, /^[A-Za-z0-9]{64}$/);
+});
+
+e2eTest("a researcher pastes the master token and sees the members", current, async () => {
+  await byTestId(browser, "nav-project").click();
+  await startIpcRecording(browser);
+  const tokenInput = byTestId(browser, "master-token");
+  await tokenInput.waitForExist({ timeout: 10_000 });
+  await tokenInput.setValue(masterToken);
+  await byTestId(browser, "open-project").click();
+
+  await byTestId(browser, "project-name").waitForExist({ timeout: 20_000, timeoutMsg: "the project did not open" });
+  assert.match(await byTestId(browser, "token-storage").getText(), /this session only/);
+  const remaining = Number(await byTestId(browser, "token-countdown").getAttribute("data-remaining"));
+  assert.ok(remaining > 23 * 3600 && remaining <= 24 * 3600, `countdown ${remaining}`);
+
+  await browser.waitUntil(async () => (await allByTestId(browser, "project-member-row")).length > 0, {
+    timeout: 30_000, timeoutMsg: "no member row appeared",
+  });
+  const shown = Number(await byTestId(browser, "member-count-shown").getAttribute("data-count"));
+  const listed = await fetch(new URL(`api/direct-sharing/project/members/?access_token=${masterToken}`, sandboxUrl))
+    .then((r) => r.json());
+  assert.equal(shown, listed.count, "every member of the project is listed");
+});
+
+e2eTest("one member's files download with visible progress, into ohapi's layout", current, async () => {
+  const row = (await allByTestId(browser, "project-member-row"))[0];
+  const memberId = await row.getAttribute("data-id");
+  await row.$('[data-testid="open-member"]').click();
+  const detail = byTestId(browser, "project-member-detail");
+  await detail.waitForExist({ timeout: 10_000 });
+  await browser.waitUntil(async () => (await allByTestId(browser, "project-file-row")).length > 0, {
+    timeout: 20_000, timeoutMsg: "the member's files were not shown",
+  });
+  // ohapi's layout holds one file per <source>/<basename>: of same-named files the newest wins.
+  const files = [];
+  let page = `api/direct-sharing/project/exchange-member/?project_member_id=${memberId}&access_token=${masterToken}`;
+  while (page) {
+    const answer = await sandboxJson(page);
+    files.push(...answer.data);
+    page = answer.next;
+  }
+  const fileCount = new Set(files.map((file) => `${file.source}/${file.basename}`)).size;
+  assert.ok(fileCount > 0);
+
+  await byTestId(browser, "member-download").click();
+  const progress = byTestId(browser, "download-progress");
+  await progress.waitForExist({ timeout: 20_000, timeoutMsg: "no download progress was shown" });
+  assert.equal(Number(await progress.getAttribute("data-total")), fileCount);
+  const summary = byTestId(browser, "member-download-summary");
+  await summary.waitForExist({ timeout: 120_000, timeoutMsg: "no summary after the download" });
+  assert.equal(Number(await summary.getAttribute("data-downloaded")), fileCount, await summary.getText());
+
+  const folder = (await summary.$("code").getText()).trim();
+  const onDisk = filesUnder(path.join(folder, memberId));
+  assert.equal(onDisk.filter((file) => file.endsWith(".part")).length, 0);
+  assert.equal(onDisk.length, fileCount);
+  // <folder>/<member>/<source>/<file>, as ohproj-download writes it.
+  assert.ok(onDisk.every((file) => path.relative(folder, file).split(path.sep).length === 3), onDisk[0]);
+  await byTestId(browser, "close-member").click();
+});
+
+e2eTest("a message to the selected member is previewed, sent, and received", current, async () => {
+  const before = (await sandboxJson("_sandbox/messages")).length;
+  const row = (await allByTestId(browser, "project-member-row"))[0];
+  const memberId = await row.getAttribute("data-id");
+  await row.$('[data-testid="member-select"]').click();
+  await byTestId(browser, "project-tab-message").click();
+  await byTestId(browser, "message-to-selected").click();
+  await byTestId(browser, "message-subject").setValue("Study update");
+  await byTestId(browser, "message-body").setValue("Hello {{ PROJECT_MEMBER_ID }}, new results are in.");
+  await byTestId(browser, "message-preview-button").click();
+
+  const count = byTestId(browser, "message-recipient-count");
+  await count.waitForExist({ timeout: 10_000 });
+  assert.equal(await count.getText(), "1");
+  assert.equal(await byTestId(browser, "message-rendered").getText(), `Hello ${memberId}, new results are in.`);
+  await byTestId(browser, "message-send").click();
+  await byTestId(browser, "message-sent").waitForExist({ timeout: 15_000, timeoutMsg: "no confirmation" });
+
+  const messages = await sandboxJson("_sandbox/messages");
+  assert.equal(messages.length, before + 1);
+  const received = messages.at(-1);
+  assert.equal(received.project_member_id, memberId);
+  // Open Humans prefixes the subject with "[Open Humans Project Message]".
+  assert.match(received.subject, /\] Study update$/);
+  assert.equal(received.body, `Hello ${memberId}, new results are in.`);
+});
+
+e2eTest("the plots draw the project's members", current, async () => {
+  await byTestId(browser, "project-tab-plots").click();
+  const joined = byTestId(browser, "plot-joined");
+  await joined.waitForExist({ timeout: 15_000 });
+  const shown = Number(await byTestId(browser, "plot-joined").getAttribute("data-total"));
+  assert.ok(shown >= 1, `plot total ${shown}`);
+  assert.ok((await byTestId(browser, "plot-volume").$$('[data-testid="plot-bar"]')).length > 0);
+});
+
+e2eTest("the master token never comes back through IPC, nor reaches the DOM, logs or database", current, async () => {
+  const ipc = await recordedIpc(browser);
+  assert.ok(ipc.length >= 5, `only ${ipc.length} IPC payloads were recorded`);
+  const dom = await browser.execute(() =>
+    [document.documentElement.outerHTML, ...[...document.querySelectorAll("input, textarea")].map((el) => el.value)].join("\n"),
+  );
+  const written = filesUnder(appDataDir()).filter((file) => /\.(log|sqlite3?)(-wal|-journal)?$/.test(file));
+  assert.ok(written.length > 0);
+  const places = [
+    ["DOM", dom],
+    ...ipc.map((payload, index) => [`IPC payload #${index}`, payload]),
+    ...written.map((file) => [file, fs.readFileSync(file).toString("latin1")]),
+  ];
+  const leaks = places.filter(([, text]) => text.includes(masterToken)).map(([place]) => place);
+  assert.deepEqual(leaks, [], "the master token leaked");
+});
