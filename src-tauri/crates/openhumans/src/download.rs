@@ -24,10 +24,12 @@ const WRITE_BUFFER: usize = 256 * 1024;
 pub struct FileToFetch {
     pub file_id: u64,
     pub dest: PathBuf,
-    /// Size in bytes, when known beforehand.
-    pub expected_size: Option<u64>,
     /// Lower-case hex md5, when the file's metadata carries one.
     pub expected_md5: Option<String>,
+    /// Files larger than this many bytes are not fetched. Open Humans does not list sizes, so
+    /// this is decided on the size storage announces before the body (no separate HEAD, which
+    /// a storage URL signed for GET would refuse).
+    pub max_size: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +38,16 @@ pub enum Fetched {
     AlreadyPresent,
     /// Written to the destination; `resumed_from` bytes came from an earlier, interrupted run.
     Downloaded { bytes: u64, resumed_from: u64 },
+    /// Storage announced more than `max_size` bytes; nothing was written.
+    TooLarge { size: u64 },
+}
+
+/// How one attempt ended well.
+enum Done {
+    /// The body is in the `.part` file: this many bytes in all.
+    Written(u64),
+    /// Decided from the headers alone; the body was not read.
+    Skipped(Fetched),
 }
 
 /// Why one attempt stopped.
@@ -58,9 +70,15 @@ where
     Fut: Future<Output = Result<Url>>,
     P: FnMut(u64, Option<u64>),
 {
-    if already_present(file).await? {
+    if same_md5_on_disk(file).await? {
         return Ok(Fetched::AlreadyPresent);
     }
+    // Without an md5, a file already at the destination is compared by size with what
+    // storage announces.
+    let on_disk = match file.expected_md5 {
+        None => tokio::fs::metadata(&file.dest).await.ok().map(|m| m.len()),
+        Some(_) => None,
+    };
     if let Some(parent) = file.dest.parent() {
         tokio::fs::create_dir_all(parent)
             .await
@@ -72,8 +90,18 @@ where
     let mut last_error = None;
     for _ in 0..MAX_ATTEMPTS {
         let url = fresh_url().await?;
-        match attempt(http, file, &part, url, &mut resumed_from, &mut progress).await {
-            Ok(bytes) => {
+        let outcome = attempt(
+            http,
+            file,
+            &part,
+            url,
+            on_disk,
+            &mut resumed_from,
+            &mut progress,
+        );
+        match outcome.await {
+            Ok(Done::Skipped(fetched)) => return Ok(fetched),
+            Ok(Done::Written(bytes)) => {
                 tokio::fs::rename(&part, &file.dest)
                     .await
                     .map_err(|e| io_error(&file.dest, e))?;
@@ -99,9 +127,10 @@ async fn attempt<P: FnMut(u64, Option<u64>)>(
     file: &FileToFetch,
     part: &Path,
     url: Url,
+    on_disk: Option<u64>,
     resumed_from: &mut Option<u64>,
     progress: &mut P,
-) -> Result<u64, Stop> {
+) -> Result<Done, Stop> {
     let have = file_len(part).await;
     let mut request = http.get(url);
     if have > 0 {
@@ -141,7 +170,14 @@ async fn attempt<P: FnMut(u64, Option<u64>)>(
             ))))
         }
     };
-    let total = total.or(file.expected_size);
+    if let Some(size) = total {
+        if file.max_size.is_some_and(|max| size > max) {
+            return Ok(Done::Skipped(Fetched::TooLarge { size }));
+        }
+        if on_disk == Some(size) {
+            return Ok(Done::Skipped(Fetched::AlreadyPresent));
+        }
+    }
     resumed_from.get_or_insert(start);
 
     let mut hasher = Md5::new();
@@ -206,25 +242,20 @@ async fn attempt<P: FnMut(u64, Option<u64>)>(
             )));
         }
     }
-    Ok(done)
+    Ok(Done::Written(done))
 }
 
-async fn already_present(file: &FileToFetch) -> Result<bool> {
-    let Ok(meta) = tokio::fs::metadata(&file.dest).await else {
+/// The destination holds a file with the expected md5.
+async fn same_md5_on_disk(file: &FileToFetch) -> Result<bool> {
+    let Some(expected) = &file.expected_md5 else {
         return Ok(false);
     };
-    if file.expected_size.is_some_and(|size| size != meta.len()) {
+    if tokio::fs::metadata(&file.dest).await.is_err() {
         return Ok(false);
     }
-    match &file.expected_md5 {
-        Some(expected) => {
-            let mut hasher = Md5::new();
-            hash_prefix(&file.dest, &mut hasher).await?;
-            Ok(hex(&hasher.finalize()).eq_ignore_ascii_case(expected))
-        }
-        // Without an md5, a file of the expected size counts as the same file.
-        None => Ok(file.expected_size.is_some()),
-    }
+    let mut hasher = Md5::new();
+    hash_prefix(&file.dest, &mut hasher).await?;
+    Ok(hex(&hasher.finalize()).eq_ignore_ascii_case(expected))
 }
 
 async fn hash_prefix(path: &Path, hasher: &mut Md5) -> Result<()> {

@@ -96,7 +96,7 @@ impl Setup {
         let file = FileToFetch {
             file_id,
             dest: self.dir.join(&basename),
-            expected_size: None,
+            max_size: None,
             expected_md5: Some(md5_hex(&expected)),
         };
         (file, expected)
@@ -134,8 +134,7 @@ fn md5_hex(bytes: &[u8]) -> String {
 #[tokio::test]
 async fn a_file_arrives_byte_identical_and_a_second_run_skips_it() {
     let setup = setup().await;
-    let (mut file, expected) = setup.first_file_to_fetch().await;
-    file.expected_size = Some(expected.len() as u64);
+    let (file, expected) = setup.first_file_to_fetch().await;
     let file_id = file.file_id;
 
     let mut seen = Vec::new();
@@ -239,5 +238,46 @@ async fn a_refused_key_is_replaced_by_a_fresh_one() {
     assert_eq!(calls.get(), 2, "the 403 led to one more, fresh URL");
     assert_eq!(std::fs::read(&file.dest).unwrap(), expected);
     drop(setup.sandbox);
+    std::fs::remove_dir_all(&setup.dir).unwrap();
+}
+
+#[tokio::test]
+async fn without_an_md5_a_file_on_disk_is_compared_by_the_size_storage_announces() {
+    let setup = setup().await;
+    let (mut file, expected) = setup.first_file_to_fetch().await;
+    file.expected_md5 = None;
+    std::fs::create_dir_all(&setup.dir).unwrap();
+
+    std::fs::write(&file.dest, vec![b'x'; expected.len()]).unwrap();
+    assert_eq!(setup.fetch(&file).await.unwrap(), Fetched::AlreadyPresent);
+    assert!(!part_path(&file.dest).exists(), "nothing was written");
+
+    std::fs::write(&file.dest, b"an older, shorter copy").unwrap();
+    assert!(matches!(
+        setup.fetch(&file).await.unwrap(),
+        Fetched::Downloaded { .. }
+    ));
+    assert_eq!(std::fs::read(&file.dest).unwrap(), expected);
+    std::fs::remove_dir_all(&setup.dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_file_over_the_size_limit_is_skipped_on_its_announced_size() {
+    let setup = setup().await;
+    let (mut file, expected) = setup.first_file_to_fetch().await;
+    let size = expected.len() as u64;
+
+    file.max_size = Some(size - 1);
+    assert_eq!(
+        setup.fetch(&file).await.unwrap(),
+        Fetched::TooLarge { size }
+    );
+    assert!(!file.dest.exists() && !part_path(&file.dest).exists());
+
+    file.max_size = Some(size);
+    assert!(matches!(
+        setup.fetch(&file).await.unwrap(),
+        Fetched::Downloaded { .. }
+    ));
     std::fs::remove_dir_all(&setup.dir).unwrap();
 }

@@ -6,7 +6,6 @@
 //! `datalinks_openhumans::download::fetch_file` (fresh link per attempt, Range resume, md5,
 //! `.part` then rename, identical files skipped), so running again finishes an interrupted run.
 
-use crate::http::{send_with_backoff, Retry};
 use crate::{Project, ProjectMember};
 use datalinks_core::{Error, ErrorCode, Result};
 use datalinks_openhumans::download::{fetch_file, Fetched, FileToFetch};
@@ -269,27 +268,11 @@ impl Project {
                 )),
             };
         }
-        // Sizes are not listed: ask storage only when a size decides something.
-        let size_needed = options.max_size.is_some()
-            || (file.expected_md5.is_none() && tokio::fs::metadata(&file.path).await.is_ok());
-        let expected_size = if size_needed {
-            match self.remote_size(file).await {
-                Ok(size) => size,
-                Err(reason) => return FileOutcome::Failed { reason },
-            }
-        } else {
-            None
-        };
-        if let (Some(size), Some(max)) = (expected_size, options.max_size) {
-            if size > max {
-                return FileOutcome::TooLarge { size };
-            }
-        }
         let to_fetch = FileToFetch {
             file_id: file.file_id,
             dest: file.path.clone(),
-            expected_size,
             expected_md5: file.expected_md5.clone(),
+            max_size: options.max_size,
         };
         let mut attempts = 0u32;
         let fresh_url = || {
@@ -315,6 +298,7 @@ impl Project {
         };
         match fetch_file(&self.http.client, &to_fetch, fresh_url, progress).await {
             Ok(Fetched::AlreadyPresent) => FileOutcome::AlreadyPresent,
+            Ok(Fetched::TooLarge { size }) => FileOutcome::TooLarge { size },
             Ok(Fetched::Downloaded {
                 bytes,
                 resumed_from,
@@ -345,26 +329,5 @@ impl Project {
                     ),
                 )
             })
-    }
-
-    /// `Content-Length` of the file behind its link (HEAD through both hops).
-    async fn remote_size(&self, file: &PlannedFile) -> Result<Option<u64>> {
-        let mut first_attempt = true;
-        loop {
-            let url = self.link_for(file, first_attempt).await?;
-            match send_with_backoff(Retry::Safe, || self.http.client.head(url.clone())).await {
-                Ok(response) => {
-                    return Ok(response
-                        .headers()
-                        .get(reqwest::header::CONTENT_LENGTH)
-                        .and_then(|v| v.to_str().ok()?.parse().ok()))
-                }
-                // An expired key answers 403: list again once.
-                Err(error) if first_attempt && error.code == ErrorCode::ProviderError => {
-                    first_attempt = false
-                }
-                Err(error) => return Err(error),
-            }
-        }
     }
 }

@@ -93,7 +93,10 @@ impl Datalinks {
         };
         for (job, outcome) in outcomes {
             match outcome {
-                Outcome::Done(Fetched::AlreadyPresent) => summary.skipped += 1,
+                // Member downloads set no size limit, so nothing is skipped as too large.
+                Outcome::Done(Fetched::AlreadyPresent | Fetched::TooLarge { .. }) => {
+                    summary.skipped += 1
+                }
                 Outcome::Done(Fetched::Downloaded {
                     bytes,
                     resumed_from,
@@ -211,8 +214,8 @@ fn plan(
             fetch: FileToFetch {
                 file_id: file.id,
                 dest,
-                expected_size: None,
                 expected_md5: file.md5().map(str::to_ascii_lowercase),
+                max_size: None,
             },
         })
         .collect();
