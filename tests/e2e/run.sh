@@ -3,6 +3,7 @@
 # a throwaway HOME/XDG_* tree, a private D-Bus session with an unlocked gnome-keyring, Xvfb,
 # WebKitWebDriver, and tests/e2e/fake-browser.py as the system browser.
 #   tests/e2e/run.sh [extra node --test arguments, e.g. --test-name-pattern=keyring]
+# E2E_SUITE=<dir> runs the *.test.mjs files of another folder in the same setup (the UI benchmark).
 # Artifacts (app logs, driver log, fake-browser trace, failure screenshots) go to tests/e2e/artifacts/.
 # E2E_KEEP_TMP=1 keeps the temporary tree for inspection.
 set -euo pipefail
@@ -116,7 +117,7 @@ run_tests() {
     sleep 0.1
   done
   local status=0
-  (cd "$ROOT" && node --test --test-concurrency=1 "$@" tests/e2e/) || status=$?
+  (cd "$ROOT" && node --test --test-concurrency=1 "$@" "${E2E_SUITE:-tests/e2e/}") || status=$?
   kill "$driver" 2>/dev/null || true
   wait "$driver" 2>/dev/null || true
   return "$status"

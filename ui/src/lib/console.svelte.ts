@@ -7,13 +7,15 @@ import type { DownloadProgress } from "./bindings/DownloadProgress";
 import type { ListingProgressView } from "./bindings/ListingProgressView";
 import type { ProjectDownloadRequest } from "./bindings/ProjectDownloadRequest";
 import type { ProjectDownloadSummary } from "./bindings/ProjectDownloadSummary";
+import type { ProjectMemberRow } from "./bindings/ProjectMemberRow";
 import type { ProjectMembers } from "./bindings/ProjectMembers";
 import type { ProjectView } from "./bindings/ProjectView";
 import { notices } from "./notices.svelte";
 
 let project = $state<ProjectView | null>(null);
-let members = $state<ProjectMembers | null>(null);
-let listing = $state<ListingProgressView | null>(null);
+// Raw: thousands of rows are replaced wholesale, never edited in place, so no deep proxies.
+let members = $state.raw<ProjectMembers | null>(null);
+let listing = $state.raw<ListingProgressView | null>(null);
 let loadingMembers = $state(false);
 /** Why the console asks for a token again (expired or refused), if it does. */
 let closedBecause = $state<string | null>(null);
@@ -97,7 +99,15 @@ export const projectConsole = {
     if (loadingMembers) return;
     loadingMembers = true;
     listing = null;
-    const stopListening = await onProjectListing((progress) => (listing = progress));
+    // The first time, members show page by page as they arrive; a refresh keeps the old list
+    // until the new one is complete.
+    const streamed: ProjectMemberRow[] = [];
+    const showPages = members === null;
+    const stopListening = await onProjectListing((progress) => {
+      listing = progress;
+      streamed.push(...progress.page);
+      if (showPages) members = { members: [...streamed], sources: [] };
+    });
     try {
       const listed = await guarded(() => api.projectMembers(refresh));
       if (listed) {

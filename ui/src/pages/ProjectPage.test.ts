@@ -73,15 +73,18 @@ describe("researcher console", () => {
     await waitFor(() => expect(screen.getAllByTestId("project-member-row")).toHaveLength(3));
   });
 
-  it("shows listing progress while members load", async () => {
+  it("shows the first page and listing progress while members load", async () => {
     let finish: (listed: ProjectMembers) => void = () => {};
     setUp({ project_members: () => new Promise<ProjectMembers>((resolve) => (finish = resolve)) });
     await openProject();
     const loading = await screen.findByTestId("members-loading");
-    emit("project-listing", { members_listed: 100, members_total: 250 });
+    const all = members(250);
+    emit("project-listing", { members_listed: 100, members_total: 250, page: all.members.slice(0, 100) });
     await waitFor(() => expect(loading.dataset.listed).toBe("100"));
     expect(loading.dataset.total).toBe("250");
-    finish(members(250));
+    // The first page is on screen before the list is complete.
+    await waitFor(() => expect(screen.getByTestId("member-count-shown").dataset.count).toBe("100"));
+    finish(all);
     await waitFor(() => expect(screen.queryByTestId("members-loading")).toBeNull());
     expect(screen.getByTestId("member-count-shown").dataset.count).toBe("250");
   });

@@ -35,6 +35,8 @@ const MEMBERS_PATH: &str = "api/direct-sharing/project/members/";
 const EXCHANGE_MEMBER_PATH: &str = "api/direct-sharing/project/exchange-member/";
 /// Members whose files are fetched at the same time while listing.
 const EXCHANGE_CONCURRENCY: usize = 8;
+/// Pages of the members list asked for at the same time.
+const PAGE_CONCURRENCY: usize = 4;
 
 /// How far listing the members has come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +100,13 @@ struct MembersPage {
     results: Vec<ListedMember>,
 }
 
+/// The members listed so far, and who they are.
+#[derive(Default)]
+struct Listing {
+    members: Vec<ProjectMember>,
+    seen: std::collections::HashSet<String>,
+}
+
 #[derive(Deserialize)]
 struct ExchangePage {
     next: Option<String>,
@@ -156,38 +165,74 @@ impl Project {
     /// Every active member, over every page, each with all their files: `exchange_member` is
     /// followed for members who share more files than the list shows.
     pub async fn members(&self) -> Result<Vec<ProjectMember>> {
-        self.members_reporting(|_| {}).await
+        self.members_reporting(|_, _| {}).await
     }
 
-    /// [`Project::members`], reporting after each page how many members are complete.
+    /// [`Project::members`], handing over each page's members as soon as they are complete.
+    ///
+    /// The first page gives the count; the other pages are then asked for by offset
+    /// (`limit`/`offset`, providers.md A6) a few at a time, in order. Members who join meanwhile
+    /// are picked up by following the last page's `next`; one who shifts pages is kept once.
     pub async fn members_reporting(
         &self,
-        on_progress: impl Fn(ListingProgress),
+        on_page: impl Fn(ListingProgress, &[ProjectMember]),
     ) -> Result<Vec<ProjectMember>> {
-        let mut members = Vec::new();
-        let mut next = Some(self.http.members_url());
-        while let Some(url) = next.take() {
-            let page: MembersPage = self.http.get_json(url).await?;
-            // Members with more files than listed each need their own requests: run those side
-            // by side, keeping the list's order.
-            let completed: Vec<Result<ProjectMember>> = futures::stream::iter(page.results)
-                .map(|listed| self.complete_member(listed))
-                .buffered(EXCHANGE_CONCURRENCY)
-                .collect()
-                .await;
-            for member in completed {
-                members.push(member?);
-            }
-            on_progress(ListingProgress {
-                members_listed: members.len(),
-                members_total: page.count,
-            });
-            next = page
-                .next
-                .map(|link| self.http.same_origin(&link))
-                .transpose()?;
+        let first: MembersPage = self.http.get_json(self.http.members_url()).await?;
+        let page_size = first.results.len();
+        let offsets = match first.next {
+            Some(_) if page_size > 0 => (page_size..first.count).step_by(page_size).collect(),
+            _ => Vec::new(),
+        };
+        let mut listing = Listing::default();
+        let mut next = self.absorb_page(first, &mut listing, &on_page).await?;
+        let mut pages = futures::stream::iter(offsets)
+            .map(|offset| {
+                let mut url = self.http.members_url();
+                url.query_pairs_mut()
+                    .append_pair("limit", &page_size.to_string())
+                    .append_pair("offset", &offset.to_string());
+                self.http.get_json::<MembersPage>(url)
+            })
+            .buffered(PAGE_CONCURRENCY);
+        while let Some(page) = pages.next().await {
+            next = self.absorb_page(page?, &mut listing, &on_page).await?;
         }
-        Ok(members)
+        while let Some(url) = next.take() {
+            let page: MembersPage = self.http.get_json(self.http.same_origin(&url)?).await?;
+            next = self.absorb_page(page, &mut listing, &on_page).await?;
+        }
+        Ok(listing.members)
+    }
+
+    /// Completes a page's new members, reports them, and returns the page's `next` link.
+    async fn absorb_page(
+        &self,
+        page: MembersPage,
+        listing: &mut Listing,
+        on_page: &impl Fn(ListingProgress, &[ProjectMember]),
+    ) -> Result<Option<String>> {
+        let fresh: Vec<ListedMember> = page
+            .results
+            .into_iter()
+            .filter(|m| listing.seen.insert(m.project_member_id.clone()))
+            .collect();
+        // Members with more files than listed each need their own requests: run those side by
+        // side, keeping the list's order.
+        let completed: Vec<Result<ProjectMember>> = futures::stream::iter(fresh)
+            .map(|listed| self.complete_member(listed))
+            .buffered(EXCHANGE_CONCURRENCY)
+            .collect()
+            .await;
+        let start = listing.members.len();
+        for member in completed {
+            listing.members.push(member?);
+        }
+        let progress = ListingProgress {
+            members_listed: listing.members.len(),
+            members_total: page.count.max(listing.members.len()),
+        };
+        on_page(progress, &listing.members[start..]);
+        Ok(page.next)
     }
 
     async fn complete_member(&self, listed: ListedMember) -> Result<ProjectMember> {

@@ -47,12 +47,15 @@ pub struct ProjectMembers {
     pub sources: Vec<String>,
 }
 
-/// How far listing the members has come, sent while the list loads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+/// How far listing the members has come, sent with each page while the list loads, so the
+/// console can show the first members long before the last page arrives.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct ListingProgressView {
     pub members_listed: u32,
     pub members_total: u32,
+    /// The members this page added, in list order.
+    pub page: Vec<ProjectMemberRow>,
 }
 
 /// A bulk download as the console asks for it (ohproj-download's options).

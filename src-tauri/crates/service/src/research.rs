@@ -175,10 +175,11 @@ impl Datalinks {
         }
         let host = self.host.clone();
         let listed = project
-            .members_reporting(|progress| {
+            .members_reporting(|progress, page| {
                 host.emit(ServiceEvent::ProjectListing(ListingProgressView {
                     members_listed: progress.members_listed as u32,
                     members_total: progress.members_total as u32,
+                    page: page.iter().map(member_row).collect(),
                 }))
             })
             .await;

@@ -133,7 +133,7 @@ async fn members_are_listed_over_every_page_with_progress_and_all_their_files() 
         .unwrap()
         .iter()
         .filter_map(|e| match e {
-            ServiceEvent::ProjectListing(progress) => Some(*progress),
+            ServiceEvent::ProjectListing(progress) => Some(progress.clone()),
             _ => None,
         })
         .collect();
@@ -143,6 +143,17 @@ async fn members_are_listed_over_every_page_with_progress_and_all_their_files() 
         (100, 130)
     );
     assert_eq!(reports[1].members_listed, 130);
+    // The pages carry every member once, in list order.
+    let streamed: Vec<&str> = reports
+        .iter()
+        .flat_map(|r| r.page.iter().map(|m| m.project_member_id.as_str()))
+        .collect();
+    let listed_ids: Vec<&str> = listed
+        .members
+        .iter()
+        .map(|m| m.project_member_id.as_str())
+        .collect();
+    assert_eq!(streamed, listed_ids);
 
     let first = &listed.members[0].project_member_id;
     let groups = service.project_member_files(first).await.unwrap();
