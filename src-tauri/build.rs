@@ -18,6 +18,11 @@ fn main() {
         "cancel_downloads",
         "get_download_folder",
         "set_download_folder",
+        "oc_overview",
+        "oc_memberships",
+        "oc_transactions",
+        "oc_expenses",
+        "oc_scopes",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

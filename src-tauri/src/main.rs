@@ -88,6 +88,11 @@ fn main() {
             commands::files::cancel_downloads,
             commands::files::get_download_folder,
             commands::files::set_download_folder,
+            commands::opencollective::oc_overview,
+            commands::opencollective::oc_memberships,
+            commands::opencollective::oc_transactions,
+            commands::opencollective::oc_expenses,
+            commands::opencollective::oc_scopes,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Datalinks");
