@@ -10,9 +10,15 @@ import type { Error as AppError } from "./bindings/Error";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { HistoryEvent } from "./bindings/HistoryEvent";
 import type { MemberOverview } from "./bindings/MemberOverview";
+import type { OcExpense } from "./bindings/OcExpense";
+import type { OcMembership } from "./bindings/OcMembership";
+import type { OcOverview } from "./bindings/OcOverview";
+import type { OcPage } from "./bindings/OcPage";
+import type { OcTransaction } from "./bindings/OcTransaction";
 import type { Provider } from "./bindings/Provider";
 import type { ProviderSettingsInput } from "./bindings/ProviderSettingsInput";
 import type { ProviderSettingsView } from "./bindings/ProviderSettingsView";
+import type { ScopeDescription } from "./bindings/ScopeDescription";
 
 export type { AppError, HistoryEvent };
 
@@ -26,6 +32,7 @@ const ERROR_CODES: readonly ErrorCode[] = [
   "provider_error",
   "reconnect_needed",
   "unreachable",
+  "rate_limited",
   "not_found",
   "storage",
   "cancelled",
@@ -83,6 +90,11 @@ export const api = {
   cancelDownloads: () => call<boolean>("cancel_downloads"),
   getDownloadFolder: () => call<string>("get_download_folder"),
   setDownloadFolder: (folder: string) => call<string>("set_download_folder", { folder }),
+  ocOverview: () => call<OcOverview>("oc_overview"),
+  ocMemberships: (offset: number) => call<OcPage<OcMembership>>("oc_memberships", { offset }),
+  ocTransactions: (offset: number) => call<OcPage<OcTransaction>>("oc_transactions", { offset }),
+  ocExpenses: (offset: number) => call<OcPage<OcExpense>>("oc_expenses", { offset }),
+  ocScopes: () => call<ScopeDescription[]>("oc_scopes"),
 };
 
 export function onConnectionChanged(handler: (view: ConnectionView) => void): Promise<UnlistenFn> {
