@@ -31,6 +31,11 @@ fn main() {
         "delete_member_files",
         "remove_members",
         "project_stats",
+        "oc_overview",
+        "oc_memberships",
+        "oc_transactions",
+        "oc_expenses",
+        "oc_scopes",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

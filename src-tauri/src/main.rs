@@ -101,6 +101,11 @@ fn main() {
             commands::project::delete_member_files,
             commands::project::remove_members,
             commands::project::project_stats,
+            commands::opencollective::oc_overview,
+            commands::opencollective::oc_memberships,
+            commands::opencollective::oc_transactions,
+            commands::opencollective::oc_expenses,
+            commands::opencollective::oc_scopes,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Datalinks");

@@ -4,6 +4,7 @@
 pub mod connections;
 pub mod files;
 pub mod member;
+pub mod opencollective;
 pub mod project;
 pub mod settings;
 

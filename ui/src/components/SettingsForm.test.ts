@@ -11,7 +11,9 @@ const STORED: ProviderSettingsView = {
   transport: "loopback",
   loopback_path: "/callback",
   has_client_secret: true,
+  has_personal_token: false,
   sandbox: false,
+  options: { kind: "open_humans" },
 };
 
 function setUp(stored: ProviderSettingsView | null) {
@@ -56,6 +58,8 @@ describe("settings form", () => {
         client_secret: null,
         base_url: "https://staging.openhumans.org",
         transport: "deep_link",
+        personal_token: null,
+        options: { kind: "open_humans" },
       },
     });
     expect(await screen.findByRole("status")).toBeTruthy();
@@ -75,6 +79,8 @@ describe("settings form", () => {
         client_secret: "s3cret",
         base_url: "https://www.openhumans.org",
         transport: "loopback",
+        personal_token: null,
+        options: { kind: "open_humans" },
       },
     });
     await waitFor(async () => expect((await input("client-secret")).value).toBe(""));
@@ -90,6 +96,36 @@ describe("settings form", () => {
     expect(text).toMatch(/none is stored yet/);
     expect(text).toMatch(/not a complete web address/);
     expect(callsOf("save_provider_settings")).toEqual([]);
+  });
+
+  it("open collective: explains each scope and sends the chosen ones with the personal token", async () => {
+    answerCommands({
+      get_provider_settings: () => null,
+      oc_scopes: () => [
+        { scope: "email", explanation: "Access your email address." },
+        { scope: "account", explanation: "Manage your account, collectives and organizations." },
+        { scope: "expenses", explanation: "Create and manage expenses, payout methods." },
+      ],
+      save_provider_settings: (args) => ({ ...STORED, provider: "opencollective", ...(args?.input as object) }),
+      list_connections: () => [],
+    });
+    render(SettingsForm, { provider: "opencollective" });
+    const expenses = (await screen.findByTestId("oc-scope-expenses")) as HTMLInputElement;
+    expect(screen.getByTestId("oc-scopes").textContent).toMatch(/Create and manage expenses/);
+    expect(((await input("oc-scope-email")) as HTMLInputElement).checked).toBe(true);
+    expect(expenses.checked).toBe(false);
+    expect(screen.getByTestId("oc-one-device-warning").textContent).toMatch(/another device disconnects this one/);
+    await fireEvent.click(expenses);
+    await fireEvent.click(await input("oc-scope-email"));
+    await fireEvent.input(await input("oc-personal-token"), { target: { value: "pt-123" } });
+    await fireEvent.click(screen.getByTestId("save-settings"));
+    await waitFor(() => expect(callsOf("save_provider_settings")).toHaveLength(1));
+    const sent = callsOf("save_provider_settings")[0] as { input: Record<string, unknown> };
+    expect(sent.input.personal_token).toBe("pt-123");
+    expect(sent.input.client_id).toBe("");
+    expect(sent.input.transport).toBe("deep_link");
+    expect(sent.input.options).toMatchObject({ kind: "open_collective", scopes: ["account", "expenses"], scope_separator: "comma" });
+    await waitFor(async () => expect((await input("oc-personal-token")).value).toBe(""));
   });
 
   it("marks sandbox credentials", async () => {

@@ -22,9 +22,15 @@ import type { ProjectStats } from "./bindings/ProjectStats";
 import type { ProjectUploadReport } from "./bindings/ProjectUploadReport";
 import type { ProjectUploadRequest } from "./bindings/ProjectUploadRequest";
 import type { ProjectView } from "./bindings/ProjectView";
+import type { OcExpense } from "./bindings/OcExpense";
+import type { OcMembership } from "./bindings/OcMembership";
+import type { OcOverview } from "./bindings/OcOverview";
+import type { OcPage } from "./bindings/OcPage";
+import type { OcTransaction } from "./bindings/OcTransaction";
 import type { Provider } from "./bindings/Provider";
 import type { ProviderSettingsInput } from "./bindings/ProviderSettingsInput";
 import type { ProviderSettingsView } from "./bindings/ProviderSettingsView";
+import type { ScopeDescription } from "./bindings/ScopeDescription";
 
 export type { AppError, HistoryEvent };
 
@@ -38,6 +44,7 @@ const ERROR_CODES: readonly ErrorCode[] = [
   "provider_error",
   "reconnect_needed",
   "unreachable",
+  "rate_limited",
   "not_found",
   "storage",
   "cancelled",
@@ -116,6 +123,11 @@ export const api = {
     call<number[]>("delete_member_files", { projectMemberId, target }),
   removeMembers: (projectMemberIds: string[]) => call<number>("remove_members", { projectMemberIds }),
   projectStats: () => call<ProjectStats>("project_stats"),
+  ocOverview: () => call<OcOverview>("oc_overview"),
+  ocMemberships: (offset: number) => call<OcPage<OcMembership>>("oc_memberships", { offset }),
+  ocTransactions: (offset: number) => call<OcPage<OcTransaction>>("oc_transactions", { offset }),
+  ocExpenses: (offset: number) => call<OcPage<OcExpense>>("oc_expenses", { offset }),
+  ocScopes: () => call<ScopeDescription[]>("oc_scopes"),
 };
 
 export function onConnectionChanged(handler: (view: ConnectionView) => void): Promise<UnlistenFn> {

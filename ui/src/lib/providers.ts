@@ -1,12 +1,53 @@
 import type { Provider } from "./bindings/Provider";
+import type { ProviderOptions } from "./bindings/ProviderOptions";
 
 export function providerName(provider: Provider): string {
   switch (provider) {
     case "openhumans":
       return "Open Humans";
+    case "opencollective":
+      return "Open Collective";
+    case "humanapi":
+      return "Human API";
   }
 }
 
 export const DEFAULT_BASE_URL: Record<Provider, string> = {
   openhumans: "https://www.openhumans.org",
+  opencollective: "https://opencollective.com",
+  humanapi: "https://auth.humanapi.co",
 };
+
+/** Providers the app can connect today; the others only have settings so far. */
+export function isAvailable(provider: Provider): boolean {
+  return provider !== "humanapi";
+}
+
+/** The options a provider starts with, matching the Rust defaults. */
+export function defaultOptions(provider: Provider): ProviderOptions {
+  switch (provider) {
+    case "openhumans":
+      return { kind: "open_humans" };
+    case "opencollective":
+      return {
+        kind: "open_collective",
+        api_url: "https://api.opencollective.com",
+        loopback_port: null,
+        scopes: ["email", "account"],
+        scope_separator: "comma",
+      };
+    case "humanapi":
+      return {
+        kind: "human_api",
+        client_user_id: null,
+        email: null,
+        connect_script_url: "https://cdn.humanapi.co/humanapi-connect-client@latest.js",
+        auth_url: "https://auth.humanapi.co",
+        data_api_url: "https://api.humanapi.co/v1/human",
+      };
+  }
+}
+
+/** Open Collective keeps one token per account and app: linking elsewhere ends this link. */
+export const OC_ONE_DEVICE_WARNING =
+  "Open Collective keeps one link per account and app: linking the same Open Collective account from another device disconnects this one.";

@@ -6,6 +6,8 @@ const valid: SettingsForm = {
   clientSecret: "",
   baseUrl: "https://www.openhumans.org",
   transport: "loopback",
+  personalToken: "",
+  options: { kind: "open_humans" },
 };
 
 describe("validateSettings", () => {
@@ -39,6 +41,8 @@ describe("toSettingsInput", () => {
       client_secret: null,
       base_url: "https://staging.example.org",
       transport: "loopback",
+      personal_token: null,
+      options: { kind: "open_humans" },
     });
   });
 });

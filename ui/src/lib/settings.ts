@@ -1,3 +1,4 @@
+import type { ProviderOptions } from "./bindings/ProviderOptions";
 import type { ProviderSettingsInput } from "./bindings/ProviderSettingsInput";
 import type { Transport } from "./bindings/Transport";
 
@@ -6,6 +7,9 @@ export type SettingsForm = {
   clientSecret: string;
   baseUrl: string;
   transport: Transport;
+  /** Open Collective only; empty keeps the stored one. */
+  personalToken: string;
+  options: ProviderOptions;
 };
 
 export type SettingsErrors = Partial<Record<keyof SettingsForm, string>>;
@@ -33,13 +37,29 @@ function baseUrlProblem(raw: string): string | undefined {
 }
 
 /** Client-side checks for clear messages; the Rust side validates again. */
-export function validateSettings(form: SettingsForm, hasStoredSecret: boolean): SettingsErrors {
+export function validateSettings(
+  form: SettingsForm,
+  hasStoredSecret: boolean,
+  hasStoredPersonalToken = false,
+): SettingsErrors {
   const errors: SettingsErrors = {};
   const clientId = form.clientId.trim();
-  if (clientId === "") errors.clientId = "Enter the client ID of your Open Humans project.";
-  else if (/\s/.test(clientId)) errors.clientId = "A client ID has no spaces.";
-  if (!hasStoredSecret && form.clientSecret.trim() === "") {
+  // Open Collective exchanges codes with PKCE alone, and a personal token needs no app at all.
+  const openCollective = form.options.kind === "open_collective";
+  const hasPersonalToken = hasStoredPersonalToken || form.personalToken.trim() !== "";
+  if (clientId === "" && !(openCollective && hasPersonalToken)) {
+    errors.clientId = openCollective
+      ? "Enter the client ID of your Open Collective app, or paste a personal token."
+      : "Enter the client ID of your Open Humans project.";
+  } else if (/\s/.test(clientId)) errors.clientId = "A client ID has no spaces.";
+  if (!openCollective && !hasStoredSecret && form.clientSecret.trim() === "") {
     errors.clientSecret = "Enter the client secret; none is stored yet.";
+  }
+  if (openCollective && form.options.kind === "open_collective") {
+    const port = form.options.loopback_port;
+    if (form.transport === "loopback" && (port === null || !Number.isInteger(port) || port < 1 || port > 65535)) {
+      errors.transport = "Open Collective compares the whole callback URL: enter the fixed port it is registered with.";
+    }
   }
   const urlProblem = baseUrlProblem(form.baseUrl);
   if (urlProblem) errors.baseUrl = urlProblem;
@@ -49,10 +69,13 @@ export function validateSettings(form: SettingsForm, hasStoredSecret: boolean): 
 /** An empty secret field means "keep the stored secret", which the command spells as null. */
 export function toSettingsInput(form: SettingsForm): ProviderSettingsInput {
   const secret = form.clientSecret.trim();
+  const personalToken = form.personalToken.trim();
   return {
     client_id: form.clientId.trim(),
     client_secret: secret === "" ? null : secret,
     base_url: form.baseUrl.trim().replace(/\/+$/, ""),
     transport: form.transport,
+    personal_token: personalToken === "" ? null : personalToken,
+    options: form.options,
   };
 }

@@ -188,4 +188,64 @@ describe("connection card", () => {
     await waitFor(() => expect(callsOf("connect")).toHaveLength(1));
     await waitFor(() => expect(notices.items.map((notice) => notice.code)).toEqual(["not_configured"]));
   });
+
+  it("open collective: warns about other devices before connecting", () => {
+    connections.upsert(connectionView({ kind: "disconnected" }, { provider: "opencollective" }));
+    render(ConnectionsPage, { onOpenSettings: vi.fn() });
+    const card = screen.getByTestId("connection-opencollective");
+    expect(card.dataset.state).toBe("disconnected");
+    expect(within(card).getByTestId("oc-one-device-warning").textContent).toMatch(/disconnects this one/);
+    expect(within(card).getByTestId("connect-opencollective")).toBeTruthy();
+  });
+
+  it("open collective: rate_limited and reconnect_needed states keep disconnect available", async () => {
+    connections.upsert(
+      connectionView(
+        { kind: "rate_limited", message: "Open Collective's rate limit was reached", retry_at: NOW + 60 },
+        { provider: "opencollective" },
+      ),
+    );
+    render(ConnectionsPage, { onOpenSettings: vi.fn() });
+    const card = screen.getByTestId("connection-opencollective");
+    expect(card.dataset.state).toBe("rate_limited");
+    expect(card.textContent).toMatch(/asked Datalinks to slow down/);
+    expect(within(card).getByTestId("disconnect-opencollective")).toBeTruthy();
+  });
+
+  it("open collective: connected shows the overview and loads more transactions on demand", async () => {
+    const amount = { value_in_cents: 1000, currency: "USD" };
+    const ref = { slug: "webpack", name: "Webpack", kind: "COLLECTIVE" };
+    const transaction = (id: number) => ({
+      id: `t${id}`, kind: "CONTRIBUTION", direction: "DEBIT", created_at: "2025-01-01T00:00:00Z",
+      description: `Gift ${id}`, amount, net_amount: amount, account: ref, opposite_account: null,
+    });
+    answerCommands({
+      oc_overview: () => ({
+        account: { id: "a1", slug: "ada", name: "Ada", email: null, image_url: null, created_at: "2020-01-01T00:00:00Z", personal_token: false },
+        memberships: { offset: 0, total_count: 1, next_offset: null, nodes: [{ id: "m1", role: "ADMIN", since: "2021-01-01T00:00:00Z", is_active: true, total_donations: amount, collective: ref }] },
+        transactions: { offset: 0, total_count: 3, next_offset: 2, nodes: [transaction(1), transaction(2)] },
+        expenses: { offset: 0, total_count: 1, next_offset: null, nodes: [{ id: "e1", description: "Hosting", status: "PAID", expense_type: "INVOICE", created_at: "2025-02-01T00:00:00Z", amount, collective: ref }] },
+      }),
+      oc_transactions: () => ({ offset: 2, total_count: 3, next_offset: null, nodes: [transaction(3)] }),
+    });
+    connections.upsert(connectionView({ kind: "connected" }, { provider: "opencollective" }));
+    render(ConnectionsPage, { onOpenSettings: vi.fn() });
+    const overview = await screen.findByTestId("oc-overview");
+    await waitFor(() => expect(within(overview).getAllByTestId("oc-transaction-row")).toHaveLength(2));
+    expect(within(overview).getAllByTestId("oc-membership-row")[0].textContent).toMatch(/ADMIN of Webpack/);
+    expect(within(overview).getAllByTestId("oc-expense-row")).toHaveLength(1);
+    await fireEvent.click(within(overview).getByTestId("oc-load-more-transactions"));
+    expect(callsOf("oc_transactions")).toEqual([{ offset: 2 }]);
+    await waitFor(() => expect(within(overview).getAllByTestId("oc-transaction-row")).toHaveLength(3));
+    expect(within(overview).queryByTestId("oc-load-more-transactions")).toBeNull();
+  });
+
+  it("human api: says it is not yet available instead of offering to connect", () => {
+    connections.upsert(connectionView({ kind: "not_configured" }, { provider: "humanapi" }));
+    render(ConnectionsPage, { onOpenSettings: vi.fn() });
+    const card = screen.getByTestId("connection-humanapi");
+    expect(card.dataset.state).toBe("not_available");
+    expect(card.textContent).toMatch(/not yet available/);
+    expect(within(card).queryByRole("button", { name: "Open settings" })).toBeNull();
+  });
 });

@@ -9,7 +9,7 @@ use datalinks_core::{
     ConnectionState, ConnectionView, Error, Provider, Result, Transport, APP_IDENTIFIER,
 };
 use datalinks_openhumans::DEFAULT_BASE_URL;
-use datalinks_service::{Datalinks, Host, ProviderSettingsInput, ServiceEvent};
+use datalinks_service::{Datalinks, Host, ProviderOptions, ProviderSettingsInput, ServiceEvent};
 use datalinks_vault::KeyringStore;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -51,8 +51,22 @@ enum Command {
     },
     /// A researcher's Open Humans project, over its master token.
     Oh(oh::OhCommand),
+    /// Open Collective: the connected account.
+    Oc {
+        #[command(subcommand)]
+        command: OcCommand,
+    },
     /// Run the provider sandbox until interrupted.
     Sandbox(SandboxArgs),
+}
+
+#[derive(Subcommand)]
+enum OcCommand {
+    /// Who the connected account is, and its memberships, transactions and expenses.
+    Me {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The sandbox's world: the defaults are a small one; benchmarks ask for a large one.
@@ -79,12 +93,14 @@ struct SandboxArgs {
 #[derive(Clone, Copy, ValueEnum)]
 enum ProviderArg {
     Openhumans,
+    Opencollective,
 }
 
 impl From<ProviderArg> for Provider {
     fn from(arg: ProviderArg) -> Self {
         match arg {
             ProviderArg::Openhumans => Provider::OpenHumans,
+            ProviderArg::Opencollective => Provider::OpenCollective,
         }
     }
 }
@@ -168,12 +184,15 @@ async fn run(cli: Cli) -> Result<()> {
             service.connect(provider, Some(Transport::Loopback)).await?;
             wait_for_outcome(&service, provider, &mut changed).await
         }
+        Command::Oc {
+            command: OcCommand::Me { json },
+        } => print_oc_me(&service, json).await,
         Command::Sandbox(_) | Command::Oh(_) => unreachable!("handled above"),
     }
 }
 
 async fn apply_credentials(
-    service: &Datalinks,
+    service: &Arc<Datalinks>,
     provider: Provider,
     given: Credentials,
 ) -> Result<()> {
@@ -190,8 +209,12 @@ async fn apply_credentials(
         base_url: given
             .base_url
             .or_else(|| stored.as_ref().map(|s| s.base_url.clone()))
-            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+            .unwrap_or_else(|| default_base_url(provider).to_owned()),
         transport: Transport::Loopback,
+        personal_token: None,
+        options: stored
+            .map(|s| s.options)
+            .unwrap_or_else(|| ProviderOptions::default_for(provider)),
     };
     service
         .save_provider_settings(provider, input)
@@ -200,6 +223,13 @@ async fn apply_credentials(
 }
 
 /// Waits until the attempt ends: connected, or back to another state with an error.
+fn default_base_url(provider: Provider) -> &'static str {
+    match provider {
+        Provider::OpenCollective => datalinks_opencollective::WEBSITE_URL,
+        _ => DEFAULT_BASE_URL,
+    }
+}
+
 async fn wait_for_outcome(
     service: &Datalinks,
     provider: Provider,
@@ -226,6 +256,38 @@ async fn wait_for_outcome(
             }
         }
     }
+}
+
+async fn print_oc_me(service: &Arc<Datalinks>, json: bool) -> Result<()> {
+    let overview = service.oc_overview().await?;
+    if json {
+        let text =
+            serde_json::to_string_pretty(&overview).map_err(|e| Error::internal(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    let account = &overview.account;
+    println!(
+        "{} (@{})",
+        account.name.as_deref().unwrap_or(&account.slug),
+        account.slug
+    );
+    if let Some(email) = &account.email {
+        println!("  email: {email}");
+    }
+    let credential = if account.personal_token {
+        "personal token"
+    } else {
+        "OAuth"
+    };
+    println!("  connected with: {credential}");
+    println!("  memberships: {}", overview.memberships.total_count);
+    for membership in &overview.memberships.nodes {
+        println!("    {} of {}", membership.role, membership.collective.slug);
+    }
+    println!("  transactions: {}", overview.transactions.total_count);
+    println!("  expenses: {}", overview.expenses.total_count);
+    Ok(())
 }
 
 fn print_status(views: &[ConnectionView], json: bool) -> Result<()> {

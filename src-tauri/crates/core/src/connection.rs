@@ -41,6 +41,12 @@ pub enum ConnectionState {
         #[ts(type = "number")]
         retry_at: i64,
     },
+    /// The provider answered HTTP 429: no calls until `retry_at`, as long as it asked.
+    RateLimited {
+        message: String,
+        #[ts(type = "number")]
+        retry_at: i64,
+    },
     /// The keyring could not be read or written. Nothing was deleted.
     KeyringUnavailable {
         message: String,

@@ -27,6 +27,8 @@ pub enum ErrorCode {
     ReconnectNeeded,
     /// Network failure or 5xx: tokens are untouched and we will retry.
     Unreachable,
+    /// The provider asked us to slow down (HTTP 429): we wait as long as it says, then retry.
+    RateLimited,
     /// The thing asked for does not exist.
     NotFound,
     /// The local database failed.
@@ -49,6 +51,7 @@ impl ErrorCode {
             Self::ProviderError => "provider_error",
             Self::ReconnectNeeded => "reconnect_needed",
             Self::Unreachable => "unreachable",
+            Self::RateLimited => "rate_limited",
             Self::NotFound => "not_found",
             Self::Storage => "storage",
             Self::Cancelled => "cancelled",
@@ -120,6 +123,7 @@ mod tests {
             ProviderError,
             ReconnectNeeded,
             Unreachable,
+            RateLimited,
             NotFound,
             Storage,
             Cancelled,

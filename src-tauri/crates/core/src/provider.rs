@@ -9,21 +9,34 @@ pub enum Provider {
     /// Serialized as its [`Provider::key`], the one name used everywhere.
     #[serde(rename = "openhumans")]
     OpenHumans,
+    #[serde(rename = "opencollective")]
+    OpenCollective,
+    /// Settings only for now: connecting is not available yet.
+    #[serde(rename = "humanapi")]
+    HumanApi,
 }
 
 impl Provider {
-    pub const ALL: [Provider; 1] = [Provider::OpenHumans];
+    pub const ALL: [Provider; 3] = [
+        Provider::OpenHumans,
+        Provider::OpenCollective,
+        Provider::HumanApi,
+    ];
 
     /// Stable key used in SQLite rows, keyring entry names and CLI arguments.
     pub fn key(self) -> &'static str {
         match self {
             Self::OpenHumans => "openhumans",
+            Self::OpenCollective => "opencollective",
+            Self::HumanApi => "humanapi",
         }
     }
 
     pub fn display_name(self) -> &'static str {
         match self {
             Self::OpenHumans => "Open Humans",
+            Self::OpenCollective => "Open Collective",
+            Self::HumanApi => "Human API",
         }
     }
 
@@ -35,5 +48,19 @@ impl Provider {
 impl fmt::Display for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.display_name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_match_serde() {
+        for provider in Provider::ALL {
+            assert_eq!(Provider::from_key(provider.key()), Some(provider));
+            assert_eq!(serde_json::to_value(provider).unwrap(), provider.key());
+        }
+        assert_eq!(Provider::from_key("open humans"), None);
     }
 }

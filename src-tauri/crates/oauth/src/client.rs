@@ -154,6 +154,17 @@ impl OAuthClient {
         }
     }
 
+    /// Whether a refresh can succeed: refreshing needs client authentication (RFC 6749 §6),
+    /// which a PKCE-only client cannot give.
+    pub fn can_refresh(&self) -> bool {
+        !matches!(self.authentication, ClientAuthentication::PkceOnly)
+    }
+
+    /// Whether the provider has a revocation endpoint.
+    pub fn can_revoke(&self) -> bool {
+        self.revoke_url.is_some()
+    }
+
     pub async fn exchange_code(
         &self,
         code: &str,

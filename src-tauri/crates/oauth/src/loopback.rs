@@ -25,9 +25,15 @@ pub struct LoopbackListener {
 
 impl LoopbackListener {
     pub async fn bind() -> Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
+        Self::bind_port(0).await
+    }
+
+    /// Listens on a fixed port, for providers that compare the whole redirect URI (Open
+    /// Collective); port 0 picks a free one.
+    pub async fn bind_port(port: u16) -> Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| {
             Error::internal(format!(
-                "Could not open a local port for the sign-in redirect: {e}"
+                "Could not open the local port {port} for the sign-in redirect: {e}"
             ))
         })?;
         let port = listener

@@ -115,7 +115,8 @@ impl From<ApiError> for Error {
             ApiError::AccessRemoved | ApiError::TokenExpired | ApiError::TokenRejected { .. } => {
                 ErrorCode::ReconnectNeeded
             }
-            ApiError::RateLimited { .. } | ApiError::Unreachable { .. } => ErrorCode::Unreachable,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::Unreachable { .. } => ErrorCode::Unreachable,
             ApiError::Provider { .. } => ErrorCode::ProviderError,
         };
         Error::new(code, err.to_string())
@@ -587,7 +588,7 @@ mod tests {
         let limited = Error::from(ApiError::RateLimited {
             retry_after: Duration::from_secs(60),
         });
-        assert_eq!(limited.code, ErrorCode::Unreachable);
+        assert_eq!(limited.code, ErrorCode::RateLimited);
         assert!(limited.message.contains("60 s"));
     }
 }

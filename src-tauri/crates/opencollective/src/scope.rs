@@ -95,7 +95,9 @@ pub struct ScopeDescription {
 
 /// How the `scope` parameter of the authorize URL joins scopes. Open Collective's API accepts
 /// both, but older consent pages split on commas only (providers.md B1.2), hence the default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
 pub enum ScopeSeparator {
     #[default]
     Comma,

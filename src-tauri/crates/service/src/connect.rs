@@ -1,7 +1,7 @@
 //! Connecting: authorize in the system browser, take the redirect back (loopback or deep
 //! link), exchange the code, store the tokens, and learn who the person is.
 
-use crate::{Datalinks, ServiceEvent};
+use crate::{Datalinks, ProviderOptions, ServiceEvent};
 use datalinks_core::{
     now_unix, ConnectionView, Error, ErrorCode, Provider, Result, SecretString, Transport,
 };
@@ -9,8 +9,9 @@ use datalinks_oauth::{
     parse_callback, random_state, CallbackTarget, LoopbackListener, LoopbackReply, OAuthClient,
     PendingAttempt, PkceVerifier, Redirect, ATTEMPT_LIFETIME_SECS,
 };
-use datalinks_openhumans::{authorize_url, oauth_client, parse_base_url, ApiClient};
-use datalinks_store::AccountRecord;
+use datalinks_opencollective::{AuthorizeRequest, Credential};
+use datalinks_openhumans::{parse_base_url, ApiClient};
+use datalinks_store::{AccountRecord, ProviderSettings};
 use std::sync::Arc;
 
 /// The redirect URI of the deep-link transport.
@@ -35,13 +36,35 @@ impl Datalinks {
     /// The provider's OAuth client with its credentials from settings and the keyring.
     pub(crate) async fn oauth_client(&self, provider: Provider) -> Result<OAuthClient> {
         let settings = self.settings_or_error(provider)?;
-        let secret = self.client_secret(provider).await?;
-        Ok(oauth_client(
-            self.http.clone(),
-            &parse_base_url(&settings.base_url)?,
-            settings.client_id,
-            secret,
-        ))
+        match self.options(&settings)? {
+            ProviderOptions::OpenHumans => {
+                let secret = self.client_secret(provider).await?;
+                Ok(datalinks_openhumans::oauth_client(
+                    self.http.clone(),
+                    &parse_base_url(&settings.base_url)?,
+                    settings.client_id,
+                    secret,
+                ))
+            }
+            ProviderOptions::OpenCollective(oc) => {
+                if settings.client_id.is_empty() {
+                    return Err(Error::new(
+                        ErrorCode::NotConfigured,
+                        "No Open Collective client ID is set: enter your app's client ID in Settings, or use a personal token.",
+                    ));
+                }
+                let hosts = crate::opencollective::hosts(&settings, &oc)?;
+                // Optional: with PKCE the code exchange needs no secret, but refreshing does.
+                let secret = self.vault_call(move |v| v.client_secret(provider)).await?;
+                Ok(datalinks_opencollective::oauth_client(
+                    self.http.clone(),
+                    &hosts,
+                    settings.client_id,
+                    secret,
+                ))
+            }
+            ProviderOptions::HumanApi(_) => Err(not_yet_available(provider)),
+        }
     }
 
     pub(crate) async fn client_secret(&self, provider: Provider) -> Result<SecretString> {
@@ -74,12 +97,14 @@ impl Datalinks {
     ) -> Result<ConnectionView> {
         let mut settings = self.settings_or_error(provider)?;
         settings.transport = transport.unwrap_or(settings.transport);
-        let base = parse_base_url(&settings.base_url)?;
-        self.client_secret(provider).await?;
+        let options = self.options(&settings)?;
+        self.oauth_client(provider).await?;
         self.stop_listener(provider);
 
         let listener = match settings.transport {
-            Transport::Loopback => Some(LoopbackListener::bind().await?),
+            Transport::Loopback => {
+                Some(LoopbackListener::bind_port(loopback_port(&options)?).await?)
+            }
             Transport::DeepLink => None,
         };
         let redirect_uri = match &listener {
@@ -89,12 +114,12 @@ impl Datalinks {
         let state = random_state();
         let verifier = PkceVerifier::generate();
         let url = authorize_url(
-            &base,
-            &settings.client_id,
+            &settings,
+            &options,
             &redirect_uri,
             &state,
             &verifier.s256_challenge(),
-        );
+        )?;
         let attempt = PendingAttempt {
             provider,
             state,
@@ -260,28 +285,114 @@ impl Datalinks {
     async fn complete(self: &Arc<Self>, attempt: &PendingAttempt, code: &str) -> Result<String> {
         let provider = attempt.provider;
         let client = self.oauth_client(provider).await?;
-        let tokens = client
+        let mut tokens = client
             .exchange_code(code, &attempt.redirect_uri, &attempt.verifier)
             .await?;
-        let expires_at = tokens.expires_at;
+        if !client.can_refresh() {
+            // Unusable without the client secret; without it the expired token asks to reconnect.
+            tokens.refresh_token = None;
+        }
+        // Open Collective's older responses carry no expires_in: no expiry is known.
+        let expires_at = (tokens.expires_at != i64::MAX).then_some(tokens.expires_at);
         let access_token = tokens.access_token.clone();
         self.keeper(provider).store(tokens).await?;
-        let member = self
-            .api_client(provider)?
-            .exchange_member(&access_token)
-            .await?;
+        let identity = self.identify(provider, access_token).await?;
         self.store.save_account(&AccountRecord {
             provider,
-            account_id: member.project_member_id.clone(),
-            username: member.username.clone(),
+            account_id: identity.account_id,
+            username: identity.username,
             connected_at: now_unix(),
-            token_expires_at: Some(expires_at),
+            token_expires_at: expires_at,
             reconnect_reason: None,
         })?;
-        Ok(format!(
-            "Connected as project member {} ({} files shared).",
-            member.project_member_id, member.count
-        ))
+        Ok(identity.summary)
+    }
+
+    /// Who a fresh access token belongs to.
+    async fn identify(&self, provider: Provider, access_token: SecretString) -> Result<Identity> {
+        match provider {
+            Provider::OpenCollective => {
+                let me = self.oc_api()?.me(&Credential::OAuth(access_token)).await?;
+                Ok(Identity {
+                    summary: format!(
+                        "Connected as {} (@{}).",
+                        me.name.as_deref().unwrap_or(&me.slug),
+                        me.slug
+                    ),
+                    account_id: me.id,
+                    username: Some(me.slug),
+                })
+            }
+            Provider::OpenHumans => {
+                let member = self
+                    .api_client(provider)?
+                    .exchange_member(&access_token)
+                    .await?;
+                Ok(Identity {
+                    summary: format!(
+                        "Connected as project member {} ({} files shared).",
+                        member.project_member_id, member.count
+                    ),
+                    account_id: member.project_member_id,
+                    username: member.username,
+                })
+            }
+            Provider::HumanApi => Err(not_yet_available(provider)),
+        }
+    }
+}
+
+struct Identity {
+    account_id: String,
+    username: Option<String>,
+    summary: String,
+}
+
+pub(crate) fn not_yet_available(provider: Provider) -> Error {
+    Error::new(
+        ErrorCode::NotConfigured,
+        format!("Connecting {provider} is not yet available in Datalinks."),
+    )
+}
+
+/// The loopback port: any free one, except for Open Collective, which compares the whole
+/// redirect URI with the registered callback.
+fn loopback_port(options: &ProviderOptions) -> Result<u16> {
+    match options {
+        ProviderOptions::OpenCollective(oc) => oc.loopback_port.ok_or_else(|| {
+            Error::invalid_input(
+                "Open Collective compares the whole callback URL, so the local-address transport needs a fixed port: set it in Settings to the port of the callback registered with your app.",
+            )
+        }),
+        _ => Ok(0),
+    }
+}
+
+fn authorize_url(
+    settings: &ProviderSettings,
+    options: &ProviderOptions,
+    redirect_uri: &str,
+    state: &str,
+    code_challenge: &str,
+) -> Result<url::Url> {
+    match options {
+        ProviderOptions::OpenHumans => Ok(datalinks_openhumans::authorize_url(
+            &parse_base_url(&settings.base_url)?,
+            &settings.client_id,
+            redirect_uri,
+            state,
+            code_challenge,
+        )),
+        ProviderOptions::OpenCollective(oc) => Ok(AuthorizeRequest {
+            client_id: &settings.client_id,
+            redirect_uri,
+            state,
+            code_challenge,
+            scopes: &oc.scopes,
+            scope_separator: oc.scope_separator,
+        }
+        .url(&crate::opencollective::hosts(settings, oc)?)),
+        ProviderOptions::HumanApi(_) => Err(not_yet_available(settings.provider)),
     }
 }
 

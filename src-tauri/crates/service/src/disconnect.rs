@@ -4,11 +4,24 @@
 use crate::{Datalinks, DisconnectReceipt, ReceiptStep, StepOutcome};
 use datalinks_core::{Provider, Result};
 
+/// Where a person withdraws an app's access on the provider's website, when the app cannot.
+/// Open Collective: authorized OAuth apps are listed under the account's admin pages,
+/// personal tokens under "For developers" (providers.md B2).
+fn revoke_page(website: &str, slug: Option<&str>, personal_token: bool) -> String {
+    let website = website.trim_end_matches('/');
+    match (slug, personal_token) {
+        (Some(slug), true) => format!("{website}/{slug}/admin/for-developers"),
+        (Some(slug), false) => format!("{website}/{slug}/admin/authorized-apps"),
+        (None, _) => website.to_owned(),
+    }
+}
+
 fn step(label: &str, outcome: StepOutcome, detail: impl Into<String>) -> ReceiptStep {
     ReceiptStep {
         label: label.to_owned(),
         outcome,
         detail: detail.into(),
+        link: None,
     }
 }
 
@@ -19,7 +32,31 @@ impl Datalinks {
 
         let tokens = self.keeper(provider).current().await;
         let client = self.oauth_client(provider).await;
+        let personal_token = self.personal_token(provider).await;
+        let cannot_revoke =
+            matches!(personal_token, Ok(Some(_))) || client.as_ref().is_ok_and(|c| !c.can_revoke());
         match (&tokens, &client) {
+            _ if cannot_revoke => {
+                let website = self
+                    .store
+                    .provider_settings(provider)?
+                    .map(|s| s.base_url)
+                    .unwrap_or_default();
+                let slug = self.store.account(provider)?.and_then(|a| a.username);
+                let link = revoke_page(
+                    &website,
+                    slug.as_deref(),
+                    matches!(personal_token, Ok(Some(_))),
+                );
+                steps.push(ReceiptStep {
+                    link: Some(link.clone()),
+                    ..step(
+                        "Revoke access",
+                        StepOutcome::Skipped,
+                        format!("{provider} gives apps no way to revoke their own access. Datalinks forgets its tokens below; to withdraw access on {provider} too, open {link}."),
+                    )
+                });
+            }
             (Ok(Some(tokens)), Ok(client)) => {
                 let revoke_hint =
                     format!("revoke access on {provider}'s website (Manage connections)");
@@ -63,7 +100,42 @@ impl Datalinks {
             )),
         }
 
-        let secrets_deleted = match self.keeper(provider).forget().await {
+        let personal_token_deleted = match personal_token {
+            Ok(None) => true,
+            found => {
+                let label = "Delete the personal token from the OS keyring";
+                let deleted = match found {
+                    Ok(_) => {
+                        self.vault_call(move |v| v.delete_personal_token(provider))
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
+                match deleted {
+                    Ok(_) => {
+                        steps.push(step(
+                            label,
+                            StepOutcome::Done,
+                            "The personal token was deleted.",
+                        ));
+                        true
+                    }
+                    Err(e) => {
+                        steps.push(step(
+                            label,
+                            StepOutcome::Failed,
+                            format!(
+                                "{} Disconnect again once the keyring is available.",
+                                e.message
+                            ),
+                        ));
+                        false
+                    }
+                }
+            }
+        };
+
+        let tokens_deleted = match self.keeper(provider).forget().await {
             Ok(true) => {
                 steps.push(step(
                     "Delete tokens from the OS keyring",
@@ -93,7 +165,7 @@ impl Datalinks {
             }
         };
 
-        if secrets_deleted {
+        if tokens_deleted && personal_token_deleted {
             let removed = self.store.remove_account(provider)?;
             let (outcome, detail) = if removed {
                 (

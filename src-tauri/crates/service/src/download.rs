@@ -152,9 +152,9 @@ impl Datalinks {
         tracker.start(job.file_id, &job.source, &job.basename);
         let file_id = job.file_id;
         let fresh_url = || {
-            self.with_token(Provider::OpenHumans, move |token| {
+            self.with_token(Provider::OpenHumans, move |credential| {
                 let api = api.clone();
-                async move { api.download_url(&token, file_id).await }
+                async move { api.download_url(credential.secret(), file_id).await }
             })
         };
         let progress = |bytes, total| tracker.advance(file_id, bytes, total);

@@ -4,6 +4,8 @@ mod connect;
 mod disconnect;
 mod download;
 mod member;
+mod opencollective;
+mod options;
 mod progress;
 mod project_views;
 mod research;
@@ -12,13 +14,15 @@ mod settings;
 mod status;
 mod views;
 
+pub use connect::DEEP_LINK_REDIRECT_URI;
 pub use datalinks_store::HistoryEvent;
+pub use opencollective::OC_PAGE_SIZE;
+pub use options::{HumanApiOptions, OpenCollectiveOptions, ProviderOptions, LOOPBACK_PATH};
 pub use project_views::*;
 pub use views::*;
 
 use datalinks_core::{Error, Provider, Result};
 use datalinks_oauth::{PendingAttempts, TokenKeeper};
-use datalinks_sandbox::RunningSandbox;
 use datalinks_store::Store;
 use datalinks_vault::{SecretStore, Vault};
 use status::Health;
@@ -63,7 +67,7 @@ pub struct Datalinks {
     listeners: Mutex<HashMap<Provider, tokio::task::JoinHandle<()>>>,
     /// Live, non-persisted health of each connection (unreachable, keyring trouble, last error).
     health: Mutex<HashMap<Provider, Health>>,
-    sandbox: tokio::sync::Mutex<Option<RunningSandbox>>,
+    sandbox: tokio::sync::Mutex<Option<sandbox::Sandboxes>>,
     /// Cancels the running download, if one is running.
     download_run: Mutex<Option<tokio_util::sync::CancellationToken>>,
     /// The researcher's open project, if any.

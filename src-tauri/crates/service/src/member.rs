@@ -8,9 +8,9 @@ use std::sync::Arc;
 impl Datalinks {
     /// The connected member and every file they share (all pages).
     pub(crate) async fn member(self: &Arc<Self>, api: &ApiClient) -> Result<Member> {
-        self.with_token(Provider::OpenHumans, |token| {
+        self.with_token(Provider::OpenHumans, |credential| {
             let api = api.clone();
-            async move { api.exchange_member(&token).await }
+            async move { api.exchange_member(credential.secret()).await }
         })
         .await
     }

@@ -1,90 +1,167 @@
-//! "Try with the sandbox": the built-in Open Humans simulator, run in-process, with its
-//! credentials filled in so a new user can try everything without a provider account.
+//! "Try with the sandbox": the built-in Open Humans and Open Collective simulators, run
+//! in-process, with their credentials filled in so a new user can try everything without a
+//! provider account.
 
-use crate::settings::LOOPBACK_PATH;
-use crate::{Datalinks, ProviderSettingsView};
+use crate::options::{OpenCollectiveOptions, LOOPBACK_PATH};
+use crate::{Datalinks, ProviderOptions, ProviderSettingsView, DEEP_LINK_REDIRECT_URI};
 use datalinks_core::{
     now_unix, Error, Provider, Result, SecretString, Transport, DEEP_LINK_SCHEME,
 };
+use datalinks_sandbox::opencollective::{OpenCollectiveConfig, RunningOpenCollective};
 use datalinks_sandbox::{RunningSandbox, SandboxConfig};
 use datalinks_store::ProviderSettings;
 use std::net::{Ipv4Addr, SocketAddr};
 
+/// The simulators, each on its own port like the real providers' hosts.
+pub(crate) struct Sandboxes {
+    open_humans: RunningSandbox,
+    open_collective: RunningOpenCollective,
+}
+
+impl Sandboxes {
+    fn base_url(&self, provider: Provider) -> Option<String> {
+        let url = match provider {
+            Provider::OpenHumans => self.open_humans.base_url(),
+            Provider::OpenCollective => self.open_collective.base_url(),
+            Provider::HumanApi => return None,
+        };
+        Some(url.as_str().trim_end_matches('/').to_owned())
+    }
+}
+
+/// What the sandbox registers for a provider and how settings reach it.
+struct SandboxApp {
+    base_url: String,
+    client_id: String,
+    client_secret: SecretString,
+}
+
 impl Datalinks {
-    /// Starts the sandbox (once) and points Open Humans settings at it.
+    /// Starts the sandbox (once) and points the Open Humans and Open Collective settings at it.
+    /// Returns the Open Humans settings.
     pub async fn start_sandbox(&self) -> Result<ProviderSettingsView> {
-        let previous = self.store.provider_settings(Provider::OpenHumans)?;
-        let transport = previous
-            .as_ref()
-            .filter(|p| p.sandbox)
-            .map_or(Transport::Loopback, |p| p.transport);
-        let (base_url, client_id, client_secret) = {
+        let (open_humans, open_collective) = {
             let mut running = self.sandbox.lock().await;
             if running.is_none() {
-                *running = Some(self.launch_sandbox(0).await?);
+                *running = Some(self.launch_sandbox(0, 0).await?);
             }
-            let sandbox = running.as_ref().expect("just started");
+            let sandboxes = running.as_ref().expect("just started");
+            let app = |provider, client_id: &str, client_secret: &str| SandboxApp {
+                base_url: sandboxes.base_url(provider).unwrap_or_default(),
+                client_id: client_id.to_owned(),
+                client_secret: SecretString::new(client_secret),
+            };
             (
-                sandbox.base_url().as_str().trim_end_matches('/').to_owned(),
-                sandbox.client_id().to_owned(),
-                sandbox.client_secret().to_owned(),
+                app(
+                    Provider::OpenHumans,
+                    sandboxes.open_humans.client_id(),
+                    sandboxes.open_humans.client_secret(),
+                ),
+                app(
+                    Provider::OpenCollective,
+                    sandboxes.open_collective.client_id(),
+                    sandboxes.open_collective.client_secret(),
+                ),
             )
         };
-        let secret = SecretString::new(client_secret);
-        self.vault_call(move |v| v.set_client_secret(Provider::OpenHumans, &secret))
+        self.use_sandbox_app(Provider::OpenHumans, open_humans)
             .await?;
-        self.store.save_provider_settings(&ProviderSettings {
-            provider: Provider::OpenHumans,
-            client_id,
-            base_url: base_url.clone(),
-            transport,
-            loopback_path: LOOPBACK_PATH.to_owned(),
-            sandbox: true,
-            updated_at: now_unix(),
-        })?;
-        self.store.record_event(
-            Provider::OpenHumans,
-            "sandbox_started",
-            &format!("Using the built-in sandbox at {base_url}."),
-        )?;
-        self.announce(Provider::OpenHumans).await;
+        self.use_sandbox_app(Provider::OpenCollective, open_collective)
+            .await?;
         self.provider_settings(Provider::OpenHumans)
             .await?
             .ok_or_else(|| Error::internal("sandbox settings vanished"))
     }
 
-    /// At start-up: when the settings point at the sandbox, start it again, on its old port
-    /// when free. It keeps its grants in a state file, so the connection carries on.
-    pub async fn resume_sandbox(&self) -> Result<()> {
-        let Some(settings) = self
+    async fn use_sandbox_app(&self, provider: Provider, app: SandboxApp) -> Result<()> {
+        let previous = self
             .store
-            .provider_settings(Provider::OpenHumans)?
-            .filter(|s| s.sandbox)
-        else {
+            .provider_settings(provider)?
+            .filter(|p| p.sandbox);
+        let transport = match provider {
+            // The Open Collective sandbox registers the deep link, as the app's settings default.
+            Provider::OpenCollective => Transport::DeepLink,
+            _ => previous
+                .as_ref()
+                .map_or(Transport::Loopback, |p| p.transport),
+        };
+        let options = match provider {
+            Provider::OpenCollective => {
+                let kept = previous
+                    .as_ref()
+                    .map(|p| self.options(p))
+                    .transpose()?
+                    .and_then(|options| match options {
+                        ProviderOptions::OpenCollective(oc) => Some(oc),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                ProviderOptions::OpenCollective(OpenCollectiveOptions {
+                    api_url: app.base_url.clone(),
+                    loopback_port: None,
+                    ..kept
+                })
+            }
+            other => ProviderOptions::default_for(other),
+        };
+        let secret = app.client_secret;
+        self.vault_call(move |v| v.set_client_secret(provider, &secret))
+            .await?;
+        self.store.save_provider_settings(&ProviderSettings {
+            provider,
+            client_id: app.client_id,
+            base_url: app.base_url.clone(),
+            transport,
+            loopback_path: LOOPBACK_PATH.to_owned(),
+            sandbox: true,
+            updated_at: now_unix(),
+            options: options.to_column(),
+        })?;
+        self.store.record_event(
+            provider,
+            "sandbox_started",
+            &format!("Using the built-in sandbox at {}.", app.base_url),
+        )?;
+        self.announce(provider).await;
+        Ok(())
+    }
+
+    /// At start-up: when settings point at the sandbox, start it again, on its old ports when
+    /// free. The Open Humans simulator keeps its grants in a state file, so that connection
+    /// carries on.
+    pub async fn resume_sandbox(&self) -> Result<()> {
+        let sandbox_port = |provider| -> Result<Option<u16>> {
+            Ok(self
+                .store
+                .provider_settings(provider)?
+                .filter(|s| s.sandbox)
+                .map(|s| {
+                    url::Url::parse(&s.base_url)
+                        .ok()
+                        .and_then(|u| u.port())
+                        .unwrap_or(0)
+                }))
+        };
+        let oh_port = sandbox_port(Provider::OpenHumans)?;
+        let oc_port = sandbox_port(Provider::OpenCollective)?;
+        if oh_port.is_none() && oc_port.is_none() {
             return Ok(());
+        }
+        let (oh_port, oc_port) = (oh_port.unwrap_or(0), oc_port.unwrap_or(0));
+        let sandboxes = match self.launch_sandbox(oh_port, oc_port).await {
+            Ok(sandboxes) => sandboxes,
+            Err(_) => self.launch_sandbox(0, 0).await?,
         };
-        let port = url::Url::parse(&settings.base_url)
-            .ok()
-            .and_then(|u| u.port())
-            .unwrap_or(0);
-        let sandbox = match self.launch_sandbox(port).await {
-            Ok(sandbox) => sandbox,
-            Err(_) => self.launch_sandbox(0).await?,
-        };
-        *self.sandbox.lock().await = Some(sandbox);
+        *self.sandbox.lock().await = Some(sandboxes);
         self.start_sandbox().await.map(|_| ())
     }
 
-    pub(crate) async fn sandbox_base_url(&self) -> Option<String> {
+    pub(crate) async fn sandbox_base_url(&self, provider: Provider) -> Option<String> {
         let running = self.sandbox.lock().await;
-        running
-            .as_ref()
-            .map(|s| s.base_url().as_str().trim_end_matches('/').to_owned())
+        running.as_ref().and_then(|s| s.base_url(provider))
     }
-}
 
-impl Datalinks {
-    async fn launch_sandbox(&self, port: u16) -> Result<RunningSandbox> {
+    async fn launch_sandbox(&self, oh_port: u16, oc_port: u16) -> Result<Sandboxes> {
         let folder = self.data_dir.join("sandbox");
         std::fs::create_dir_all(&folder)
             .map_err(|e| Error::storage(format!("Could not create {}: {e}", folder.display())))?;
@@ -93,8 +170,24 @@ impl Datalinks {
             state_file: Some(folder.join("openhumans.json")),
             ..SandboxConfig::default()
         };
-        datalinks_sandbox::start(config, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
-            .await
-            .map_err(|e| Error::internal(format!("The sandbox could not start: {e}")))
+        let failed =
+            |e: std::io::Error| Error::internal(format!("The sandbox could not start: {e}"));
+        let open_humans =
+            datalinks_sandbox::start(config, SocketAddr::from((Ipv4Addr::LOCALHOST, oh_port)))
+                .await
+                .map_err(failed)?;
+        let open_collective = datalinks_sandbox::opencollective::start(
+            OpenCollectiveConfig {
+                callback_url: DEEP_LINK_REDIRECT_URI.to_owned(),
+                ..OpenCollectiveConfig::default()
+            },
+            SocketAddr::from((Ipv4Addr::LOCALHOST, oc_port)),
+        )
+        .await
+        .map_err(failed)?;
+        Ok(Sandboxes {
+            open_humans,
+            open_collective,
+        })
     }
 }

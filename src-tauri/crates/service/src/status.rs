@@ -5,7 +5,6 @@ use crate::{Datalinks, ServiceEvent};
 use datalinks_core::{
     now_unix, ConnectionState, ConnectionView, Error, ErrorCode, Provider, Result, SecretString,
 };
-use datalinks_openhumans::ApiError;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -30,6 +29,76 @@ struct Unreachable {
     message: String,
     retry_at: i64,
     failures: u32,
+    /// The provider answered 429: we wait as long as it asked rather than back off blindly.
+    rate_limited: bool,
+}
+
+/// An error of a provider's API client, as the token bookkeeping needs to see it.
+pub(crate) trait ProviderFailure: Into<Error> {
+    /// The access token was refused as expired or invalid: refresh, then try once more.
+    fn token_rejected(&self) -> bool;
+    /// How long the provider asked us to wait before the next call (HTTP 429).
+    fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+}
+
+impl ProviderFailure for datalinks_openhumans::ApiError {
+    fn token_rejected(&self) -> bool {
+        matches!(self, Self::TokenRejected { .. })
+    }
+}
+
+impl ProviderFailure for datalinks_opencollective::ApiError {
+    fn token_rejected(&self) -> bool {
+        matches!(self, Self::TokenExpired)
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+/// What authenticates a call: an OAuth access token from the keeper, or a personal token.
+#[derive(Debug, Clone)]
+pub(crate) enum Credential {
+    OAuth(SecretString),
+    PersonalToken(SecretString),
+}
+
+impl Credential {
+    pub(crate) fn secret(&self) -> &SecretString {
+        match self {
+            Self::OAuth(token) | Self::PersonalToken(token) => token,
+        }
+    }
+}
+
+/// A failed call, with how long the provider asked us to wait.
+struct Failure {
+    error: Error,
+    retry_after: Option<Duration>,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Self {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+impl Failure {
+    fn from_provider<E: ProviderFailure>(err: E) -> Self {
+        let retry_after = err.retry_after();
+        Self {
+            error: err.into(),
+            retry_after,
+        }
+    }
 }
 
 impl Datalinks {
@@ -72,7 +141,7 @@ impl Datalinks {
             secret_location: self.vault.location(),
             last_error: health.last_error.clone(),
         };
-        view.state = match self.vault_call(move |v| v.client_secret(provider)).await {
+        view.state = match self.has_credentials(provider).await {
             _ if settings.is_none() => ConnectionState::NotConfigured,
             Err(err) if err.code == ErrorCode::KeyringUnavailable => {
                 ConnectionState::KeyringUnavailable {
@@ -80,8 +149,8 @@ impl Datalinks {
                 }
             }
             Err(err) => return Err(err),
-            Ok(None) => ConnectionState::NotConfigured,
-            Ok(Some(_)) => match (self.attempts.current(provider), account) {
+            Ok(false) => ConnectionState::NotConfigured,
+            Ok(true) => match (self.attempts.current(provider), account) {
                 (Some(attempt), _) => ConnectionState::Waiting {
                     authorize_url: attempt.authorize_url,
                     transport: attempt.transport,
@@ -92,6 +161,12 @@ impl Datalinks {
                     match (account.reconnect_reason, health.keyring, health.unreachable) {
                         (Some(reason), _, _) => ConnectionState::ReconnectNeeded { reason },
                         (None, Some(message), _) => ConnectionState::KeyringUnavailable { message },
+                        (None, None, Some(down)) if down.rate_limited => {
+                            ConnectionState::RateLimited {
+                                message: down.message,
+                                retry_at: down.retry_at,
+                            }
+                        }
                         (None, None, Some(down)) => ConnectionState::Unreachable {
                             message: down.message,
                             retry_at: down.retry_at,
@@ -104,6 +179,24 @@ impl Datalinks {
         Ok(view)
     }
 
+    /// Whether the app credentials a connection needs are stored: Open Humans needs its client
+    /// secret; Open Collective a client ID (PKCE works without a secret) or a personal token.
+    async fn has_credentials(&self, provider: Provider) -> Result<bool> {
+        match provider {
+            Provider::OpenCollective => {
+                let has_client_id = self
+                    .store
+                    .provider_settings(provider)?
+                    .is_some_and(|s| !s.client_id.is_empty());
+                Ok(self.personal_token(provider).await?.is_some() || has_client_id)
+            }
+            _ => Ok(self
+                .vault_call(move |v| v.client_secret(provider))
+                .await?
+                .is_some()),
+        }
+    }
+
     /// Tells the host that a connection changed.
     pub(crate) async fn announce(&self, provider: Provider) {
         match self.connection(provider).await {
@@ -112,37 +205,47 @@ impl Datalinks {
         }
     }
 
-    /// Runs an Open Humans API call with a valid access token: refreshes when the token is
-    /// about to expire or the provider rejects it, retries briefly when the provider is
-    /// unreachable, and records the outcome in the connection's state.
-    pub(crate) async fn with_token<T, F, Fut>(
+    /// Runs a provider API call with a valid credential: a stored personal token as is, else an
+    /// OAuth access token, refreshed when it is about to expire or the provider rejects it.
+    /// Retries briefly when the provider is unreachable, and records the outcome in the
+    /// connection's state.
+    pub(crate) async fn with_token<T, E, F, Fut>(
         self: &Arc<Self>,
         provider: Provider,
         call: F,
     ) -> Result<T>
     where
-        F: Fn(SecretString) -> Fut,
-        Fut: Future<Output = Result<T, ApiError>>,
+        E: ProviderFailure,
+        F: Fn(Credential) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
     {
         let mut delays = QUICK_RETRY_DELAYS.iter();
         let outcome = loop {
             match self.call_once(provider, &call).await {
-                Err(err) if err.code == ErrorCode::Unreachable => match delays.next() {
-                    Some(delay) => tokio::time::sleep(*delay).await,
-                    None => break Err(err),
-                },
+                Err(failure) if failure.error.code == ErrorCode::Unreachable => {
+                    match delays.next() {
+                        Some(delay) => tokio::time::sleep(*delay).await,
+                        None => break Err(failure),
+                    }
+                }
                 other => break other,
             }
         };
         self.record_outcome(provider, outcome.as_ref().err()).await;
-        outcome
+        outcome.map_err(|failure| failure.error)
     }
 
-    async fn call_once<T, F, Fut>(&self, provider: Provider, call: &F) -> Result<T>
+    async fn call_once<T, E, F, Fut>(&self, provider: Provider, call: &F) -> Result<T, Failure>
     where
-        F: Fn(SecretString) -> Fut,
-        Fut: Future<Output = Result<T, ApiError>>,
+        E: ProviderFailure,
+        F: Fn(Credential) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
     {
+        if let Some(token) = self.personal_token(provider).await? {
+            return call(Credential::PersonalToken(token))
+                .await
+                .map_err(Failure::from_provider);
+        }
         let client = self.oauth_client(provider).await?;
         let refresh = |token: SecretString| {
             let client = client.clone();
@@ -150,19 +253,22 @@ impl Datalinks {
         };
         let keeper = self.keeper(provider);
         let token = keeper.access_token(refresh).await?;
-        match call(token.clone()).await {
-            Err(ApiError::TokenRejected { .. }) => {
+        match call(Credential::OAuth(token.clone())).await {
+            Err(err) if err.token_rejected() => {
                 let token = keeper.access_token_after_rejection(&token, refresh).await?;
-                Ok(call(token).await?)
+                call(Credential::OAuth(token))
+                    .await
+                    .map_err(Failure::from_provider)
             }
-            other => Ok(other?),
+            other => other.map_err(Failure::from_provider),
         }
     }
 
     /// Updates the stored and live state after an authenticated call, and schedules a
     /// background retry when the provider was unreachable.
-    async fn record_outcome(self: &Arc<Self>, provider: Provider, error: Option<&Error>) {
-        match error {
+    async fn record_outcome(self: &Arc<Self>, provider: Provider, failure: Option<&Failure>) {
+        let retry_after = failure.and_then(|f| f.retry_after);
+        match failure.map(|f| &f.error) {
             None => {
                 // A healthy call changes nothing unless it ended a problem or renewed the
                 // token: say so only then, so long runs of calls stay quiet.
@@ -200,16 +306,20 @@ impl Datalinks {
             Some(err) if err.code == ErrorCode::KeyringUnavailable => {
                 self.update_health(provider, |h| h.keyring = Some(err.message.clone()));
             }
-            Some(err) if err.code == ErrorCode::Unreachable => {
+            Some(err) if matches!(err.code, ErrorCode::Unreachable | ErrorCode::RateLimited) => {
                 let mut retry_in = BACKGROUND_RETRY_FIRST_SECS;
                 self.update_health(provider, |h| {
                     let failures = h.unreachable.as_ref().map_or(0, |u| u.failures) + 1;
-                    retry_in = (BACKGROUND_RETRY_FIRST_SECS << (failures - 1).min(6))
-                        .min(BACKGROUND_RETRY_MAX_SECS);
+                    retry_in = match retry_after {
+                        Some(wait) => i64::try_from(wait.as_secs()).unwrap_or(i64::MAX).max(1),
+                        None => (BACKGROUND_RETRY_FIRST_SECS << (failures - 1).min(6))
+                            .min(BACKGROUND_RETRY_MAX_SECS),
+                    };
                     h.unreachable = Some(Unreachable {
                         message: err.message.clone(),
                         retry_at: now_unix() + retry_in,
                         failures,
+                        rate_limited: err.code == ErrorCode::RateLimited,
                     });
                 });
                 self.schedule_retry(provider, Duration::from_secs(retry_in as u64));
@@ -226,7 +336,7 @@ impl Datalinks {
         let check: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
             tokio::time::sleep(delay).await;
             if service.health(provider).unreachable.is_some() {
-                let _ = service.member_overview().await;
+                let _ = service.check(provider).await;
             }
         });
         tokio::spawn(check);
@@ -242,9 +352,18 @@ impl Datalinks {
             .is_some_and(|a| a.reconnect_reason.is_none());
         if connected {
             // The outcome is recorded in the connection's state, which is what we return.
-            let _ = self.member_overview().await;
+            let _ = self.check(provider).await;
         }
         self.connection(provider).await
+    }
+
+    /// One authenticated call that shows whether the connection works.
+    async fn check(self: &Arc<Self>, provider: Provider) -> Result<()> {
+        match provider {
+            Provider::OpenHumans => self.member_overview().await.map(drop),
+            Provider::OpenCollective => self.oc_me().await.map(drop),
+            Provider::HumanApi => Ok(()),
+        }
     }
 }
 

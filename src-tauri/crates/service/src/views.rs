@@ -1,6 +1,7 @@
 //! What the service returns to its callers (and, through the Tauri shell, to the UI).
 //! None of these types can hold a secret.
 
+use crate::ProviderOptions;
 use datalinks_core::{Provider, Transport};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -16,10 +17,14 @@ pub struct ProviderSettingsView {
     pub transport: Transport,
     pub loopback_path: String,
     pub has_client_secret: bool,
+    /// Whether a personal token (Open Collective) is stored in the keyring.
+    pub has_personal_token: bool,
     pub sandbox: bool,
+    pub options: ProviderOptions,
 }
 
-/// What the settings form submits. `client_secret: null` keeps the stored secret.
+/// What the settings form submits. `client_secret: null` and `personal_token: null` keep the
+/// stored secrets.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]
 pub struct ProviderSettingsInput {
@@ -27,6 +32,9 @@ pub struct ProviderSettingsInput {
     pub client_secret: Option<String>,
     pub base_url: String,
     pub transport: Transport,
+    /// Open Collective's personal token, used instead of OAuth when present.
+    pub personal_token: Option<String>,
+    pub options: ProviderOptions,
 }
 
 /// Who the person is to the Open Humans project, and what they share with it.
@@ -77,6 +85,8 @@ pub struct ReceiptStep {
     pub label: String,
     pub outcome: StepOutcome,
     pub detail: String,
+    /// Where the person finishes the step themselves, e.g. the provider's page that revokes access.
+    pub link: Option<String>,
 }
 
 /// What disconnecting did, step by step.
@@ -152,4 +162,97 @@ pub struct FailedDownload {
     pub file_id: u64,
     pub basename: String,
     pub reason: String,
+}
+
+/// The connected Open Collective account.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct OcAccount {
+    pub id: String,
+    pub slug: String,
+    pub name: Option<String>,
+    /// Only with the `email` scope.
+    pub email: Option<String>,
+    pub image_url: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// True when a personal token, not OAuth, authenticates the calls.
+    pub personal_token: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct OcAmount {
+    #[ts(type = "number")]
+    pub value_in_cents: i64,
+    pub currency: String,
+}
+
+/// A collective, organization or person a node points to.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct OcAccountRef {
+    pub slug: String,
+    pub name: Option<String>,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct OcMembership {
+    pub id: String,
+    /// `ADMIN`, `MEMBER`, `BACKER`, …
+    pub role: String,
+    pub since: String,
+    pub is_active: bool,
+    pub total_donations: OcAmount,
+    pub collective: OcAccountRef,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct OcTransaction {
+    pub id: String,
+    pub kind: String,
+    /// `CREDIT` or `DEBIT`.
+    pub direction: String,
+    pub created_at: String,
+    pub description: Option<String>,
+    pub amount: OcAmount,
+    pub net_amount: OcAmount,
+    pub account: OcAccountRef,
+    pub opposite_account: Option<OcAccountRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct OcExpense {
+    pub id: String,
+    pub description: Option<String>,
+    pub status: String,
+    pub expense_type: String,
+    pub created_at: String,
+    pub amount: OcAmount,
+    /// The collective the expense was submitted to.
+    pub collective: OcAccountRef,
+}
+
+/// One page of an Open Collective collection; `next_offset` asks for the following one.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct OcPage<T> {
+    pub offset: u32,
+    pub total_count: u32,
+    pub nodes: Vec<T>,
+    pub next_offset: Option<u32>,
+}
+
+/// The account overview: who the person is and the first page of each collection.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct OcOverview {
+    pub account: OcAccount,
+    pub memberships: OcPage<OcMembership>,
+    pub transactions: OcPage<OcTransaction>,
+    pub expenses: OcPage<OcExpense>,
 }

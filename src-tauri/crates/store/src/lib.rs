@@ -44,6 +44,10 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
 "#,
+    // Provider-specific settings (Open Collective scopes, a fixed loopback port, …) as JSON.
+    r#"
+    ALTER TABLE provider_settings ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+"#,
 ];
 
 /// The path the loopback listener serves unless settings say otherwise.
@@ -62,6 +66,9 @@ pub struct ProviderSettings {
     /// True when these settings point at the built-in sandbox.
     pub sandbox: bool,
     pub updated_at: i64,
+    /// The provider's own settings as a JSON object (`{}` when it has none); the service
+    /// gives them their type.
+    pub options: String,
 }
 
 /// The connected account of a provider (one per provider). Tokens are in the vault.
@@ -150,7 +157,7 @@ impl Store {
         let row = self
             .lock()
             .query_row(
-                "SELECT client_id, base_url, transport, loopback_path, sandbox, updated_at
+                "SELECT client_id, base_url, transport, loopback_path, sandbox, updated_at, options
                  FROM provider_settings WHERE provider = ?1",
                 [provider.key()],
                 |row| {
@@ -161,12 +168,15 @@ impl Store {
                         row.get::<_, String>(3)?,
                         row.get::<_, bool>(4)?,
                         row.get::<_, i64>(5)?,
+                        row.get::<_, String>(6)?,
                     ))
                 },
             )
             .optional()
             .map_err(failed(format!("read the {provider} settings")))?;
-        let Some((client_id, base_url, transport, loopback_path, sandbox, updated_at)) = row else {
+        let Some((client_id, base_url, transport, loopback_path, sandbox, updated_at, options)) =
+            row
+        else {
             return Ok(None);
         };
         Ok(Some(ProviderSettings {
@@ -177,6 +187,7 @@ impl Store {
             loopback_path,
             sandbox,
             updated_at,
+            options,
         }))
     }
 
@@ -184,8 +195,8 @@ impl Store {
         self.lock()
             .execute(
                 "INSERT OR REPLACE INTO provider_settings
-                 (provider, client_id, base_url, transport, loopback_path, sandbox, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 (provider, client_id, base_url, transport, loopback_path, sandbox, updated_at, options)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     settings.provider.key(),
                     settings.client_id,
@@ -194,6 +205,7 @@ impl Store {
                     settings.loopback_path,
                     settings.sandbox,
                     settings.updated_at,
+                    settings.options,
                 ],
             )
             .map_err(failed(format!("save the {} settings", settings.provider)))?;

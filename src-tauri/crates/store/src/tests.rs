@@ -12,6 +12,7 @@ fn settings() -> ProviderSettings {
         loopback_path: DEFAULT_LOOPBACK_PATH.into(),
         sandbox: false,
         updated_at: 1_700_000_000,
+        options: "{}".into(),
     }
 }
 
@@ -39,6 +40,7 @@ fn provider_settings_round_trip_and_replace() {
         loopback_path: "/oauth/done".into(),
         sandbox: true,
         updated_at: 1_700_000_500,
+        options: r#"{"scopes":["email"]}"#.into(),
         ..settings()
     };
     store.save_provider_settings(&sandbox).unwrap();
@@ -182,6 +184,49 @@ fn file_database_keeps_data_across_reopen_and_migrates_once() {
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
         .unwrap();
     assert_eq!(journal, "wal");
+}
+
+#[test]
+fn a_version_2_database_gains_empty_provider_options_and_keeps_its_rows() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("datalinks.sqlite3");
+    {
+        let mut connection = Connection::open(&path).unwrap();
+        for step in &MIGRATIONS[..2] {
+            connection.execute_batch(step).unwrap();
+        }
+        connection.pragma_update(None, "user_version", 2).unwrap();
+        let transaction = connection.transaction().unwrap();
+        transaction
+            .execute(
+                "INSERT INTO provider_settings
+                 (provider, client_id, base_url, transport, loopback_path, sandbox, updated_at)
+                 VALUES ('openhumans', 'client-123', 'https://www.openhumans.org', 'loopback',
+                         '/callback', 0, 1700000000)",
+                [],
+            )
+            .unwrap();
+        transaction.commit().unwrap();
+    }
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.provider_settings(OH).unwrap(), Some(settings()));
+    let version: usize = store
+        .lock()
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 3);
+    let oc = ProviderSettings {
+        provider: Provider::OpenCollective,
+        options: r#"{"scopes":["email","account"]}"#.into(),
+        ..settings()
+    };
+    store.save_provider_settings(&oc).unwrap();
+    assert_eq!(
+        store.provider_settings(Provider::OpenCollective).unwrap(),
+        Some(oc)
+    );
+    assert_eq!(store.provider_settings(OH).unwrap(), Some(settings()));
 }
 
 #[test]

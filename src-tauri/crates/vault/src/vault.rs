@@ -59,6 +59,20 @@ impl Vault {
         self.store.delete(&client_secret_key(provider))
     }
 
+    /// A token the person made on the provider's website and pasted in (Open Collective's
+    /// `Personal-Token`), used instead of OAuth.
+    pub fn personal_token(&self, provider: Provider) -> Result<Option<SecretString>> {
+        self.store.get(&personal_token_key(provider))
+    }
+
+    pub fn set_personal_token(&self, provider: Provider, token: &SecretString) -> Result<()> {
+        self.store.set(&personal_token_key(provider), token)
+    }
+
+    pub fn delete_personal_token(&self, provider: Provider) -> Result<bool> {
+        self.store.delete(&personal_token_key(provider))
+    }
+
     /// A stored entry that cannot be parsed is an `internal` error and stays in place.
     pub fn tokens(&self, provider: Provider) -> Result<Option<TokenSet>> {
         let Some(stored) = self.store.get(&tokens_key(provider))? else {
@@ -119,6 +133,10 @@ fn client_secret_key(provider: Provider) -> String {
     format!("{}/client_secret", provider.key())
 }
 
+fn personal_token_key(provider: Provider) -> String {
+    format!("{}/personal_token", provider.key())
+}
+
 fn tokens_key(provider: Provider) -> String {
     format!("{}/tokens", provider.key())
 }
@@ -157,6 +175,20 @@ mod tests {
         assert!(vault.delete_client_secret(OH).unwrap());
         assert!(!vault.delete_client_secret(OH).unwrap());
         assert_eq!(vault.client_secret(OH).unwrap(), None);
+    }
+
+    #[test]
+    fn personal_token_round_trip_under_its_key() {
+        let (store, vault) = vault();
+        let oc = Provider::OpenCollective;
+        assert_eq!(vault.personal_token(oc).unwrap(), None);
+        vault
+            .set_personal_token(oc, &SecretString::new("pt-1"))
+            .unwrap();
+        assert!(store.contains("opencollective/personal_token"));
+        assert_eq!(vault.personal_token(oc).unwrap().unwrap().expose(), "pt-1");
+        assert!(vault.delete_personal_token(oc).unwrap());
+        assert_eq!(vault.personal_token(oc).unwrap(), None);
     }
 
     #[test]

@@ -4,4 +4,4 @@
  * Stable error codes. The UI and scripts branch on these, so never rename one:
  * add a new code instead.
  */
-export type ErrorCode = "invalid_input" | "not_configured" | "keyring_unavailable" | "callback_refused" | "state_mismatch" | "authorization_denied" | "provider_error" | "reconnect_needed" | "unreachable" | "not_found" | "storage" | "cancelled" | "internal";
+export type ErrorCode = "invalid_input" | "not_configured" | "keyring_unavailable" | "callback_refused" | "state_mismatch" | "authorization_denied" | "provider_error" | "reconnect_needed" | "unreachable" | "rate_limited" | "not_found" | "storage" | "cancelled" | "internal";

@@ -3,4 +3,4 @@
 /**
  * The providers Datalinks connects to.
  */
-export type Provider = "openhumans";
+export type Provider = "openhumans" | "opencollective" | "humanapi";

@@ -5,9 +5,13 @@
 //! the "system browser".
 
 use datalinks_core::{ConnectionState, ConnectionView, Error, Provider, Result, Transport};
+use datalinks_sandbox::opencollective::{OpenCollectiveConfig, RunningOpenCollective};
 use datalinks_sandbox::person::{Answer, Person};
 use datalinks_sandbox::{RunningSandbox, SandboxConfig};
-use datalinks_service::{Datalinks, DownloadProgress, Host, ProviderSettingsInput, ServiceEvent};
+use datalinks_service::{
+    Datalinks, DownloadProgress, Host, OpenCollectiveOptions, ProviderOptions,
+    ProviderSettingsInput, ServiceEvent,
+};
 use datalinks_vault::MemoryStore;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
@@ -15,6 +19,8 @@ use tokio::sync::Notify;
 
 pub struct TestHost {
     pub answer: Mutex<Option<Answer>>,
+    /// Who signs in on the provider's pages (both sandboxes take the password "sandbox").
+    pub username: Mutex<&'static str>,
     pub events: Mutex<Vec<ServiceEvent>>,
     pub download_progress: Mutex<Vec<DownloadProgress>>,
     changed: Notify,
@@ -30,8 +36,9 @@ impl Host for TestHost {
         };
         let url = url.to_owned();
         let service = self.service.get().cloned();
+        let person = Person::new(*self.username.lock().unwrap(), "sandbox");
         tokio::spawn(async move {
-            let redirect = Person::alice()
+            let redirect = person
                 .answer(&url, answer)
                 .await
                 .expect("the sandbox pages work");
@@ -66,6 +73,7 @@ pub struct Harness {
     pub host: Arc<TestHost>,
     pub secrets: Arc<MemoryStore>,
     sandbox: Option<RunningSandbox>,
+    open_collective: Option<RunningOpenCollective>,
     pub data_dir: std::path::PathBuf,
 }
 
@@ -81,12 +89,38 @@ impl Harness {
         let sandbox = datalinks_sandbox::start(config, "127.0.0.1:0".parse().unwrap())
             .await
             .unwrap();
+        Self::around(Some(sandbox), None, "alice")
+    }
+
+    /// A service beside an Open Collective sandbox only, where the person signs in as "ada".
+    pub async fn open_collective(config: OpenCollectiveConfig) -> Self {
+        let oc = datalinks_sandbox::opencollective::start(config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        Self::around(
+            None,
+            Some(oc),
+            datalinks_sandbox::opencollective::SEEDED_SLUG,
+        )
+    }
+
+    /// A service with no sandbox of the test's own (for the built-in one).
+    pub fn without_sandbox() -> Self {
+        Self::around(None, None, datalinks_sandbox::opencollective::SEEDED_SLUG)
+    }
+
+    fn around(
+        sandbox: Option<RunningSandbox>,
+        open_collective: Option<RunningOpenCollective>,
+        username: &'static str,
+    ) -> Self {
         let data_dir = std::env::temp_dir().join(format!(
             "datalinks-service-test-{}",
             datalinks_oauth::random_state()
         ));
         let host = Arc::new(TestHost {
             answer: Mutex::new(Some(Answer::Authorize)),
+            username: Mutex::new(username),
             events: Mutex::default(),
             download_progress: Mutex::default(),
             changed: Notify::new(),
@@ -99,7 +133,8 @@ impl Harness {
             service,
             host,
             secrets,
-            sandbox: Some(sandbox),
+            sandbox,
+            open_collective,
             data_dir,
         }
     }
@@ -111,11 +146,49 @@ impl Harness {
             client_secret: Some(self.sandbox().client_secret().into()),
             base_url: self.sandbox().base_url().to_string(),
             transport,
+            personal_token: None,
+            options: ProviderOptions::OpenHumans,
         };
         self.service
             .save_provider_settings(Provider::OpenHumans, input)
             .await
             .unwrap();
+    }
+
+    pub fn oc(&self) -> &RunningOpenCollective {
+        self.open_collective
+            .as_ref()
+            .expect("the Open Collective sandbox is running")
+    }
+
+    /// Open Collective settings for the sandbox's app; `client_secret: None` is a PKCE-only app.
+    pub fn oc_settings(&self, client_secret: Option<&str>) -> ProviderSettingsInput {
+        let base_url = self.oc().base_url().to_string();
+        ProviderSettingsInput {
+            client_id: self.oc().client_id().into(),
+            client_secret: client_secret.map(str::to_owned),
+            base_url: base_url.clone(),
+            transport: Transport::DeepLink,
+            personal_token: None,
+            options: ProviderOptions::OpenCollective(OpenCollectiveOptions {
+                api_url: base_url,
+                ..OpenCollectiveOptions::default()
+            }),
+        }
+    }
+
+    /// Saves Open Collective settings and connects through the deep link; returns the view.
+    pub async fn connect_oc(&self, input: ProviderSettingsInput) -> ConnectionView {
+        self.service
+            .save_provider_settings(Provider::OpenCollective, input)
+            .await
+            .unwrap();
+        self.service
+            .connect(Provider::OpenCollective, None)
+            .await
+            .unwrap();
+        self.wait_until_for(Provider::OpenCollective, attempt_settled)
+            .await
     }
 
     pub fn sandbox(&self) -> &RunningSandbox {
@@ -178,12 +251,20 @@ impl Harness {
             .connect(Provider::OpenHumans, None)
             .await
             .unwrap();
-        self.wait_until(|v| !matches!(v.state, ConnectionState::Waiting { .. }))
-            .await
+        self.wait_until(attempt_settled).await
     }
 
-    /// Waits (at most 10 s) for a connection-changed event whose view satisfies `done`.
+    /// Waits (at most 10 s) for an Open Humans connection-changed event whose view satisfies `done`.
     pub async fn wait_until(&self, done: impl Fn(&ConnectionView) -> bool) -> ConnectionView {
+        self.wait_until_for(Provider::OpenHumans, done).await
+    }
+
+    /// Waits (at most 10 s) for a connection-changed event of `provider` whose view satisfies `done`.
+    pub async fn wait_until_for(
+        &self,
+        provider: Provider,
+        done: impl Fn(&ConnectionView) -> bool,
+    ) -> ConnectionView {
         self.wait_for("the connection reached the expected state", |host| {
             let last = host
                 .events
@@ -192,7 +273,9 @@ impl Harness {
                 .iter()
                 .rev()
                 .find_map(|e| match e {
-                    ServiceEvent::ConnectionChanged(view) => Some(view.clone()),
+                    ServiceEvent::ConnectionChanged(view) if view.provider == provider => {
+                        Some(view.clone())
+                    }
                     _ => None,
                 });
             last.filter(|v| done(v))
@@ -247,4 +330,12 @@ impl Drop for Harness {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }
+}
+
+/// A connect attempt has ended: not waiting any more, and not in the brief window in which the
+/// redirect has been taken but the code exchange has not finished (seen as disconnected with
+/// no error), which `connect`'s own announcement can land in when the browser is quick.
+fn attempt_settled(view: &ConnectionView) -> bool {
+    !matches!(view.state, ConnectionState::Waiting { .. })
+        && !(view.state == ConnectionState::Disconnected && view.last_error.is_none())
 }

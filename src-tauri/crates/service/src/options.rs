@@ -1,0 +1,151 @@
+//! Each provider's own settings, beside the shared ones (client ID, server, transport). They
+//! are stored as a JSON object in the settings row; the type comes from the provider.
+
+use datalinks_core::{Error, Provider, Result};
+use datalinks_opencollective::{Scope, ScopeSeparator};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// The path of every loopback redirect: register `http://127.0.0.1/callback` with Open Humans
+/// (any port), `http://127.0.0.1:<port>/callback` with Open Collective.
+pub const LOOPBACK_PATH: &str = "/callback";
+
+/// A provider's own settings, tagged with the provider they belong to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum ProviderOptions {
+    OpenHumans,
+    OpenCollective(OpenCollectiveOptions),
+    HumanApi(HumanApiOptions),
+}
+
+/// Open Collective: the website (`base_url`) serves the authorize page, the API host the token
+/// endpoint and GraphQL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct OpenCollectiveOptions {
+    pub api_url: String,
+    /// Open Collective compares the whole redirect URI with the one registered callback, so the
+    /// loopback transport needs a fixed port: `http://127.0.0.1:<port>/callback`.
+    #[ts(type = "number | null")]
+    pub loopback_port: Option<u16>,
+    pub scopes: Vec<Scope>,
+    pub scope_separator: ScopeSeparator,
+}
+
+impl Default for OpenCollectiveOptions {
+    fn default() -> Self {
+        Self {
+            api_url: datalinks_opencollective::API_URL
+                .trim_end_matches('/')
+                .to_owned(),
+            loopback_port: None,
+            // Enough for the account overview; the person can ask for more.
+            scopes: vec![Scope::Email, Scope::Account],
+            scope_separator: ScopeSeparator::Comma,
+        }
+    }
+}
+
+/// Human API: the shape the Human API integration fills in; connecting is not available yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct HumanApiOptions {
+    /// Our stable id for the linked person at Human API, generated on first connect.
+    pub client_user_id: Option<String>,
+    pub email: Option<String>,
+    pub connect_script_url: String,
+    pub auth_url: String,
+    pub data_api_url: String,
+}
+
+impl Default for HumanApiOptions {
+    fn default() -> Self {
+        Self {
+            client_user_id: None,
+            email: None,
+            connect_script_url: datalinks_humanapi::DEFAULT_CONNECT_SCRIPT_URL.to_owned(),
+            auth_url: datalinks_humanapi::DEFAULT_AUTH_BASE_URL.to_owned(),
+            data_api_url: datalinks_humanapi::DEFAULT_DATA_API_URL.to_owned(),
+        }
+    }
+}
+
+impl ProviderOptions {
+    pub fn default_for(provider: Provider) -> Self {
+        match provider {
+            Provider::OpenHumans => Self::OpenHumans,
+            Provider::OpenCollective => Self::OpenCollective(OpenCollectiveOptions::default()),
+            Provider::HumanApi => Self::HumanApi(HumanApiOptions::default()),
+        }
+    }
+
+    pub fn provider(&self) -> Provider {
+        match self {
+            Self::OpenHumans => Provider::OpenHumans,
+            Self::OpenCollective(_) => Provider::OpenCollective,
+            Self::HumanApi(_) => Provider::HumanApi,
+        }
+    }
+
+    /// Reads the stored JSON object of `provider`'s options.
+    pub(crate) fn from_column(provider: Provider, column: &str) -> Result<Self> {
+        let unreadable = |err: serde_json::Error| {
+            Error::storage(format!(
+                "The stored {provider} settings are unreadable: {err}"
+            ))
+        };
+        Ok(match provider {
+            Provider::OpenHumans => Self::OpenHumans,
+            Provider::OpenCollective => {
+                Self::OpenCollective(serde_json::from_str(column).map_err(unreadable)?)
+            }
+            Provider::HumanApi => Self::HumanApi(serde_json::from_str(column).map_err(unreadable)?),
+        })
+    }
+
+    /// The JSON object stored for these options (without the tag: the row names the provider).
+    pub(crate) fn to_column(&self) -> String {
+        let value = match self {
+            Self::OpenHumans => Ok(serde_json::json!({})),
+            Self::OpenCollective(options) => serde_json::to_value(options),
+            Self::HumanApi(options) => serde_json::to_value(options),
+        };
+        value.map(|v| v.to_string()).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_round_trip_through_their_column_and_old_rows_get_defaults() {
+        for provider in Provider::ALL {
+            let options = ProviderOptions::default_for(provider);
+            assert_eq!(options.provider(), provider);
+            let column = options.to_column();
+            assert_eq!(
+                ProviderOptions::from_column(provider, &column).unwrap(),
+                options
+            );
+            assert_eq!(
+                ProviderOptions::from_column(provider, "{}").unwrap(),
+                options,
+                "a row from before the options column reads as the defaults"
+            );
+        }
+        let stored = r#"{"scopes":["email","virtualCards"],"scope_separator":"space","loopback_port":53682}"#;
+        let ProviderOptions::OpenCollective(oc) =
+            ProviderOptions::from_column(Provider::OpenCollective, stored).unwrap()
+        else {
+            panic!("Open Collective options")
+        };
+        assert_eq!(oc.scopes, [Scope::Email, Scope::VirtualCards]);
+        assert_eq!(oc.scope_separator, ScopeSeparator::Space);
+        assert_eq!(oc.loopback_port, Some(53682));
+    }
+}

@@ -1,0 +1,461 @@
+//! Open Collective end to end against the in-process Open Collective sandbox: connecting through
+//! the deep link, both token-response shapes, the account overview with paging, a replaced
+//! token, rate limits, personal tokens and disconnecting.
+
+mod support;
+
+use datalinks_core::{now_unix, ConnectionState, ErrorCode, Provider, Transport};
+use datalinks_oauth::{parse_callback, random_state, CallbackTarget, PkceVerifier, Redirect};
+use datalinks_opencollective::{oauth_client, AuthorizeRequest, Hosts, ScopeSeparator};
+use datalinks_sandbox::opencollective::{OpenCollectiveConfig, TokenResponseShape, SEEDED_SLUG};
+use datalinks_sandbox::person::{Answer, Person};
+use datalinks_service::{ProviderSettingsInput, StepOutcome, OC_PAGE_SIZE};
+use datalinks_vault::Vault;
+use std::collections::HashSet;
+use support::Harness;
+
+const OC: Provider = Provider::OpenCollective;
+
+async fn connected(config: OpenCollectiveConfig) -> Harness {
+    let harness = Harness::open_collective(config).await;
+    let secret = harness.oc().client_secret().to_owned();
+    let view = harness.connect_oc(harness.oc_settings(Some(&secret))).await;
+    assert_eq!(
+        view.state,
+        ConnectionState::Connected,
+        "{:?}",
+        view.last_error
+    );
+    harness
+}
+
+fn stored_tokens(harness: &Harness) -> Option<datalinks_vault::TokenSet> {
+    Vault::new(harness.secrets.clone()).tokens(OC).unwrap()
+}
+
+/// The same Open Collective account linked from another device: the sandbox's one-token policy
+/// silently kills this app's token.
+async fn link_from_another_device(harness: &Harness) {
+    let oc = harness.oc();
+    let hosts = Hosts::single(oc.base_url());
+    let verifier = PkceVerifier::generate();
+    let url = AuthorizeRequest {
+        client_id: oc.client_id(),
+        redirect_uri: oc.registered_callback_url(),
+        state: &random_state(),
+        code_challenge: &verifier.s256_challenge(),
+        scopes: &[],
+        scope_separator: ScopeSeparator::Comma,
+    }
+    .url(&hosts);
+    let back = Person::new(SEEDED_SLUG, "sandbox")
+        .answer(url.as_str(), Answer::Authorize)
+        .await
+        .unwrap();
+    let target = CallbackTarget::from_redirect_uri(oc.registered_callback_url()).unwrap();
+    let Redirect::Code { code, .. } = parse_callback(&back, &target).unwrap() else {
+        panic!("a code")
+    };
+    oauth_client(reqwest::Client::new(), &hosts, oc.client_id().into(), None)
+        .exchange_code(&code, oc.registered_callback_url(), &verifier)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn deep_link_connect_with_scopes_pkce_and_the_current_token_shape() {
+    let harness = connected(OpenCollectiveConfig::default()).await;
+    let view = harness.service.connection(OC).await.unwrap();
+    let account = view.account.unwrap();
+    assert_eq!(account.username.as_deref(), Some(SEEDED_SLUG));
+    let expires_at = view.token_expires_at.expect("expires_in was given");
+    assert!((expires_at - now_unix() - 7_776_000).abs() < 60);
+
+    let tokens = stored_tokens(&harness).expect("tokens in the keyring");
+    assert!(tokens.refresh_token.is_some());
+    assert_eq!(tokens.scope.as_deref(), Some("email account"));
+    let stats = harness.oc().stats();
+    assert_eq!(stats.codes_exchanged, 1);
+
+    let history = harness.service.history(OC).await.unwrap();
+    assert!(history
+        .iter()
+        .any(|e| e.kind == "connected" && e.detail.contains("@ada")));
+    let authorize = history
+        .iter()
+        .find(|e| e.kind == "authorize_started")
+        .expect("the attempt was recorded");
+    assert!(authorize.detail.contains("Open Collective"));
+}
+
+#[tokio::test]
+async fn the_authorize_url_sends_comma_separated_scopes_state_and_an_s256_challenge() {
+    let harness = Harness::open_collective(OpenCollectiveConfig::default()).await;
+    *harness.host.answer.lock().unwrap() = None;
+    harness
+        .service
+        .save_provider_settings(OC, harness.oc_settings(None))
+        .await
+        .unwrap();
+    let view = harness.service.connect(OC, None).await.unwrap();
+    let ConnectionState::Waiting {
+        authorize_url,
+        transport,
+        ..
+    } = view.state
+    else {
+        panic!("waiting")
+    };
+    assert_eq!(transport, Transport::DeepLink);
+    let url = url::Url::parse(&authorize_url).unwrap();
+    let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(query["scope"], "email,account");
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert_eq!(query["redirect_uri"], "datalinks://oauth/callback");
+    assert_eq!(query["state"].len(), random_state().len());
+}
+
+#[tokio::test]
+async fn a_pkce_only_app_with_the_oldest_token_shape_connects_and_reconnects_on_expiry() {
+    let harness = Harness::open_collective(OpenCollectiveConfig {
+        token_response_shape: TokenResponseShape::AccessTokenOnly,
+        ..OpenCollectiveConfig::default()
+    })
+    .await;
+    let view = harness.connect_oc(harness.oc_settings(None)).await;
+    assert_eq!(
+        view.state,
+        ConnectionState::Connected,
+        "{:?}",
+        view.last_error
+    );
+    assert_eq!(
+        view.token_expires_at, None,
+        "no expires_in, no expiry shown"
+    );
+    assert!(stored_tokens(&harness).unwrap().refresh_token.is_none());
+    harness.service.oc_me().await.unwrap();
+
+    harness.oc().expire_access_tokens();
+    let err = harness.service.oc_me().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ReconnectNeeded);
+    let view = harness.service.connection(OC).await.unwrap();
+    assert!(matches!(
+        view.state,
+        ConnectionState::ReconnectNeeded { .. }
+    ));
+    assert_eq!(harness.oc().stats().token_requests_refresh_token, 0);
+}
+
+#[tokio::test]
+async fn a_token_response_without_refresh_token_still_connects() {
+    let harness = Harness::open_collective(OpenCollectiveConfig {
+        token_response_shape: TokenResponseShape::WithoutRefreshToken,
+        ..OpenCollectiveConfig::default()
+    })
+    .await;
+    let secret = harness.oc().client_secret().to_owned();
+    let view = harness.connect_oc(harness.oc_settings(Some(&secret))).await;
+    assert_eq!(
+        view.state,
+        ConnectionState::Connected,
+        "{:?}",
+        view.last_error
+    );
+    assert!(view.token_expires_at.is_some());
+    assert!(stored_tokens(&harness).unwrap().refresh_token.is_none());
+}
+
+#[tokio::test]
+async fn an_expired_jwt_is_refreshed_once_and_the_call_goes_through() {
+    let harness = connected(OpenCollectiveConfig::default()).await;
+    let before = stored_tokens(&harness).unwrap();
+    harness.oc().expire_access_tokens();
+    let me = harness.service.oc_me().await.unwrap();
+    assert_eq!(me.slug, SEEDED_SLUG);
+    assert_eq!(harness.oc().stats().successful_refreshes, 1);
+    assert!(harness.oc().stats().graphql_expired_tokens >= 1);
+    let after = stored_tokens(&harness).unwrap();
+    assert_ne!(before.refresh_token, after.refresh_token, "rotation stored");
+}
+
+#[tokio::test]
+async fn me_null_after_linking_elsewhere_asks_to_reconnect_and_keeps_the_account() {
+    let harness = connected(OpenCollectiveConfig::default()).await;
+    link_from_another_device(&harness).await;
+
+    let err = harness.service.oc_overview().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ReconnectNeeded);
+    assert!(
+        err.message.contains("removed or replaced"),
+        "{}",
+        err.message
+    );
+    let view = harness.service.connection(OC).await.unwrap();
+    let ConnectionState::ReconnectNeeded { reason } = view.state else {
+        panic!("reconnect needed, got {:?}", view.state)
+    };
+    assert!(
+        reason.contains("access was removed or replaced"),
+        "{reason}"
+    );
+    assert!(view.account.is_some(), "the account is kept");
+    assert!(stored_tokens(&harness).is_some(), "nothing deleted");
+    assert!(harness.oc().stats().graphql_unrecognized_tokens >= 1);
+}
+
+#[tokio::test]
+async fn a_429_backs_off_as_long_as_asked_and_says_so() {
+    let harness = connected(OpenCollectiveConfig {
+        authenticated_rate_limit: 3,
+        ..OpenCollectiveConfig::default()
+    })
+    .await;
+    // connect used one call (me); the overview needs four.
+    let err = harness.service.oc_overview().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::RateLimited);
+    assert!(err.message.contains("rate limit"), "{}", err.message);
+    let view = harness.service.connection(OC).await.unwrap();
+    let ConnectionState::RateLimited { message, retry_at } = view.state else {
+        panic!("rate limited, got {:?}", view.state)
+    };
+    assert!(message.contains("rate limit"));
+    // No Retry-After header: a full one-minute window.
+    assert!((retry_at - now_unix() - 60).abs() <= 2, "{retry_at}");
+    assert_eq!(
+        harness.oc().stats().graphql_rate_limited,
+        1,
+        "no quick retries"
+    );
+}
+
+#[tokio::test]
+async fn every_collection_pages_on_demand() {
+    let harness = connected(OpenCollectiveConfig::default()).await;
+    let overview = harness.service.oc_overview().await.unwrap();
+    assert_eq!(overview.account.slug, SEEDED_SLUG);
+    assert_eq!(overview.account.email.as_deref(), Some("ada@example.org"));
+    assert!(!overview.account.personal_token);
+    assert!(!overview.memberships.nodes.is_empty());
+    assert_eq!(overview.transactions.nodes.len(), OC_PAGE_SIZE as usize);
+    assert_eq!(overview.transactions.total_count, 250);
+    assert_eq!(overview.transactions.next_offset, Some(OC_PAGE_SIZE));
+    assert_eq!(overview.expenses.total_count, 30);
+    assert_eq!(overview.expenses.next_offset, Some(OC_PAGE_SIZE));
+
+    let mut ids: Vec<String> = overview
+        .transactions
+        .nodes
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    let mut next = overview.transactions.next_offset;
+    while let Some(offset) = next {
+        let page = harness.service.oc_transactions(offset).await.unwrap();
+        assert_eq!(page.offset, offset);
+        ids.extend(page.nodes.into_iter().map(|t| t.id));
+        next = page.next_offset;
+    }
+    assert_eq!(ids.len(), 250);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 250);
+
+    let rest = harness.service.oc_expenses(OC_PAGE_SIZE).await.unwrap();
+    assert_eq!(rest.nodes.len(), 5);
+    assert_eq!(rest.next_offset, None);
+}
+
+#[tokio::test]
+async fn a_personal_token_connects_without_oauth_and_is_never_shown_back() {
+    let harness = Harness::open_collective(OpenCollectiveConfig::default()).await;
+    let token = harness.oc().personal_token().to_owned();
+    let input = ProviderSettingsInput {
+        client_id: String::new(),
+        personal_token: Some(token.clone()),
+        ..harness.oc_settings(None)
+    };
+    let settings = harness
+        .service
+        .save_provider_settings(OC, input)
+        .await
+        .unwrap();
+    assert!(settings.has_personal_token);
+    assert!(!serde_json::to_string(&settings).unwrap().contains(&token));
+
+    let view = harness.service.connection(OC).await.unwrap();
+    assert_eq!(
+        view.state,
+        ConnectionState::Connected,
+        "{:?}",
+        view.last_error
+    );
+    let overview = harness.service.oc_overview().await.unwrap();
+    assert!(overview.account.personal_token);
+    assert_eq!(overview.account.slug, SEEDED_SLUG);
+    assert_eq!(harness.oc().stats().codes_issued, 0, "no OAuth at all");
+    assert_eq!(
+        Vault::new(harness.secrets.clone())
+            .personal_token(OC)
+            .unwrap()
+            .unwrap()
+            .expose(),
+        token
+    );
+    let database = std::fs::read(harness.data_dir.join(datalinks_service::DATABASE_FILE)).unwrap();
+    assert!(!database.windows(token.len()).any(|w| w == token.as_bytes()));
+
+    let receipt = harness.service.disconnect(OC).await.unwrap();
+    let revoke = &receipt.steps[0];
+    assert_eq!(revoke.outcome, StepOutcome::Skipped);
+    assert!(revoke
+        .link
+        .as_deref()
+        .unwrap()
+        .ends_with("/ada/admin/for-developers"));
+    assert!(receipt
+        .steps
+        .iter()
+        .any(|s| s.label.contains("personal token") && s.outcome == StepOutcome::Done));
+    assert_eq!(
+        Vault::new(harness.secrets.clone())
+            .personal_token(OC)
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_personal_token_open_collective_refuses_is_not_kept() {
+    let harness = Harness::open_collective(OpenCollectiveConfig::default()).await;
+    let input = ProviderSettingsInput {
+        personal_token: Some("not-a-real-token".into()),
+        ..harness.oc_settings(None)
+    };
+    let err = harness
+        .service
+        .save_provider_settings(OC, input)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert!(err.message.contains("not kept"), "{}", err.message);
+    assert_eq!(
+        Vault::new(harness.secrets.clone())
+            .personal_token(OC)
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        harness.service.connection(OC).await.unwrap().state,
+        ConnectionState::Disconnected
+    );
+}
+
+#[tokio::test]
+async fn disconnect_says_access_is_revoked_on_open_collective_and_forgets_only_secrets_and_account()
+{
+    let harness = connected(OpenCollectiveConfig::default()).await;
+    let receipt = harness.service.disconnect(OC).await.unwrap();
+    let revoke = &receipt.steps[0];
+    assert_eq!(revoke.outcome, StepOutcome::Skipped);
+    let link = revoke.link.as_deref().unwrap();
+    assert!(link.starts_with(harness.oc().base_url().as_str().trim_end_matches('/')));
+    assert!(link.ends_with("/ada/admin/authorized-apps"), "{link}");
+    assert!(revoke.detail.contains(link));
+    assert!(
+        receipt
+            .steps
+            .iter()
+            .all(|s| s.outcome != StepOutcome::Failed),
+        "{receipt:?}"
+    );
+
+    assert!(stored_tokens(&harness).is_none());
+    let vault = Vault::new(harness.secrets.clone());
+    assert!(
+        vault.client_secret(OC).unwrap().is_some(),
+        "settings are kept"
+    );
+    let view = harness.service.connection(OC).await.unwrap();
+    assert_eq!(view.state, ConnectionState::Disconnected);
+    assert!(view.account.is_none());
+    assert!(harness
+        .service
+        .provider_settings(OC)
+        .await
+        .unwrap()
+        .is_some());
+    let history = harness.service.history(OC).await.unwrap();
+    assert!(history.iter().any(|e| e.kind == "connected"));
+    assert_eq!(history[0].kind, "disconnected");
+}
+
+#[tokio::test]
+async fn the_built_in_sandbox_lets_a_new_user_connect_open_collective() {
+    let harness = Harness::without_sandbox();
+    harness.service.start_sandbox().await.unwrap();
+    let settings = harness
+        .service
+        .provider_settings(OC)
+        .await
+        .unwrap()
+        .expect("Open Collective is configured");
+    assert!(settings.sandbox);
+    assert_eq!(settings.transport, Transport::DeepLink);
+    assert_eq!(
+        harness.service.connection(OC).await.unwrap().state,
+        ConnectionState::Disconnected
+    );
+    harness.service.connect(OC, None).await.unwrap();
+    let view = harness
+        .wait_until_for(OC, |v| !matches!(v.state, ConnectionState::Waiting { .. }))
+        .await;
+    assert_eq!(
+        view.state,
+        ConnectionState::Connected,
+        "{:?}",
+        view.last_error
+    );
+    assert!(view.sandbox);
+    // Open Humans was configured by the same click.
+    assert!(harness
+        .service
+        .provider_settings(Provider::OpenHumans)
+        .await
+        .unwrap()
+        .is_some_and(|s| s.sandbox));
+}
+
+#[tokio::test]
+async fn a_deep_link_reaches_the_provider_whose_attempt_its_state_belongs_to() {
+    let harness = Harness::without_sandbox();
+    harness.service.start_sandbox().await.unwrap();
+    *harness.host.answer.lock().unwrap() = None;
+    // An Open Humans attempt is open too; the Open Collective answer must not land there.
+    let oh = harness
+        .service
+        .connect(Provider::OpenHumans, Some(Transport::DeepLink))
+        .await
+        .unwrap();
+    assert!(matches!(oh.state, ConnectionState::Waiting { .. }));
+    let view = harness.service.connect(OC, None).await.unwrap();
+    let ConnectionState::Waiting { authorize_url, .. } = view.state else {
+        panic!("waiting")
+    };
+    let redirect = Person::new(SEEDED_SLUG, "sandbox")
+        .answer(&authorize_url, Answer::Authorize)
+        .await
+        .unwrap();
+    harness.service.handle_deep_link(&redirect).await;
+    assert_eq!(
+        harness.service.connection(OC).await.unwrap().state,
+        ConnectionState::Connected
+    );
+    assert!(matches!(
+        harness
+            .service
+            .connection(Provider::OpenHumans)
+            .await
+            .unwrap()
+            .state,
+        ConnectionState::Waiting { .. }
+    ));
+}
