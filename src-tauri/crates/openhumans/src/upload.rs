@@ -308,9 +308,18 @@ async fn put_once(
 }
 
 async fn size_and_md5(path: &Path) -> Result<(u64, String)> {
-    let mut input = tokio::fs::File::open(path)
+    let not_readable = |e: std::io::Error| Error::invalid_input(format!("{}: {e}", path.display()));
+    if !tokio::fs::metadata(path)
         .await
-        .map_err(|e| Error::invalid_input(format!("{}: {e}", path.display())))?;
+        .map_err(not_readable)?
+        .is_file()
+    {
+        return Err(Error::invalid_input(format!(
+            "{} is not a file.",
+            path.display()
+        )));
+    }
+    let mut input = tokio::fs::File::open(path).await.map_err(not_readable)?;
     let mut hasher = Md5::new();
     let mut size = 0u64;
     let mut buf = vec![0u8; READ_CHUNK];

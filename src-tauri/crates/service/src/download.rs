@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 /// Files transferring at the same time.
 const CONCURRENT_DOWNLOADS: usize = 3;
 /// While bytes flow, progress is reported at most this often; starts and ends always are.
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+pub(crate) const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 const DOWNLOAD_FOLDER_SETTING: &str = "download_folder";
 /// Failure reasons quoted in the history line (all of them are in the returned summary).
 const REASONS_IN_HISTORY: usize = 3;

@@ -140,3 +140,58 @@ pub struct FailedDownload {
     pub basename: String,
     pub reason: String,
 }
+
+/// What the upload form submits: a local file and the metadata Open Humans requires.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct UploadInput {
+    /// The file's full path.
+    pub path: String,
+    pub description: String,
+    /// At least one.
+    pub tags: Vec<String>,
+    /// ISO 8601 (2024-03-01 or 2024-03-01T10:00:00Z).
+    pub creation_date: Option<String>,
+    /// Datatypes registered for the project, if any.
+    pub datatypes: Vec<String>,
+}
+
+/// A file Open Humans accepted and completed.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct UploadedFile {
+    #[ts(type = "number")]
+    pub id: u64,
+    pub basename: String,
+    #[ts(type = "number")]
+    pub size: u64,
+    pub md5: String,
+}
+
+/// Where a running upload stands, sent to the host while the bytes go out.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct UploadProgress {
+    pub basename: String,
+    #[ts(type = "number")]
+    pub bytes_sent: u64,
+    #[ts(type = "number")]
+    pub total: u64,
+}
+
+/// Which of the member's files to delete. Open Humans deletes only the files this project
+/// uploaded, never those of shared sources.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum DeleteFilesTarget {
+    File {
+        #[ts(type = "number")]
+        id: u64,
+    },
+    /// Every file with this name.
+    Basename {
+        basename: String,
+    },
+    All,
+}

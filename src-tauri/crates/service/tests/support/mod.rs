@@ -7,7 +7,9 @@
 use datalinks_core::{ConnectionState, ConnectionView, Error, Provider, Result, Transport};
 use datalinks_sandbox::person::{Answer, Person};
 use datalinks_sandbox::{RunningSandbox, SandboxConfig};
-use datalinks_service::{Datalinks, DownloadProgress, Host, ProviderSettingsInput, ServiceEvent};
+use datalinks_service::{
+    Datalinks, DownloadProgress, Host, ProviderSettingsInput, ServiceEvent, UploadProgress,
+};
 use datalinks_vault::MemoryStore;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
@@ -17,6 +19,7 @@ pub struct TestHost {
     pub answer: Mutex<Option<Answer>>,
     pub events: Mutex<Vec<ServiceEvent>>,
     pub download_progress: Mutex<Vec<DownloadProgress>>,
+    pub upload_progress: Mutex<Vec<UploadProgress>>,
     changed: Notify,
     service: OnceLock<Weak<Datalinks>>,
 }
@@ -59,6 +62,11 @@ impl Host for TestHost {
             .push(progress.clone());
         self.changed.notify_waiters();
     }
+
+    fn upload_progress(&self, progress: &UploadProgress) {
+        self.upload_progress.lock().unwrap().push(progress.clone());
+        self.changed.notify_waiters();
+    }
 }
 
 pub struct Harness {
@@ -89,6 +97,7 @@ impl Harness {
             answer: Mutex::new(Some(Answer::Authorize)),
             events: Mutex::default(),
             download_progress: Mutex::default(),
+            upload_progress: Mutex::default(),
             changed: Notify::new(),
             service: OnceLock::new(),
         });
@@ -208,6 +217,14 @@ impl Harness {
         self.wait_for("the download reached the expected progress", |host| {
             let reports = host.download_progress.lock().unwrap();
             reports.iter().find(|p| wanted(p)).cloned()
+        })
+        .await
+    }
+
+    /// Waits (at most 10 s) for the first upload progress report.
+    pub async fn wait_for_upload_progress(&self) -> UploadProgress {
+        self.wait_for("an upload progress report", |host| {
+            host.upload_progress.lock().unwrap().first().cloned()
         })
         .await
     }
