@@ -3,6 +3,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { ConnectionView } from "./bindings/ConnectionView";
+import type { DeleteFilesTarget } from "./bindings/DeleteFilesTarget";
 import type { DisconnectReceipt } from "./bindings/DisconnectReceipt";
 import type { DownloadProgress } from "./bindings/DownloadProgress";
 import type { DownloadSummary } from "./bindings/DownloadSummary";
@@ -13,6 +14,9 @@ import type { MemberOverview } from "./bindings/MemberOverview";
 import type { Provider } from "./bindings/Provider";
 import type { ProviderSettingsInput } from "./bindings/ProviderSettingsInput";
 import type { ProviderSettingsView } from "./bindings/ProviderSettingsView";
+import type { UploadedFile } from "./bindings/UploadedFile";
+import type { UploadInput } from "./bindings/UploadInput";
+import type { UploadProgress } from "./bindings/UploadProgress";
 
 export type { AppError, HistoryEvent };
 
@@ -83,6 +87,10 @@ export const api = {
   cancelDownloads: () => call<boolean>("cancel_downloads"),
   getDownloadFolder: () => call<string>("get_download_folder"),
   setDownloadFolder: (folder: string) => call<string>("set_download_folder", { folder }),
+  /** Uploads a local file to the project as the member; progress comes as events. */
+  uploadFile: (input: UploadInput) => call<UploadedFile>("upload_file", { input }),
+  /** Deletes files the project uploaded for the member; returns the deleted ids. */
+  deleteFiles: (target: DeleteFilesTarget) => call<number[]>("delete_files", { target }),
 };
 
 export function onConnectionChanged(handler: (view: ConnectionView) => void): Promise<UnlistenFn> {
@@ -95,4 +103,8 @@ export function onNotice(handler: (notice: AppError) => void): Promise<UnlistenF
 
 export function onDownloadProgress(handler: (progress: DownloadProgress) => void): Promise<UnlistenFn> {
   return listen<DownloadProgress>("download-progress", (event) => handler(event.payload));
+}
+
+export function onUploadProgress(handler: (progress: UploadProgress) => void): Promise<UnlistenFn> {
+  return listen<UploadProgress>("upload-progress", (event) => handler(event.payload));
 }
