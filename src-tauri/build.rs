@@ -18,6 +18,8 @@ fn main() {
         "cancel_downloads",
         "get_download_folder",
         "set_download_folder",
+        "upload_file",
+        "delete_files",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -88,6 +88,8 @@ fn main() {
             commands::files::cancel_downloads,
             commands::files::get_download_folder,
             commands::files::set_download_folder,
+            commands::files::upload_file,
+            commands::files::delete_files,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Datalinks");

@@ -95,6 +95,15 @@ async fn an_upload_is_listed_with_its_metadata_and_md5_and_reports_progress() {
 
     let overview = harness.service.member_overview().await.unwrap();
     assert_eq!(overview.file_count as usize, SEEDED_FILES + 1);
+    let own = overview
+        .groups
+        .iter()
+        .find(|group| group.files.iter().any(|f| f.id == uploaded.id))
+        .unwrap();
+    assert!(
+        !overview.sources_shared.contains(&own.source),
+        "the UI tells the project's own files by a source not shared from elsewhere"
+    );
 
     let progress = harness.host.upload_progress.lock().unwrap().clone();
     assert_eq!(progress.first().map(|p| p.bytes_sent), Some(0));
