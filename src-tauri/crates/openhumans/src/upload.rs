@@ -22,7 +22,7 @@ use tokio::io::AsyncReadExt;
 pub const DIRECT_UPLOAD_PATH: &str = "/api/direct-sharing/project/files/upload/direct/";
 pub const UPLOAD_COMPLETE_PATH: &str = "/api/direct-sharing/project/files/upload/complete/";
 pub const DELETE_FILES_PATH: &str = "/api/direct-sharing/project/files/delete/";
-pub const DATE_FIELDS: [&str; 3] = ["creation_date", "start_date", "end_date"];
+const DATE_FIELDS: [&str; 3] = ["creation_date", "start_date", "end_date"];
 /// Attempts of the storage PUT (the first included); each sends the file from its start.
 const PUT_ATTEMPTS: u32 = 4;
 const FIRST_PUT_BACKOFF: Duration = Duration::from_millis(250);
