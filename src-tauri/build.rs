@@ -36,6 +36,8 @@ fn main() {
         "oc_transactions",
         "oc_expenses",
         "oc_scopes",
+        "upload_file",
+        "delete_files",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

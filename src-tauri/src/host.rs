@@ -1,7 +1,7 @@
 //! How the service reaches the desktop: the system browser and events to the UI.
 
 use datalinks_core::{Error, ErrorCode, Result, DEEP_LINK_SCHEME};
-use datalinks_service::{DownloadProgress, Host, ServiceEvent};
+use datalinks_service::{DownloadProgress, Host, ServiceEvent, UploadProgress};
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_opener::OpenerExt;
 
@@ -40,6 +40,12 @@ impl Host for TauriHost {
     fn download_progress(&self, progress: &DownloadProgress) {
         if let Err(err) = self.app.emit("download-progress", progress) {
             log::warn!("could not send download progress to the window: {err}");
+        }
+    }
+
+    fn upload_progress(&self, progress: &UploadProgress) {
+        if let Err(err) = self.app.emit("upload-progress", progress) {
+            log::warn!("could not send upload progress to the window: {err}");
         }
     }
 }

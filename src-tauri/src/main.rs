@@ -106,6 +106,8 @@ fn main() {
             commands::opencollective::oc_transactions,
             commands::opencollective::oc_expenses,
             commands::opencollective::oc_scopes,
+            commands::files::upload_file,
+            commands::files::delete_files,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Datalinks");

@@ -1,5 +1,5 @@
 use super::{CmdResult, Service};
-use datalinks_service::DownloadSummary;
+use datalinks_service::{DeleteTargetInput, DownloadSummary, UploadInput, UploadedFile};
 
 /// Downloads the given files (all of them when `file_ids` is empty) into the download folder;
 /// progress arrives as "download-progress" events.
@@ -25,4 +25,16 @@ pub fn get_download_folder(service: Service<'_>) -> CmdResult<String> {
 #[tauri::command]
 pub fn set_download_folder(service: Service<'_>, folder: String) -> CmdResult<String> {
     Ok(service.set_download_folder(&folder)?.display().to_string())
+}
+
+/// Uploads a local file with its metadata; progress arrives as "upload-progress" events.
+#[tauri::command]
+pub async fn upload_file(service: Service<'_>, input: UploadInput) -> CmdResult<UploadedFile> {
+    service.upload_file(input).await
+}
+
+/// Deletes the member's files that the project uploaded; returns the deleted ids.
+#[tauri::command]
+pub async fn delete_files(service: Service<'_>, target: DeleteTargetInput) -> CmdResult<Vec<u64>> {
+    service.delete_files(target).await
 }

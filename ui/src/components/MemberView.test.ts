@@ -1,6 +1,7 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it } from "vitest";
 import type { DownloadSummary } from "../lib/bindings/DownloadSummary";
+import type { MemberOverview } from "../lib/bindings/MemberOverview";
 import { answerCommands, callsOf, captureEvents, connectionView, emit, memberOverview } from "../test/tauri";
 import MemberView from "./MemberView.svelte";
 
@@ -59,5 +60,69 @@ describe("member view downloads", () => {
     await fireEvent.click(within(groups[1]).getByTestId("download-file"));
     await waitFor(() => expect(callsOf("download_files")).toHaveLength(2));
     expect(callsOf("download_files")[1]).toEqual({ fileIds: [1] });
+  });
+});
+
+/** Three files this project uploaded (two named alike) and two from a shared source. */
+function ownAndSharedOverview(): MemberOverview {
+  const overview = memberOverview({ "direct-sharing-1": 3, fitbit: 2 });
+  overview.sources_shared = ["fitbit"];
+  overview.groups[0].files[1].basename = overview.groups[0].files[0].basename;
+  return overview;
+}
+
+function setUpDeletion() {
+  captureEvents();
+  let overview = ownAndSharedOverview();
+  answerCommands({
+    member_overview: () => overview,
+    delete_files: (args) => {
+      const target = (args as { target: { kind: string } }).target;
+      overview = memberOverview({ fitbit: 2 });
+      return target.kind === "file_id" ? [1] : [1, 2, 3];
+    },
+  });
+  render(MemberView, { view: connectionView({ kind: "connected" }) });
+}
+
+describe("member view deletion", () => {
+  it("offers deletion only for the project's own files, and asks before deleting one", async () => {
+    setUpDeletion();
+    const groups = await screen.findAllByTestId("file-group");
+    expect(within(groups[1]).queryByTestId("delete-file")).toBeNull();
+    const own = within(groups[0]).getAllByTestId("delete-file");
+    expect(own).toHaveLength(3);
+    expect(within(groups[0]).getAllByTestId("delete-basename")).toHaveLength(2);
+
+    await fireEvent.click(own[0]);
+    expect(screen.getByTestId("delete-confirm").textContent).toContain("direct-sharing-1-file-1.json (file 1)");
+    await fireEvent.click(screen.getByTestId("cancel-delete"));
+    expect(screen.queryByTestId("delete-confirm")).toBeNull();
+    expect(callsOf("delete_files")).toEqual([]);
+
+    await fireEvent.click(own[0]);
+    await fireEvent.click(screen.getByTestId("confirm-delete"));
+    await waitFor(() => expect(callsOf("delete_files")).toEqual([{ target: { kind: "file_id", file_id: 1 } }]));
+    expect((await screen.findByTestId("delete-result")).textContent).toBe("Deleted 1 file.");
+    await waitFor(() => expect(screen.getAllByTestId("file-group")).toHaveLength(1));
+    expect(callsOf("member_overview")).toHaveLength(2);
+  });
+
+  it("deletes by name or all of the member's files after confirming", async () => {
+    setUpDeletion();
+    const groups = await screen.findAllByTestId("file-group");
+    await fireEvent.click(within(groups[0]).getAllByTestId("delete-basename")[0]);
+    expect(screen.getByTestId("delete-confirm").textContent).toContain(
+      "all 2 files named direct-sharing-1-file-1.json",
+    );
+    await fireEvent.click(screen.getByTestId("cancel-delete"));
+
+    await fireEvent.click(screen.getByTestId("delete-all"));
+    expect(screen.getByTestId("delete-confirm").textContent).toContain("all 3 files you uploaded");
+    expect(callsOf("delete_files")).toEqual([]);
+    await fireEvent.click(screen.getByTestId("confirm-delete"));
+    await waitFor(() => expect(callsOf("delete_files")).toEqual([{ target: { kind: "all_files" } }]));
+    expect((await screen.findByTestId("delete-result")).textContent).toBe("Deleted 3 files.");
+    await waitFor(() => expect((screen.getByTestId("delete-all") as HTMLButtonElement).disabled).toBe(true));
   });
 });

@@ -3,9 +3,9 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { ConnectionView } from "./bindings/ConnectionView";
+import type { DeleteTargetInput } from "./bindings/DeleteTargetInput";
 import type { DisconnectReceipt } from "./bindings/DisconnectReceipt";
 import type { DownloadProgress } from "./bindings/DownloadProgress";
-import type { DeleteTargetInput } from "./bindings/DeleteTargetInput";
 import type { DownloadSummary } from "./bindings/DownloadSummary";
 import type { Error as AppError } from "./bindings/Error";
 import type { ErrorCode } from "./bindings/ErrorCode";
@@ -31,6 +31,9 @@ import type { Provider } from "./bindings/Provider";
 import type { ProviderSettingsInput } from "./bindings/ProviderSettingsInput";
 import type { ProviderSettingsView } from "./bindings/ProviderSettingsView";
 import type { ScopeDescription } from "./bindings/ScopeDescription";
+import type { UploadedFile } from "./bindings/UploadedFile";
+import type { UploadInput } from "./bindings/UploadInput";
+import type { UploadProgress } from "./bindings/UploadProgress";
 
 export type { AppError, HistoryEvent };
 
@@ -128,6 +131,10 @@ export const api = {
   ocTransactions: (offset: number) => call<OcPage<OcTransaction>>("oc_transactions", { offset }),
   ocExpenses: (offset: number) => call<OcPage<OcExpense>>("oc_expenses", { offset }),
   ocScopes: () => call<ScopeDescription[]>("oc_scopes"),
+  /** Uploads a local file to the project as the member; progress comes as events. */
+  uploadFile: (input: UploadInput) => call<UploadedFile>("upload_file", { input }),
+  /** Deletes files the project uploaded for the member; returns the deleted ids. */
+  deleteFiles: (target: DeleteTargetInput) => call<number[]>("delete_files", { target }),
 };
 
 export function onConnectionChanged(handler: (view: ConnectionView) => void): Promise<UnlistenFn> {
@@ -144,4 +151,8 @@ export function onDownloadProgress(handler: (progress: DownloadProgress) => void
 
 export function onProjectListing(handler: (progress: ListingProgressView) => void): Promise<UnlistenFn> {
   return listen<ListingProgressView>("project-listing", (event) => handler(event.payload));
+}
+
+export function onUploadProgress(handler: (progress: UploadProgress) => void): Promise<UnlistenFn> {
+  return listen<UploadProgress>("upload-progress", (event) => handler(event.payload));
 }

@@ -2,6 +2,7 @@
 //! so staging, self-hosted servers and the sandbox work the same way.
 
 pub mod download;
+pub mod upload;
 
 use datalinks_core::{Error, ErrorCode, SecretString};
 use datalinks_oauth::OAuthClient;
@@ -237,48 +238,70 @@ impl ApiClient {
         url: Url,
         access_token: &SecretString,
     ) -> Result<T, ApiError> {
-        let response = self
-            .http
-            .get(url)
-            .bearer_auth(access_token.expose())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|e| {
-                ApiError::Failed(Error::unreachable(format!(
-                    "Open Humans could not be reached: {}.",
-                    e.without_url()
-                )))
-            })?;
-        let status = response.status();
-        if status == reqwest::StatusCode::UNAUTHORIZED {
-            let detail = response
-                .json::<DetailBody>()
-                .await
-                .map(|b| b.detail)
-                .unwrap_or_else(|_| "HTTP 401".into());
-            return Err(ApiError::TokenRejected { detail });
-        }
-        if status.is_server_error() {
-            return Err(ApiError::Failed(Error::unreachable(format!(
-                "Open Humans is having trouble (HTTP {}).",
-                status.as_u16()
-            ))));
-        }
-        if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
-            let excerpt: String = body.chars().take(200).collect();
-            return Err(ApiError::Failed(Error::provider(format!(
-                "Open Humans answered HTTP {}: {excerpt}",
-                status.as_u16()
-            ))));
-        }
-        response.json().await.map_err(|e| {
-            ApiError::Failed(Error::provider(format!(
-                "Open Humans sent a response Datalinks does not understand: {e}."
-            )))
-        })
+        let request = self.http.get(url).bearer_auth(access_token.expose());
+        read_json(request).await
     }
+
+    /// POSTs a form to an API endpoint (`path` as in [`upload::DIRECT_UPLOAD_PATH`]) with the
+    /// member's token; Open Humans fills in the member's `project_member_id` itself.
+    pub async fn post_form<T: serde::de::DeserializeOwned>(
+        &self,
+        access_token: &SecretString,
+        path: &str,
+        form: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        let request = self
+            .http
+            .post(endpoint(&self.base, path))
+            .bearer_auth(access_token.expose())
+            .form(form);
+        read_json(request).await
+    }
+}
+
+/// Sends an API request and reads its JSON answer: 401 is a rejected token, 5xx and network
+/// failures are unreachable, other failures are quoted.
+async fn read_json<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+) -> Result<T, ApiError> {
+    let response = request
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| {
+            ApiError::Failed(Error::unreachable(format!(
+                "Open Humans could not be reached: {}.",
+                e.without_url()
+            )))
+        })?;
+    let status = response.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED {
+        let detail = response
+            .json::<DetailBody>()
+            .await
+            .map(|b| b.detail)
+            .unwrap_or_else(|_| "HTTP 401".into());
+        return Err(ApiError::TokenRejected { detail });
+    }
+    if status.is_server_error() {
+        return Err(ApiError::Failed(Error::unreachable(format!(
+            "Open Humans is having trouble (HTTP {}).",
+            status.as_u16()
+        ))));
+    }
+    if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
+        let excerpt: String = body.chars().take(200).collect();
+        return Err(ApiError::Failed(Error::provider(format!(
+            "Open Humans answered HTTP {}: {excerpt}",
+            status.as_u16()
+        ))));
+    }
+    response.json().await.map_err(|e| {
+        ApiError::Failed(Error::provider(format!(
+            "Open Humans sent a response Datalinks does not understand: {e}."
+        )))
+    })
 }
 
 #[cfg(test)]

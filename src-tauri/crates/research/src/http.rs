@@ -39,9 +39,10 @@ impl Api {
         }
     }
 
-    pub fn endpoint(&self, relative_path: &str) -> Url {
+    /// The endpoint at `path` under the base, whether or not `path` starts with a slash.
+    pub fn endpoint(&self, path: &str) -> Url {
         self.base
-            .join(relative_path)
+            .join(path.trim_start_matches('/'))
             .expect("endpoint paths are valid relative URLs")
     }
 

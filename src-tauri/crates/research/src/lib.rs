@@ -12,6 +12,7 @@ mod messaging;
 mod metadata;
 mod upload;
 
+pub use datalinks_openhumans::upload::DeleteTarget;
 pub use download::{
     plan, DownloadEvent, DownloadOptions, DownloadSummary, FailedFile, FileOutcome, MemberFilter,
     PlannedFile,
@@ -19,7 +20,7 @@ pub use download::{
 pub use messaging::{render_preview, Recipients};
 pub use metadata::{metadata_csv, parse_size};
 pub use tokio_util::sync::CancellationToken;
-pub use upload::{DeleteTarget, UploadMode, UploadOptions, UploadOutcome, UploadReport};
+pub use upload::{UploadMode, UploadOptions, UploadOutcome, UploadReport};
 
 use datalinks_core::{Error, Result, SecretString};
 use datalinks_openhumans::DataFile;

@@ -1,23 +1,19 @@
 //! Uploads to members from a folder and a metadata CSV, as `ohproj-upload` (providers.md A9, A13),
-//! and file deletion (A10). Everything is validated before the first request: the CSV matches the
-//! folder, every file has a description and tags, dates are ISO 8601, a given md5 matches.
+//! and file deletion (A10), over the steps of `datalinks_openhumans::upload`. Everything is
+//! validated before the first request: the CSV matches the folder, every file has a description
+//! and tags, dates are ISO 8601, a given md5 matches.
 
-use crate::http::{send_with_backoff, Retry};
+use crate::http::Retry;
 use crate::metadata::parse_csv;
 use crate::Project;
-use bytes::Bytes;
-use datalinks_core::{Error, ErrorCode, Result};
-use md5::{Digest, Md5};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use datalinks_core::{Error, Result};
+use datalinks_openhumans::upload::{self as steps, DeleteTarget, PreparedFile, UploadApi};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use time::format_description::well_known::Iso8601;
-
-const DIRECT_UPLOAD_PATH: &str = "api/direct-sharing/project/files/upload/direct/";
-const UPLOAD_COMPLETE_PATH: &str = "api/direct-sharing/project/files/upload/complete/";
-const DELETE_FILES_PATH: &str = "api/direct-sharing/project/files/delete/";
-const DATE_COLUMNS: [&str; 3] = ["creation_date", "start_date", "end_date"];
+use std::sync::Arc;
 
 /// As ohapi: `Default` uploads unless an identical file is there (and replaces older files of
 /// the same name), `Safe` never touches a name that exists, `Sync` is `Default` plus deleting
@@ -88,36 +84,27 @@ impl UploadReport {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeleteTarget {
-    FileId(u64),
-    Basename(String),
-    AllFiles,
+/// Upload requests as the project, for one member: the master token, and the member named in
+/// every form.
+struct ForMember<'a> {
+    project: &'a Project,
+    project_member_id: &'a str,
 }
 
-/// One local file ready to go: its bytes and validated metadata.
-struct LocalFile {
-    filename: String,
-    bytes: Bytes,
-    md5: String,
-    metadata: Value,
-}
+impl UploadApi for ForMember<'_> {
+    async fn post_form<T: DeserializeOwned + Send>(
+        &self,
+        path: &'static str,
+        mut form: Vec<(&'static str, String)>,
+    ) -> Result<T> {
+        form.push(("project_member_id", self.project_member_id.to_owned()));
+        self.project.http.post_form(path, &form, Retry::Safe).await
+    }
 
-#[derive(Deserialize)]
-struct DirectUpload {
-    id: u64,
-    url: String,
-}
-
-#[derive(Deserialize)]
-struct Completion {
-    status: String,
-    size: u64,
-}
-
-#[derive(Deserialize)]
-struct Deletion {
-    ids: Vec<u64>,
+    async fn lists_file(&self, file_id: u64) -> Result<bool> {
+        let listed = self.project.member_files(self.project_member_id).await?;
+        Ok(listed.iter().any(|f| f.id == file_id))
+    }
 }
 
 impl Project {
@@ -190,7 +177,7 @@ impl Project {
     async fn upload_replacing(
         &self,
         member: &str,
-        local: &LocalFile,
+        local: &PreparedFile,
         replaced: Vec<u64>,
     ) -> UploadOutcome {
         let failed = |reason| UploadOutcome::Failed {
@@ -198,10 +185,15 @@ impl Project {
             filename: local.filename.clone(),
             reason,
         };
-        let (file_id, size) = match self.upload_file(member, local).await {
-            Ok(done) => done,
-            Err(reason) => return failed(reason),
+        let api = ForMember {
+            project: self,
+            project_member_id: member,
         };
+        let steps::Uploaded { file_id, size } =
+            match steps::upload(&api, &self.http.client, local, Arc::new(|_| {})).await {
+                Ok(done) => done,
+                Err(reason) => return failed(reason),
+            };
         for old in &replaced {
             if let Err(reason) = self.delete(member, &DeleteTarget::FileId(*old)).await {
                 return failed(Error::new(
@@ -219,85 +211,18 @@ impl Project {
         }
     }
 
-    /// The three-step direct upload. Returns the new file's id and size.
-    async fn upload_file(&self, member: &str, local: &LocalFile) -> Result<(u64, u64)> {
-        let created: DirectUpload = self
-            .http
-            .post_form(
-                DIRECT_UPLOAD_PATH,
-                &[
-                    ("project_member_id", member.to_owned()),
-                    ("filename", local.filename.clone()),
-                    ("metadata", local.metadata.to_string()),
-                ],
-                // A lost answer leaves an incomplete record, invisible and purged after 6 h.
-                Retry::Safe,
-            )
-            .await?;
-        let storage_url = url::Url::parse(&created.url)
-            .map_err(|_| Error::provider("Open Humans sent an invalid upload URL."))?;
-        // No Content-Type: the storage URL was signed without one.
-        send_with_backoff(Retry::Safe, || {
-            self.http
-                .client
-                .put(storage_url.clone())
-                .body(local.bytes.clone())
-        })
-        .await?;
-        let completion = [
-            ("project_member_id", member.to_owned()),
-            ("file_id", created.id.to_string()),
-        ];
-        match self
-            .http
-            .post_form::<Completion>(UPLOAD_COMPLETE_PATH, &completion, Retry::Safe)
-            .await
-        {
-            Ok(done) if done.status == "ok" && done.size == local.bytes.len() as u64 => {
-                Ok((created.id, done.size))
-            }
-            Ok(done) => Err(Error::provider(format!(
-                "Open Humans completed file {} with status {:?} and {} bytes instead of {}.",
-                created.id,
-                done.status,
-                done.size,
-                local.bytes.len()
-            ))),
-            // The answer may have been lost after the file was completed: only the listing can
-            // tell, and a file not listed is not done.
-            Err(error) if error.code == ErrorCode::Unreachable => {
-                let listed = self.member_files(member).await?;
-                if listed.iter().any(|f| f.id == created.id) {
-                    Ok((created.id, local.bytes.len() as u64))
-                } else {
-                    Err(Error::unreachable(format!(
-                        "The upload of {} was not completed ({}). Open Humans hides and later purges the incomplete file; run the upload again.",
-                        local.filename, error.message
-                    )))
-                }
-            }
-            Err(error) => Err(error),
-        }
-    }
-
     /// Deletes the project's files of a member; returns the ids Open Humans deleted.
     pub async fn delete(&self, project_member_id: &str, target: &DeleteTarget) -> Result<Vec<u64>> {
-        let mut form = vec![("project_member_id", project_member_id.to_owned())];
-        form.push(match target {
-            DeleteTarget::FileId(id) => ("file_id", id.to_string()),
-            DeleteTarget::Basename(name) => ("file_basename", name.clone()),
-            DeleteTarget::AllFiles => ("all_files", "true".to_owned()),
-        });
-        let deleted: Deletion = self
-            .http
-            .post_form(DELETE_FILES_PATH, &form, Retry::Safe)
-            .await?;
-        Ok(deleted.ids)
+        let api = ForMember {
+            project: self,
+            project_member_id,
+        };
+        steps::delete(&api, target).await
     }
 }
 
 /// Reads and validates the CSV and the files it names, by member.
-async fn read_plan(options: &UploadOptions) -> Result<BTreeMap<String, Vec<LocalFile>>> {
+async fn read_plan(options: &UploadOptions) -> Result<BTreeMap<String, Vec<PreparedFile>>> {
     let text = tokio::fs::read_to_string(&options.metadata_csv)
         .await
         .map_err(|e| Error::invalid_input(format!("{}: {e}", options.metadata_csv.display())))?;
@@ -317,7 +242,7 @@ async fn read_plan(options: &UploadOptions) -> Result<BTreeMap<String, Vec<Local
             "The metadata CSV has no `project_member_id` column: name the member the files are for.",
         ));
     }
-    let mut plan: BTreeMap<String, Vec<LocalFile>> = BTreeMap::new();
+    let mut plan: BTreeMap<String, Vec<PreparedFile>> = BTreeMap::new();
     for (line, row) in rows.enumerate() {
         let line = line + 2;
         let cell = |index: usize| row.get(index).map(|v| v.trim()).unwrap_or("");
@@ -378,27 +303,14 @@ async fn read_plan(options: &UploadOptions) -> Result<BTreeMap<String, Vec<Local
     Ok(plan)
 }
 
-/// The file's bytes and its metadata checked by Open Humans' rules (providers.md A9.3).
+/// The file's size and md5, and its metadata checked by Open Humans' rules (providers.md A9.3).
+/// The CSV gives tags as one comma-separated cell.
 async fn read_local_file(
     folder: &Path,
     filename: String,
     mut metadata: Map<String, Value>,
     max_size: Option<u64>,
-) -> Result<LocalFile> {
-    if filename.is_empty() || filename.contains(['/', '\\']) {
-        return Err(Error::invalid_input(format!(
-            "{filename:?} is not a file name."
-        )));
-    }
-    let description = metadata
-        .get("description")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    if description.is_empty() {
-        return Err(Error::invalid_input(format!(
-            "{filename} has no description (Open Humans requires one)."
-        )));
-    }
+) -> Result<PreparedFile> {
     let tags: Vec<Value> = metadata
         .get("tags")
         .and_then(Value::as_str)
@@ -409,76 +321,6 @@ async fn read_local_file(
         .map(|tag| Value::String(tag.to_owned()))
         .collect();
     metadata.insert("tags".into(), Value::Array(tags));
-    for date in DATE_COLUMNS {
-        if let Some(text) = metadata.get(date).and_then(Value::as_str) {
-            if !is_iso8601(text) {
-                return Err(Error::invalid_input(format!(
-                    "{filename}: {date} {text:?} is not an ISO 8601 date."
-                )));
-            }
-        }
-    }
     let path = folder.join(&filename);
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| Error::invalid_input(format!("{}: {e}", path.display())))?;
-    if bytes.is_empty() {
-        return Err(Error::invalid_input(format!(
-            "{} is empty; Open Humans does not take empty files.",
-            path.display()
-        )));
-    }
-    if max_size.is_some_and(|max| bytes.len() as u64 > max) {
-        return Err(Error::invalid_input(format!(
-            "{} is larger than the maximum size.",
-            path.display()
-        )));
-    }
-    let md5: String = Md5::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    if let Some(given) = metadata.get("md5").and_then(Value::as_str) {
-        if !given.eq_ignore_ascii_case(&md5) {
-            return Err(Error::invalid_input(format!(
-                "{filename}: the CSV's md5 {given} does not match the file ({md5})."
-            )));
-        }
-    }
-    metadata.insert("md5".into(), json!(md5));
-    Ok(LocalFile {
-        filename,
-        bytes: Bytes::from(bytes),
-        md5,
-        metadata: Value::Object(metadata),
-    })
-}
-
-/// Dates as Open Humans' `arrow.get` reads them: a date, or a date and time (`T` or a space)
-/// with an optional offset.
-fn is_iso8601(text: &str) -> bool {
-    let text = text.trim().replacen(' ', "T", 1);
-    time::OffsetDateTime::parse(&text, &Iso8601::DEFAULT).is_ok()
-        || time::PrimitiveDateTime::parse(&text, &Iso8601::DEFAULT).is_ok()
-        || time::Date::parse(&text, &Iso8601::DEFAULT).is_ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn iso8601_dates_as_open_humans_reads_them() {
-        for good in [
-            "2018-01-01",
-            "2018-01-01T10:00:00",
-            "2018-01-01T10:00:00Z",
-            "2018-01-01 10:00:00+02:00",
-        ] {
-            assert!(is_iso8601(good), "{good}");
-        }
-        for bad in ["01/02/2018", "yesterday", ""] {
-            assert!(!is_iso8601(bad), "{bad}");
-        }
-    }
+    steps::prepare_file(&path, filename, metadata, Vec::new(), max_size).await
 }

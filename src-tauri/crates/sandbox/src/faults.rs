@@ -26,6 +26,9 @@ pub struct Faults {
     /// Share of successful upload completions whose answer is replaced by a 500 *after* the file
     /// was completed: the client cannot tell, and must find out (a retry answers 200 again).
     pub upload_complete_error_rate: f64,
+    /// Share of upload completions answered with a 500 *before* the file is completed (a crash
+    /// on Open Humans' side): the file stays incomplete, hidden from every listing.
+    pub upload_incomplete_error_rate: f64,
     /// Added before every answer except `/_sandbox/…`.
     #[serde(with = "milliseconds", rename = "latency_ms")]
     pub latency: Duration,

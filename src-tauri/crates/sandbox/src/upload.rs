@@ -338,6 +338,10 @@ pub async fn complete_upload(State(sandbox): State<Arc<Sandbox>>, request: Reque
     let Some(file_id) = file_id.filter(|id| *id != 0) else {
         return bad_request(json!({"detail": "file does not exist"}));
     };
+    let rate = sandbox.store().faults.upload_incomplete_error_rate;
+    if sandbox.store().roll_fault(rate) {
+        return pages::server_error();
+    }
     // Completion checks neither the member nor the project of the file.
     let size = match u64::try_from(file_id) {
         Ok(id) if sandbox.world.file(id).is_some() => sandbox.stored_file(id).map(|(_, c)| c.len()),
@@ -445,16 +449,17 @@ pub async fn delete_files(State(sandbox): State<Arc<Sandbox>>, request: Request)
         return bad_request(json!({ "too_many": message }));
     }
     let mut store = sandbox.store();
-    // Only the completed files this project uploaded.
+    // Only the member's completed files that this project uploaded.
     let mut ids: Vec<u64> = store
         .project_files
         .iter()
         .filter(|(id, file)| {
             file.completed
+                && file.member == member
                 && match (file_id, &file_basename) {
                     (Some(wanted), _) => i64::try_from(**id) == Ok(wanted),
-                    (None, Some(wanted)) => file.member == member && file.basename == *wanted,
-                    (None, None) => file.member == member,
+                    (None, Some(wanted)) => file.basename == *wanted,
+                    (None, None) => true,
                 }
         })
         .map(|(id, _)| *id)

@@ -1178,3 +1178,85 @@ async fn gigabyte_files_cost_nothing_until_read() {
         began.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_member_token_needs_no_member_id_and_deletes_only_the_members_files() {
+    let sandbox = start(small_world(2)).await;
+    let master = sandbox.master_access_token();
+    let tokens = connect(&sandbox).await;
+    let other = sandbox.project_member_id("member00002").unwrap();
+    let other_file = json(simple_upload(&sandbox, &master, &other, "o.txt", b"x".to_vec()).await)
+        .await["id"]
+        .to_string();
+
+    // `project_member_id` is filled in from the token.
+    let created = json(
+        post_form(
+            api_url(&sandbox, DIRECT_UPLOAD_PATH),
+            &tokens.access_token,
+            &[("filename", "mine.txt"), ("metadata", METADATA)],
+        )
+        .await,
+    )
+    .await;
+    plain_client()
+        .put(created["url"].as_str().unwrap())
+        .body("abc")
+        .send()
+        .await
+        .unwrap();
+    let id = created["id"].to_string();
+    let done = post_form(
+        api_url(&sandbox, UPLOAD_COMPLETE_PATH),
+        &tokens.access_token,
+        &[("file_id", &id)],
+    )
+    .await;
+    assert_eq!(json(done).await, json!({"status": "ok", "size": 3}));
+
+    let delete = |file_id: String| {
+        let url = api_url(&sandbox, DELETE_FILES_PATH);
+        let token = tokens.access_token.clone();
+        async move { json(post_form(url, &token, &[("file_id", &file_id)]).await).await }
+    };
+    assert_eq!(
+        delete(other_file).await,
+        json!({"ids": []}),
+        "another member's file"
+    );
+    assert_eq!(
+        delete(id.clone()).await,
+        json!({ "ids": [id.parse::<u64>().unwrap()] })
+    );
+}
+
+#[tokio::test]
+async fn a_completion_that_crashes_leaves_the_file_hidden() {
+    let sandbox = start(small_world(2)).await;
+    let master = sandbox.master_access_token();
+    let member = sandbox.project_member_id("member00002").unwrap();
+    sandbox.set_faults(Faults {
+        upload_incomplete_error_rate: 1.0,
+        ..Faults::default()
+    });
+    let created =
+        json(start_direct_upload(&sandbox, &master, &member, "f.txt", METADATA).await).await;
+    plain_client()
+        .put(created["url"].as_str().unwrap())
+        .body("abc")
+        .send()
+        .await
+        .unwrap();
+    let id = created["id"].to_string();
+    let crashed = complete(&sandbox, &master, &member, &id).await;
+    assert_eq!(crashed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    sandbox.set_faults(Faults::default());
+    let mut url = with_token(exchange_member_url(&sandbox), &master);
+    url.query_pairs_mut()
+        .append_pair("project_member_id", &member);
+    assert_eq!(
+        json(plain_client().get(url).send().await.unwrap()).await["count"],
+        12,
+        "not completed"
+    );
+}

@@ -12,6 +12,7 @@ mod research;
 mod sandbox;
 mod settings;
 mod status;
+mod upload;
 mod views;
 
 pub use connect::DEEP_LINK_REDIRECT_URI;
@@ -48,6 +49,8 @@ pub trait Host: Send + Sync + 'static {
     fn emit(&self, event: ServiceEvent);
     /// Where a running download stands; often, so a host without a progress display ignores it.
     fn download_progress(&self, _progress: &DownloadProgress) {}
+    /// Where a running upload stands; as often as `download_progress`.
+    fn upload_progress(&self, _progress: &UploadProgress) {}
 }
 
 /// The name of the SQLite file in the app data folder.

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// While bytes flow, progress is reported at most this often; starts and ends always are.
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+pub(crate) const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 
 pub(crate) struct Tracker<'a> {
     host: &'a dyn Host,

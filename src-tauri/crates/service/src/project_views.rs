@@ -165,7 +165,8 @@ pub struct ProjectUploadReport {
     pub failures: u32,
 }
 
-/// Which of a member's project files to delete.
+/// Which of a member's project files to delete (the project's own uploads; Open Humans never
+/// deletes files of shared sources). Used by the member side and the researcher console.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[ts(export)]
@@ -209,4 +210,14 @@ pub struct SourceStats {
     pub files_on_disk: u32,
     #[ts(type = "number")]
     pub bytes_on_disk: u64,
+}
+
+impl From<DeleteTargetInput> for datalinks_openhumans::upload::DeleteTarget {
+    fn from(target: DeleteTargetInput) -> Self {
+        match target {
+            DeleteTargetInput::FileId { file_id } => Self::FileId(file_id),
+            DeleteTargetInput::Basename { basename } => Self::Basename(basename),
+            DeleteTargetInput::AllFiles => Self::AllFiles,
+        }
+    }
 }

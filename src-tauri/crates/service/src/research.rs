@@ -16,8 +16,8 @@ use crate::{
 use datalinks_core::{now_unix, Error, ErrorCode, Provider, Result, SecretString};
 use datalinks_openhumans::{parse_base_url, DEFAULT_BASE_URL};
 use datalinks_research::{
-    parse_size, plan, render_preview, DeleteTarget, DownloadEvent, DownloadOptions, MemberFilter,
-    Project, ProjectInfo, ProjectMember, Recipients, UploadMode, UploadOptions, UploadOutcome,
+    parse_size, plan, render_preview, DownloadEvent, DownloadOptions, MemberFilter, Project,
+    ProjectInfo, ProjectMember, Recipients, UploadMode, UploadOptions, UploadOutcome,
 };
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -414,12 +414,7 @@ impl Datalinks {
         target: DeleteTargetInput,
     ) -> Result<Vec<u64>> {
         let project = self.open_project_client()?;
-        let target = match target {
-            DeleteTargetInput::FileId { file_id } => DeleteTarget::FileId(file_id),
-            DeleteTargetInput::Basename { basename } => DeleteTarget::Basename(basename),
-            DeleteTargetInput::AllFiles => DeleteTarget::AllFiles,
-        };
-        let ids = self.checked(project.delete(project_member_id, &target).await)?;
+        let ids = self.checked(project.delete(project_member_id, &target.into()).await)?;
         self.forget_listed_members();
         self.store.record_event(
             Provider::OpenHumans,

@@ -256,3 +256,41 @@ pub struct OcOverview {
     pub transactions: OcPage<OcTransaction>,
     pub expenses: OcPage<OcExpense>,
 }
+
+/// What the upload form submits: a local file and the metadata Open Humans requires.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct UploadInput {
+    /// The file's full path.
+    pub path: String,
+    pub description: String,
+    /// At least one.
+    pub tags: Vec<String>,
+    /// ISO 8601 (2024-03-01 or 2024-03-01T10:00:00Z).
+    pub creation_date: Option<String>,
+    /// Datatypes registered for the project, if any.
+    pub datatypes: Vec<String>,
+}
+
+/// A file Open Humans accepted and completed.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct UploadedFile {
+    #[ts(type = "number")]
+    pub id: u64,
+    pub basename: String,
+    #[ts(type = "number")]
+    pub size: u64,
+    pub md5: String,
+}
+
+/// Where a running upload stands, sent to the host while the bytes go out.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct UploadProgress {
+    pub basename: String,
+    #[ts(type = "number")]
+    pub bytes_sent: u64,
+    #[ts(type = "number")]
+    pub total: u64,
+}

@@ -10,7 +10,7 @@ use datalinks_sandbox::person::{Answer, Person};
 use datalinks_sandbox::{RunningSandbox, SandboxConfig};
 use datalinks_service::{
     Datalinks, DownloadProgress, Host, OpenCollectiveOptions, ProviderOptions,
-    ProviderSettingsInput, ServiceEvent,
+    ProviderSettingsInput, ServiceEvent, UploadProgress,
 };
 use datalinks_vault::MemoryStore;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -23,6 +23,7 @@ pub struct TestHost {
     pub username: Mutex<&'static str>,
     pub events: Mutex<Vec<ServiceEvent>>,
     pub download_progress: Mutex<Vec<DownloadProgress>>,
+    pub upload_progress: Mutex<Vec<UploadProgress>>,
     changed: Notify,
     service: OnceLock<Weak<Datalinks>>,
 }
@@ -64,6 +65,11 @@ impl Host for TestHost {
             .lock()
             .unwrap()
             .push(progress.clone());
+        self.changed.notify_waiters();
+    }
+
+    fn upload_progress(&self, progress: &UploadProgress) {
+        self.upload_progress.lock().unwrap().push(progress.clone());
         self.changed.notify_waiters();
     }
 }
@@ -123,6 +129,7 @@ impl Harness {
             username: Mutex::new(username),
             events: Mutex::default(),
             download_progress: Mutex::default(),
+            upload_progress: Mutex::default(),
             changed: Notify::new(),
             service: OnceLock::new(),
         });
@@ -295,6 +302,14 @@ impl Harness {
         .await
     }
 
+    /// Waits (at most 10 s) for the first upload progress report.
+    pub async fn wait_for_upload_progress(&self) -> UploadProgress {
+        self.wait_for("an upload progress report", |host| {
+            host.upload_progress.lock().unwrap().first().cloned()
+        })
+        .await
+    }
+
     pub async fn wait_for_notice(&self) -> Error {
         self.wait_for("a notice", |host| {
             host.events.lock().unwrap().iter().find_map(|e| match e {
@@ -336,6 +351,6 @@ impl Drop for Harness {
 /// redirect has been taken but the code exchange has not finished (seen as disconnected with
 /// no error), which `connect`'s own announcement can land in when the browser is quick.
 fn attempt_settled(view: &ConnectionView) -> bool {
-    !matches!(view.state, ConnectionState::Waiting { .. })
-        && !(view.state == ConnectionState::Disconnected && view.last_error.is_none())
+    let exchanging = view.state == ConnectionState::Disconnected && view.last_error.is_none();
+    !matches!(view.state, ConnectionState::Waiting { .. }) && !exchanging
 }

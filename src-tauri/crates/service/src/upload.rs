@@ -1,0 +1,169 @@
+//! The connected member uploads a file of their own to the Open Humans project, and deletes
+//! files the project holds for them (providers.md A9, A10). Every request goes through
+//! `with_token`, so an expired token is refreshed between steps.
+
+use crate::progress::PROGRESS_INTERVAL;
+use crate::{Datalinks, DeleteTargetInput, UploadInput, UploadProgress, UploadedFile};
+use datalinks_core::{Error, Provider, Result};
+use datalinks_openhumans::upload::{self as steps, Progress, UploadApi};
+use datalinks_openhumans::ApiClient;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Upload requests with the member's own token.
+struct MemberUploads<'a> {
+    service: &'a Arc<Datalinks>,
+    api: ApiClient,
+}
+
+impl UploadApi for MemberUploads<'_> {
+    async fn post_form<T: DeserializeOwned + Send>(
+        &self,
+        path: &'static str,
+        form: Vec<(&'static str, String)>,
+    ) -> Result<T> {
+        self.service
+            .with_token(Provider::OpenHumans, |credential| {
+                let api = self.api.clone();
+                let form = form.clone();
+                async move { api.post_form(credential.secret(), path, &form).await }
+            })
+            .await
+    }
+
+    async fn lists_file(&self, file_id: u64) -> Result<bool> {
+        let member = self.service.member(&self.api).await?;
+        Ok(member.files.iter().any(|f| f.id == file_id))
+    }
+}
+
+impl Datalinks {
+    fn member_uploads(self: &Arc<Self>) -> Result<MemberUploads<'_>> {
+        Ok(MemberUploads {
+            service: self,
+            api: self.api_client(Provider::OpenHumans)?,
+        })
+    }
+
+    /// Uploads a local file with its metadata (checked before any request) through the direct
+    /// upload, reporting the bytes sent to the host.
+    pub async fn upload_file(self: &Arc<Self>, input: UploadInput) -> Result<UploadedFile> {
+        let path = Path::new(input.path.trim());
+        if !path.is_absolute() {
+            return Err(Error::invalid_input(
+                "Give the file's full path, such as /home/you/Documents/steps.csv.",
+            ));
+        }
+        let filename = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .ok_or_else(|| {
+                Error::invalid_input(format!("{} does not name a file.", path.display()))
+            })?
+            .to_owned();
+        let tags: Vec<Value> = input
+            .tags
+            .iter()
+            .map(|tag| tag.trim())
+            .filter(|tag| !tag.is_empty())
+            .map(Value::from)
+            .collect();
+        if tags.is_empty() {
+            return Err(Error::invalid_input(format!(
+                "{filename} needs at least one tag, so you and the project can tell what it holds."
+            )));
+        }
+        let mut metadata = Map::new();
+        metadata.insert("description".into(), input.description.trim().into());
+        metadata.insert("tags".into(), Value::Array(tags));
+        if let Some(date) = input.creation_date.as_deref().map(str::trim) {
+            if !date.is_empty() {
+                metadata.insert("creation_date".into(), date.into());
+            }
+        }
+        let file = steps::prepare_file(path, filename, metadata, input.datatypes, None).await?;
+
+        let progress = self.upload_progress_reporter(&file.filename, file.size);
+        let uploads = self.member_uploads()?;
+        let outcome = steps::upload(&uploads, &self.download_http, &file, progress).await;
+        let provider = Provider::OpenHumans;
+        match outcome {
+            Ok(uploaded) => {
+                self.store.record_event(
+                    provider,
+                    "file_uploaded",
+                    &format!(
+                        "Uploaded {} ({} bytes, md5 {}) as file {}.",
+                        file.filename, uploaded.size, file.md5, uploaded.file_id
+                    ),
+                )?;
+                Ok(UploadedFile {
+                    id: uploaded.file_id,
+                    basename: file.filename,
+                    size: uploaded.size,
+                    md5: file.md5,
+                })
+            }
+            Err(error) => {
+                self.store.record_event(
+                    provider,
+                    "upload_failed",
+                    &format!("The upload of {} failed: {}", file.filename, error.message),
+                )?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Deletes the member's files that the project uploaded, as `target` says; returns the ids
+    /// Open Humans deleted.
+    pub async fn delete_files(self: &Arc<Self>, target: DeleteTargetInput) -> Result<Vec<u64>> {
+        let what = match &target {
+            DeleteTargetInput::FileId { file_id } => format!("file {file_id}"),
+            DeleteTargetInput::Basename { basename } if basename.trim().is_empty() => {
+                return Err(Error::invalid_input("Name the files to delete."));
+            }
+            DeleteTargetInput::Basename { basename } => format!("the files named {basename}"),
+            DeleteTargetInput::AllFiles => "all files".to_owned(),
+        };
+        let ids = steps::delete(&self.member_uploads()?, &target.into()).await?;
+        let deleted = match ids.as_slice() {
+            [] => "none".to_owned(),
+            ids => {
+                let listed: Vec<String> = ids.iter().map(u64::to_string).collect();
+                format!("{} (ids {})", ids.len(), listed.join(", "))
+            }
+        };
+        self.store.record_event(
+            Provider::OpenHumans,
+            "files_deleted",
+            &format!("Asked to delete {what}; Open Humans deleted {deleted}."),
+        )?;
+        Ok(ids)
+    }
+
+    /// Reports the bytes sent to the host: the start and the end always, at most every
+    /// `PROGRESS_INTERVAL` in between.
+    fn upload_progress_reporter(&self, basename: &str, total: u64) -> Progress {
+        let host = self.host.clone();
+        let basename = basename.to_owned();
+        let last_report: Mutex<Option<Instant>> = Mutex::new(None);
+        Arc::new(move |bytes_sent| {
+            let mut last = last_report.lock().unwrap();
+            let due = bytes_sent == 0
+                || bytes_sent == total
+                || last.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL);
+            if due {
+                *last = Some(Instant::now());
+                host.upload_progress(&UploadProgress {
+                    basename: basename.clone(),
+                    bytes_sent,
+                    total,
+                });
+            }
+        })
+    }
+}

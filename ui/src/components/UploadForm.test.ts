@@ -1,0 +1,71 @@
+import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { describe, expect, it, vi } from "vitest";
+import type { UploadedFile } from "../lib/bindings/UploadedFile";
+import { answerCommands, callsOf, captureEvents, emit } from "../test/tauri";
+import UploadForm from "./UploadForm.svelte";
+
+const UPLOADED: UploadedFile = { id: 901, basename: "steps.csv", size: 2048, md5: "5eb63bbbe01eeed093cb22bb8f5acdc3" };
+
+function setUp() {
+  captureEvents();
+  let finish: (file: UploadedFile) => void = () => {};
+  answerCommands({
+    upload_file: () => new Promise<UploadedFile>((resolve) => (finish = resolve)),
+  });
+  const onUploaded = vi.fn();
+  render(UploadForm, { onUploaded });
+  return { onUploaded, finish: (file: UploadedFile) => finish(file) };
+}
+
+async function fill(fields: { path?: string; description?: string; tags?: string; date?: string }) {
+  for (const [name, value] of Object.entries(fields)) {
+    await fireEvent.input(screen.getByTestId(`upload-${name}`), { target: { value } });
+  }
+}
+
+describe("upload form", () => {
+  it("shows what is missing next to each field and sends nothing", async () => {
+    setUp();
+    await fill({ path: "steps.csv", description: "  ", tags: " , ", date: "March 1st" });
+    await fireEvent.click(screen.getByTestId("upload-submit"));
+
+    expect(await screen.findByText("Enter the file's full path, such as /home/you/steps.csv.")).toBeTruthy();
+    expect(screen.getByText("Open Humans requires a description.")).toBeTruthy();
+    expect(screen.getByText("Give at least one tag, such as steps or survey.")).toBeTruthy();
+    expect(screen.getByText("Use an ISO 8601 date, such as 2024-03-01.")).toBeTruthy();
+    expect(screen.getByTestId("upload-tags").getAttribute("aria-invalid")).toBe("true");
+    expect(callsOf("upload_file")).toEqual([]);
+  });
+
+  it("uploads valid fields with a progress bar, then shows the new file", async () => {
+    const run = setUp();
+    await fill({ path: " /home/alice/steps.csv ", description: "Daily steps", tags: "steps, daily", date: "2024-03-01" });
+    await fireEvent.click(screen.getByTestId("upload-submit"));
+    await waitFor(() =>
+      expect(callsOf("upload_file")).toEqual([
+        {
+          input: {
+            path: "/home/alice/steps.csv",
+            description: "Daily steps",
+            tags: ["steps", "daily"],
+            creation_date: "2024-03-01",
+            datatypes: [],
+          },
+        },
+      ]),
+    );
+    expect((screen.getByTestId("upload-submit") as HTMLButtonElement).disabled).toBe(true);
+
+    emit("upload-progress", { basename: "steps.csv", bytes_sent: 1024, total: 2048 });
+    const bar = await screen.findByTestId("upload-progress");
+    expect(bar.dataset).toMatchObject({ sent: "1024", total: "2048" });
+
+    run.finish(UPLOADED);
+    const result = await screen.findByTestId("upload-result");
+    expect(result.dataset.fileId).toBe("901");
+    expect(result.textContent).toContain("steps.csv");
+    expect(run.onUploaded).toHaveBeenCalledWith(UPLOADED);
+    expect(screen.queryByTestId("upload-progress")).toBeNull();
+    expect((screen.getByTestId("upload-path") as HTMLInputElement).value).toBe("");
+  });
+});
