@@ -199,13 +199,22 @@ export function keyringLookup(user) {
 }
 
 /** The secrets that must never leave the keyring: access token, refresh token, client secret. */
+/** Every secret Datalinks keeps in the keyring, by name (token sets split into their tokens). */
 export function secretsFromKeyring() {
-  const tokensJson = keyringLookup(TOKENS_USER);
-  const clientSecret = keyringLookup(CLIENT_SECRET_USER);
-  assert.ok(tokensJson, `no ${TOKENS_USER} entry in the keyring`);
-  assert.ok(clientSecret, `no ${CLIENT_SECRET_USER} entry in the keyring`);
-  const tokens = JSON.parse(tokensJson);
-  return { access_token: tokens.access_token, refresh_token: tokens.refresh_token, client_secret: clientSecret };
+  assert.ok(keyringLookup(TOKENS_USER), `no ${TOKENS_USER} entry in the keyring`);
+  assert.ok(keyringLookup(CLIENT_SECRET_USER), `no ${CLIENT_SECRET_USER} entry in the keyring`);
+  const secrets = {};
+  for (const item of keyringItems()) {
+    const name = item.attributes.username;
+    if (name.endsWith("/tokens")) {
+      const tokens = JSON.parse(item.secret);
+      secrets[`${name} access_token`] = tokens.access_token;
+      secrets[`${name} refresh_token`] = tokens.refresh_token;
+    } else {
+      secrets[name] = item.secret;
+    }
+  }
+  return secrets;
 }
 
 // ---- deep links from outside the app ----
