@@ -6,7 +6,8 @@ mod support;
 use datalinks_core::{ErrorCode, Transport};
 use datalinks_sandbox::SandboxConfig;
 use datalinks_service::{
-    DeleteTargetInput, DownloadRunKind, MessageRequest, ProjectDownloadRequest, ServiceEvent,
+    DeleteTargetInput, DownloadRunKind, MessageRequest, ProjectDownloadRequest, ProjectMemberRow,
+    ServiceEvent,
 };
 use support::{sandbox_config, Harness};
 
@@ -20,6 +21,18 @@ async fn project_harness(members: usize, files: usize) -> Harness {
     .await;
     harness.configure(Transport::Loopback).await;
     harness
+}
+
+/// A project of `members` members with `files` files each, opened in the console and listed.
+async fn opened_project(members: usize, files: usize) -> (Harness, Vec<ProjectMemberRow>) {
+    let harness = project_harness(members, files).await;
+    harness
+        .service
+        .open_project(master_token(&harness), false)
+        .await
+        .unwrap();
+    let listed = harness.service.project_members(false).await.unwrap();
+    (harness, listed.members)
 }
 
 fn master_token(harness: &Harness) -> String {
@@ -163,13 +176,8 @@ async fn members_are_listed_over_every_page_with_progress_and_all_their_files() 
 
 #[tokio::test]
 async fn one_members_files_download_in_ohapi_layout_with_project_progress_and_stats() {
-    let harness = project_harness(3, 4).await;
+    let (harness, members) = opened_project(3, 4).await;
     let service = &harness.service;
-    service
-        .open_project(master_token(&harness), false)
-        .await
-        .unwrap();
-    let members = service.project_members(false).await.unwrap().members;
     let chosen = members[1].project_member_id.clone();
     let dest = tempfile::tempdir().unwrap();
 
@@ -259,13 +267,8 @@ async fn metadata_is_exported_as_ohapi_writes_it() {
 
 #[tokio::test]
 async fn a_message_is_previewed_then_reaches_exactly_the_chosen_members() {
-    let harness = project_harness(4, 1).await;
+    let (harness, members) = opened_project(4, 1).await;
     let service = &harness.service;
-    service
-        .open_project(master_token(&harness), false)
-        .await
-        .unwrap();
-    let members = service.project_members(false).await.unwrap().members;
     let chosen: Vec<String> = members[..2]
         .iter()
         .map(|m| m.project_member_id.clone())
@@ -319,13 +322,8 @@ async fn a_message_is_previewed_then_reaches_exactly_the_chosen_members() {
 
 #[tokio::test]
 async fn project_files_are_deleted_and_members_removed() {
-    let harness = project_harness(3, 0).await;
+    let (harness, members) = opened_project(3, 0).await;
     let service = &harness.service;
-    service
-        .open_project(master_token(&harness), false)
-        .await
-        .unwrap();
-    let members = service.project_members(false).await.unwrap().members;
     let id = members[0].project_member_id.clone();
 
     // Put a project file on the member, then delete it by basename.
