@@ -1,12 +1,11 @@
 // First run on the sandbox over the loopback redirect, then where the secrets went.
 import { before, after } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
 import {
-  TMP, KEYRING_SERVICE, TOKENS_USER, CLIENT_SECRET_USER,
+  KEYRING_SERVICE, TOKENS_USER, CLIENT_SECRET_USER,
   startApp, e2eTest, byTestId, allByTestId, waitForCardState, showConnections, showSettings,
   setBrowserMode, browserRuns, waitForBrowserRun, keyringItems, secretsFromKeyring,
-  startIpcRecording, recordedIpc, filesUnder, appDataDir,
+  startIpcRecording, leakedSecrets,
 } from "./harness.mjs";
 
 let browser;
@@ -87,29 +86,5 @@ e2eTest("no secret reaches the DOM, IPC responses, logs or the database", curren
   assert.deepEqual(direct, ["ok", "ok", "ok"], "the read commands should all answer");
 
   // Read the secrets now: a refresh may have rotated them since the previous test.
-  const secrets = secretsFromKeyring();
-  const dom = await browser.execute(() =>
-    [document.documentElement.outerHTML, ...[...document.querySelectorAll("input, textarea")].map((el) => el.value)].join("\n"),
-  );
-  const ipc = await recordedIpc(browser);
-  assert.ok(ipc.length >= 8, `only ${ipc.length} IPC payloads were recorded`);
-
-  const logFiles = filesUnder(appDataDir()).filter((file) => file.endsWith(".log"));
-  assert.ok(logFiles.length > 0, `no log file under ${appDataDir()}`);
-  const dbFiles = filesUnder(appDataDir()).filter((file) => /\.(sqlite3?|db)(-wal|-journal)?$/.test(file));
-  assert.ok(dbFiles.length > 0, `no SQLite file under ${appDataDir()}`);
-  // Everything else the app left in HOME/XDG_* (WebKit caches too); the keyring file is encrypted.
-  const otherFiles = filesUnder(TMP).filter((file) => !logFiles.includes(file) && !dbFiles.includes(file));
-
-  const places = [
-    ["DOM", dom],
-    ...ipc.map((payload, index) => [`IPC payload #${index}`, payload]),
-    ...[...logFiles, ...dbFiles, ...otherFiles].map((file) => [file, fs.readFileSync(file).toString("latin1")]),
-  ];
-  const leaks = [];
-  for (const [name, secret] of Object.entries(secrets)) {
-    if (!secret) continue;
-    for (const [place, text] of places) if (text.includes(secret)) leaks.push(`${name} in ${place}`);
-  }
-  assert.deepEqual(leaks, [], "secrets leaked");
+  assert.deepEqual(await leakedSecrets(browser, secretsFromKeyring()), [], "secrets leaked");
 });

@@ -11,8 +11,10 @@ It detaches at once so the opener (and the app) never wait, then:
      http://127.0.0.1:PORT/... is fetched (the app's loopback listener), datalinks://... is
      given to `gio open` so the OS handler -> second instance -> single-instance path runs.
 
-Control file ($FAKE_BROWSER_CONTROL, one word): allow (default), deny, or ignore (open the
-page and do nothing, like a user who walked away). Every run appends one JSON line to
+Control file ($FAKE_BROWSER_CONTROL): allow (default), deny, or ignore (open the page and do
+nothing, like a user who walked away), optionally followed by the user to sign in as (alice by
+default; Open Collective's seeded user is ada). Consent forms are Open Humans' (`allow`
+button) or Open Collective's (`decision` = Authorize / Cancel). Every run appends one JSON line to
 $DATALINKS_E2E_ARTIFACTS/fake-browser.jsonl and a readable trace to fake-browser.log.
 """
 
@@ -112,17 +114,17 @@ def is_login_form(form):
 
 
 def is_consent_form(form):
-    return any(s["name"] == "allow" for s in form["submits"])
+    return any(s["name"] in ("allow", "decision") for s in form["submits"])
 
 
-def login_fields(form):
+def login_fields(form, username):
     fields = []
     user_filled = False
     for f in form["fields"]:
         if f["type"] == "password":
             fields.append((f["name"], PASSWORD))
         elif not user_filled and f["type"] in ("text", "email") and f["name"]:
-            fields.append((f["name"], USERNAME))
+            fields.append((f["name"], username))
             user_filled = True
         elif f["name"]:
             fields.append((f["name"], f["value"]))
@@ -131,14 +133,20 @@ def login_fields(form):
 
 def consent_fields(form, mode):
     fields = [(f["name"], f["value"]) for f in form["fields"] if f["name"]]
+    def label(submit):
+        return submit["value"] or submit["text"]
+
+    approve = next(
+        s for s in form["submits"]
+        if s["name"] == "allow" or (s["name"] == "decision" and label(s) == "Authorize")
+    )
     if mode == "allow":
-        allow = next(s for s in form["submits"] if s["name"] == "allow")
-        fields.append(("allow", allow["value"] or allow["text"]))
+        fields.append((approve["name"], label(approve)))
     else:
-        # The Cancel path: the form is posted without `allow`, with the cancel button if it has a name.
-        cancel = next((s for s in form["submits"] if s["name"] and s["name"] != "allow"), None)
+        # The Cancel path: posted without the approving button, with the cancel button if named.
+        cancel = next((s for s in form["submits"] if s["name"] and s is not approve), None)
         if cancel:
-            fields.append((cancel["name"], cancel["value"] or cancel["text"]))
+            fields.append((cancel["name"], label(cancel)))
     return fields
 
 
@@ -159,7 +167,7 @@ def deliver(callback, browser, trace, record):
         trace(f"redirect to an unexpected place, not delivered: {callback}")
 
 
-def play_user(url, mode, browser, trace, record):
+def play_user(url, mode, username, browser, trace, record):
     start_origin = origin(url)
     form_data = None
     for _ in range(MAX_PAGES):
@@ -180,7 +188,7 @@ def play_user(url, mode, browser, trace, record):
         login = next((f for f in parser.forms if is_login_form(f)), None)
         consent = next((f for f in parser.forms if is_consent_form(f)), None)
         if login:
-            form_data = login_fields(login)
+            form_data = login_fields(login, username)
             record["steps"].append("login")
             form = login
         elif consent:
@@ -200,14 +208,18 @@ def play_user(url, mode, browser, trace, record):
     record["error"] = "too many pages"
 
 
-def read_mode():
+def read_control():
+    """(mode, username) from the control file."""
+    mode, username = "allow", USERNAME
     path = os.environ.get("FAKE_BROWSER_CONTROL")
     if path and os.path.exists(path):
         with open(path) as f:
-            word = f.read().strip()
-        if word in ("allow", "deny", "ignore"):
-            return word
-    return "allow"
+            words = f.read().split()
+        if words and words[0] in ("allow", "deny", "ignore"):
+            mode = words[0]
+        if len(words) > 1:
+            username = words[1]
+    return mode, username
 
 
 def run(argv):
@@ -227,14 +239,14 @@ def run(argv):
         with open(log_path, "a") as log:
             log.write(f"{time.strftime('%H:%M:%S')} [{os.getpid()}] {line}\n")
 
-    mode = read_mode()
+    mode, username = read_control()
     record = {"at": time.time(), "via": via, "mode": mode, "url": args[0] if args else None, "steps": []}
     trace(f"opened via {via} in mode {mode}: {args}")
     try:
         if len(args) != 1 or not args[0].startswith(("http://", "https://")):
             record["error"] = f"expected one http(s) URL, got {args}"
         else:
-            play_user(args[0], mode, Browser(trace), trace, record)
+            play_user(args[0], mode, username, Browser(trace), trace, record)
     except Exception as err:  # report anything to the test through the record
         record["error"] = f"{type(err).__name__}: {err}"
     if "error" in record:

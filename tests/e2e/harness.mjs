@@ -198,7 +198,6 @@ export function keyringLookup(user) {
   return result.status === 0 ? result.stdout : null;
 }
 
-/** The secrets that must never leave the keyring: access token, refresh token, client secret. */
 /** Every secret Datalinks keeps in the keyring, by name (token sets split into their tokens). */
 export function secretsFromKeyring() {
   assert.ok(keyringLookup(TOKENS_USER), `no ${TOKENS_USER} entry in the keyring`);
@@ -312,3 +311,34 @@ export function filesUnder(dir) {
 }
 
 export const appDataDir = () => path.join(process.env.XDG_DATA_HOME, "org.datalinks.app");
+
+// ---- the secrets scan ----
+
+/**
+ * Where each secret (name -> value) shows up: the DOM and form values, every IPC payload
+ * recorded since startIpcRecording, the app's logs and SQLite files, and everything else the app
+ * left in HOME/XDG_* (WebKit caches too; the keyring file is encrypted). [] when nowhere.
+ */
+export async function leakedSecrets(browser, secrets) {
+  const dom = await browser.execute(() =>
+    [document.documentElement.outerHTML, ...[...document.querySelectorAll("input, textarea")].map((el) => el.value)].join("\n"),
+  );
+  const ipc = await recordedIpc(browser);
+  assert.ok(ipc.length >= 5, `only ${ipc.length} IPC payloads were recorded`);
+  const logFiles = filesUnder(appDataDir()).filter((file) => file.endsWith(".log"));
+  assert.ok(logFiles.length > 0, `no log file under ${appDataDir()}`);
+  const dbFiles = filesUnder(appDataDir()).filter((file) => /\.(sqlite3?|db)(-wal|-journal)?$/.test(file));
+  assert.ok(dbFiles.length > 0, `no SQLite file under ${appDataDir()}`);
+  const otherFiles = filesUnder(TMP).filter((file) => !logFiles.includes(file) && !dbFiles.includes(file));
+  const places = [
+    ["DOM", dom],
+    ...ipc.map((payload, index) => [`IPC payload #${index}`, payload]),
+    ...[...logFiles, ...dbFiles, ...otherFiles].map((file) => [file, fs.readFileSync(file).toString("latin1")]),
+  ];
+  const leaks = [];
+  for (const [name, secret] of Object.entries(secrets)) {
+    assert.ok(secret, `${name} is missing, so it cannot be looked for`);
+    for (const [place, text] of places) if (text.includes(secret)) leaks.push(`${name} in ${place}`);
+  }
+  return leaks;
+}

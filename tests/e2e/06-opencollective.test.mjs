@@ -1,0 +1,91 @@
+// Open Collective on the app's sandbox: connect through the system browser and the OS deep-link
+// handler (datalinks://oauth/callback via gio open, second instance, single-instance), see the
+// account overview and load more of it, then disconnect with a receipt that sends the person to
+// Open Collective's site to revoke. No Open Collective secret reaches the DOM, IPC, logs or SQLite.
+import { before, after } from "node:test";
+import assert from "node:assert/strict";
+import {
+  startApp, e2eTest, byTestId, allByTestId, showConnections, setBrowserMode, browserRuns,
+  waitForBrowserRun, keyringLookup, startIpcRecording, leakedSecrets,
+} from "./harness.mjs";
+
+const OC_TOKENS = "opencollective/tokens";
+let browser;
+const current = () => browser;
+const card = () => byTestId(browser, "connection-opencollective");
+
+async function waitForOcState(wanted, timeout = 45_000) {
+  await browser.waitUntil(async () => (await card().getAttribute("data-state")) === wanted, {
+    timeout,
+    timeoutMsg: `the Open Collective card never reached ${wanted} (it is ${await card().getAttribute("data-state")})`,
+  });
+}
+
+before(async () => {
+  browser = await startApp();
+});
+
+after(async () => {
+  setBrowserMode("allow");
+  await browser?.deleteSession();
+});
+
+e2eTest("Open Collective connects through the OS deep-link handler", current, async () => {
+  await showConnections(browser);
+  await startIpcRecording(browser);
+  await waitForOcState("disconnected", 15_000);
+  assert.match(await card().getText(), /another device disconnects this one/);
+
+  setBrowserMode("allow ada");
+  const runsBefore = browserRuns().length;
+  await byTestId(browser, "connect-opencollective").click();
+  const run = await waitForBrowserRun(runsBefore);
+  assert.deepEqual(run.steps, ["login", "authorize"], JSON.stringify(run));
+  assert.equal(run.delivered_by, "gio-open", "the redirect went through the OS handler");
+  assert.match(run.callback, /^datalinks:\/\/oauth\/callback\?/);
+  await waitForOcState("connected");
+
+  const tokens = JSON.parse(keyringLookup(OC_TOKENS));
+  assert.ok(tokens.access_token.length > 16, "the access token is in the keyring");
+});
+
+e2eTest("the overview shows memberships and loads more transactions on demand", current, async () => {
+  await byTestId(browser, "oc-overview").waitForExist({ timeout: 20_000 });
+  await browser.waitUntil(async () => (await allByTestId(browser, "oc-membership-row")).length > 0, {
+    timeout: 15_000, timeoutMsg: "no membership rows",
+  });
+  const before = (await allByTestId(browser, "oc-transaction-row")).length;
+  assert.ok(before > 0, "the first page of transactions is shown");
+  const more = byTestId(browser, "oc-load-more-transactions");
+  await more.scrollIntoView({ block: "center" });
+  await more.click();
+  await browser.waitUntil(async () => (await allByTestId(browser, "oc-transaction-row")).length > before, {
+    timeout: 15_000, timeoutMsg: "Load more added no transactions",
+  });
+});
+
+e2eTest("no Open Collective secret reaches the DOM, IPC responses, logs or the database", current, async () => {
+  const tokens = JSON.parse(keyringLookup(OC_TOKENS));
+  const secrets = {
+    "OC access token": tokens.access_token,
+    "OC refresh token": tokens.refresh_token,
+    "OC client secret": keyringLookup("opencollective/client_secret"),
+  };
+  assert.deepEqual(await leakedSecrets(browser, secrets), [], "secrets leaked");
+});
+
+e2eTest("disconnect: a receipt that points to Open Collective's site for revocation", current, async () => {
+  const disconnect = byTestId(browser, "disconnect-opencollective");
+  await disconnect.scrollIntoView({ block: "center" });
+  await disconnect.click();
+  const confirm = byTestId(browser, "confirm-disconnect");
+  await confirm.waitForClickable({ timeout: 10_000 });
+  await confirm.click();
+  await waitForOcState("disconnected", 20_000);
+  const receipt = byTestId(browser, "receipt");
+  await receipt.waitForExist({ timeout: 10_000 });
+  assert.match(await receipt.getText(), /Open Collective/);
+  const link = await byTestId(browser, "receipt-link").getText();
+  assert.match(link, /^https?:\/\//);
+  assert.equal(keyringLookup(OC_TOKENS), null, "the tokens were deleted from the keyring");
+});
