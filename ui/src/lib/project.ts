@@ -54,7 +54,9 @@ export function defaultDownloadRequest(): ProjectDownloadRequest {
   return {
     dest: null,
     only: null,
+    only_file: null,
     exclude: [],
+    exclude_file: null,
     source: null,
     project_data: false,
     max_size: null,

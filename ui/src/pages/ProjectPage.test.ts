@@ -156,11 +156,20 @@ describe("researcher console", () => {
     expect(callsOf("download_project_files")).toEqual([]);
 
     await fireEvent.input(screen.getByTestId("bulk-only"), { target: { value: "10000001\n10000002" } });
+    await fireEvent.input(screen.getByTestId("bulk-only-file"), { target: { value: "/home/r/more.txt" } });
+    await fireEvent.input(screen.getByTestId("bulk-exclude-file"), { target: { value: " /home/r/never.txt " } });
     await fireEvent.input(screen.getByTestId("bulk-max-size"), { target: { value: "128m" } });
     await fireEvent.click(screen.getByTestId("bulk-start"));
     await waitFor(() => expect(callsOf("download_project_files")).toHaveLength(1));
     expect(callsOf("download_project_files")[0]).toMatchObject({
-      request: { only: ["10000001", "10000002"], max_size: "128m", concurrency: 8, dest: null },
+      request: {
+        only: ["10000001", "10000002"],
+        only_file: "/home/r/more.txt",
+        exclude_file: "/home/r/never.txt",
+        max_size: "128m",
+        concurrency: 8,
+        dest: null,
+      },
     });
     emit("download-progress", { run: "member", files_total: 99, files_done: 0, bytes_done: 0, current: [] });
     emit("download-progress", { run: "project", files_total: 4, files_done: 1, bytes_done: 10, current: [] });

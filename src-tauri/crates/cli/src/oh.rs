@@ -6,8 +6,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use datalinks_core::{Error, ErrorCode, Result, SecretString};
 use datalinks_openhumans::{parse_base_url, DEFAULT_BASE_URL};
 use datalinks_research::{
-    metadata_csv, parse_size, render_preview, CancellationToken, DeleteTarget, DownloadEvent,
-    DownloadOptions, FileOutcome, MemberFilter, Project, Recipients, UploadMode, UploadOptions,
+    metadata_csv, parse_member_ids, parse_size, read_member_ids, render_preview, CancellationToken,
+    DeleteTarget, DownloadEvent, DownloadOptions, FileOutcome, MemberFilter, Project, Recipients,
+    UploadMode, UploadOptions,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -168,19 +169,14 @@ impl ProjectArgs {
     }
 }
 
-/// Member ids from a comma list or, when `value` names a file, from that file (one per line,
-/// or separated by commas or spaces).
+/// Member ids from a comma list or, when `value` names a file, from that file.
 fn member_ids(value: &str) -> Result<Vec<String>> {
-    let text = if std::path::Path::new(value).is_file() {
-        std::fs::read_to_string(value).map_err(|e| Error::invalid_input(format!("{value}: {e}")))?
+    let path = std::path::Path::new(value);
+    if path.is_file() {
+        read_member_ids(path)
     } else {
-        value.to_owned()
-    };
-    Ok(text
-        .split([',', ' ', '\t', '\r', '\n'])
-        .filter(|id| !id.is_empty())
-        .map(str::to_owned)
-        .collect())
+        Ok(parse_member_ids(value))
+    }
 }
 
 fn id_set(value: Option<&str>) -> Result<Option<HashSet<String>>> {

@@ -18,7 +18,7 @@ pub use download::{
     PlannedFile,
 };
 pub use messaging::{render_preview, Recipients};
-pub use metadata::{metadata_csv, parse_size};
+pub use metadata::{metadata_csv, parse_member_ids, parse_size, read_member_ids};
 pub use tokio_util::sync::CancellationToken;
 pub use upload::{UploadMode, UploadOptions, UploadOutcome, UploadReport};
 

@@ -79,6 +79,27 @@ pub(crate) fn parse_csv(text: &str) -> Result<Vec<Vec<String>>> {
     Ok(rows)
 }
 
+/// Member ids from a list separated by commas, spaces or lines (as pasted, or as a member list
+/// file holds them), once each, in order.
+pub fn parse_member_ids(text: &str) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    text.split([',', ';', ' ', '\t', '\r', '\n'])
+        .filter(|id| !id.is_empty() && seen.insert(*id))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The member ids a list file holds (ohproj-download's `--memberlist`/`--excludelist`).
+pub fn read_member_ids(path: &std::path::Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::invalid_input(format!(
+            "Could not read the member list {}: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(parse_member_ids(&text))
+}
+
 /// `128m`, `1.5G`, `4096`: decimal multiples as in ohapi (humanfriendly), `Ki`/`Mi`/`Gi` binary.
 pub fn parse_size(text: &str) -> Result<u64> {
     let trimmed = text.trim().to_ascii_lowercase();
@@ -108,6 +129,15 @@ pub fn parse_size(text: &str) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn member_id_lists_split_on_any_separator_and_keep_each_id_once() {
+        assert_eq!(
+            parse_member_ids("12345678, 23456789\n12345678;34567890\r\n\t"),
+            ["12345678", "23456789", "34567890"]
+        );
+        assert!(parse_member_ids(" \n").is_empty());
+    }
 
     #[test]
     fn csv_round_trips_quotes_commas_and_line_breaks() {

@@ -64,10 +64,14 @@ pub struct ListingProgressView {
 pub struct ProjectDownloadRequest {
     /// The destination folder; the project's default folder when absent.
     pub dest: Option<String>,
-    /// Only these members (all when absent).
+    /// Only these members (all when absent and `only_file` is absent).
     pub only: Option<Vec<String>>,
+    /// A member list file (ids separated by lines, commas or spaces) adding to `only`.
+    pub only_file: Option<String>,
     /// Never these members.
     pub exclude: Vec<String>,
+    /// A member list file adding to `exclude`.
+    pub exclude_file: Option<String>,
     /// Only this source, written straight into each member's folder.
     pub source: Option<String>,
     /// The project's own files instead of shared sources.

@@ -16,8 +16,9 @@ use crate::{
 use datalinks_core::{now_unix, Error, ErrorCode, Provider, Result, SecretString};
 use datalinks_openhumans::{parse_base_url, DEFAULT_BASE_URL};
 use datalinks_research::{
-    parse_size, plan, render_preview, DownloadEvent, DownloadOptions, MemberFilter, Project,
-    ProjectInfo, ProjectMember, Recipients, UploadMode, UploadOptions, UploadOutcome,
+    parse_size, plan, read_member_ids, render_preview, DownloadEvent, DownloadOptions,
+    MemberFilter, Project, ProjectInfo, ProjectMember, Recipients, UploadMode, UploadOptions,
+    UploadOutcome,
 };
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
@@ -274,17 +275,21 @@ impl Datalinks {
                 "The destination must be a full path, such as /home/you/Downloads/project.",
             ));
         }
-        let ids = |list: Vec<String>| -> HashSet<String> {
-            list.into_iter()
-                .map(|id| id.trim().to_owned())
-                .filter(|id| !id.is_empty())
-                .collect()
+        let only = match (request.only, listed_in(request.only_file.as_deref())?) {
+            (None, None) => None,
+            (pasted, from_file) => Some(id_set(pasted.into_iter().chain(from_file).flatten())),
         };
+        let exclude_file = listed_in(request.exclude_file.as_deref())?;
         Ok(DownloadOptions {
             dest,
             members: MemberFilter {
-                only: request.only.map(ids),
-                exclude: ids(request.exclude),
+                only,
+                exclude: id_set(
+                    request
+                        .exclude
+                        .into_iter()
+                        .chain(exclude_file.into_iter().flatten()),
+                ),
             },
             source: request.source.filter(|s| !s.trim().is_empty()),
             project_data: request.project_data,
@@ -463,6 +468,21 @@ impl Datalinks {
                 sources,
                 folder: folder.display().to_string(),
             })
+    }
+}
+
+fn id_set(ids: impl IntoIterator<Item = String>) -> HashSet<String> {
+    ids.into_iter()
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty())
+        .collect()
+}
+
+/// The ids of a member list file, when a path is given.
+fn listed_in(path: Option<&str>) -> Result<Option<Vec<String>>> {
+    match path.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(path) => read_member_ids(Path::new(path)).map(Some),
+        None => Ok(None),
     }
 }
 

@@ -236,6 +236,46 @@ async fn one_members_files_download_in_ohapi_layout_with_project_progress_and_st
 }
 
 #[tokio::test]
+async fn member_list_files_choose_and_exclude_members_as_ohapi_lists_do() {
+    let (harness, members) = opened_project(3, 1).await;
+    let ids: Vec<&str> = members
+        .iter()
+        .map(|m| m.project_member_id.as_str())
+        .collect();
+    let lists = tempfile::tempdir().unwrap();
+    let allow = lists.path().join("members.txt");
+    let deny = lists.path().join("exclude.txt");
+    std::fs::write(&allow, format!("{}\n{}\n", ids[0], ids[1])).unwrap();
+    std::fs::write(&deny, format!("{},\n", ids[1])).unwrap();
+    let dest = tempfile::tempdir().unwrap();
+
+    let summary = harness
+        .service
+        .download_project_files(ProjectDownloadRequest {
+            dest: Some(dest.path().display().to_string()),
+            only_file: Some(allow.display().to_string()),
+            exclude_file: Some(deny.display().to_string()),
+            ..ProjectDownloadRequest::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(summary.downloaded, 1, "{summary:?}");
+    assert!(dest.path().join(ids[0]).is_dir());
+    assert!(!dest.path().join(ids[1]).exists() && !dest.path().join(ids[2]).exists());
+
+    let missing = harness
+        .service
+        .download_project_files(ProjectDownloadRequest {
+            only_file: Some(lists.path().join("nope.txt").display().to_string()),
+            ..ProjectDownloadRequest::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code, ErrorCode::InvalidInput);
+    assert!(missing.message.contains("nope.txt"), "{}", missing.message);
+}
+
+#[tokio::test]
 async fn metadata_is_exported_as_ohapi_writes_it() {
     let harness = project_harness(2, 3).await;
     let service = &harness.service;

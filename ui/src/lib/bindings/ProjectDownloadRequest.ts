@@ -9,13 +9,21 @@ export type ProjectDownloadRequest = {
  */
 dest: string | null, 
 /**
- * Only these members (all when absent).
+ * Only these members (all when absent and `only_file` is absent).
  */
 only: Array<string> | null, 
+/**
+ * A member list file (ids separated by lines, commas or spaces) adding to `only`.
+ */
+only_file: string | null, 
 /**
  * Never these members.
  */
 exclude: Array<string>, 
+/**
+ * A member list file adding to `exclude`.
+ */
+exclude_file: string | null, 
 /**
  * Only this source, written straight into each member's folder.
  */
