@@ -14,6 +14,7 @@ fn main() {
         "disconnect",
         "retry",
         "history",
+        "open_receipt_link",
         "download_files",
         "cancel_downloads",
         "get_download_folder",

@@ -80,6 +80,7 @@ fn main() {
             commands::connections::retry,
             commands::connections::disconnect,
             commands::connections::history,
+            commands::connections::open_receipt_link,
             commands::settings::get_provider_settings,
             commands::settings::save_provider_settings,
             commands::settings::start_sandbox,

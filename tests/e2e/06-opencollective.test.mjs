@@ -86,6 +86,14 @@ e2eTest("disconnect: a receipt that points to Open Collective's site for revocat
   await receipt.waitForExist({ timeout: 10_000 });
   assert.match(await receipt.getText(), /Open Collective/);
   const link = await byTestId(browser, "receipt-link").getText();
-  assert.match(link, /^https?:\/\//);
+  assert.match(link, /^https?:\/\/.*\/ada\/admin\/authorized-apps$/);
   assert.equal(keyringLookup(OC_TOKENS), null, "the tokens were deleted from the keyring");
+
+  // The link opens in the system browser; the app's window stays where it is.
+  setBrowserMode("ignore");
+  const runsBefore = browserRuns().length;
+  await byTestId(browser, "receipt-link").click();
+  const run = await waitForBrowserRun(runsBefore, 15_000);
+  assert.equal(run.url, link);
+  assert.ok(await byTestId(browser, "connection-opencollective").isExisting(), "the window did not navigate");
 });

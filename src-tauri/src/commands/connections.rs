@@ -31,3 +31,9 @@ pub async fn disconnect(service: Service<'_>, provider: Provider) -> CmdResult<D
 pub async fn history(service: Service<'_>, provider: Provider) -> CmdResult<Vec<HistoryEvent>> {
     service.history(provider).await
 }
+
+/// Opens a page a disconnect receipt linked to, in the system browser.
+#[tauri::command]
+pub fn open_receipt_link(service: Service<'_>, url: String) -> CmdResult<()> {
+    service.open_receipt_link(&url)
+}

@@ -100,6 +100,8 @@ export const api = {
   disconnect: (provider: Provider) => call<DisconnectReceipt>("disconnect", { provider }),
   retry: (provider: Provider) => call<ConnectionView>("retry", { provider }),
   history: (provider: Provider) => call<HistoryEvent[]>("history", { provider }),
+  /** Opens a page a disconnect receipt linked to, in the system browser. */
+  openReceiptLink: (url: string) => call<null>("open_receipt_link", { url }),
   /** Downloads these files (all of the member's files when empty); progress comes as events. */
   downloadFiles: (fileIds: number[]) => call<DownloadSummary>("download_files", { fileIds }),
   cancelDownloads: () => call<boolean>("cancel_downloads"),

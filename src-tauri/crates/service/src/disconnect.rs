@@ -2,7 +2,7 @@
 //! and say what happened at each step.
 
 use crate::{Datalinks, DisconnectReceipt, ReceiptStep, StepOutcome};
-use datalinks_core::{Provider, Result};
+use datalinks_core::{Error, Provider, Result};
 
 /// Where a person withdraws an app's access on the provider's website, when the app cannot.
 /// Open Collective: authorized OAuth apps are listed under the account's admin pages,
@@ -26,6 +26,17 @@ fn step(label: &str, outcome: StepOutcome, detail: impl Into<String>) -> Receipt
 }
 
 impl Datalinks {
+    /// Opens a page a disconnect receipt linked to in the system browser. Only links this
+    /// service put in a receipt are opened, so the window cannot send the browser elsewhere.
+    pub fn open_receipt_link(&self, url: &str) -> Result<()> {
+        if !self.receipt_links.lock().unwrap().contains(url) {
+            return Err(Error::invalid_input(
+                "That link is not one Datalinks gave in a receipt; it was not opened.",
+            ));
+        }
+        self.host.open_in_browser(url)
+    }
+
     pub async fn disconnect(&self, provider: Provider) -> Result<DisconnectReceipt> {
         let mut steps = Vec::new();
         self.cancel_connect(provider).await?;
@@ -48,6 +59,7 @@ impl Datalinks {
                     slug.as_deref(),
                     matches!(personal_token, Ok(Some(_))),
                 );
+                self.receipt_links.lock().unwrap().insert(link.clone());
                 steps.push(ReceiptStep {
                     link: Some(link.clone()),
                     ..step(

@@ -75,6 +75,8 @@ pub struct Datalinks {
     download_run: Mutex<Option<tokio_util::sync::CancellationToken>>,
     /// The researcher's open project, if any.
     project_session: Mutex<Option<research::ProjectSession>>,
+    /// Provider pages that disconnect receipts linked to: the only pages `open_receipt_link` opens.
+    receipt_links: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Datalinks {
@@ -113,6 +115,7 @@ impl Datalinks {
             sandbox: tokio::sync::Mutex::default(),
             download_run: Mutex::default(),
             project_session: Mutex::default(),
+            receipt_links: Mutex::default(),
         }))
     }
 

@@ -360,6 +360,14 @@ async fn disconnect_says_access_is_revoked_on_open_collective_and_forgets_only_s
     assert!(link.starts_with(harness.oc().base_url().as_str().trim_end_matches('/')));
     assert!(link.ends_with("/ada/admin/authorized-apps"), "{link}");
     assert!(revoke.detail.contains(link));
+    // The window may open that page, and no other, in the system browser.
+    *harness.host.answer.lock().unwrap() = None;
+    harness.service.open_receipt_link(link).unwrap();
+    let elsewhere = harness
+        .service
+        .open_receipt_link("https://phishing.example/ada")
+        .unwrap_err();
+    assert_eq!(elsewhere.code, ErrorCode::InvalidInput);
     assert!(
         receipt
             .steps
