@@ -44,6 +44,8 @@ export function defaultOptions(provider: Provider): ProviderOptions {
         connect_script_url: "https://cdn.humanapi.co/humanapi-connect-client@latest.js",
         auth_url: "https://auth.humanapi.co",
         data_api_url: "https://api.humanapi.co/v1/human",
+        legacy_url: "https://user.humanapi.co",
+        legacy_flow: false,
       };
   }
 }

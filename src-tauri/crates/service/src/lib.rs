@@ -3,6 +3,7 @@
 mod connect;
 mod disconnect;
 mod download;
+mod humanapi;
 mod member;
 mod opencollective;
 mod options;
@@ -16,7 +17,8 @@ mod upload;
 mod views;
 
 pub use connect::DEEP_LINK_REDIRECT_URI;
-pub use datalinks_store::HistoryEvent;
+pub use datalinks_store::{ConnectedSource, HistoryEvent};
+pub use humanapi::{ConnectLaunch, CONNECT_RESULT_URL, HAPI_PAGE_SIZE};
 pub use opencollective::OC_PAGE_SIZE;
 pub use options::{HumanApiOptions, OpenCollectiveOptions, ProviderOptions, LOOPBACK_PATH};
 pub use project_views::*;
@@ -75,6 +77,8 @@ pub struct Datalinks {
     download_run: Mutex<Option<tokio_util::sync::CancellationToken>>,
     /// The researcher's open project, if any.
     project_session: Mutex<Option<research::ProjectSession>>,
+    /// The open Human API Connect window, if any.
+    connect_window: Mutex<Option<humanapi::ConnectAttempt>>,
 }
 
 impl Datalinks {
@@ -113,6 +117,7 @@ impl Datalinks {
             sandbox: tokio::sync::Mutex::default(),
             download_run: Mutex::default(),
             project_session: Mutex::default(),
+            connect_window: Mutex::default(),
         }))
     }
 
