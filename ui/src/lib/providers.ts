@@ -18,11 +18,6 @@ export const DEFAULT_BASE_URL: Record<Provider, string> = {
   humanapi: "https://auth.humanapi.co",
 };
 
-/** Providers the app can connect today; the others only have settings so far. */
-export function isAvailable(provider: Provider): boolean {
-  return provider !== "humanapi";
-}
-
 /** The options a provider starts with, matching the Rust defaults. */
 export function defaultOptions(provider: Provider): ProviderOptions {
   switch (provider) {

@@ -223,6 +223,32 @@ impl Datalinks {
         self.connect_window.lock().unwrap().take().is_some()
     }
 
+    /// The Connect window of `attempt_id` was closed: its attempt ends, unless a result already
+    /// ended it or a newer window replaced it.
+    pub async fn hapi_connect_window_closed(&self, attempt_id: &str) {
+        let ended = {
+            let mut open = self.connect_window.lock().unwrap();
+            let ours = open.as_ref().is_some_and(|a| a.id == attempt_id);
+            ours && open.take().is_some()
+        };
+        if ended {
+            let _ = self.store.record_event(
+                PROVIDER,
+                "connect_cancelled",
+                "The Human API Connect window was closed before Connect reported back.",
+            );
+            self.announce(PROVIDER).await;
+        }
+    }
+
+    /// Whether a navigation of the Connect window goes to [`CONNECT_RESULT_URL`].
+    pub fn is_connect_result(url: &Url) -> bool {
+        let mut bare = url.clone();
+        bare.set_query(None);
+        bare.set_fragment(None);
+        bare.as_str() == CONNECT_RESULT_URL
+    }
+
     /// Applies one navigation of the Connect window to [`CONNECT_RESULT_URL`]:
     /// `?kind=connect|disconnect|close&event=<JSON payload>`.
     pub async fn apply_connect_result(self: &Arc<Self>, attempt_id: &str, url: &Url) -> Result<()> {
@@ -352,7 +378,12 @@ impl Datalinks {
             })
             .collect();
         self.store.replace_connected_sources(PROVIDER, &sources)?;
-        if self.store.account(PROVIDER)?.is_some() || sources.is_empty() {
+        if sources.is_empty() {
+            return Ok(());
+        }
+        if self.store.account(PROVIDER)?.is_some() {
+            // A connected source is what Human API issues access tokens for.
+            self.store.set_reconnect_reason(PROVIDER, None)?;
             return Ok(());
         }
         let (_, options) = self.hapi_options()?;

@@ -328,7 +328,9 @@ impl Datalinks {
                     .await
                     .ok()
                     .flatten()
-                    .map(|t| t.expires_at);
+                    .map(|t| t.expires_at)
+                    // i64::MAX stands for "no expiry known" (legacy Human API tokens).
+                    .filter(|&at| at != i64::MAX);
                 if current.is_some() && current != stored {
                     let _ = self.store.set_token_expiry(provider, current);
                 } else if !recovered {

@@ -197,6 +197,18 @@ async fn forged_malformed_and_replayed_connect_results_are_refused() {
         );
     }
     // The reserved URL's parameters are checked too.
+    assert!(datalinks_service::Datalinks::is_connect_result(
+        &url::Url::parse(&format!("{CONNECT_RESULT_URL}?kind=close#x")).unwrap()
+    ));
+    for other in [
+        "https://datalinks.invalid/connect-result/x",
+        "http://datalinks.invalid/connect-result",
+        "https://datalinks.invalid.example/connect-result",
+    ] {
+        assert!(!datalinks_service::Datalinks::is_connect_result(
+            &url::Url::parse(other).unwrap()
+        ));
+    }
     let url = |query: &str| url::Url::parse(&format!("{CONNECT_RESULT_URL}?{query}")).unwrap();
     for query in [
         "kind=connect",
@@ -272,6 +284,22 @@ async fn an_expired_connect_session_is_shown_and_cancel_ends_the_attempt() {
     assert!(view.last_error.unwrap().message.contains("expired"));
 
     let launch = harness.service.hapi_start_connect().await.unwrap();
+    let newer = harness.service.hapi_start_connect().await.unwrap();
+    // The replaced window closing does not end the newer attempt.
+    harness
+        .service
+        .hapi_connect_window_closed(&launch.attempt_id)
+        .await;
+    assert!(matches!(
+        state(&harness).await,
+        ConnectionState::ConnectWindowOpen { .. }
+    ));
+    harness
+        .service
+        .hapi_connect_window_closed(&newer.attempt_id)
+        .await;
+    assert_eq!(state(&harness).await, ConnectionState::Disconnected);
+    let launch = harness.service.hapi_start_connect().await.unwrap();
     harness.service.cancel_connect(HAPI).await.unwrap();
     assert_eq!(state(&harness).await, ConnectionState::Disconnected);
     let err = harness
@@ -319,6 +347,41 @@ async fn no_connected_source_means_reconnect_in_connect() {
     harness.service.hapi_start_connect().await.unwrap();
     let err = harness.service.hapi_profile().await.unwrap_err();
     assert_eq!(err.code, ErrorCode::ReconnectNeeded, "{}", err.message);
+}
+
+#[tokio::test]
+async fn unlinking_every_source_asks_to_reconnect_until_one_is_linked_again() {
+    let harness = configured(false).await;
+    connect_sources(&harness, &[2]).await;
+    harness.service.hapi_profile().await.unwrap();
+    let user = client_user_id(&harness).await;
+
+    let launch = harness.service.hapi_start_connect().await.unwrap();
+    assert!(harness.hapi().disconnect_source(&user, SOURCES[2].id));
+    let mut event: serde_json::Value =
+        serde_json::from_str(&payload(&harness, &user, "DISCONNECTED_SOURCE", &[])).unwrap();
+    event["sessionResults"]["disconnectedSources"] =
+        json!([{"name": SOURCES[2].name, "id": SOURCES[2].id}]);
+    harness
+        .service
+        .apply_connect_event(&launch.attempt_id, "disconnect", &event.to_string())
+        .await
+        .unwrap();
+    assert!(harness.service.hapi_connected_sources().unwrap().is_empty());
+    harness.service.cancel_connect(HAPI).await.unwrap();
+
+    // Human API refuses tokens to a user with no source; the stored one is refused too.
+    harness.hapi().expire_tokens();
+    let err = harness.service.hapi_profile().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ReconnectNeeded, "{}", err.message);
+    assert!(matches!(
+        state(&harness).await,
+        ConnectionState::ReconnectNeeded { .. }
+    ));
+
+    connect_sources(&harness, &[3]).await;
+    assert_eq!(state(&harness).await, ConnectionState::Connected);
+    harness.service.hapi_profile().await.unwrap();
 }
 
 #[tokio::test]
@@ -395,6 +458,11 @@ async fn the_legacy_flow_finalizes_a_session_token_object_and_recovers_the_publi
     // The legacy access token reads the Data API without minting a new one.
     harness.service.hapi_profile().await.unwrap();
     assert_eq!(harness.hapi().stats().access_token_requests, 0);
+    let view = harness.service.connection(HAPI).await.unwrap();
+    assert_eq!(
+        view.token_expires_at, None,
+        "legacy tokens carry no lifetime"
+    );
 
     vault.delete_public_token(HAPI).unwrap();
     harness.service.hapi_recover_public_token().await.unwrap();
