@@ -132,10 +132,17 @@ pub async fn open<R: Runtime>(
     app: &AppHandle<R>,
     service: &Arc<Datalinks>,
 ) -> Result<ConnectionView> {
-    let launch = service.hapi_start_connect().await?;
     if let Some(old) = app.get_webview_window(LABEL) {
+        // The label is free again only once the event loop has destroyed the old window.
         let _ = old.destroy();
+        for _ in 0..40 {
+            if app.get_webview_window(LABEL).is_none() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
+    let launch = service.hapi_start_connect().await?;
     let ConnectLaunch {
         attempt_id,
         token,

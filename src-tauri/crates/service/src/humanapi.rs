@@ -258,6 +258,10 @@ impl Datalinks {
                 format!("A Human API Connect result was refused: {why}."),
             )
         };
+        // Percent-encoding at most triples the payload; refuse anything longer before decoding.
+        if url.as_str().len() > 3 * hapi::MAX_CONNECT_EVENT_BYTES + 256 {
+            return Err(refused("it is too large"));
+        }
         let (mut kind, mut event) = (None, None);
         for (name, value) in url.query_pairs() {
             let slot = match name.as_ref() {

@@ -210,10 +210,12 @@ async fn forged_malformed_and_replayed_connect_results_are_refused() {
         ));
     }
     let url = |query: &str| url::Url::parse(&format!("{CONNECT_RESULT_URL}?{query}")).unwrap();
+    let huge = format!("kind=connect&event={}", "%7B".repeat(80 * 1024));
     for query in [
         "kind=connect",
         "kind=connect&kind=close&event={}",
         "kind=connect&event={}&x=1",
+        huge.as_str(),
     ] {
         let err = harness
             .service
@@ -221,6 +223,9 @@ async fn forged_malformed_and_replayed_connect_results_are_refused() {
             .await
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::CallbackRefused, "{query}");
+        if query.len() > 1000 {
+            assert!(err.message.contains("too large"), "{}", err.message);
+        }
     }
     assert!(harness.service.hapi_connected_sources().unwrap().is_empty());
     let view = harness.service.connection(HAPI).await.unwrap();
