@@ -39,6 +39,15 @@ fn main() {
         "oc_scopes",
         "upload_file",
         "delete_files",
+        "hapi_open_connect",
+        "hapi_connected_sources",
+        "hapi_profile",
+        "hapi_sources",
+        "hapi_reports",
+        "hapi_save_report_pdf",
+        "hapi_activities",
+        "hapi_finalize_legacy",
+        "hapi_recover_public_token",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -2,6 +2,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod connect_window;
 mod host;
 
 use datalinks_service::Datalinks;
@@ -39,6 +40,9 @@ fn main() {
                 ])
                 .build(),
         )
+        // The Human API Connect window's page; that window has no capability (connect_window.rs).
+        .manage(connect_window::ConnectPage::default())
+        .register_uri_scheme_protocol(connect_window::SCHEME, connect_window::serve)
         .setup(|app| {
             let data_dir = app.path().app_data_dir()?;
             let host = Arc::new(host::TauriHost::new(app.handle().clone()));
@@ -109,6 +113,15 @@ fn main() {
             commands::opencollective::oc_scopes,
             commands::files::upload_file,
             commands::files::delete_files,
+            commands::humanapi::hapi_open_connect,
+            commands::humanapi::hapi_connected_sources,
+            commands::humanapi::hapi_profile,
+            commands::humanapi::hapi_sources,
+            commands::humanapi::hapi_reports,
+            commands::humanapi::hapi_save_report_pdf,
+            commands::humanapi::hapi_activities,
+            commands::humanapi::hapi_finalize_legacy,
+            commands::humanapi::hapi_recover_public_token,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Datalinks");

@@ -1,4 +1,5 @@
 use super::{CmdResult, Service};
+use crate::connect_window;
 use datalinks_core::{ConnectionView, Provider};
 use datalinks_service::{DisconnectReceipt, HistoryEvent};
 
@@ -12,9 +13,18 @@ pub async fn connect(service: Service<'_>, provider: Provider) -> CmdResult<Conn
     service.connect(provider, None).await
 }
 
+/// Also closes the Human API Connect window, whose attempt this ends.
 #[tauri::command]
-pub async fn cancel_connect(service: Service<'_>, provider: Provider) -> CmdResult<ConnectionView> {
-    service.cancel_connect(provider).await
+pub async fn cancel_connect(
+    app: tauri::AppHandle,
+    service: Service<'_>,
+    provider: Provider,
+) -> CmdResult<ConnectionView> {
+    let view = service.cancel_connect(provider).await?;
+    if provider == Provider::HumanApi {
+        connect_window::close(&app);
+    }
+    Ok(view)
 }
 
 #[tauri::command]
@@ -23,7 +33,14 @@ pub async fn retry(service: Service<'_>, provider: Provider) -> CmdResult<Connec
 }
 
 #[tauri::command]
-pub async fn disconnect(service: Service<'_>, provider: Provider) -> CmdResult<DisconnectReceipt> {
+pub async fn disconnect(
+    app: tauri::AppHandle,
+    service: Service<'_>,
+    provider: Provider,
+) -> CmdResult<DisconnectReceipt> {
+    if provider == Provider::HumanApi {
+        connect_window::close(&app);
+    }
     service.disconnect(provider).await
 }
 

@@ -3,6 +3,7 @@
 
 pub mod connections;
 pub mod files;
+pub mod humanapi;
 pub mod member;
 pub mod opencollective;
 pub mod project;

@@ -133,3 +133,66 @@ describe("settings form", () => {
     expect(await screen.findByTestId("sandbox-badge")).toBeTruthy();
   });
 });
+
+describe("human api settings", () => {
+  const HAPI: ProviderSettingsView = {
+    provider: "humanapi",
+    client_id: "hapi-client",
+    base_url: "https://auth.humanapi.co",
+    transport: "loopback",
+    loopback_path: "/callback",
+    has_client_secret: true,
+    has_personal_token: false,
+    sandbox: false,
+    options: {
+      kind: "human_api",
+      client_user_id: "datalinks-abc",
+      email: null,
+      connect_script_url: "https://cdn.humanapi.co/humanapi-connect-client@latest.js",
+      auth_url: "https://auth.humanapi.co",
+      data_api_url: "https://api.humanapi.co/v1/human",
+      legacy_url: "https://user.humanapi.co",
+      legacy_flow: false,
+    },
+  };
+
+  function setUpHapi() {
+    answerCommands({
+      get_provider_settings: () => HAPI,
+      save_provider_settings: (args) => ({ ...HAPI, ...(args?.input as object) }),
+      list_connections: () => [connectionView({ kind: "disconnected" }, { provider: "humanapi" })],
+    });
+    render(SettingsForm, { provider: "humanapi" });
+  }
+
+  it("shows the person's email and Connect fields instead of a browser transport", async () => {
+    setUpHapi();
+    await waitFor(async () => expect((await input("client-id")).value).toBe("hapi-client"));
+    expect(screen.queryByTestId("transport")).toBeNull();
+    expect((await input("hapi-connect-script-url")).value).toMatch(/cdn\.humanapi\.co/);
+    expect(screen.getByTestId("hapi-client-user-id").textContent).toBe("datalinks-abc");
+  });
+
+  it("saves the email, the legacy option and the auth address as the server", async () => {
+    setUpHapi();
+    await waitFor(async () => expect((await input("client-id")).value).toBe("hapi-client"));
+    await fireEvent.input(await input("hapi-email"), { target: { value: "not an address" } });
+    await fireEvent.click(screen.getByTestId("save-settings"));
+    expect(await screen.findByText(/does not look like an email/)).toBeTruthy();
+    expect(callsOf("save_provider_settings")).toHaveLength(0);
+
+    await fireEvent.input(await input("hapi-email"), { target: { value: " ada@example.org " } });
+    await fireEvent.input(await input("base-url"), { target: { value: "https://auth.staging.example/" } });
+    await fireEvent.click(screen.getByTestId("hapi-legacy-flow"));
+    await fireEvent.click(screen.getByTestId("save-settings"));
+    await waitFor(() => expect(callsOf("save_provider_settings")).toHaveLength(1));
+    const sent = callsOf("save_provider_settings")[0] as { input: { options: Record<string, unknown> } };
+    expect(sent.input.options).toMatchObject({
+      kind: "human_api",
+      email: "ada@example.org",
+      auth_url: "https://auth.staging.example",
+      legacy_flow: true,
+      client_user_id: "datalinks-abc",
+    });
+  });
+});

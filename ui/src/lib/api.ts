@@ -10,6 +10,12 @@ import type { DownloadSummary } from "./bindings/DownloadSummary";
 import type { Error as AppError } from "./bindings/Error";
 import type { ErrorCode } from "./bindings/ErrorCode";
 import type { FileGroup } from "./bindings/FileGroup";
+import type { ConnectedSource } from "./bindings/ConnectedSource";
+import type { HapiActivity } from "./bindings/HapiActivity";
+import type { HapiPage } from "./bindings/HapiPage";
+import type { HapiProfile } from "./bindings/HapiProfile";
+import type { HapiReport } from "./bindings/HapiReport";
+import type { HapiSource } from "./bindings/HapiSource";
 import type { HistoryEvent } from "./bindings/HistoryEvent";
 import type { ListingProgressView } from "./bindings/ListingProgressView";
 import type { MemberOverview } from "./bindings/MemberOverview";
@@ -133,6 +139,16 @@ export const api = {
   ocTransactions: (offset: number) => call<OcPage<OcTransaction>>("oc_transactions", { offset }),
   ocExpenses: (offset: number) => call<OcPage<OcExpense>>("oc_expenses", { offset }),
   ocScopes: () => call<ScopeDescription[]>("oc_scopes"),
+  /** Opens Human API Connect in its own window; its token never comes to this side. */
+  hapiOpenConnect: () => call<ConnectionView>("hapi_open_connect"),
+  hapiConnectedSources: () => call<ConnectedSource[]>("hapi_connected_sources"),
+  hapiProfile: () => call<HapiProfile>("hapi_profile"),
+  hapiSources: () => call<HapiSource[]>("hapi_sources"),
+  hapiReports: (offset: number) => call<HapiPage<HapiReport>>("hapi_reports", { offset }),
+  /** Writes the report as PDF to `path` (a full path); returns its size in bytes. */
+  hapiSaveReportPdf: (reportId: string, path: string) =>
+    call<number>("hapi_save_report_pdf", { reportId, path }),
+  hapiActivities: (offset: number) => call<HapiPage<HapiActivity>>("hapi_activities", { offset }),
   /** Uploads a local file to the project as the member; progress comes as events. */
   uploadFile: (input: UploadInput) => call<UploadedFile>("upload_file", { input }),
   /** Deletes files the project uploaded for the member; returns the deleted ids. */

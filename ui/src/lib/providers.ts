@@ -18,11 +18,6 @@ export const DEFAULT_BASE_URL: Record<Provider, string> = {
   humanapi: "https://auth.humanapi.co",
 };
 
-/** Providers the app can connect today; the others only have settings so far. */
-export function isAvailable(provider: Provider): boolean {
-  return provider !== "humanapi";
-}
-
 /** The options a provider starts with, matching the Rust defaults. */
 export function defaultOptions(provider: Provider): ProviderOptions {
   switch (provider) {
@@ -44,6 +39,8 @@ export function defaultOptions(provider: Provider): ProviderOptions {
         connect_script_url: "https://cdn.humanapi.co/humanapi-connect-client@latest.js",
         auth_url: "https://auth.humanapi.co",
         data_api_url: "https://api.humanapi.co/v1/human",
+        legacy_url: "https://user.humanapi.co",
+        legacy_flow: false,
       };
   }
 }

@@ -12,7 +12,9 @@ export type SettingsForm = {
   options: ProviderOptions;
 };
 
-export type SettingsErrors = Partial<Record<keyof SettingsForm, string>>;
+export type SettingsErrors = Partial<
+  Record<keyof SettingsForm | "email" | "connectScriptUrl" | "dataApiUrl" | "legacyUrl", string>
+>;
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
@@ -50,7 +52,9 @@ export function validateSettings(
   if (clientId === "" && !(openCollective && hasPersonalToken)) {
     errors.clientId = openCollective
       ? "Enter the client ID of your Open Collective app, or paste a personal token."
-      : "Enter the client ID of your Open Humans project.";
+      : form.options.kind === "human_api"
+        ? "Enter the client ID of your Human API app."
+        : "Enter the client ID of your Open Humans project.";
   } else if (/\s/.test(clientId)) errors.clientId = "A client ID has no spaces.";
   if (!openCollective && !hasStoredSecret && form.clientSecret.trim() === "") {
     errors.clientSecret = "Enter the client secret; none is stored yet.";
@@ -63,6 +67,18 @@ export function validateSettings(
   }
   const urlProblem = baseUrlProblem(form.baseUrl);
   if (urlProblem) errors.baseUrl = urlProblem;
+  if (form.options.kind === "human_api") {
+    const email = form.options.email?.trim() ?? "";
+    if (email !== "" && !/^[^\s@]+@[^\s@]+$/.test(email)) errors.email = "This does not look like an email address.";
+    for (const [field, value] of [
+      ["connectScriptUrl", form.options.connect_script_url],
+      ["dataApiUrl", form.options.data_api_url],
+      ["legacyUrl", form.options.legacy_url],
+    ] as const) {
+      const problem = baseUrlProblem(value);
+      if (problem) errors[field] = problem;
+    }
+  }
   return errors;
 }
 
@@ -76,6 +92,10 @@ export function toSettingsInput(form: SettingsForm): ProviderSettingsInput {
     base_url: form.baseUrl.trim().replace(/\/+$/, ""),
     transport: form.transport,
     personal_token: personalToken === "" ? null : personalToken,
-    options: form.options,
+    // Human API's server is its auth service.
+    options:
+      form.options.kind === "human_api"
+        ? { ...form.options, auth_url: form.baseUrl.trim().replace(/\/+$/, "") }
+        : form.options,
   };
 }

@@ -240,12 +240,19 @@ describe("connection card", () => {
     expect(within(overview).queryByTestId("oc-load-more-transactions")).toBeNull();
   });
 
-  it("human api: says it is not yet available instead of offering to connect", () => {
-    connections.upsert(connectionView({ kind: "not_configured" }, { provider: "humanapi" }));
+  it("human api: Connect opens in its own window through Rust, and the card says it is open", async () => {
+    const open = connectionView({ kind: "connect_window_open", expires_at: NOW + 3600 }, { provider: "humanapi" });
+    answerCommands({ hapi_open_connect: () => open, cancel_connect: () => connectionView({ kind: "disconnected" }, { provider: "humanapi" }) });
+    connections.upsert(connectionView({ kind: "disconnected" }, { provider: "humanapi" }));
     render(ConnectionsPage, { onOpenSettings: vi.fn() });
     const card = screen.getByTestId("connection-humanapi");
-    expect(card.dataset.state).toBe("not_available");
-    expect(card.textContent).toMatch(/not yet available/);
-    expect(within(card).queryByRole("button", { name: "Open settings" })).toBeNull();
+    expect(card.textContent).toMatch(/separate window/);
+    await fireEvent.click(within(card).getByTestId("connect-humanapi"));
+    expect(callsOf("hapi_open_connect")).toHaveLength(1);
+    expect(callsOf("connect")).toHaveLength(0);
+    await waitFor(() => expect(card.dataset.state).toBe("connect_window_open"));
+    expect(within(card).getByTestId("hapi-connect-open").textContent).toMatch(/own window/);
+    await fireEvent.click(within(card).getByTestId("cancel-connect-humanapi"));
+    expect(callsOf("cancel_connect")).toEqual([{ provider: "humanapi" }]);
   });
 });

@@ -56,8 +56,22 @@ enum Command {
         #[command(subcommand)]
         command: OcCommand,
     },
+    /// Human API: the linked person's data.
+    Hapi {
+        #[command(subcommand)]
+        command: HapiCommand,
+    },
     /// Run the provider sandbox until interrupted.
     Sandbox(SandboxArgs),
+}
+
+#[derive(Subcommand)]
+enum HapiCommand {
+    /// The sources linked in Human API Connect, with how far Human API got syncing each.
+    Sources {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -187,6 +201,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Oc {
             command: OcCommand::Me { json },
         } => print_oc_me(&service, json).await,
+        Command::Hapi {
+            command: HapiCommand::Sources { json },
+        } => print_hapi_sources(&service, json).await,
         Command::Sandbox(_) | Command::Oh(_) => unreachable!("handled above"),
     }
 }
@@ -287,6 +304,31 @@ async fn print_oc_me(service: &Arc<Datalinks>, json: bool) -> Result<()> {
     }
     println!("  transactions: {}", overview.transactions.total_count);
     println!("  expenses: {}", overview.expenses.total_count);
+    Ok(())
+}
+
+async fn print_hapi_sources(service: &Arc<Datalinks>, json: bool) -> Result<()> {
+    let sources = service.hapi_sources().await?;
+    if json {
+        let text =
+            serde_json::to_string_pretty(&sources).map_err(|e| Error::internal(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    if sources.is_empty() {
+        println!("No source is connected in Human API.");
+    }
+    for source in &sources {
+        let synched = source
+            .synched_at
+            .as_deref()
+            .map(|at| format!(", last synced {at}"))
+            .unwrap_or_default();
+        println!(
+            "{} ({}): connected since {}, sync {}{synched}",
+            source.name, source.id, source.connected_since, source.sync_status
+        );
+    }
     Ok(())
 }
 

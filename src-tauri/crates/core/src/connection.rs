@@ -30,6 +30,11 @@ pub enum ConnectionState {
         #[ts(type = "number")]
         expires_at: i64,
     },
+    /// Human API Connect is open in its own window; its results are accepted until `expires_at`.
+    ConnectWindowOpen {
+        #[ts(type = "number")]
+        expires_at: i64,
+    },
     Connected,
     /// The grant was revoked or expired (`invalid_grant`): account, settings and history are kept.
     ReconnectNeeded {

@@ -11,7 +11,6 @@ pub enum Provider {
     OpenHumans,
     #[serde(rename = "opencollective")]
     OpenCollective,
-    /// Settings only for now: connecting is not available yet.
     #[serde(rename = "humanapi")]
     HumanApi,
 }

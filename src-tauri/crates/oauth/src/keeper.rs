@@ -76,6 +76,63 @@ impl TokenKeeper {
         self.refresh_locked(&mut cached, tokens, refresh).await
     }
 
+    /// For a provider that mints a new access token instead of refreshing (Human API): the
+    /// stored access token, or a new one from `mint` when none is stored or under
+    /// [`REFRESH_MARGIN_SECS`] remain.
+    pub async fn access_token_minting<F, Fut>(&self, mint: F) -> Result<SecretString>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<TokenSet>>,
+    {
+        let mut cached = self.cached.lock().await;
+        let valid = self
+            .load(&mut cached)
+            .await?
+            .filter(|t| t.expires_at - now_unix() > REFRESH_MARGIN_SECS);
+        match valid {
+            Some(tokens) => Ok(tokens.access_token),
+            None => self.mint_locked(&mut cached, mint).await,
+        }
+    }
+
+    /// [`Self::access_token_minting`] after the provider rejected `rejected`: mints unless
+    /// another caller already replaced that token.
+    pub async fn access_token_minting_after_rejection<F, Fut>(
+        &self,
+        rejected: &SecretString,
+        mint: F,
+    ) -> Result<SecretString>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<TokenSet>>,
+    {
+        let mut cached = self.cached.lock().await;
+        let replaced = self
+            .load(&mut cached)
+            .await?
+            .filter(|t| t.access_token != *rejected);
+        match replaced {
+            Some(tokens) => Ok(tokens.access_token),
+            None => self.mint_locked(&mut cached, mint).await,
+        }
+    }
+
+    async fn mint_locked<F, Fut>(
+        &self,
+        cached: &mut Option<TokenSet>,
+        mint: F,
+    ) -> Result<SecretString>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<TokenSet>>,
+    {
+        let fresh = mint().await?;
+        self.save(&fresh).await?;
+        let access_token = fresh.access_token.clone();
+        *cached = Some(fresh);
+        Ok(access_token)
+    }
+
     /// Deletes the stored tokens. Returns whether there were any.
     pub async fn forget(&self) -> Result<bool> {
         let mut cached = self.cached.lock().await;

@@ -170,3 +170,58 @@ async fn a_locked_keyring_is_reported_and_nothing_is_deleted() {
         "a"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_minting_provider_mints_once_when_none_is_stored_and_again_after_rejection() {
+    let store = Arc::new(MemoryStore::new());
+    let keeper = Arc::new(TokenKeeper::new(
+        Provider::HumanApi,
+        Vault::new(store.clone()),
+    ));
+    let mints = Arc::new(AtomicUsize::new(0));
+    let mint = |mints: Arc<AtomicUsize>| async move {
+        let n = mints.fetch_add(1, Ordering::SeqCst) + 1;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        Ok(tokens(&format!("access-{n}"), "unused", 86_400))
+    };
+    let calls = (0..20).map(|_| {
+        let keeper = keeper.clone();
+        let mints = mints.clone();
+        tokio::spawn(async move { keeper.access_token_minting(|| mint(mints)).await })
+    });
+    for call in futures_join(calls).await {
+        assert_eq!(call.unwrap().expose(), "access-1");
+    }
+    assert_eq!(mints.load(Ordering::SeqCst), 1);
+    let stored = Vault::new(store.clone())
+        .tokens(Provider::HumanApi)
+        .unwrap();
+    assert_eq!(stored.unwrap().access_token.expose(), "access-1");
+
+    let rejected = SecretString::new("access-1");
+    let renewed = keeper
+        .access_token_minting_after_rejection(&rejected, || mint(mints.clone()))
+        .await
+        .unwrap();
+    assert_eq!(renewed.expose(), "access-2");
+    let again = keeper
+        .access_token_minting_after_rejection(&rejected, || mint(mints.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.expose(),
+        "access-2",
+        "another caller already replaced it"
+    );
+    assert_eq!(mints.load(Ordering::SeqCst), 2);
+
+    keeper
+        .store(tokens("nearly-expired", "r", 30))
+        .await
+        .unwrap();
+    let fresh = keeper
+        .access_token_minting(|| mint(mints.clone()))
+        .await
+        .unwrap();
+    assert_eq!(fresh.expose(), "access-3");
+}

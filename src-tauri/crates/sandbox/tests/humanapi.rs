@@ -709,7 +709,8 @@ async fn connect_page_validates_the_token() {
     for id in [CLINIC, PHARMACY, FITBIT] {
         assert!(valid.contains(id));
     }
-    assert!(valid.contains("\"hc-source-\"") && valid.contains("\"hc-disconnect-\""));
+    assert!(valid.contains("\"hc-connect-source\"") && valid.contains("\"hc-disconnect-source\""));
+    assert!(valid.contains("\"data-source-id\""));
     assert!(connect_page(&hapi, "")
         .await
         .contains("data-status=\"MISSING_SESSION_TOKEN\""));

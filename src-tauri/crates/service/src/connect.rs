@@ -63,7 +63,7 @@ impl Datalinks {
                     secret,
                 ))
             }
-            ProviderOptions::HumanApi(_) => Err(not_yet_available(provider)),
+            ProviderOptions::HumanApi(_) => Err(not_oauth(provider)),
         }
     }
 
@@ -157,7 +157,8 @@ impl Datalinks {
     /// Cancels an open attempt: its `state` is no longer accepted and its listener stops.
     pub async fn cancel_connect(&self, provider: Provider) -> Result<ConnectionView> {
         self.stop_listener(provider);
-        if self.attempts.cancel(provider) {
+        let window_closed = provider == Provider::HumanApi && self.end_connect_window();
+        if self.attempts.cancel(provider) || window_closed {
             let _ = self.store.record_event(
                 provider,
                 "authorize_cancelled",
@@ -337,7 +338,7 @@ impl Datalinks {
                     username: member.username,
                 })
             }
-            Provider::HumanApi => Err(not_yet_available(provider)),
+            Provider::HumanApi => Err(not_oauth(provider)),
         }
     }
 }
@@ -348,11 +349,11 @@ struct Identity {
     summary: String,
 }
 
-pub(crate) fn not_yet_available(provider: Provider) -> Error {
-    Error::new(
-        ErrorCode::NotConfigured,
-        format!("Connecting {provider} is not yet available in Datalinks."),
-    )
+/// Human API has no OAuth: people link it in its Connect window.
+fn not_oauth(provider: Provider) -> Error {
+    Error::invalid_input(format!(
+        "{provider} does not sign in through the browser: open Connect from its card."
+    ))
 }
 
 /// The loopback port: any free one, except for Open Collective, which compares the whole
@@ -392,7 +393,7 @@ fn authorize_url(
             scope_separator: oc.scope_separator,
         }
         .url(&crate::opencollective::hosts(settings, oc)?)),
-        ProviderOptions::HumanApi(_) => Err(not_yet_available(settings.provider)),
+        ProviderOptions::HumanApi(_) => Err(not_oauth(settings.provider)),
     }
 }
 

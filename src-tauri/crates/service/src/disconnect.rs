@@ -16,7 +16,7 @@ fn revoke_page(website: &str, slug: Option<&str>, personal_token: bool) -> Strin
     }
 }
 
-fn step(label: &str, outcome: StepOutcome, detail: impl Into<String>) -> ReceiptStep {
+pub(crate) fn step(label: &str, outcome: StepOutcome, detail: impl Into<String>) -> ReceiptStep {
     ReceiptStep {
         label: label.to_owned(),
         outcome,
@@ -47,6 +47,11 @@ impl Datalinks {
         let cannot_revoke =
             matches!(personal_token, Ok(Some(_))) || client.as_ref().is_ok_and(|c| !c.can_revoke());
         match (&tokens, &client) {
+            _ if provider == Provider::HumanApi => steps.push(step(
+                "Revoke access",
+                StepOutcome::Skipped,
+                self.hapi_revoke_hint(),
+            )),
             _ if cannot_revoke => {
                 let website = self
                     .store
@@ -177,7 +182,12 @@ impl Datalinks {
             }
         };
 
-        if tokens_deleted && personal_token_deleted {
+        let linked_data_forgotten = match provider {
+            Provider::HumanApi => self.hapi_forget_linked(&mut steps).await,
+            _ => true,
+        };
+
+        if tokens_deleted && personal_token_deleted && linked_data_forgotten {
             let removed = self.store.remove_account(provider)?;
             let (outcome, detail) = if removed {
                 (

@@ -3,6 +3,7 @@
 mod connect;
 mod disconnect;
 mod download;
+mod humanapi;
 mod member;
 mod opencollective;
 mod options;
@@ -16,7 +17,8 @@ mod upload;
 mod views;
 
 pub use connect::DEEP_LINK_REDIRECT_URI;
-pub use datalinks_store::HistoryEvent;
+pub use datalinks_store::{ConnectedSource, HistoryEvent};
+pub use humanapi::{ConnectLaunch, CONNECT_RESULT_URL, HAPI_PAGE_SIZE};
 pub use opencollective::OC_PAGE_SIZE;
 pub use options::{HumanApiOptions, OpenCollectiveOptions, ProviderOptions, LOOPBACK_PATH};
 pub use project_views::*;
@@ -77,6 +79,8 @@ pub struct Datalinks {
     project_session: Mutex<Option<research::ProjectSession>>,
     /// Provider pages that disconnect receipts linked to: the only pages `open_receipt_link` opens.
     receipt_links: Mutex<std::collections::HashSet<String>>,
+    /// The open Human API Connect window, if any.
+    connect_window: Mutex<Option<humanapi::ConnectAttempt>>,
 }
 
 impl Datalinks {
@@ -116,6 +120,7 @@ impl Datalinks {
             download_run: Mutex::default(),
             project_session: Mutex::default(),
             receipt_links: Mutex::default(),
+            connect_window: Mutex::default(),
         }))
     }
 

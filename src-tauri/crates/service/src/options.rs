@@ -49,7 +49,8 @@ impl Default for OpenCollectiveOptions {
     }
 }
 
-/// Human API: the shape the Human API integration fills in; connecting is not available yet.
+/// Human API: the linked person and where each Human API host is. Its auth service
+/// (`auth_url`) is also stored as the settings' server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default)]
 #[ts(export)]
@@ -60,6 +61,10 @@ pub struct HumanApiOptions {
     pub connect_script_url: String,
     pub auth_url: String,
     pub data_api_url: String,
+    /// The legacy 1.x host (`/v1/connect/tokens`, `/v1/connect/publictokens`).
+    pub legacy_url: String,
+    /// The app still uses Connect 1.x: access comes from finalizing its `sessionTokenObject`.
+    pub legacy_flow: bool,
 }
 
 impl Default for HumanApiOptions {
@@ -70,6 +75,8 @@ impl Default for HumanApiOptions {
             connect_script_url: datalinks_humanapi::DEFAULT_CONNECT_SCRIPT_URL.to_owned(),
             auth_url: datalinks_humanapi::DEFAULT_AUTH_BASE_URL.to_owned(),
             data_api_url: datalinks_humanapi::DEFAULT_DATA_API_URL.to_owned(),
+            legacy_url: datalinks_humanapi::DEFAULT_LEGACY_BASE_URL.to_owned(),
+            legacy_flow: false,
         }
     }
 }

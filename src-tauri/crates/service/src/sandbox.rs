@@ -1,12 +1,13 @@
-//! "Try with the sandbox": the built-in Open Humans and Open Collective simulators, run
+//! "Try with the sandbox": the built-in Open Humans, Open Collective and Human API simulators, run
 //! in-process, with their credentials filled in so a new user can try everything without a
 //! provider account.
 
-use crate::options::{OpenCollectiveOptions, LOOPBACK_PATH};
+use crate::options::{HumanApiOptions, OpenCollectiveOptions, LOOPBACK_PATH};
 use crate::{Datalinks, ProviderOptions, ProviderSettingsView, DEEP_LINK_REDIRECT_URI};
 use datalinks_core::{
     now_unix, Error, Provider, Result, SecretString, Transport, DEEP_LINK_SCHEME,
 };
+use datalinks_sandbox::humanapi::{HumanApiConfig, RunningHumanApi};
 use datalinks_sandbox::opencollective::{OpenCollectiveConfig, RunningOpenCollective};
 use datalinks_sandbox::{RunningSandbox, SandboxConfig};
 use datalinks_store::ProviderSettings;
@@ -16,14 +17,18 @@ use std::net::{Ipv4Addr, SocketAddr};
 pub(crate) struct Sandboxes {
     open_humans: RunningSandbox,
     open_collective: RunningOpenCollective,
+    human_api: RunningHumanApi,
 }
+
+/// Who the Human API sandbox links until the person enters their own email.
+const SANDBOX_EMAIL: &str = "sandbox.person@example.org";
 
 impl Sandboxes {
     fn base_url(&self, provider: Provider) -> Option<String> {
         let url = match provider {
             Provider::OpenHumans => self.open_humans.base_url(),
             Provider::OpenCollective => self.open_collective.base_url(),
-            Provider::HumanApi => return None,
+            Provider::HumanApi => self.human_api.base_url(),
         };
         Some(url.as_str().trim_end_matches('/').to_owned())
     }
@@ -34,40 +39,75 @@ struct SandboxApp {
     base_url: String,
     client_id: String,
     client_secret: SecretString,
+    /// The provider's own settings pointing at the sandbox; what the person chose is kept.
+    options: ProviderOptions,
 }
 
 impl Datalinks {
-    /// Starts the sandbox (once) and points the Open Humans and Open Collective settings at it.
-    /// Returns the Open Humans settings.
+    /// Starts the sandbox (once) and points the settings of every provider at it. Returns
+    /// the Open Humans settings.
     pub async fn start_sandbox(&self) -> Result<ProviderSettingsView> {
-        let (open_humans, open_collective) = {
+        let apps = {
             let mut running = self.sandbox.lock().await;
             if running.is_none() {
-                *running = Some(self.launch_sandbox(0, 0).await?);
+                *running = Some(self.launch_sandbox(0, 0, 0).await?);
             }
             let sandboxes = running.as_ref().expect("just started");
-            let app = |provider, client_id: &str, client_secret: &str| SandboxApp {
+            let app = |provider, client_id: &str, client_secret: &str, options| SandboxApp {
                 base_url: sandboxes.base_url(provider).unwrap_or_default(),
                 client_id: client_id.to_owned(),
                 client_secret: SecretString::new(client_secret),
+                options,
             };
-            (
-                app(
+            let (oc, hapi) = (&sandboxes.open_collective, &sandboxes.human_api);
+            let hapi_base = sandboxes.base_url(Provider::HumanApi).unwrap_or_default();
+            [
+                (
                     Provider::OpenHumans,
-                    sandboxes.open_humans.client_id(),
-                    sandboxes.open_humans.client_secret(),
+                    app(
+                        Provider::OpenHumans,
+                        sandboxes.open_humans.client_id(),
+                        sandboxes.open_humans.client_secret(),
+                        ProviderOptions::OpenHumans,
+                    ),
                 ),
-                app(
+                (
                     Provider::OpenCollective,
-                    sandboxes.open_collective.client_id(),
-                    sandboxes.open_collective.client_secret(),
+                    app(
+                        Provider::OpenCollective,
+                        oc.client_id(),
+                        oc.client_secret(),
+                        ProviderOptions::OpenCollective(OpenCollectiveOptions {
+                            api_url: sandboxes
+                                .base_url(Provider::OpenCollective)
+                                .unwrap_or_default(),
+                            loopback_port: None,
+                            ..OpenCollectiveOptions::default()
+                        }),
+                    ),
                 ),
-            )
+                (
+                    Provider::HumanApi,
+                    app(
+                        Provider::HumanApi,
+                        hapi.client_id(),
+                        hapi.client_secret(),
+                        ProviderOptions::HumanApi(HumanApiOptions {
+                            client_user_id: None,
+                            email: Some(SANDBOX_EMAIL.to_owned()),
+                            connect_script_url: hapi.connect_script_url().to_string(),
+                            auth_url: hapi_base.clone(),
+                            data_api_url: hapi.data_api_url().to_string(),
+                            legacy_url: hapi_base,
+                            legacy_flow: false,
+                        }),
+                    ),
+                ),
+            ]
         };
-        self.use_sandbox_app(Provider::OpenHumans, open_humans)
-            .await?;
-        self.use_sandbox_app(Provider::OpenCollective, open_collective)
-            .await?;
+        for (provider, app) in apps {
+            self.use_sandbox_app(provider, app).await?;
+        }
         self.provider_settings(Provider::OpenHumans)
             .await?
             .ok_or_else(|| Error::internal("sandbox settings vanished"))
@@ -85,24 +125,25 @@ impl Datalinks {
                 .as_ref()
                 .map_or(Transport::Loopback, |p| p.transport),
         };
-        let options = match provider {
-            Provider::OpenCollective => {
-                let kept = previous
-                    .as_ref()
-                    .map(|p| self.options(p))
-                    .transpose()?
-                    .and_then(|options| match options {
-                        ProviderOptions::OpenCollective(oc) => Some(oc),
-                        _ => None,
-                    })
-                    .unwrap_or_default();
-                ProviderOptions::OpenCollective(OpenCollectiveOptions {
-                    api_url: app.base_url.clone(),
-                    loopback_port: None,
-                    ..kept
+        let kept = previous.as_ref().map(|p| self.options(p)).transpose()?;
+        let options = match (app.options, kept) {
+            (
+                ProviderOptions::OpenCollective(fresh),
+                Some(ProviderOptions::OpenCollective(kept)),
+            ) => ProviderOptions::OpenCollective(OpenCollectiveOptions {
+                scopes: kept.scopes,
+                scope_separator: kept.scope_separator,
+                ..fresh
+            }),
+            (ProviderOptions::HumanApi(fresh), Some(ProviderOptions::HumanApi(kept))) => {
+                ProviderOptions::HumanApi(HumanApiOptions {
+                    client_user_id: kept.client_user_id,
+                    email: kept.email.or(fresh.email),
+                    legacy_flow: kept.legacy_flow,
+                    ..fresh
                 })
             }
-            other => ProviderOptions::default_for(other),
+            (fresh, _) => fresh,
         };
         let secret = app.client_secret;
         self.vault_call(move |v| v.set_client_secret(provider, &secret))
@@ -142,15 +183,18 @@ impl Datalinks {
                         .unwrap_or(0)
                 }))
         };
-        let oh_port = sandbox_port(Provider::OpenHumans)?;
-        let oc_port = sandbox_port(Provider::OpenCollective)?;
-        if oh_port.is_none() && oc_port.is_none() {
+        let ports = [
+            sandbox_port(Provider::OpenHumans)?,
+            sandbox_port(Provider::OpenCollective)?,
+            sandbox_port(Provider::HumanApi)?,
+        ];
+        if ports.iter().all(Option::is_none) {
             return Ok(());
         }
-        let (oh_port, oc_port) = (oh_port.unwrap_or(0), oc_port.unwrap_or(0));
-        let sandboxes = match self.launch_sandbox(oh_port, oc_port).await {
+        let [oh, oc, hapi] = ports.map(|port| port.unwrap_or(0));
+        let sandboxes = match self.launch_sandbox(oh, oc, hapi).await {
             Ok(sandboxes) => sandboxes,
-            Err(_) => self.launch_sandbox(0, 0).await?,
+            Err(_) => self.launch_sandbox(0, 0, 0).await?,
         };
         *self.sandbox.lock().await = Some(sandboxes);
         self.start_sandbox().await.map(|_| ())
@@ -161,7 +205,12 @@ impl Datalinks {
         running.as_ref().and_then(|s| s.base_url(provider))
     }
 
-    async fn launch_sandbox(&self, oh_port: u16, oc_port: u16) -> Result<Sandboxes> {
+    async fn launch_sandbox(
+        &self,
+        oh_port: u16,
+        oc_port: u16,
+        hapi_port: u16,
+    ) -> Result<Sandboxes> {
         let folder = self.data_dir.join("sandbox");
         std::fs::create_dir_all(&folder)
             .map_err(|e| Error::storage(format!("Could not create {}: {e}", folder.display())))?;
@@ -185,9 +234,16 @@ impl Datalinks {
         )
         .await
         .map_err(failed)?;
+        let human_api = datalinks_sandbox::humanapi::start(
+            HumanApiConfig::default(),
+            SocketAddr::from((Ipv4Addr::LOCALHOST, hapi_port)),
+        )
+        .await
+        .map_err(failed)?;
         Ok(Sandboxes {
             open_humans,
             open_collective,
+            human_api,
         })
     }
 }

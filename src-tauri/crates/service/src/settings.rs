@@ -86,7 +86,10 @@ impl Datalinks {
                 "The client ID must be a single word with no spaces.",
             ));
         }
-        let base_url = normalized_url(&input.base_url)?;
+        let base_url = match &options {
+            ProviderOptions::HumanApi(hapi) => hapi.auth_url.clone(),
+            _ => normalized_url(&input.base_url)?,
+        };
 
         if let Some(secret) = non_empty(input.client_secret) {
             let secret = SecretString::new(secret);
@@ -184,6 +187,7 @@ fn validated_options(options: ProviderOptions) -> Result<ProviderOptions> {
             hapi.connect_script_url = normalized_url(&hapi.connect_script_url)?;
             hapi.auth_url = normalized_url(&hapi.auth_url)?;
             hapi.data_api_url = normalized_url(&hapi.data_api_url)?;
+            hapi.legacy_url = normalized_url(&hapi.legacy_url)?;
             hapi.email = non_empty(hapi.email);
             hapi.client_user_id = non_empty(hapi.client_user_id);
             ProviderOptions::HumanApi(hapi)

@@ -76,6 +76,12 @@ impl Credential {
     }
 }
 
+/// How a connection gets a new access token: OAuth refresh, or (Human API) minting one.
+enum Renewal {
+    Refresh(Box<datalinks_oauth::OAuthClient>),
+    Mint,
+}
+
 /// A failed call, with how long the provider asked us to wait.
 struct Failure {
     error: Error,
@@ -150,14 +156,19 @@ impl Datalinks {
             }
             Err(err) => return Err(err),
             Ok(false) => ConnectionState::NotConfigured,
-            Ok(true) => match (self.attempts.current(provider), account) {
-                (Some(attempt), _) => ConnectionState::Waiting {
+            Ok(true) => match (
+                self.attempts.current(provider),
+                self.connect_window_open(provider),
+                account,
+            ) {
+                (Some(attempt), _, _) => ConnectionState::Waiting {
                     authorize_url: attempt.authorize_url,
                     transport: attempt.transport,
                     expires_at: attempt.expires_at,
                 },
-                (None, None) => ConnectionState::Disconnected,
-                (None, Some(account)) => {
+                (None, Some(expires_at), _) => ConnectionState::ConnectWindowOpen { expires_at },
+                (None, None, None) => ConnectionState::Disconnected,
+                (None, None, Some(account)) => {
                     match (account.reconnect_reason, health.keyring, health.unreachable) {
                         (Some(reason), _, _) => ConnectionState::ReconnectNeeded { reason },
                         (None, Some(message), _) => ConnectionState::KeyringUnavailable { message },
@@ -246,21 +257,50 @@ impl Datalinks {
                 .await
                 .map_err(Failure::from_provider);
         }
-        let client = self.oauth_client(provider).await?;
-        let refresh = |token: SecretString| {
-            let client = client.clone();
-            async move { client.refresh(&token).await }
+        let renewal = match provider {
+            Provider::HumanApi => Renewal::Mint,
+            _ => Renewal::Refresh(Box::new(self.oauth_client(provider).await?)),
         };
-        let keeper = self.keeper(provider);
-        let token = keeper.access_token(refresh).await?;
+        let token = self.access_token(provider, &renewal, None).await?;
         match call(Credential::OAuth(token.clone())).await {
             Err(err) if err.token_rejected() => {
-                let token = keeper.access_token_after_rejection(&token, refresh).await?;
+                let token = self.access_token(provider, &renewal, Some(&token)).await?;
                 call(Credential::OAuth(token))
                     .await
                     .map_err(Failure::from_provider)
             }
             other => other.map_err(Failure::from_provider),
+        }
+    }
+
+    /// A valid access token from the keeper, renewed when about to expire or after the
+    /// provider rejected `rejected`.
+    async fn access_token(
+        &self,
+        provider: Provider,
+        renewal: &Renewal,
+        rejected: Option<&SecretString>,
+    ) -> Result<SecretString> {
+        let keeper = self.keeper(provider);
+        match renewal {
+            Renewal::Refresh(client) => {
+                let refresh = |token: SecretString| async move { client.refresh(&token).await };
+                match rejected {
+                    None => keeper.access_token(refresh).await,
+                    Some(token) => keeper.access_token_after_rejection(token, refresh).await,
+                }
+            }
+            Renewal::Mint => {
+                let mint = || self.hapi_mint_access_token();
+                match rejected {
+                    None => keeper.access_token_minting(mint).await,
+                    Some(token) => {
+                        keeper
+                            .access_token_minting_after_rejection(token, mint)
+                            .await
+                    }
+                }
+            }
         }
     }
 
@@ -288,7 +328,9 @@ impl Datalinks {
                     .await
                     .ok()
                     .flatten()
-                    .map(|t| t.expires_at);
+                    .map(|t| t.expires_at)
+                    // i64::MAX stands for "no expiry known" (legacy Human API tokens).
+                    .filter(|&at| at != i64::MAX);
                 if current.is_some() && current != stored {
                     let _ = self.store.set_token_expiry(provider, current);
                 } else if !recovered {
@@ -362,7 +404,7 @@ impl Datalinks {
         match provider {
             Provider::OpenHumans => self.member_overview().await.map(drop),
             Provider::OpenCollective => self.oc_me().await.map(drop),
-            Provider::HumanApi => Ok(()),
+            Provider::HumanApi => self.hapi_profile().await.map(drop),
         }
     }
 }

@@ -257,6 +257,76 @@ pub struct OcOverview {
     pub expenses: OcPage<OcExpense>,
 }
 
+/// Who the linked person is to Human API.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct HapiProfile {
+    pub human_id: String,
+    pub email: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A source connected in Human API and how far Human API got fetching its data.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct HapiSource {
+    pub id: String,
+    pub source: String,
+    pub name: String,
+    pub connected_since: String,
+    /// The first full sync: `pending`, `completed`, …
+    pub history_sync: String,
+    pub oldest_date: Option<String>,
+    /// The latest sync: `pending`, `synced`, `failed`, …
+    pub sync_status: String,
+    pub sync_details: Option<String>,
+    pub synched_at: Option<String>,
+    pub newest_date: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct HapiReport {
+    pub id: String,
+    pub name: String,
+    /// `unity`, `healthcheck`, `highlights`, `ccdraw`, `covid`, …
+    pub kind: String,
+    /// Names of the sources the report draws on.
+    pub sources: Vec<String>,
+    pub created_at: String,
+}
+
+/// One day's activity summary (the wellness list the viewer shows).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct HapiActivity {
+    pub id: String,
+    pub source: String,
+    pub date: String,
+    #[ts(type = "number | null")]
+    pub steps: Option<u64>,
+    /// Metres.
+    #[ts(type = "number | null")]
+    pub distance: Option<u64>,
+    #[ts(type = "number | null")]
+    pub calories: Option<u64>,
+}
+
+/// One page of a Human API list; `next_offset` asks for the following one.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct HapiPage<T> {
+    #[ts(type = "number")]
+    pub offset: u64,
+    /// `X-Total-Count`.
+    #[ts(type = "number")]
+    pub total: u64,
+    pub items: Vec<T>,
+    #[ts(type = "number | null")]
+    pub next_offset: Option<u64>,
+}
+
 /// What the upload form submits: a local file and the metadata Open Humans requires.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]

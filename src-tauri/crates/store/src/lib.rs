@@ -48,6 +48,16 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE provider_settings ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
 "#,
+    // The data sources a person linked through the provider (Human API Connect), by name.
+    r#"
+    CREATE TABLE connected_sources (
+        provider     TEXT NOT NULL,
+        source_id    TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        position     INTEGER NOT NULL,
+        PRIMARY KEY (provider, source_id)
+    );
+"#,
 ];
 
 /// The path the loopback listener serves unless settings say otherwise.
@@ -93,6 +103,14 @@ pub struct HistoryEvent {
     pub provider: Provider,
     pub kind: String,
     pub detail: String,
+}
+
+/// A data source linked at the provider (not secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct ConnectedSource {
+    pub id: String,
+    pub name: String,
 }
 
 /// The SQLite database. Methods take `&self` and may be called from any thread.
@@ -306,6 +324,55 @@ impl Store {
             .execute("DELETE FROM accounts WHERE provider = ?1", [provider.key()])
             .map_err(failed(format!("remove the {provider} account")))?;
         Ok(removed > 0)
+    }
+
+    /// The provider's linked sources, in the order the provider listed them.
+    pub fn connected_sources(&self, provider: Provider) -> Result<Vec<ConnectedSource>> {
+        let connection = self.lock();
+        let read_failed = failed(format!("read the {provider} sources"));
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT source_id, name FROM connected_sources WHERE provider = ?1 ORDER BY position",
+            )
+            .map_err(&read_failed)?;
+        let sources = statement
+            .query_map([provider.key()], |row| {
+                Ok(ConnectedSource {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                })
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(&read_failed)?;
+        Ok(sources)
+    }
+
+    /// Replaces the provider's linked sources with `sources`; returns how many there were before.
+    pub fn replace_connected_sources(
+        &self,
+        provider: Provider,
+        sources: &[ConnectedSource],
+    ) -> Result<usize> {
+        let save_failed = failed(format!("save the {provider} sources"));
+        let mut connection = self.lock();
+        let transaction = connection.transaction().map_err(&save_failed)?;
+        let before = transaction
+            .execute(
+                "DELETE FROM connected_sources WHERE provider = ?1",
+                [provider.key()],
+            )
+            .map_err(&save_failed)?;
+        for (position, source) in sources.iter().enumerate() {
+            transaction
+                .execute(
+                    "INSERT OR REPLACE INTO connected_sources (provider, source_id, name, position)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![provider.key(), source.id, source.name, position as i64],
+                )
+                .map_err(&save_failed)?;
+        }
+        transaction.commit().map_err(&save_failed)?;
+        Ok(before)
     }
 
     /// Appends an event stamped with the current time. `detail` must not contain a secret.

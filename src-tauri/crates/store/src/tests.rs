@@ -215,7 +215,7 @@ fn a_version_2_database_gains_empty_provider_options_and_keeps_its_rows() {
         .lock()
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, MIGRATIONS.len());
     let oc = ProviderSettings {
         provider: Provider::OpenCollective,
         options: r#"{"scopes":["email","account"]}"#.into(),
@@ -289,4 +289,32 @@ fn store_is_shareable_between_threads() {
         writer.join().unwrap();
     }
     assert_eq!(store.history(OH, 10).unwrap().len(), 4);
+}
+
+#[test]
+fn connected_sources_are_replaced_as_a_whole_and_kept_per_provider() {
+    let store = Store::open_in_memory().unwrap();
+    let hapi = Provider::HumanApi;
+    assert!(store.connected_sources(hapi).unwrap().is_empty());
+    let source = |id: &str, name: &str| ConnectedSource {
+        id: id.into(),
+        name: name.into(),
+    };
+    let two = [source("b1", "Fitbit"), source("a2", "Starfleet Medical")];
+    assert_eq!(store.replace_connected_sources(hapi, &two).unwrap(), 0);
+    assert_eq!(
+        store.connected_sources(hapi).unwrap(),
+        two,
+        "in the order given"
+    );
+    assert!(store.connected_sources(OH).unwrap().is_empty());
+    assert_eq!(
+        store
+            .replace_connected_sources(hapi, &[source("a2", "Starfleet Medical")])
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.connected_sources(hapi).unwrap().len(), 1);
+    assert_eq!(store.replace_connected_sources(hapi, &[]).unwrap(), 1);
+    assert!(store.connected_sources(hapi).unwrap().is_empty());
 }

@@ -73,6 +73,19 @@ impl Vault {
         self.store.delete(&personal_token_key(provider))
     }
 
+    /// Human API's legacy public token, which relaunches Connect 1.x for a returning user.
+    pub fn public_token(&self, provider: Provider) -> Result<Option<SecretString>> {
+        self.store.get(&public_token_key(provider))
+    }
+
+    pub fn set_public_token(&self, provider: Provider, token: &SecretString) -> Result<()> {
+        self.store.set(&public_token_key(provider), token)
+    }
+
+    pub fn delete_public_token(&self, provider: Provider) -> Result<bool> {
+        self.store.delete(&public_token_key(provider))
+    }
+
     /// A stored entry that cannot be parsed is an `internal` error and stays in place.
     pub fn tokens(&self, provider: Provider) -> Result<Option<TokenSet>> {
         let Some(stored) = self.store.get(&tokens_key(provider))? else {
@@ -135,6 +148,10 @@ fn client_secret_key(provider: Provider) -> String {
 
 fn personal_token_key(provider: Provider) -> String {
     format!("{}/personal_token", provider.key())
+}
+
+fn public_token_key(provider: Provider) -> String {
+    format!("{}/public_token", provider.key())
 }
 
 fn tokens_key(provider: Provider) -> String {

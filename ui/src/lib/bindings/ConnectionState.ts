@@ -8,4 +8,4 @@ export type ConnectionState = { "kind": "not_configured" } | { "kind": "disconne
 /**
  * Unix seconds after which the attempt's `state` is no longer accepted.
  */
-expires_at: number, } | { "kind": "connected" } | { "kind": "reconnect_needed", reason: string, } | { "kind": "unreachable", message: string, retry_at: number, } | { "kind": "rate_limited", message: string, retry_at: number, } | { "kind": "keyring_unavailable", message: string, };
+expires_at: number, } | { "kind": "connect_window_open", expires_at: number, } | { "kind": "connected" } | { "kind": "reconnect_needed", reason: string, } | { "kind": "unreachable", message: string, retry_at: number, } | { "kind": "rate_limited", message: string, retry_at: number, } | { "kind": "keyring_unavailable", message: string, };

@@ -6,7 +6,7 @@
 //! - `hc-status`: `data-status` is `SUCCESS`, `SESSION_TOKEN_INVALID`, `SESSION_TOKEN_EXPIRED` or
 //!   `MISSING_SESSION_TOKEN`; sources are listed only on `SUCCESS`.
 //! - `hc-row-<source id>` (with `data-connected="true|false"`) per source, holding the button
-//!   `hc-source-<source id>` (connect) or `hc-disconnect-<source id>` (disconnect).
+//!   `hc-connect-source` or `hc-disconnect-source`, whose `data-source-id` names the source.
 //! - `hc-close`: closes Connect with the current status.
 //!
 //! Connecting takes one click (no login at the source, unlike the real Connect). Each change is

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 /// A data source offered in Connect.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Source {
-    /// 24 hex digits, like Human API's source ids (`hc-source-<id>` in Connect).
+    /// 24 hex digits, like Human API's source ids (`data-source-id` in Connect).
     pub id: &'static str,
     pub name: &'static str,
     /// The `source` field of Data API records.

@@ -38,7 +38,8 @@
       name.textContent = source.name + (connected ? " (connected)" : "");
       var button = document.createElement("button");
       button.type = "button";
-      button.setAttribute("data-testid", (connected ? "hc-disconnect-" : "hc-source-") + source.id);
+      button.setAttribute("data-testid", connected ? "hc-disconnect-source" : "hc-connect-source");
+      button.setAttribute("data-source-id", source.id);
       button.textContent = connected ? "Disconnect" : "Connect";
       button.addEventListener("click", function () { act(connected ? "disconnect" : "connect", source.id); });
       row.appendChild(name);

@@ -5,11 +5,12 @@
 //! the "system browser".
 
 use datalinks_core::{ConnectionState, ConnectionView, Error, Provider, Result, Transport};
+use datalinks_sandbox::humanapi::{HumanApiConfig, RunningHumanApi};
 use datalinks_sandbox::opencollective::{OpenCollectiveConfig, RunningOpenCollective};
 use datalinks_sandbox::person::{Answer, Person};
 use datalinks_sandbox::{RunningSandbox, SandboxConfig};
 use datalinks_service::{
-    Datalinks, DownloadProgress, Host, OpenCollectiveOptions, ProviderOptions,
+    Datalinks, DownloadProgress, Host, HumanApiOptions, OpenCollectiveOptions, ProviderOptions,
     ProviderSettingsInput, ServiceEvent, UploadProgress,
 };
 use datalinks_vault::MemoryStore;
@@ -80,6 +81,7 @@ pub struct Harness {
     pub secrets: Arc<MemoryStore>,
     sandbox: Option<RunningSandbox>,
     open_collective: Option<RunningOpenCollective>,
+    human_api: Option<RunningHumanApi>,
     pub data_dir: std::path::PathBuf,
 }
 
@@ -108,6 +110,44 @@ impl Harness {
             Some(oc),
             datalinks_sandbox::opencollective::SEEDED_SLUG,
         )
+    }
+
+    /// A service beside a Human API sandbox only.
+    pub async fn human_api(config: HumanApiConfig) -> Self {
+        let hapi = datalinks_sandbox::humanapi::start(config, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let mut harness = Self::around(None, None, "unused");
+        harness.human_api = Some(hapi);
+        harness
+    }
+
+    pub fn hapi(&self) -> &RunningHumanApi {
+        self.human_api
+            .as_ref()
+            .expect("the Human API sandbox is running")
+    }
+
+    /// Human API settings for the sandbox's app, linking `email`.
+    pub fn hapi_settings(&self, legacy_flow: bool) -> ProviderSettingsInput {
+        let hapi = self.hapi();
+        let base = hapi.base_url().to_string();
+        ProviderSettingsInput {
+            client_id: hapi.client_id().into(),
+            client_secret: Some(hapi.client_secret().into()),
+            base_url: base.clone(),
+            transport: Transport::Loopback,
+            personal_token: None,
+            options: ProviderOptions::HumanApi(HumanApiOptions {
+                client_user_id: None,
+                email: Some("ada@example.org".into()),
+                connect_script_url: hapi.connect_script_url().to_string(),
+                auth_url: base.clone(),
+                data_api_url: hapi.data_api_url().to_string(),
+                legacy_url: base,
+                legacy_flow,
+            }),
+        }
     }
 
     /// A service with no sandbox of the test's own (for the built-in one).
@@ -142,6 +182,7 @@ impl Harness {
             secrets,
             sandbox,
             open_collective,
+            human_api: None,
             data_dir,
         }
     }

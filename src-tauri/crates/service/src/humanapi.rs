@@ -1,0 +1,672 @@
+//! Human API: Connect in its own window, the sources the person linked there, the Data API
+//! viewer, and the legacy 1.x finalize flow.
+//!
+//! Every token is minted here. The only one that leaves Rust is the short-lived session (3600 s)
+//! or id (86400 s) token Connect opens with, and it goes only to the Connect window (the shell
+//! puts it in that page's URL fragment), never to the main UI or over IPC. Connect's results come
+//! back over an untrusted channel, so [`Datalinks::apply_connect_event`] accepts them only for the
+//! Connect window that is open, and only in the exact documented shape.
+
+use crate::disconnect::step;
+use crate::options::HumanApiOptions;
+use crate::{
+    Datalinks, HapiActivity, HapiPage, HapiProfile, HapiReport, HapiSource, ProviderOptions,
+    ReceiptStep, StepOutcome,
+};
+use datalinks_core::{now_unix, Error, ErrorCode, Provider, Result, SecretString};
+use datalinks_humanapi::{
+    self as hapi, CloseStatus, ConnectOutcome, ConnectToken, PageRequest, ReportFormat, SourceRef,
+    WellnessList,
+};
+use datalinks_oauth::random_state;
+use datalinks_store::{AccountRecord, ConnectedSource};
+use datalinks_vault::TokenSet;
+use std::path::Path;
+use std::sync::Arc;
+use url::Url;
+
+const PROVIDER: Provider = Provider::HumanApi;
+
+/// Items per page of the reports and the wellness list.
+pub const HAPI_PAGE_SIZE: u32 = 25;
+
+/// The Connect window reports each result by navigating here; Rust intercepts the navigation
+/// and it never happens. `.invalid` is reserved and can never resolve (RFC 2606).
+pub const CONNECT_RESULT_URL: &str = "https://datalinks.invalid/connect-result";
+
+/// Where production Connect frames its page (providers.md §C3).
+const CONNECT_PAGE_ORIGIN: &str = "https://hapi-connect.humanapi.co";
+
+/// Longest a Connect window is listened to, even when its token lives longer (id tokens).
+const CONNECT_WINDOW_SECS: i64 = 3600;
+
+/// The Connect window that is open: its results are accepted only under this id, until it
+/// closes or expires.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectAttempt {
+    id: String,
+    expires_at: i64,
+    /// From the session token; an id token (returning user) does not say.
+    human_id: Option<String>,
+}
+
+/// What the shell needs to open the Connect window. Not serializable: it holds the token.
+#[derive(Debug)]
+pub struct ConnectLaunch {
+    pub attempt_id: String,
+    /// The session or id token Connect opens with; for the Connect window only.
+    pub token: SecretString,
+    pub script_url: Url,
+    /// Origins the window may load besides its own page: the script's and Connect's page.
+    pub allowed_origins: Vec<url::Origin>,
+    pub expires_at: i64,
+}
+
+impl crate::status::ProviderFailure for hapi::HumanApiError {
+    fn token_rejected(&self) -> bool {
+        matches!(self, Self::TokenRejected { .. })
+    }
+}
+
+impl Datalinks {
+    fn hapi_options(&self) -> Result<(datalinks_store::ProviderSettings, HumanApiOptions)> {
+        let settings = self.settings_or_error(PROVIDER)?;
+        let ProviderOptions::HumanApi(options) = self.options(&settings)? else {
+            return Err(Error::internal("Human API settings of another provider"));
+        };
+        Ok((settings, options))
+    }
+
+    fn hapi_config(
+        &self,
+        settings: &datalinks_store::ProviderSettings,
+        options: &HumanApiOptions,
+        client_secret: SecretString,
+    ) -> Result<hapi::Config> {
+        let parse = |raw: &str| {
+            Url::parse(raw).map_err(|e| Error::invalid_input(format!("{raw:?} is not a URL: {e}")))
+        };
+        Ok(hapi::Config {
+            auth_base_url: parse(&options.auth_url)?,
+            legacy_base_url: parse(&options.legacy_url)?,
+            data_api_url: parse(&options.data_api_url)?,
+            connect_script_url: parse(&options.connect_script_url)?,
+            client_id: settings.client_id.clone(),
+            client_secret,
+        })
+    }
+
+    pub(crate) async fn hapi_auth(&self) -> Result<(hapi::AuthClient, String)> {
+        let (settings, options) = self.hapi_options()?;
+        let secret = self.client_secret(PROVIDER).await?;
+        let config = self.hapi_config(&settings, &options, secret)?;
+        let client_user_id = self.hapi_client_user_id(settings, options)?;
+        Ok((
+            hapi::AuthClient::new(self.http.clone(), config)?,
+            client_user_id,
+        ))
+    }
+
+    /// The linked person's id at Human API, generated and stored the first time.
+    fn hapi_client_user_id(
+        &self,
+        mut settings: datalinks_store::ProviderSettings,
+        mut options: HumanApiOptions,
+    ) -> Result<String> {
+        if let Some(id) = &options.client_user_id {
+            return Ok(id.clone());
+        }
+        let id = format!("datalinks-{}", &random_state()[..22]);
+        options.client_user_id = Some(id.clone());
+        settings.options = ProviderOptions::HumanApi(options).to_column();
+        self.store.save_provider_settings(&settings)?;
+        Ok(id)
+    }
+
+    fn hapi_data_api(&self) -> Result<hapi::DataApi> {
+        let (_, options) = self.hapi_options()?;
+        let url = Url::parse(&options.data_api_url)
+            .map_err(|e| Error::invalid_input(format!("The Data API URL is not a URL: {e}")))?;
+        hapi::DataApi::new(self.http.clone(), url)
+    }
+
+    /// A new access token (type access, 86400 s) for the linked person.
+    pub(crate) async fn hapi_mint_access_token(&self) -> Result<TokenSet> {
+        let (_, options) = self.hapi_options()?;
+        if options.legacy_flow {
+            return Err(Error::new(
+                ErrorCode::ReconnectNeeded,
+                "The legacy Human API access token was refused: connect through Connect 1.x and finalize again.",
+            ));
+        }
+        let (auth, client_user_id) = self.hapi_auth().await?;
+        let access = auth.access_token(&client_user_id).await?;
+        Ok(TokenSet {
+            access_token: access.token,
+            refresh_token: access.refresh_token,
+            expires_at: access.expires_at,
+            scope: None,
+        })
+    }
+
+    /// Opens a Connect attempt: mints a session token, or an id token when Human API says the
+    /// person already connected a source (HTTP 403). Any earlier attempt is retired.
+    pub async fn hapi_start_connect(self: &Arc<Self>) -> Result<ConnectLaunch> {
+        let (_, options) = self.hapi_options()?;
+        let email = options.email.clone().ok_or_else(|| {
+            Error::invalid_input(
+                "Enter the email of the person to link in the Human API settings first.",
+            )
+        })?;
+        let (auth, client_user_id) = self.hapi_auth().await?;
+        let token = match auth.connect_token(&client_user_id, &email).await {
+            Ok(token) => token,
+            Err(err) => {
+                let err = Error::from(err);
+                self.set_last_error(PROVIDER, Some(err.clone()));
+                self.announce(PROVIDER).await;
+                return Err(err);
+            }
+        };
+        let (human_id, kind) = match &token {
+            ConnectToken::Session { human_id, .. } => {
+                (Some(human_id.clone()), "a session token (new user)")
+            }
+            ConnectToken::Id { .. } => (None, "an id token (a source is already connected)"),
+        };
+        let attempt = ConnectAttempt {
+            id: random_state(),
+            expires_at: token.expires_at().min(now_unix() + CONNECT_WINDOW_SECS),
+            human_id,
+        };
+        *self.connect_window.lock().unwrap() = Some(attempt.clone());
+        self.set_last_error(PROVIDER, None);
+        self.store.record_event(
+            PROVIDER,
+            "connect_opened",
+            &format!("Opened Human API Connect with {kind}."),
+        )?;
+        self.announce(PROVIDER).await;
+        let script_url = auth.config().connect_script_url.clone();
+        let mut allowed_origins = vec![script_url.origin()];
+        let page_origin = Url::parse(CONNECT_PAGE_ORIGIN)
+            .expect("constant URL")
+            .origin();
+        if !allowed_origins.contains(&page_origin) {
+            allowed_origins.push(page_origin);
+        }
+        Ok(ConnectLaunch {
+            attempt_id: attempt.id,
+            token: token.token().clone(),
+            script_url,
+            allowed_origins,
+            expires_at: attempt.expires_at,
+        })
+    }
+
+    /// Unix seconds until which the open Connect window's results are accepted.
+    pub(crate) fn connect_window_open(&self, provider: Provider) -> Option<i64> {
+        if provider != PROVIDER {
+            return None;
+        }
+        let now = now_unix();
+        self.connect_window
+            .lock()
+            .unwrap()
+            .as_ref()
+            .filter(|a| a.expires_at >= now)
+            .map(|a| a.expires_at)
+    }
+
+    /// Ends the Connect attempt without a result; returns whether one was open.
+    pub(crate) fn end_connect_window(&self) -> bool {
+        self.connect_window.lock().unwrap().take().is_some()
+    }
+
+    /// The Connect window of `attempt_id` was closed: its attempt ends, unless a result already
+    /// ended it or a newer window replaced it.
+    pub async fn hapi_connect_window_closed(&self, attempt_id: &str) {
+        let ended = {
+            let mut open = self.connect_window.lock().unwrap();
+            let ours = open.as_ref().is_some_and(|a| a.id == attempt_id);
+            ours && open.take().is_some()
+        };
+        if ended {
+            let _ = self.store.record_event(
+                PROVIDER,
+                "connect_cancelled",
+                "The Human API Connect window was closed before Connect reported back.",
+            );
+            self.announce(PROVIDER).await;
+        }
+    }
+
+    /// Whether a navigation of the Connect window goes to [`CONNECT_RESULT_URL`].
+    pub fn is_connect_result(url: &Url) -> bool {
+        let mut bare = url.clone();
+        bare.set_query(None);
+        bare.set_fragment(None);
+        bare.as_str() == CONNECT_RESULT_URL
+    }
+
+    /// Applies one navigation of the Connect window to [`CONNECT_RESULT_URL`]:
+    /// `?kind=connect|disconnect|close&event=<JSON payload>`.
+    pub async fn apply_connect_result(self: &Arc<Self>, attempt_id: &str, url: &Url) -> Result<()> {
+        let refused = |why: &str| {
+            Error::new(
+                ErrorCode::CallbackRefused,
+                format!("A Human API Connect result was refused: {why}."),
+            )
+        };
+        // Percent-encoding at most triples the payload; refuse anything longer before decoding.
+        if url.as_str().len() > 3 * hapi::MAX_CONNECT_EVENT_BYTES + 256 {
+            return Err(refused("it is too large"));
+        }
+        let (mut kind, mut event) = (None, None);
+        for (name, value) in url.query_pairs() {
+            let slot = match name.as_ref() {
+                "kind" => &mut kind,
+                "event" => &mut event,
+                _ => return Err(refused("it carries an unknown parameter")),
+            };
+            if slot.replace(value.into_owned()).is_some() {
+                return Err(refused("it repeats a parameter"));
+            }
+        }
+        match (kind, event) {
+            (Some(kind), Some(event)) => self.apply_connect_event(attempt_id, &kind, &event).await,
+            _ => Err(refused("it lacks its kind or event")),
+        }
+    }
+
+    /// Records one Connect event (`kind` is `connect`, `disconnect` or `close`, `json` its
+    /// payload) for the open Connect window `attempt_id`. Refused when no such window is open
+    /// or the payload is not exactly the documented shape; closing ends the attempt.
+    pub async fn apply_connect_event(
+        self: &Arc<Self>,
+        attempt_id: &str,
+        kind: &str,
+        json: &str,
+    ) -> Result<()> {
+        let outcome = self.record_connect_event(attempt_id, kind, json);
+        if let Err(err) = &outcome {
+            let _ = self
+                .store
+                .record_event(PROVIDER, "connect_event_refused", &err.message);
+            self.set_last_error(PROVIDER, Some(err.clone()));
+        }
+        self.announce(PROVIDER).await;
+        outcome
+    }
+
+    fn record_connect_event(&self, attempt_id: &str, kind: &str, json: &str) -> Result<()> {
+        let attempt = self
+            .connect_window
+            .lock()
+            .unwrap()
+            .clone()
+            .filter(|a| a.id == attempt_id && a.expires_at >= now_unix())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::StateMismatch,
+                    "This Human API Connect result does not belong to the Connect window Datalinks has open (it may be old, already closed, or not from Connect). Nothing was changed.",
+                )
+            })?;
+        let event = hapi::parse_connect_event(kind, json)?;
+        let names = |sources: &[SourceRef]| {
+            sources
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match event.outcome {
+            ConnectOutcome::SourceConnected | ConnectOutcome::SourceDisconnected => {
+                self.save_sources(&attempt, &event.current_connections)?;
+                let (kind, verb, changed) = match event.outcome {
+                    ConnectOutcome::SourceConnected => {
+                        ("source_connected", "Connected", &event.connected_sources)
+                    }
+                    _ => (
+                        "source_disconnected",
+                        "Disconnected",
+                        &event.disconnected_sources,
+                    ),
+                };
+                self.set_last_error(PROVIDER, None);
+                self.store.record_event(
+                    PROVIDER,
+                    kind,
+                    &format!("{verb} {} in Human API Connect.", names(changed)),
+                )
+            }
+            ConnectOutcome::Closed(status) => {
+                self.end_connect_window();
+                let message = match status {
+                    CloseStatus::Success => {
+                        self.save_sources(&attempt, &event.current_connections)?;
+                        self.set_last_error(PROVIDER, None);
+                        return self.store.record_event(
+                            PROVIDER,
+                            "connect_closed",
+                            &format!(
+                                "Human API Connect was closed; {} source(s) connected.",
+                                event.current_connections.len()
+                            ),
+                        );
+                    }
+                    CloseStatus::SessionTokenExpired => {
+                        "Human API Connect closed because its session expired. Open Connect again."
+                    }
+                    CloseStatus::SessionTokenInvalid => {
+                        "Human API Connect did not accept its session token. Open Connect again."
+                    }
+                    CloseStatus::MissingSessionToken => {
+                        "Human API Connect opened without a session token. Open Connect again."
+                    }
+                };
+                let error = Error::new(ErrorCode::ProviderError, message);
+                self.set_last_error(PROVIDER, Some(error));
+                self.store.record_event(PROVIDER, "connect_closed", message)
+            }
+        }
+    }
+
+    /// Stores the person's current connections and, with the first one, the account.
+    fn save_sources(&self, attempt: &ConnectAttempt, current: &[SourceRef]) -> Result<()> {
+        let sources: Vec<ConnectedSource> = current
+            .iter()
+            .map(|s| ConnectedSource {
+                id: s.id.clone(),
+                name: s.name.clone(),
+            })
+            .collect();
+        self.store.replace_connected_sources(PROVIDER, &sources)?;
+        if sources.is_empty() {
+            return Ok(());
+        }
+        if self.store.account(PROVIDER)?.is_some() {
+            // A connected source is what Human API issues access tokens for.
+            self.store.set_reconnect_reason(PROVIDER, None)?;
+            return Ok(());
+        }
+        let (_, options) = self.hapi_options()?;
+        let account_id = match (&attempt.human_id, &options.client_user_id) {
+            (Some(human_id), _) => human_id.clone(),
+            (None, Some(client_user_id)) => client_user_id.clone(),
+            (None, None) => return Err(Error::internal("a Connect attempt without a user")),
+        };
+        self.store.save_account(&AccountRecord {
+            provider: PROVIDER,
+            account_id,
+            username: options.email,
+            connected_at: now_unix(),
+            token_expires_at: None,
+            reconnect_reason: None,
+        })
+    }
+
+    /// The sources the person linked, as Connect last reported them.
+    pub fn hapi_connected_sources(&self) -> Result<Vec<ConnectedSource>> {
+        self.store.connected_sources(PROVIDER)
+    }
+
+    pub async fn hapi_profile(self: &Arc<Self>) -> Result<HapiProfile> {
+        let api = self.hapi_data_api()?;
+        let profile = self
+            .with_token(PROVIDER, |credential| {
+                let api = api.clone();
+                async move { api.profile(credential.secret()).await }
+            })
+            .await?;
+        Ok(HapiProfile {
+            human_id: profile.human_id,
+            email: profile.email,
+            created_at: profile.created_at,
+            updated_at: profile.updated_at,
+        })
+    }
+
+    /// Every connected source with its sync status; also brings the stored list up to date.
+    pub async fn hapi_sources(self: &Arc<Self>) -> Result<Vec<HapiSource>> {
+        let api = self.hapi_data_api()?;
+        let sources = self
+            .with_token(PROVIDER, |credential| {
+                let api = api.clone();
+                async move { api.sources(credential.secret()).await }
+            })
+            .await?;
+        let stored: Vec<ConnectedSource> = sources
+            .iter()
+            .map(|s| ConnectedSource {
+                id: s.id.clone(),
+                name: s.source_name.clone(),
+            })
+            .collect();
+        self.store.replace_connected_sources(PROVIDER, &stored)?;
+        Ok(sources
+            .into_iter()
+            .map(|s| HapiSource {
+                id: s.id,
+                source: s.source,
+                name: s.source_name,
+                connected_since: s.connected_since,
+                history_sync: s.history_sync.status,
+                oldest_date: s.history_sync.oldest_date,
+                sync_status: s.sync_status.status,
+                sync_details: s.sync_status.details,
+                synched_at: s.sync_status.synched_at,
+                newest_date: s.sync_status.newest_date,
+            })
+            .collect())
+    }
+
+    /// The person's medical reports, from `offset`.
+    pub async fn hapi_reports(self: &Arc<Self>, offset: u64) -> Result<HapiPage<HapiReport>> {
+        let api = self.hapi_data_api()?;
+        let page = self
+            .with_token(PROVIDER, |credential| {
+                let api = api.clone();
+                async move { api.reports(credential.secret(), window(offset)).await }
+            })
+            .await?;
+        Ok(page_of(page, |r| HapiReport {
+            id: r.id,
+            name: r.name,
+            kind: r.kind,
+            sources: r.sources.into_iter().map(|s| s.name).collect(),
+            created_at: r.created_at,
+        }))
+    }
+
+    /// Saves a report as PDF at `dest` (an absolute path); returns its size in bytes.
+    pub async fn hapi_save_report_pdf(
+        self: &Arc<Self>,
+        report_id: &str,
+        dest: &Path,
+    ) -> Result<u64> {
+        if !dest.is_absolute() || dest.file_name().is_none() {
+            return Err(Error::invalid_input(
+                "Give the full path of the PDF file to write, for example /home/me/report.pdf.",
+            ));
+        }
+        if !dest.parent().is_some_and(Path::is_dir) {
+            return Err(Error::invalid_input(format!(
+                "The folder of {} does not exist.",
+                dest.display()
+            )));
+        }
+        let api = self.hapi_data_api()?;
+        let bytes = self
+            .with_token(PROVIDER, |credential| {
+                let api = api.clone();
+                async move {
+                    api.download_report(credential.secret(), report_id, ReportFormat::Pdf, dest)
+                        .await
+                }
+            })
+            .await?;
+        self.store.record_event(
+            PROVIDER,
+            "report_saved",
+            &format!(
+                "Saved report {report_id} as {} ({bytes} bytes).",
+                dest.display()
+            ),
+        )?;
+        Ok(bytes)
+    }
+
+    /// Daily activity summaries, newest first, from `offset`.
+    pub async fn hapi_activities(self: &Arc<Self>, offset: u64) -> Result<HapiPage<HapiActivity>> {
+        let api = self.hapi_data_api()?;
+        let page = self
+            .with_token(PROVIDER, |credential| {
+                let api = api.clone();
+                async move {
+                    api.wellness(
+                        credential.secret(),
+                        WellnessList::ActivitySummaries,
+                        window(offset),
+                    )
+                    .await
+                }
+            })
+            .await?;
+        Ok(page_of(page, |record| {
+            let text = |field: &str| record.details.get(field).and_then(|v| v.as_str());
+            let number = |field: &str| record.details.get(field).and_then(|v| v.as_u64());
+            HapiActivity {
+                date: text("date").unwrap_or(&record.created_at).to_owned(),
+                steps: number("steps"),
+                distance: number("distance"),
+                calories: number("calories"),
+                id: record.id,
+                source: record.source,
+            }
+        }))
+    }
+
+    /// Legacy 1.x flow: signs the Connect 1.x popup's `sessionTokenObject` with the client
+    /// secret and keeps the access token and the public token in the keyring.
+    pub async fn hapi_finalize_legacy(self: &Arc<Self>, session_token_object: &str) -> Result<()> {
+        let (auth, _) = self.hapi_auth().await?;
+        let tokens = auth.finalize_legacy(session_token_object).await?;
+        self.keeper(PROVIDER)
+            .store(TokenSet {
+                access_token: tokens.access_token,
+                refresh_token: None,
+                // Legacy access tokens carry no lifetime: used until Human API refuses them.
+                expires_at: i64::MAX,
+                scope: None,
+            })
+            .await?;
+        let public_token = tokens.public_token;
+        self.vault_call(move |v| v.set_public_token(PROVIDER, &public_token))
+            .await?;
+        self.store.save_account(&AccountRecord {
+            provider: PROVIDER,
+            account_id: tokens.human_id.clone(),
+            username: Some(tokens.client_user_id),
+            connected_at: now_unix(),
+            token_expires_at: None,
+            reconnect_reason: None,
+        })?;
+        self.set_last_error(PROVIDER, None);
+        self.store.record_event(
+            PROVIDER,
+            "connected",
+            &format!(
+                "Finalized the legacy Connect session of human {}.",
+                tokens.human_id
+            ),
+        )?;
+        self.announce(PROVIDER).await;
+        Ok(())
+    }
+
+    /// Legacy 1.x flow: asks Human API for a new public token when the stored one is lost.
+    pub async fn hapi_recover_public_token(self: &Arc<Self>) -> Result<()> {
+        let human_id = self
+            .store
+            .account(PROVIDER)?
+            .map(|a| a.account_id)
+            .ok_or_else(|| Error::new(ErrorCode::NotFound, "No Human API user is linked yet."))?;
+        let (auth, _) = self.hapi_auth().await?;
+        let public_token = auth.recover_public_token(&human_id).await?;
+        self.vault_call(move |v| v.set_public_token(PROVIDER, &public_token))
+            .await?;
+        self.store.record_event(
+            PROVIDER,
+            "public_token_recovered",
+            "A new legacy public token was stored in the keyring.",
+        )
+    }
+}
+
+impl Datalinks {
+    /// What disconnecting cannot do at Human API, and where the person does it instead.
+    pub(crate) fn hapi_revoke_hint(&self) -> String {
+        let user = self
+            .hapi_options()
+            .ok()
+            .and_then(|(_, options)| options.client_user_id)
+            .map(|id| format!(" (client user id {id})"))
+            .unwrap_or_default();
+        format!("Human API gives apps no way to revoke a user's tokens; the last access token expires within 24 hours. To remove this person{user} and their data at Human API too, delete the user in the Human API portal, or disconnect each source in Connect first.")
+    }
+
+    /// Deletes the legacy public token and the list of linked sources; false when the
+    /// keyring could not be reached.
+    pub(crate) async fn hapi_forget_linked(&self, steps: &mut Vec<ReceiptStep>) -> bool {
+        let label = "Delete the legacy public token from the OS keyring";
+        let public_token_deleted = match self.vault_call(|v| v.delete_public_token(PROVIDER)).await
+        {
+            Ok(true) => {
+                steps.push(step(
+                    label,
+                    StepOutcome::Done,
+                    "The public token was deleted.",
+                ));
+                true
+            }
+            Ok(false) => true,
+            Err(e) => {
+                steps.push(step(
+                    label,
+                    StepOutcome::Failed,
+                    format!(
+                        "{} Disconnect again once the keyring is available.",
+                        e.message
+                    ),
+                ));
+                false
+            }
+        };
+        let label = "Forget the linked sources";
+        steps.push(match self.store.replace_connected_sources(PROVIDER, &[]) {
+            Ok(0) => step(label, StepOutcome::Skipped, "No sources were listed."),
+            Ok(n) => step(
+                label,
+                StepOutcome::Done,
+                format!("The list of {n} linked source(s) was removed from this computer."),
+            ),
+            Err(e) => step(label, StepOutcome::Failed, e.message),
+        });
+        public_token_deleted
+    }
+}
+
+fn window(offset: u64) -> PageRequest {
+    PageRequest::new(HAPI_PAGE_SIZE, offset)
+}
+
+fn page_of<S, T>(page: hapi::Page<S>, item: impl Fn(S) -> T) -> HapiPage<T> {
+    let next_offset = page.next_request().map(|next| next.offset());
+    HapiPage {
+        offset: page.request.offset(),
+        total: page.total,
+        items: page.items.into_iter().map(item).collect(),
+        next_offset,
+    }
+}

@@ -1,0 +1,550 @@
+//! Human API end to end against the in-process Human API sandbox: Connect tokens (session, then
+//! id after a source is connected), Connect results from the Connect window (accepted, forged,
+//! replayed), the access token minted and minted again, the Data API viewer, the legacy
+//! finalize flow and disconnecting.
+
+mod support;
+
+use datalinks_core::{ConnectionState, ErrorCode, Provider};
+use datalinks_sandbox::humanapi::{HumanApiConfig, SOURCES};
+use datalinks_service::{ConnectLaunch, ProviderOptions, StepOutcome, CONNECT_RESULT_URL};
+use datalinks_vault::Vault;
+use serde_json::json;
+use support::Harness;
+
+const HAPI: Provider = Provider::HumanApi;
+
+async fn configured(legacy_flow: bool) -> Harness {
+    let harness = Harness::human_api(HumanApiConfig::default()).await;
+    harness
+        .service
+        .save_provider_settings(HAPI, harness.hapi_settings(legacy_flow))
+        .await
+        .unwrap();
+    harness
+}
+
+async fn client_user_id(harness: &Harness) -> String {
+    let settings = harness.service.provider_settings(HAPI).await.unwrap();
+    let ProviderOptions::HumanApi(options) = settings.unwrap().options else {
+        panic!("Human API options")
+    };
+    options.client_user_id.expect("generated on connect")
+}
+
+/// The payload Connect hands its `onConnectSource` / `onDisconnectSource` / `onClose`
+/// listeners, with the person's connections as the sandbox holds them.
+fn payload(harness: &Harness, user: &str, status: &str, connected: &[usize]) -> String {
+    let source = |i: &usize| json!({"name": SOURCES[*i].name, "id": SOURCES[*i].id});
+    let current: Vec<_> = harness
+        .hapi()
+        .connected_sources(user)
+        .into_iter()
+        .map(|s| json!({"name": s.name, "id": s.id}))
+        .collect();
+    json!({
+        "status": status,
+        "sessionResults": {
+            "connectedSources": connected.iter().map(source).collect::<Vec<_>>(),
+            "disconnectedSources": [],
+            "requestedSources": [],
+        },
+        "currentConnections": current,
+        "requestedProviders": [],
+    })
+    .to_string()
+}
+
+/// Opens Connect, connects `sources` in it, and closes it, as the person would.
+async fn connect_sources(harness: &Harness, sources: &[usize]) -> ConnectLaunch {
+    let launch = harness.service.hapi_start_connect().await.unwrap();
+    let user = client_user_id(harness).await;
+    for i in sources {
+        assert!(harness.hapi().connect_source(&user, SOURCES[*i].id));
+        let event = payload(harness, &user, "CONNECTED_SOURCE", &[*i]);
+        harness
+            .service
+            .apply_connect_event(&launch.attempt_id, "connect", &event)
+            .await
+            .unwrap();
+    }
+    let closed = payload(harness, &user, "SUCCESS", sources);
+    harness
+        .service
+        .apply_connect_event(&launch.attempt_id, "close", &closed)
+        .await
+        .unwrap();
+    launch
+}
+
+async fn state(harness: &Harness) -> ConnectionState {
+    harness.service.connection(HAPI).await.unwrap().state
+}
+
+#[tokio::test]
+async fn a_new_user_gets_a_session_token_and_a_returning_user_an_id_token() {
+    let harness = configured(false).await;
+    assert_eq!(state(&harness).await, ConnectionState::Disconnected);
+
+    let launch = harness.service.hapi_start_connect().await.unwrap();
+    let user = client_user_id(&harness).await;
+    assert!(user.starts_with("datalinks-"));
+    let human_id = harness
+        .hapi()
+        .human_id(&user)
+        .expect("a session was started");
+    let ConnectionState::ConnectWindowOpen { expires_at } = state(&harness).await else {
+        panic!("Connect is open")
+    };
+    assert!((expires_at - datalinks_core::now_unix() - 3600).abs() < 60);
+    assert_eq!(launch.expires_at, expires_at);
+    assert_eq!(launch.script_url, harness.hapi().connect_script_url());
+    assert!(launch
+        .allowed_origins
+        .contains(&harness.hapi().base_url().origin()));
+    // The token opens the sandbox's Connect page for this person.
+    let page = reqwest::get(harness.hapi().connect_page_url(launch.token.expose()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("data-status=\"SUCCESS\""));
+
+    assert!(harness.hapi().connect_source(&user, SOURCES[2].id));
+    let event = payload(&harness, &user, "CONNECTED_SOURCE", &[2]);
+    harness
+        .service
+        .apply_connect_event(&launch.attempt_id, "connect", &event)
+        .await
+        .unwrap();
+    let close = payload(&harness, &user, "SUCCESS", &[2]);
+    harness
+        .service
+        .apply_connect_event(&launch.attempt_id, "close", &close)
+        .await
+        .unwrap();
+    assert_eq!(state(&harness).await, ConnectionState::Connected);
+    let view = harness.service.connection(HAPI).await.unwrap();
+    assert_eq!(view.account.unwrap().account_id, human_id);
+    let sources = harness.service.hapi_connected_sources().unwrap();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0].name, "Fitbit");
+
+    // Human API answers the session request with 403 now: the id token takes over.
+    let stats_before = harness.hapi().stats();
+    let again = harness.service.hapi_start_connect().await.unwrap();
+    let stats = harness.hapi().stats();
+    assert_eq!(
+        stats.session_token_requests,
+        stats_before.session_token_requests + 1
+    );
+    assert_eq!(stats.id_token_requests, stats_before.id_token_requests + 1);
+    assert_ne!(again.token, launch.token);
+    let ConnectionState::ConnectWindowOpen { expires_at } = state(&harness).await else {
+        panic!("Connect is open")
+    };
+    assert!(
+        (expires_at - datalinks_core::now_unix() - 3600).abs() < 60,
+        "the window is listened to for an hour even though id tokens last a day"
+    );
+    let history = harness.service.history(HAPI).await.unwrap();
+    assert!(history[0].detail.contains("id token"), "{history:?}");
+    assert!(history
+        .iter()
+        .any(|e| e.kind == "source_connected" && e.detail.contains("Fitbit")));
+}
+
+#[tokio::test]
+async fn forged_malformed_and_replayed_connect_results_are_refused() {
+    let harness = configured(false).await;
+    let launch = harness.service.hapi_start_connect().await.unwrap();
+    let user = client_user_id(&harness).await;
+    harness.hapi().connect_source(&user, SOURCES[0].id);
+    let event = payload(&harness, &user, "CONNECTED_SOURCE", &[0]);
+
+    // Another attempt's id: a page that is not the open Connect window.
+    let err = harness
+        .service
+        .apply_connect_event("not-the-attempt", "connect", &event)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::StateMismatch);
+    // The kind does not match the status, an unknown field, an implausible source id, too big.
+    for (kind, json) in [
+        ("close", event.clone()),
+        (
+            "connect",
+            event.replace("\"status\"", "\"extra\":1,\"status\""),
+        ),
+        ("connect", event.replace(SOURCES[0].id, "not-hex")),
+        (
+            "connect",
+            format!("{{\"pad\":\"{}\"}}", "x".repeat(70 * 1024)),
+        ),
+        ("hijack", event.clone()),
+    ] {
+        let err = harness
+            .service
+            .apply_connect_event(&launch.attempt_id, kind, &json)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.code,
+            ErrorCode::CallbackRefused,
+            "{kind}: {}",
+            err.message
+        );
+    }
+    // The reserved URL's parameters are checked too.
+    assert!(datalinks_service::Datalinks::is_connect_result(
+        &url::Url::parse(&format!("{CONNECT_RESULT_URL}?kind=close#x")).unwrap()
+    ));
+    for other in [
+        "https://datalinks.invalid/connect-result/x",
+        "http://datalinks.invalid/connect-result",
+        "https://datalinks.invalid.example/connect-result",
+    ] {
+        assert!(!datalinks_service::Datalinks::is_connect_result(
+            &url::Url::parse(other).unwrap()
+        ));
+    }
+    let url = |query: &str| url::Url::parse(&format!("{CONNECT_RESULT_URL}?{query}")).unwrap();
+    let huge = format!("kind=connect&event={}", "%7B".repeat(80 * 1024));
+    for query in [
+        "kind=connect",
+        "kind=connect&kind=close&event={}",
+        "kind=connect&event={}&x=1",
+        huge.as_str(),
+    ] {
+        let err = harness
+            .service
+            .apply_connect_result(&launch.attempt_id, &url(query))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::CallbackRefused, "{query}");
+        if query.len() > 1000 {
+            assert!(err.message.contains("too large"), "{}", err.message);
+        }
+    }
+    assert!(harness.service.hapi_connected_sources().unwrap().is_empty());
+    let view = harness.service.connection(HAPI).await.unwrap();
+    assert_eq!(view.last_error.unwrap().code, ErrorCode::CallbackRefused);
+
+    // The genuine event through the reserved URL is applied.
+    let mut genuine = url::Url::parse(CONNECT_RESULT_URL).unwrap();
+    genuine
+        .query_pairs_mut()
+        .append_pair("kind", "connect")
+        .append_pair("event", &event);
+    harness
+        .service
+        .apply_connect_result(&launch.attempt_id, &genuine)
+        .await
+        .unwrap();
+    assert_eq!(harness.service.hapi_connected_sources().unwrap().len(), 1);
+    let close = payload(&harness, &user, "SUCCESS", &[0]);
+    harness
+        .service
+        .apply_connect_event(&launch.attempt_id, "close", &close)
+        .await
+        .unwrap();
+
+    // Closing ended the attempt: replaying its events changes nothing.
+    harness.hapi().connect_source(&user, SOURCES[1].id);
+    let replay = payload(&harness, &user, "CONNECTED_SOURCE", &[1]);
+    let err = harness
+        .service
+        .apply_connect_result(&launch.attempt_id, &{
+            let mut u = url::Url::parse(CONNECT_RESULT_URL).unwrap();
+            u.query_pairs_mut()
+                .append_pair("kind", "connect")
+                .append_pair("event", &replay);
+            u
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::StateMismatch);
+    assert_eq!(harness.service.hapi_connected_sources().unwrap().len(), 1);
+    assert_eq!(state(&harness).await, ConnectionState::Connected);
+}
+
+#[tokio::test]
+async fn an_expired_connect_session_is_shown_and_cancel_ends_the_attempt() {
+    let harness = configured(false).await;
+    let launch = harness.service.hapi_start_connect().await.unwrap();
+    let closed = json!({
+        "status": "SESSION_TOKEN_EXPIRED",
+        "sessionResults": {"connectedSources": [], "disconnectedSources": []},
+        "currentConnections": [],
+    })
+    .to_string();
+    harness
+        .service
+        .apply_connect_event(&launch.attempt_id, "close", &closed)
+        .await
+        .unwrap();
+    let view = harness.service.connection(HAPI).await.unwrap();
+    assert_eq!(view.state, ConnectionState::Disconnected);
+    assert!(view.last_error.unwrap().message.contains("expired"));
+
+    let launch = harness.service.hapi_start_connect().await.unwrap();
+    let newer = harness.service.hapi_start_connect().await.unwrap();
+    // The replaced window closing does not end the newer attempt.
+    harness
+        .service
+        .hapi_connect_window_closed(&launch.attempt_id)
+        .await;
+    assert!(matches!(
+        state(&harness).await,
+        ConnectionState::ConnectWindowOpen { .. }
+    ));
+    harness
+        .service
+        .hapi_connect_window_closed(&newer.attempt_id)
+        .await;
+    assert_eq!(state(&harness).await, ConnectionState::Disconnected);
+    let launch = harness.service.hapi_start_connect().await.unwrap();
+    harness.service.cancel_connect(HAPI).await.unwrap();
+    assert_eq!(state(&harness).await, ConnectionState::Disconnected);
+    let err = harness
+        .service
+        .apply_connect_event(&launch.attempt_id, "close", &closed)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::StateMismatch);
+}
+
+#[tokio::test]
+async fn the_access_token_is_minted_when_needed_kept_and_minted_again_when_refused() {
+    let harness = configured(false).await;
+    connect_sources(&harness, &[2]).await;
+    let vault = Vault::new(harness.secrets.clone());
+    assert!(
+        vault.tokens(HAPI).unwrap().is_none(),
+        "minted only when data is needed"
+    );
+
+    let profile = harness.service.hapi_profile().await.unwrap();
+    let user = client_user_id(&harness).await;
+    assert_eq!(Some(profile.human_id), harness.hapi().human_id(&user));
+    assert_eq!(profile.email.as_deref(), Some("ada@example.org"));
+    let first = vault.tokens(HAPI).unwrap().expect("kept in the keyring");
+    assert!((first.expires_at - datalinks_core::now_unix() - 86_400).abs() < 60);
+    harness.service.hapi_sources().await.unwrap();
+    assert_eq!(harness.hapi().stats().access_token_requests, 1, "reused");
+
+    harness.hapi().expire_tokens();
+    harness.service.hapi_profile().await.unwrap();
+    let second = vault.tokens(HAPI).unwrap().unwrap();
+    assert_ne!(second.access_token, first.access_token);
+    let stats = harness.hapi().stats();
+    assert_eq!(stats.access_token_requests, 2);
+    assert_eq!(stats.data_api_auth_failures, 1);
+    let view = harness.service.connection(HAPI).await.unwrap();
+    assert_eq!(view.token_expires_at, Some(second.expires_at));
+    assert_eq!(view.state, ConnectionState::Connected);
+}
+
+#[tokio::test]
+async fn no_connected_source_means_reconnect_in_connect() {
+    let harness = configured(false).await;
+    harness.service.hapi_start_connect().await.unwrap();
+    let err = harness.service.hapi_profile().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ReconnectNeeded, "{}", err.message);
+}
+
+#[tokio::test]
+async fn unlinking_every_source_asks_to_reconnect_until_one_is_linked_again() {
+    let harness = configured(false).await;
+    connect_sources(&harness, &[2]).await;
+    harness.service.hapi_profile().await.unwrap();
+    let user = client_user_id(&harness).await;
+
+    let launch = harness.service.hapi_start_connect().await.unwrap();
+    assert!(harness.hapi().disconnect_source(&user, SOURCES[2].id));
+    let mut event: serde_json::Value =
+        serde_json::from_str(&payload(&harness, &user, "DISCONNECTED_SOURCE", &[])).unwrap();
+    event["sessionResults"]["disconnectedSources"] =
+        json!([{"name": SOURCES[2].name, "id": SOURCES[2].id}]);
+    harness
+        .service
+        .apply_connect_event(&launch.attempt_id, "disconnect", &event.to_string())
+        .await
+        .unwrap();
+    assert!(harness.service.hapi_connected_sources().unwrap().is_empty());
+    harness.service.cancel_connect(HAPI).await.unwrap();
+
+    // Human API refuses tokens to a user with no source; the stored one is refused too.
+    harness.hapi().expire_tokens();
+    let err = harness.service.hapi_profile().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ReconnectNeeded, "{}", err.message);
+    assert!(matches!(
+        state(&harness).await,
+        ConnectionState::ReconnectNeeded { .. }
+    ));
+
+    connect_sources(&harness, &[3]).await;
+    assert_eq!(state(&harness).await, ConnectionState::Connected);
+    harness.service.hapi_profile().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_data_api_viewer_lists_sources_reports_pages_of_activities_and_saves_a_pdf() {
+    let harness = configured(false).await;
+    connect_sources(&harness, &[0, 2]).await;
+
+    let sources = harness.service.hapi_sources().await.unwrap();
+    assert_eq!(sources.len(), 2);
+    let fitbit = sources.iter().find(|s| s.name == "Fitbit").unwrap();
+    assert_eq!(fitbit.source, "fitbit");
+    assert!(!fitbit.sync_status.is_empty());
+    assert!(fitbit.synched_at.is_some());
+
+    let reports = harness.service.hapi_reports(0).await.unwrap();
+    assert!(!reports.items.is_empty());
+    assert_eq!(reports.total, reports.items.len() as u64);
+    let report = &reports.items[0];
+
+    let first = harness.service.hapi_activities(0).await.unwrap();
+    assert_eq!(first.offset, 0);
+    assert_eq!(first.items.len(), 25);
+    assert_eq!(
+        first.total, 90,
+        "X-Total-Count: 90 days of one wellness source"
+    );
+    assert!(first.items.iter().all(|a| a.steps.is_some()));
+    let next = first.next_offset.expect("more pages");
+    assert_eq!(next, 25);
+    let second = harness.service.hapi_activities(next).await.unwrap();
+    assert_eq!(second.offset, 25);
+    assert!(second.items.iter().all(|a| !first.items.contains(a)));
+    let last = harness.service.hapi_activities(75).await.unwrap();
+    assert_eq!(last.items.len(), 15);
+    assert_eq!(last.next_offset, None);
+
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("report.pdf");
+    let bytes = harness
+        .service
+        .hapi_save_report_pdf(&report.id, &dest)
+        .await
+        .unwrap();
+    let pdf = std::fs::read(&dest).unwrap();
+    assert_eq!(pdf.len() as u64, bytes);
+    assert!(pdf.starts_with(b"%PDF-"));
+    let err = harness
+        .service
+        .hapi_save_report_pdf(&report.id, std::path::Path::new("report.pdf"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+}
+
+#[tokio::test]
+async fn the_legacy_flow_finalizes_a_session_token_object_and_recovers_the_public_token() {
+    let harness = configured(true).await;
+    let launch = harness.service.hapi_start_connect().await.unwrap();
+    let user = client_user_id(&harness).await;
+    let human_id = harness.hapi().human_id(&user).unwrap();
+    harness.hapi().connect_source(&user, SOURCES[2].id);
+    let object = json!({
+        "humanId": human_id,
+        "clientId": harness.hapi().client_id(),
+        "sessionToken": launch.token.expose(),
+    })
+    .to_string();
+    harness.service.hapi_finalize_legacy(&object).await.unwrap();
+    let vault = Vault::new(harness.secrets.clone());
+    let public_token = vault.public_token(HAPI).unwrap().expect("kept");
+    assert!(vault.tokens(HAPI).unwrap().is_some());
+    let view = harness.service.connection(HAPI).await.unwrap();
+    assert_eq!(view.account.unwrap().account_id, human_id);
+    // The legacy access token reads the Data API without minting a new one.
+    harness.service.hapi_profile().await.unwrap();
+    assert_eq!(harness.hapi().stats().access_token_requests, 0);
+    let view = harness.service.connection(HAPI).await.unwrap();
+    assert_eq!(
+        view.token_expires_at, None,
+        "legacy tokens carry no lifetime"
+    );
+
+    vault.delete_public_token(HAPI).unwrap();
+    harness.service.hapi_recover_public_token().await.unwrap();
+    let recovered = vault
+        .public_token(HAPI)
+        .unwrap()
+        .expect("a new one is kept");
+    assert_ne!(
+        recovered, public_token,
+        "recovery issues a new public token"
+    );
+    assert_eq!(harness.hapi().stats().public_token_requests, 1);
+
+    // An object meant for another app is not signed with our secret.
+    let foreign = object.replace(harness.hapi().client_id(), "someone-elses-app");
+    let err = harness
+        .service
+        .hapi_finalize_legacy(&foreign)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert_eq!(harness.hapi().stats().legacy_finalize_requests, 1);
+}
+
+#[tokio::test]
+async fn disconnect_forgets_tokens_and_sources_and_says_what_human_api_needs() {
+    let harness = configured(false).await;
+    connect_sources(&harness, &[2, 3]).await;
+    harness.service.hapi_profile().await.unwrap();
+    let user = client_user_id(&harness).await;
+
+    let receipt = harness.service.disconnect(HAPI).await.unwrap();
+    let step = |label: &str| {
+        receipt
+            .steps
+            .iter()
+            .find(|s| s.label.contains(label))
+            .unwrap_or_else(|| panic!("{label}: {receipt:?}"))
+    };
+    assert_eq!(step("Revoke").outcome, StepOutcome::Skipped);
+    assert!(step("Revoke").detail.contains(&user));
+    assert_eq!(step("Delete tokens").outcome, StepOutcome::Done);
+    assert_eq!(step("linked sources").outcome, StepOutcome::Done);
+    assert!(step("linked sources").detail.contains('2'));
+    assert_eq!(step("Forget the account").outcome, StepOutcome::Done);
+
+    let vault = Vault::new(harness.secrets.clone());
+    assert!(vault.tokens(HAPI).unwrap().is_none());
+    assert!(harness.service.hapi_connected_sources().unwrap().is_empty());
+    assert_eq!(state(&harness).await, ConnectionState::Disconnected);
+    // The person stays the same one at Human API: reconnecting is a returning user.
+    assert_eq!(client_user_id(&harness).await, user);
+}
+
+#[tokio::test]
+async fn the_built_in_sandbox_configures_human_api_with_its_connect_stand_in() {
+    let harness = Harness::without_sandbox();
+    harness.service.start_sandbox().await.unwrap();
+    let settings = harness
+        .service
+        .provider_settings(HAPI)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(settings.sandbox);
+    assert!(settings.has_client_secret);
+    let launch = harness.service.hapi_start_connect().await.unwrap();
+    assert!(launch.script_url.as_str().starts_with("http://127.0.0.1:"));
+    let script = reqwest::get(launch.script_url.clone())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(script.contains("HumanConnect"));
+    assert!(matches!(
+        state(&harness).await,
+        ConnectionState::ConnectWindowOpen { .. }
+    ));
+}
