@@ -48,10 +48,10 @@ e2eTest("first run: try the sandbox and connect over loopback", current, async (
 e2eTest("the tokens and the client secrets are in the OS keyring", current, () => {
   const items = keyringItems();
   const users = items.map((item) => item.attributes.username).sort();
-  // The sandbox sets up Open Collective too, so its client secret is there as well.
+  // The sandbox sets up Human API and Open Collective too, so their client secrets are there as well.
   assert.deepEqual(
     users,
-    ["opencollective/client_secret", CLIENT_SECRET_USER, TOKENS_USER],
+    ["humanapi/client_secret", "opencollective/client_secret", CLIENT_SECRET_USER, TOKENS_USER],
     `keyring items: ${JSON.stringify(items)}`,
   );
   for (const item of items) assert.equal(item.attributes.service, KEYRING_SERVICE);
