@@ -208,7 +208,8 @@ export function secretsFromKeyring() {
     if (name.endsWith("/tokens")) {
       const tokens = JSON.parse(item.secret);
       secrets[`${name} access_token`] = tokens.access_token;
-      secrets[`${name} refresh_token`] = tokens.refresh_token;
+      // Some providers issue no refresh token.
+      if (tokens.refresh_token) secrets[`${name} refresh_token`] = tokens.refresh_token;
     } else {
       secrets[name] = item.secret;
     }
