@@ -78,3 +78,32 @@ e2eTest("no download link (its key authorizes the download) reached the logs or 
   });
   assert.deepEqual(leaks, [], "download URLs were written down");
 });
+
+e2eTest("a file of the member's own is uploaded, listed in the project's group, then deleted after confirming", current, async () => {
+  const local = path.join(process.env.HOME, "sleep-notes.csv");
+  const content = "night,hours\n2026-11-20,7.5\n2026-11-21,6.9\n".repeat(2000);
+  fs.writeFileSync(local, content);
+
+  const form = byTestId(browser, "upload-form");
+  await form.scrollIntoView({ block: "center" });
+  await byTestId(browser, "upload-path").setValue(local);
+  await byTestId(browser, "upload-description").setValue("Sleep notes kept by hand");
+  await byTestId(browser, "upload-tags").setValue("sleep, notes");
+  await byTestId(browser, "upload-submit").click();
+  const result = byTestId(browser, "upload-result");
+  await result.waitForExist({ timeout: 30_000, timeoutMsg: "no upload result" });
+  const fileId = await result.getAttribute("data-file-id");
+  assert.match(fileId, /^\d+$/);
+  const row = byTestId(browser, "file-row", `[data-file-id="${fileId}"]`);
+  await row.waitForExist({ timeout: 15_000, timeoutMsg: "the uploaded file is not listed" });
+  assert.equal(await row.$(".basename").getAttribute("title"), "sleep-notes.csv");
+
+  const remove = row.$('[data-testid="delete-file"]');
+  await remove.scrollIntoView({ block: "center" });
+  await remove.click();
+  const confirm = byTestId(browser, "confirm-delete");
+  await confirm.waitForClickable({ timeout: 10_000 });
+  await confirm.click();
+  await byTestId(browser, "delete-result").waitForExist({ timeout: 15_000 });
+  await row.waitForExist({ reverse: true, timeout: 15_000, timeoutMsg: "the deleted file is still listed" });
+});
