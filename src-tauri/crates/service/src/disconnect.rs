@@ -25,6 +25,38 @@ pub(crate) fn step(label: &str, outcome: StepOutcome, detail: impl Into<String>)
     }
 }
 
+/// Records deleting a keyring entry as a receipt step: `done` when it was deleted, `absent`
+/// (or no step) when there was none. False when the keyring could not be reached, so the
+/// account is kept and disconnecting can be tried again.
+pub(crate) fn record_deletion(
+    steps: &mut Vec<ReceiptStep>,
+    label: &str,
+    deleted: Result<bool>,
+    done: &str,
+    absent: Option<&str>,
+) -> bool {
+    match deleted {
+        Ok(true) => steps.push(step(label, StepOutcome::Done, done)),
+        Ok(false) => {
+            if let Some(absent) = absent {
+                steps.push(step(label, StepOutcome::Skipped, absent));
+            }
+        }
+        Err(e) => {
+            steps.push(step(
+                label,
+                StepOutcome::Failed,
+                format!(
+                    "{} Disconnect again once the keyring is available.",
+                    e.message
+                ),
+            ));
+            return false;
+        }
+    }
+    true
+}
+
 impl Datalinks {
     /// Opens a page a disconnect receipt linked to in the system browser. Only links this
     /// service put in a receipt are opened, so the window cannot send the browser elsewhere.
@@ -120,7 +152,6 @@ impl Datalinks {
         let personal_token_deleted = match personal_token {
             Ok(None) => true,
             found => {
-                let label = "Delete the personal token from the OS keyring";
                 let deleted = match found {
                     Ok(_) => {
                         self.vault_call(move |v| v.delete_personal_token(provider))
@@ -128,59 +159,23 @@ impl Datalinks {
                     }
                     Err(e) => Err(e),
                 };
-                match deleted {
-                    Ok(_) => {
-                        steps.push(step(
-                            label,
-                            StepOutcome::Done,
-                            "The personal token was deleted.",
-                        ));
-                        true
-                    }
-                    Err(e) => {
-                        steps.push(step(
-                            label,
-                            StepOutcome::Failed,
-                            format!(
-                                "{} Disconnect again once the keyring is available.",
-                                e.message
-                            ),
-                        ));
-                        false
-                    }
-                }
+                record_deletion(
+                    &mut steps,
+                    "Delete the personal token from the OS keyring",
+                    deleted,
+                    "The personal token was deleted.",
+                    None,
+                )
             }
         };
 
-        let tokens_deleted = match self.keeper(provider).forget().await {
-            Ok(true) => {
-                steps.push(step(
-                    "Delete tokens from the OS keyring",
-                    StepOutcome::Done,
-                    "The access and refresh tokens were deleted.",
-                ));
-                true
-            }
-            Ok(false) => {
-                steps.push(step(
-                    "Delete tokens from the OS keyring",
-                    StepOutcome::Skipped,
-                    "The keyring held no tokens.",
-                ));
-                true
-            }
-            Err(e) => {
-                steps.push(step(
-                    "Delete tokens from the OS keyring",
-                    StepOutcome::Failed,
-                    format!(
-                        "{} Disconnect again once the keyring is available.",
-                        e.message
-                    ),
-                ));
-                false
-            }
-        };
+        let tokens_deleted = record_deletion(
+            &mut steps,
+            "Delete tokens from the OS keyring",
+            self.keeper(provider).forget().await,
+            "The access and refresh tokens were deleted.",
+            Some("The keyring held no tokens."),
+        );
 
         let linked_data_forgotten = match provider {
             Provider::HumanApi => self.hapi_forget_linked(&mut steps).await,

@@ -7,7 +7,7 @@
 //! back over an untrusted channel, so [`Datalinks::apply_connect_event`] accepts them only for the
 //! Connect window that is open, and only in the exact documented shape.
 
-use crate::disconnect::step;
+use crate::disconnect::{record_deletion, step};
 use crate::options::HumanApiOptions;
 use crate::{
     Datalinks, HapiActivity, HapiPage, HapiProfile, HapiReport, HapiSource, ProviderOptions,
@@ -619,30 +619,13 @@ impl Datalinks {
     /// Deletes the legacy public token and the list of linked sources; false when the
     /// keyring could not be reached.
     pub(crate) async fn hapi_forget_linked(&self, steps: &mut Vec<ReceiptStep>) -> bool {
-        let label = "Delete the legacy public token from the OS keyring";
-        let public_token_deleted = match self.vault_call(|v| v.delete_public_token(PROVIDER)).await
-        {
-            Ok(true) => {
-                steps.push(step(
-                    label,
-                    StepOutcome::Done,
-                    "The public token was deleted.",
-                ));
-                true
-            }
-            Ok(false) => true,
-            Err(e) => {
-                steps.push(step(
-                    label,
-                    StepOutcome::Failed,
-                    format!(
-                        "{} Disconnect again once the keyring is available.",
-                        e.message
-                    ),
-                ));
-                false
-            }
-        };
+        let public_token_deleted = record_deletion(
+            steps,
+            "Delete the legacy public token from the OS keyring",
+            self.vault_call(|v| v.delete_public_token(PROVIDER)).await,
+            "The public token was deleted.",
+            None,
+        );
         let label = "Forget the linked sources";
         steps.push(match self.store.replace_connected_sources(PROVIDER, &[]) {
             Ok(0) => step(label, StepOutcome::Skipped, "No sources were listed."),
