@@ -74,15 +74,17 @@ export const projectConsole = {
   selected,
   guarded,
 
+  /** A project was opened: its members are listed once (Refresh lists them again). */
   opened(view: ProjectView) {
     reset(null);
     project = view;
+    projectConsole.loadMembers(false);
   },
 
   /** The open project, or the one whose token the keyring keeps. */
   async resume() {
     const view = await guarded(() => api.currentProject());
-    if (view) project = view;
+    if (view) projectConsole.opened(view);
   },
 
   async close(forget: boolean) {

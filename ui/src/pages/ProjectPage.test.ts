@@ -98,6 +98,20 @@ describe("researcher console", () => {
     await waitFor(() => expect(screen.getAllByTestId("project-member-row")).toHaveLength(1));
   });
 
+  it("a listing that fails is reported once, not retried in a loop; Refresh tries again", async () => {
+    setUp({
+      project_members: () => {
+        throw { code: "unreachable", message: "Open Humans could not be reached." };
+      },
+    });
+    await openProject();
+    await waitFor(() => expect(callsOf("project_members")).toHaveLength(1));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(callsOf("project_members")).toHaveLength(1);
+    await fireEvent.click(screen.getByTestId("refresh-members"));
+    await waitFor(() => expect(callsOf("project_members")).toHaveLength(2));
+  });
+
   it("a refused token returns to the token form with the reason", async () => {
     setUp({
       project_members: () => {

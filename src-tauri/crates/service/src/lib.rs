@@ -77,6 +77,8 @@ pub struct Datalinks {
     download_run: Mutex<Option<tokio_util::sync::CancellationToken>>,
     /// The researcher's open project, if any.
     project_session: Mutex<Option<research::ProjectSession>>,
+    /// Held while the open project's members are listed, so concurrent callers share one listing.
+    project_listing: tokio::sync::Mutex<()>,
     /// Provider pages that disconnect receipts linked to: the only pages `open_receipt_link` opens.
     receipt_links: Mutex<std::collections::HashSet<String>>,
     /// The open Human API Connect window, if any.
@@ -119,6 +121,7 @@ impl Datalinks {
             sandbox: tokio::sync::Mutex::default(),
             download_run: Mutex::default(),
             project_session: Mutex::default(),
+            project_listing: tokio::sync::Mutex::default(),
             receipt_links: Mutex::default(),
             connect_window: Mutex::default(),
         }))

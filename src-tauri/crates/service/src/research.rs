@@ -54,13 +54,20 @@ impl Datalinks {
             .start_project_session(token.clone(), expires_at, remember)
             .await?;
         if remember {
-            self.vault_call(move |vault| vault.set_master_token(&token))
-                .await?;
+            let kept = self
+                .vault_call(move |vault| vault.set_master_token(&token))
+                .await;
+            if let Err(error) = kept {
+                // Not opened half-way: the person asked for the token to be kept.
+                *self.project_session.lock().unwrap() = None;
+                return Err(error);
+            }
             self.store
                 .set_app_setting(MASTER_TOKEN_EXPIRY_SETTING, &expires_at.to_string())?;
-        } else {
-            // Choosing not to remember it also forgets a token kept earlier.
-            self.vault_call(|vault| vault.delete_master_token()).await?;
+        } else if let Err(error) = self.vault_call(|vault| vault.delete_master_token()).await {
+            // Choosing not to remember it also forgets a token kept earlier; a locked keyring
+            // must not stop a session-only project, and "Close and forget" can do it later.
+            log::warn!("could not forget an earlier kept master token: {error}");
         }
         self.store.record_event(
             Provider::OpenHumans,
@@ -168,6 +175,8 @@ impl Datalinks {
 
     async fn listed_members(&self, refresh: bool) -> Result<Arc<Vec<ProjectMember>>> {
         let project = self.open_project_client()?;
+        // One listing at a time: a caller that waited for a listing in flight uses its result.
+        let _listing = self.project_listing.lock().await;
         if !refresh {
             let session = self.project_session.lock().unwrap();
             if let Some(members) = session.as_ref().and_then(|s| s.members.clone()) {
@@ -185,7 +194,12 @@ impl Datalinks {
             })
             .await;
         let members = Arc::new(self.checked(listed)?);
-        if let Some(session) = self.project_session.lock().unwrap().as_mut() {
+        let mut session = self.project_session.lock().unwrap();
+        // Kept only if the same project is still open.
+        if let Some(session) = session
+            .as_mut()
+            .filter(|s| Arc::ptr_eq(&s.project, &project))
+        {
             session.members = Some(members.clone());
         }
         Ok(members)
@@ -644,26 +658,13 @@ fn stats(members: &[ProjectMember], folder: &Path) -> (Vec<JoinedPoint>, Vec<Sou
         })
         .collect();
 
-    let mut sources: BTreeMap<String, SourceStats> = BTreeMap::new();
-    let entry = |sources: &mut BTreeMap<String, SourceStats>, source: &str| {
-        sources
-            .entry(source.to_owned())
-            .or_insert_with(|| SourceStats {
-                source: source.to_owned(),
-                members: 0,
-                files: 0,
-                files_on_disk: 0,
-                bytes_on_disk: 0,
-            });
-    };
+    let mut sources: BTreeMap<&str, SourceStats> = BTreeMap::new();
     for member in members {
         for source in &member.sources_shared {
-            entry(&mut sources, source);
-            sources.get_mut(source).unwrap().members += 1;
+            source_entry(&mut sources, source).members += 1;
         }
         for file in &member.files {
-            entry(&mut sources, &file.source);
-            sources.get_mut(&file.source).unwrap().files += 1;
+            source_entry(&mut sources, &file.source).files += 1;
         }
     }
     let default_layout = DownloadOptions {
@@ -678,13 +679,26 @@ fn stats(members: &[ProjectMember], folder: &Path) -> (Vec<JoinedPoint>, Vec<Sou
     for planned in plan(members, &default_layout) {
         if let (Ok(meta), Some(stats)) = (
             std::fs::metadata(&planned.path),
-            sources.get_mut(&planned.source),
+            sources.get_mut(planned.source.as_str()),
         ) {
             stats.files_on_disk += 1;
             stats.bytes_on_disk += meta.len();
         }
     }
     (joined, sources.into_values().collect())
+}
+
+fn source_entry<'a, 'm>(
+    sources: &'m mut BTreeMap<&'a str, SourceStats>,
+    source: &'a str,
+) -> &'m mut SourceStats {
+    sources.entry(source).or_insert_with(|| SourceStats {
+        source: source.to_owned(),
+        members: 0,
+        files: 0,
+        files_on_disk: 0,
+        bytes_on_disk: 0,
+    })
 }
 
 #[cfg(test)]

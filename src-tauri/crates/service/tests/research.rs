@@ -122,6 +122,30 @@ async fn a_locked_keyring_refuses_to_keep_the_token_and_deletes_nothing() {
     assert_eq!(err.code, ErrorCode::KeyringUnavailable);
     harness.secrets.set_unavailable(None);
     assert!(harness.secrets.contains("openhumans/master_token"));
+
+    // While locked: keeping a token fails and leaves no half-open project; a session-only
+    // project still opens.
+    harness
+        .secrets
+        .set_unavailable(Some("org.freedesktop.secrets is locked".into()));
+    service.close_project(false).await.unwrap();
+    let kept = service
+        .open_project(master_token(&harness), true)
+        .await
+        .unwrap_err();
+    assert_eq!(kept.code, ErrorCode::KeyringUnavailable);
+    let closed = service.project_members(false).await.unwrap_err();
+    assert_eq!(closed.code, ErrorCode::NotConfigured);
+    service
+        .open_project(master_token(&harness), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        service.project_members(false).await.unwrap().members.len(),
+        1
+    );
+    harness.secrets.set_unavailable(None);
+    assert!(harness.secrets.contains("openhumans/master_token"));
 }
 
 #[tokio::test]
@@ -172,6 +196,28 @@ async fn members_are_listed_over_every_page_with_progress_and_all_their_files() 
     let groups = service.project_member_files(first).await.unwrap();
     let files: usize = groups.iter().map(|g| g.files.len()).sum();
     assert_eq!(files, 12);
+}
+
+#[tokio::test]
+async fn callers_asking_at_the_same_time_share_one_listing() {
+    let harness = project_harness(130, 1).await;
+    let service = &harness.service;
+    service
+        .open_project(master_token(&harness), false)
+        .await
+        .unwrap();
+    let (first, second) = tokio::join!(service.project_members(false), service.project_stats());
+    assert_eq!(first.unwrap().members.len(), 130);
+    assert_eq!(second.unwrap().joined.last().unwrap().members, 130);
+    let pages_reported = harness
+        .host
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, ServiceEvent::ProjectListing(_)))
+        .count();
+    assert_eq!(pages_reported, 2, "two pages of 100, listed once");
 }
 
 #[tokio::test]
