@@ -1028,31 +1028,14 @@ async fn fault_rates_latency_and_failed_completion() {
             .status(),
         StatusCode::INTERNAL_SERVER_ERROR
     );
-    sandbox.set_faults(Faults {
+    let member = sandbox.project_member_id("member00002").unwrap();
+    let faults = Faults {
         upload_complete_error_rate: 1.0,
         ..Faults::default()
-    });
-    let member = sandbox.project_member_id("member00002").unwrap();
-    let created =
-        json(start_direct_upload(&sandbox, &master, &member, "f.txt", METADATA).await).await;
-    plain_client()
-        .put(created["url"].as_str().unwrap())
-        .body("abc")
-        .send()
-        .await
-        .unwrap();
-    let id = created["id"].to_string();
-    let lost = complete(&sandbox, &master, &member, &id).await;
-    assert_eq!(lost.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    sandbox.set_faults(Faults::default());
-    let mut url = with_token(exchange_member_url(&sandbox), &master);
-    url.query_pairs_mut()
-        .append_pair("project_member_id", &member);
-    assert_eq!(
-        json(plain_client().get(url).send().await.unwrap()).await["count"],
-        13,
-        "completed despite the 500"
-    );
+    };
+    let (id, lost, listed) = upload_with_faults(&sandbox, &master, &member, faults).await;
+    assert_eq!(lost, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(listed, 13, "completed despite the 500");
     assert_eq!(
         json(complete(&sandbox, &master, &member, &id).await).await,
         json!({"status": "ok", "size": 3})
@@ -1235,12 +1218,26 @@ async fn a_completion_that_crashes_leaves_the_file_hidden() {
     let sandbox = start(small_world(2)).await;
     let master = sandbox.master_access_token();
     let member = sandbox.project_member_id("member00002").unwrap();
-    sandbox.set_faults(Faults {
+    let faults = Faults {
         upload_incomplete_error_rate: 1.0,
         ..Faults::default()
-    });
-    let created =
-        json(start_direct_upload(&sandbox, &master, &member, "f.txt", METADATA).await).await;
+    };
+    let (_, crashed, listed) = upload_with_faults(&sandbox, &master, &member, faults).await;
+    assert_eq!(crashed, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(listed, 12, "not completed");
+}
+
+/// Uploads `f.txt` for `member` through the three direct-upload steps with `faults` on (then
+/// off again); returns the file id, the completion's status, and how many files the member
+/// then has.
+async fn upload_with_faults(
+    sandbox: &datalinks_sandbox::RunningSandbox,
+    master: &str,
+    member: &str,
+    faults: Faults,
+) -> (String, StatusCode, serde_json::Value) {
+    sandbox.set_faults(faults);
+    let created = json(start_direct_upload(sandbox, master, member, "f.txt", METADATA).await).await;
     plain_client()
         .put(created["url"].as_str().unwrap())
         .body("abc")
@@ -1248,15 +1245,11 @@ async fn a_completion_that_crashes_leaves_the_file_hidden() {
         .await
         .unwrap();
     let id = created["id"].to_string();
-    let crashed = complete(&sandbox, &master, &member, &id).await;
-    assert_eq!(crashed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let completion = complete(sandbox, master, member, &id).await.status();
     sandbox.set_faults(Faults::default());
-    let mut url = with_token(exchange_member_url(&sandbox), &master);
+    let mut url = with_token(exchange_member_url(sandbox), master);
     url.query_pairs_mut()
-        .append_pair("project_member_id", &member);
-    assert_eq!(
-        json(plain_client().get(url).send().await.unwrap()).await["count"],
-        12,
-        "not completed"
-    );
+        .append_pair("project_member_id", member);
+    let listed = json(plain_client().get(url).send().await.unwrap()).await["count"].clone();
+    (id, completion, listed)
 }
