@@ -46,8 +46,6 @@ fn main() {
         "hapi_reports",
         "hapi_save_report_pdf",
         "hapi_activities",
-        "hapi_finalize_legacy",
-        "hapi_recover_public_token",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

@@ -15,16 +15,20 @@
 //!   rewrites it); an event replayed after closing or from an older window is refused.
 //! - Every other navigation, top level or frame, stays on the page's own origin, the Connect
 //!   script's origin and Connect's page origin; new windows are refused.
-//! - The session or id token reaches the page in the URL fragment, which is never sent in a
-//!   request and which the page drops from its address at once. No IPC carries it, and the main
-//!   window never sees it; the client secret and access tokens never leave Rust.
+//! - The session or id token (with Connect 1.x, the public token, which gives no data access)
+//!   reaches the page in the URL fragment, which is never sent in a request and which the page
+//!   drops from its address at once. No IPC carries it, and the main window never sees it; the
+//!   client secret and access tokens never leave Rust.
+//! - Connect 1.x (the legacy flow) reports `finish` with a `sessionTokenObject`, which Rust signs
+//!   with the client secret and sends to Human API. A forged object gains nothing: Human API
+//!   checks its session token, and the object must name our client id.
 //!
 //! Why not postMessage or IPC: a message to the main window would make it trust third-party
 //! script, and IPC would need a capability for this window. A navigation carries no authority
 //! and is checked in one place.
 
 use datalinks_core::{ConnectionView, Error, Provider, Result};
-use datalinks_service::{ConnectLaunch, Datalinks, CONNECT_RESULT_URL};
+use datalinks_service::{Datalinks, CONNECT_RESULT_URL};
 use std::sync::{Arc, Mutex};
 use tauri::http::{header, Request, Response, StatusCode};
 use tauri::webview::NewWindowResponse;
@@ -143,29 +147,21 @@ pub async fn open<R: Runtime>(
         }
     }
     let launch = service.hapi_start_connect().await?;
-    let ConnectLaunch {
-        attempt_id,
-        token,
-        script_url,
-        allowed_origins,
-        ..
-    } = launch;
-    let origins: Vec<String> = allowed_origins
+    let attempt_id = launch.attempt_id.clone();
+    let origins: Vec<String> = launch
+        .allowed_origins
         .iter()
         .map(|o| o.ascii_serialization())
         .collect();
     *app.state::<ConnectPage>().0.lock().unwrap() = Some(PageConfig {
         attempt_id: attempt_id.clone(),
-        script_url,
+        script_url: launch.script_url.clone(),
         origins: origins.clone(),
     });
 
     let home = page_url();
     let mut url = home.clone();
-    let fragment: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("token", token.expose())
-        .finish();
-    url.set_fragment(Some(&fragment));
+    url.set_fragment(Some(&launch.page_parameters()));
 
     let on_result = (app.clone(), service.clone(), attempt_id.clone());
     let window = WebviewWindowBuilder::new(app, LABEL, WebviewUrl::CustomProtocol(url))
@@ -178,13 +174,10 @@ pub async fn open<R: Runtime>(
                 let target = target.clone();
                 tauri::async_runtime::spawn(async move {
                     let applied = service.apply_connect_result(&attempt_id, &target).await;
-                    let closed = target
-                        .query_pairs()
-                        .any(|(k, v)| k == "kind" && v == "close");
                     if let Err(err) = applied {
                         log::warn!("Human API Connect result refused: {}", err.code.as_str());
                     }
-                    if closed {
+                    if !service.hapi_connect_attempt_open(&attempt_id) {
                         close(&app);
                     }
                 });

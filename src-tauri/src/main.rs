@@ -23,6 +23,7 @@ fn main() {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_dialog::init())
         .plugin(
             tauri_plugin_log::Builder::new()
                 .level(log::LevelFilter::Info)
@@ -120,8 +121,6 @@ fn main() {
             commands::humanapi::hapi_reports,
             commands::humanapi::hapi_save_report_pdf,
             commands::humanapi::hapi_activities,
-            commands::humanapi::hapi_finalize_legacy,
-            commands::humanapi::hapi_recover_public_token,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Datalinks");

@@ -1,10 +1,13 @@
 use super::{CmdResult, Service};
 use crate::connect_window;
-use datalinks_core::ConnectionView;
+use datalinks_core::{ConnectionView, Error};
 use datalinks_service::{
-    ConnectedSource, HapiActivity, HapiPage, HapiProfile, HapiReport, HapiSource,
+    ConnectedSource, Datalinks, HapiActivity, HapiPage, HapiProfile, HapiReport, HapiSource,
+    SavedReport,
 };
-use std::path::PathBuf;
+use tauri::WebviewWindow;
+use tauri_plugin_dialog::DialogExt;
+use tokio::sync::oneshot;
 
 /// Opens Human API Connect in its own window; the token goes to that window only.
 #[tauri::command]
@@ -35,14 +38,36 @@ pub async fn hapi_reports(service: Service<'_>, offset: u64) -> CmdResult<HapiPa
     service.hapi_reports(offset).await
 }
 
-/// Writes a report as PDF to `path` (a full path the person typed); returns its size in bytes.
+/// Asks where to save a report as PDF with the system's save dialog, then writes it there;
+/// nothing when the person cancels. The path never comes from the web UI.
 #[tauri::command]
 pub async fn hapi_save_report_pdf(
+    window: WebviewWindow,
     service: Service<'_>,
     report_id: String,
-    path: PathBuf,
-) -> CmdResult<u64> {
-    service.hapi_save_report_pdf(&report_id, &path).await
+) -> CmdResult<Option<SavedReport>> {
+    let (chosen_tx, chosen) = oneshot::channel();
+    window
+        .dialog()
+        .file()
+        .set_parent(&window)
+        .set_title("Save the report as PDF")
+        .set_directory(service.download_folder()?)
+        .set_file_name(Datalinks::hapi_report_pdf_name(&report_id))
+        .add_filter("PDF", &["pdf"])
+        .save_file(move |path| {
+            let _ = chosen_tx.send(path);
+        });
+    let Some(path) = chosen.await.ok().flatten() else {
+        return Ok(None);
+    };
+    let path = path
+        .into_path()
+        .map_err(|e| Error::invalid_input(format!("The chosen file is not a local path: {e}")))?;
+    service
+        .hapi_save_report_pdf(&report_id, &path)
+        .await
+        .map(Some)
 }
 
 #[tauri::command]
@@ -51,18 +76,4 @@ pub async fn hapi_activities(
     offset: u64,
 ) -> CmdResult<HapiPage<HapiActivity>> {
     service.hapi_activities(offset).await
-}
-
-/// Legacy 1.x: finalizes the Connect 1.x popup's `sessionTokenObject` (JSON).
-#[tauri::command]
-pub async fn hapi_finalize_legacy(
-    service: Service<'_>,
-    session_token_object: String,
-) -> CmdResult<()> {
-    service.hapi_finalize_legacy(&session_token_object).await
-}
-
-#[tauri::command]
-pub async fn hapi_recover_public_token(service: Service<'_>) -> CmdResult<()> {
-    service.hapi_recover_public_token().await
 }

@@ -52,14 +52,22 @@ function setUp(profileFails = false) {
         newest_date: null,
       },
     ],
-    hapi_reports: () => ({
-      offset: 0,
-      total: 1,
-      next_offset: null,
-      items: [{ id: "r1", name: "Health summary", kind: "unity", sources: ["Fitbit"], created_at: "2024-12-01T00:00:00Z" }],
-    }),
+    hapi_reports: (args) =>
+      args?.offset === 0
+        ? {
+            offset: 0,
+            total: 2,
+            next_offset: 1,
+            items: [{ id: "r1", name: "Health summary", kind: "unity", sources: ["Fitbit"], created_at: "2024-12-01T00:00:00Z" }],
+          }
+        : {
+            offset: 1,
+            total: 2,
+            next_offset: null,
+            items: [{ id: "r2", name: "Checkup", kind: "healthcheck", sources: ["Fitbit"], created_at: "2024-12-02T00:00:00Z" }],
+          },
     hapi_activities: (args) => (args?.offset === 0 ? activities(0, 2, 3) : activities(2, 1, 3)),
-    hapi_save_report_pdf: () => 2048,
+    hapi_save_report_pdf: (args) => (args?.reportId === "r1" ? { path: "/home/ada/summary.pdf", bytes: 2048 } : null),
   });
   const onOpenConnect = vi.fn();
   render(HumanApiPanel, { onOpenConnect, busy: false });
@@ -80,16 +88,22 @@ describe("human api panel", () => {
     expect(onOpenConnect).toHaveBeenCalledOnce();
   });
 
-  it("saves a report as PDF to the path typed in, and only with a path", async () => {
+  it("saves a report as PDF where the save dialog says, and says nothing when it is cancelled", async () => {
     setUp();
-    const row = await screen.findByTestId("hapi-report-row");
-    const save = within(row).getByTestId("hapi-save-pdf") as HTMLButtonElement;
-    expect(save.disabled).toBe(true);
-    await fireEvent.input(within(row).getByTestId("hapi-pdf-path"), { target: { value: " /tmp/summary.pdf " } });
-    expect(save.disabled).toBe(false);
-    await fireEvent.click(save);
-    expect(callsOf("hapi_save_report_pdf")).toEqual([{ reportId: "r1", path: "/tmp/summary.pdf" }]);
-    expect((await within(row).findByRole("status")).textContent).toMatch(/Saved 2048 bytes/);
+    const [first] = await screen.findAllByTestId("hapi-report-row");
+    await fireEvent.click(within(first).getByTestId("hapi-save-pdf"));
+    expect(callsOf("hapi_save_report_pdf")).toEqual([{ reportId: "r1" }]);
+    expect((await within(first).findByRole("status")).textContent).toBe("Saved 2048 bytes to /home/ada/summary.pdf.");
+
+    await fireEvent.click(screen.getByTestId("hapi-reports-more"));
+    await waitFor(() => expect(screen.getAllByTestId("hapi-report-row")).toHaveLength(2));
+    expect(callsOf("hapi_reports")).toEqual([{ offset: 0 }, { offset: 1 }]);
+    expect(screen.queryByTestId("hapi-reports-more")).toBeNull();
+    const second = screen.getAllByTestId("hapi-report-row")[1];
+    await fireEvent.click(within(second).getByTestId("hapi-save-pdf"));
+    await waitFor(() => expect(callsOf("hapi_save_report_pdf")).toHaveLength(2));
+    expect(within(second).queryByRole("status")).toBeNull();
+    expect((within(second).getByTestId("hapi-save-pdf") as HTMLButtonElement).disabled).toBe(false);
   });
 
   it("pages through the wellness list on demand until the total is reached", async () => {

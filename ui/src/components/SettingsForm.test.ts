@@ -153,6 +153,7 @@ describe("human api settings", () => {
       data_api_url: "https://api.humanapi.co/v1/human",
       legacy_url: "https://user.humanapi.co",
       legacy_flow: false,
+      legacy_connect_script_url: "https://connect.humanapi.co/connect.js",
     },
   };
 

@@ -36,6 +36,7 @@ import type { OcTransaction } from "./bindings/OcTransaction";
 import type { Provider } from "./bindings/Provider";
 import type { ProviderSettingsInput } from "./bindings/ProviderSettingsInput";
 import type { ProviderSettingsView } from "./bindings/ProviderSettingsView";
+import type { SavedReport } from "./bindings/SavedReport";
 import type { ScopeDescription } from "./bindings/ScopeDescription";
 import type { UploadedFile } from "./bindings/UploadedFile";
 import type { UploadInput } from "./bindings/UploadInput";
@@ -145,9 +146,8 @@ export const api = {
   hapiProfile: () => call<HapiProfile>("hapi_profile"),
   hapiSources: () => call<HapiSource[]>("hapi_sources"),
   hapiReports: (offset: number) => call<HapiPage<HapiReport>>("hapi_reports", { offset }),
-  /** Writes the report as PDF to `path` (a full path); returns its size in bytes. */
-  hapiSaveReportPdf: (reportId: string, path: string) =>
-    call<number>("hapi_save_report_pdf", { reportId, path }),
+  /** Asks where to save with the system's save dialog; null when the person cancels. */
+  hapiSaveReportPdf: (reportId: string) => call<SavedReport | null>("hapi_save_report_pdf", { reportId }),
   hapiActivities: (offset: number) => call<HapiPage<HapiActivity>>("hapi_activities", { offset }),
   /** Uploads a local file to the project as the member; progress comes as events. */
   uploadFile: (input: UploadInput) => call<UploadedFile>("upload_file", { input }),

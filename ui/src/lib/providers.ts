@@ -41,6 +41,7 @@ export function defaultOptions(provider: Provider): ProviderOptions {
         data_api_url: "https://api.humanapi.co/v1/human",
         legacy_url: "https://user.humanapi.co",
         legacy_flow: false,
+        legacy_connect_script_url: "https://connect.humanapi.co/connect.js",
       };
   }
 }

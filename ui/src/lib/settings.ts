@@ -13,7 +13,7 @@ export type SettingsForm = {
 };
 
 export type SettingsErrors = Partial<
-  Record<keyof SettingsForm | "email" | "connectScriptUrl" | "dataApiUrl" | "legacyUrl", string>
+  Record<keyof SettingsForm | "email" | "connectScriptUrl" | "dataApiUrl" | "legacyUrl" | "legacyConnectScriptUrl", string>
 >;
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -74,6 +74,7 @@ export function validateSettings(
       ["connectScriptUrl", form.options.connect_script_url],
       ["dataApiUrl", form.options.data_api_url],
       ["legacyUrl", form.options.legacy_url],
+      ["legacyConnectScriptUrl", form.options.legacy_connect_script_url],
     ] as const) {
       const problem = baseUrlProblem(value);
       if (problem) errors[field] = problem;

@@ -12,6 +12,8 @@ pub const DEFAULT_DATA_API_URL: &str = "https://api.humanapi.co/v1/human";
 /// The Connect client on the CDN (§C3, seed 002).
 pub const DEFAULT_CONNECT_SCRIPT_URL: &str =
     "https://cdn.humanapi.co/humanapi-connect-client@latest.js";
+/// The Connect 1.x script of the legacy finalize flow (§C2).
+pub const DEFAULT_LEGACY_CONNECT_SCRIPT_URL: &str = "https://connect.humanapi.co/connect.js";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -19,6 +21,7 @@ pub struct Config {
     pub legacy_base_url: Url,
     pub data_api_url: Url,
     pub connect_script_url: Url,
+    pub legacy_connect_script_url: Url,
     pub client_id: String,
     pub client_secret: SecretString,
 }
@@ -32,6 +35,7 @@ impl Config {
             legacy_base_url: parse(DEFAULT_LEGACY_BASE_URL),
             data_api_url: parse(DEFAULT_DATA_API_URL),
             connect_script_url: parse(DEFAULT_CONNECT_SCRIPT_URL),
+            legacy_connect_script_url: parse(DEFAULT_LEGACY_CONNECT_SCRIPT_URL),
             client_id: client_id.into(),
             client_secret,
         }
@@ -48,7 +52,8 @@ impl Config {
         check_url("auth base URL", &self.auth_base_url)?;
         check_url("legacy base URL", &self.legacy_base_url)?;
         check_url("Data API URL", &self.data_api_url)?;
-        check_url("Connect script URL", &self.connect_script_url)
+        check_url("Connect script URL", &self.connect_script_url)?;
+        check_url("Connect 1.x script URL", &self.legacy_connect_script_url)
     }
 }
 

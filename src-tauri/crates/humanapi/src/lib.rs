@@ -14,7 +14,7 @@ mod error;
 pub use auth::{AccessToken, AuthClient, ConnectToken, LegacyTokens};
 pub use config::{
     Config, DEFAULT_AUTH_BASE_URL, DEFAULT_CONNECT_SCRIPT_URL, DEFAULT_DATA_API_URL,
-    DEFAULT_LEGACY_BASE_URL,
+    DEFAULT_LEGACY_BASE_URL, DEFAULT_LEGACY_CONNECT_SCRIPT_URL,
 };
 pub use connect_event::{
     parse_connect_event, CloseStatus, ConnectEvent, ConnectEventKind, ConnectOutcome, SourceRef,

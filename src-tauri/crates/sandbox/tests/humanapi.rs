@@ -724,6 +724,110 @@ async fn connect_page_validates_the_token() {
     assert_eq!(hapi.stats().connect_launches, 4);
 }
 
+fn page_data(html: &str) -> Value {
+    humanapi::connect_page_data(html).expect("a Connect page")
+}
+
+#[tokio::test]
+async fn legacy_connect_page_starts_a_session_to_finalize() {
+    let hapi = start(HumanApiConfig::default()).await;
+    let script = reqwest::get(hapi.legacy_connect_script_url())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "var LEGACY = true;",
+        "options.finish(null, payload.sessionTokenObject)",
+        "options.close()",
+        "/legacy/?clientId=",
+        "clientId and clientUserId are required",
+    ] {
+        assert!(script.contains(needle), "{needle}");
+    }
+    let current = reqwest::get(hapi.connect_script_url()).await.unwrap();
+    assert!(current
+        .text()
+        .await
+        .unwrap()
+        .contains("var LEGACY = false;"));
+
+    let user = "legacy-page@example.org";
+    let open = |public_token: &str| {
+        format!(
+            "legacy/?clientId={}&clientUserId={user}&publicToken={public_token}",
+            hapi.client_id()
+        )
+    };
+    let data = page_data(&connect_page(&hapi, &open("")).await);
+    assert_eq!(data["status"], "SUCCESS");
+    let session_token_object = data["sessionTokenObject"].clone();
+    assert_eq!(
+        keys(&session_token_object),
+        ["clientId", "humanId", "sessionToken"]
+    );
+    assert_eq!(session_token_object["clientId"], hapi.client_id());
+    assert_eq!(
+        session_token_object["humanId"].as_str(),
+        hapi.human_id(user).as_deref()
+    );
+    // The page's buttons act with the session it started.
+    assert_eq!(data["token"], session_token_object["sessionToken"]);
+    let clicked: Value = json_answer(
+        Client::new()
+            .post(
+                hapi.base_url()
+                    .join(&format!("_connect/sources/{CLINIC}/connect"))
+                    .unwrap(),
+            )
+            .json(&json!({ "token": data["token"] })),
+    )
+    .await;
+    assert_eq!(clicked["status"], "CONNECTED_SOURCE");
+
+    let mut signed = session_token_object.clone();
+    signed["clientSecret"] = json!(hapi.client_secret());
+    let finalize_url = hapi.base_url().join("v1/connect/tokens").unwrap();
+    let finalized: Value = json_answer(Client::new().post(finalize_url).json(&signed)).await;
+    let sources: Vec<Value> = data_json(
+        &hapi,
+        "/sources",
+        finalized["accessToken"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(sources.len(), 1);
+    assert_eq!(sources[0]["id"], CLINIC);
+
+    // The current public token reopens Connect for the same user, with their sources.
+    let public_token = finalized["publicToken"].as_str().unwrap();
+    let edit = page_data(&connect_page(&hapi, &open(public_token)).await);
+    assert_eq!(edit["status"], "SUCCESS");
+    assert_eq!(
+        edit["sessionTokenObject"]["humanId"],
+        session_token_object["humanId"]
+    );
+    assert_eq!(edit["currentConnections"][0]["id"], CLINIC);
+    assert_ne!(edit["token"], data["token"]);
+
+    let refused = |html: &str| page_data(html)["status"].as_str().unwrap().to_owned();
+    assert_eq!(
+        refused(&connect_page(&hapi, &open("0123456789abcdef0123456789abcdef")).await),
+        "INVALID_PUBLIC_TOKEN"
+    );
+    let foreign_app = format!("legacy/?clientId=someone-else&clientUserId={user}");
+    assert_eq!(
+        refused(&connect_page(&hapi, &foreign_app).await),
+        "INVALID_CLIENT_ID"
+    );
+    let no_user = format!("legacy/?clientId={}", hapi.client_id());
+    assert_eq!(
+        refused(&connect_page(&hapi, &no_user).await),
+        "MISSING_CLIENT_USER_ID"
+    );
+    assert!(page_data(&connect_page(&hapi, &no_user).await)["sessionTokenObject"].is_null());
+}
+
 #[tokio::test]
 async fn connect_buttons_change_server_side_connections() {
     let hapi = start(HumanApiConfig::default()).await;

@@ -11,7 +11,7 @@ use crate::disconnect::{record_deletion, step};
 use crate::options::HumanApiOptions;
 use crate::{
     Datalinks, HapiActivity, HapiPage, HapiProfile, HapiReport, HapiSource, ProviderOptions,
-    ReceiptStep, StepOutcome,
+    ReceiptStep, SavedReport, StepOutcome,
 };
 use datalinks_core::{now_unix, Error, ErrorCode, Provider, Result, SecretString};
 use datalinks_humanapi::{
@@ -48,18 +48,57 @@ pub(crate) struct ConnectAttempt {
     expires_at: i64,
     /// From the session token; an id token (returning user) does not say.
     human_id: Option<String>,
+    /// Connect 1.x, which reports `finish` and `close` instead of the 2.x events.
+    legacy: bool,
 }
 
 /// What the shell needs to open the Connect window. Not serializable: it holds the token.
 #[derive(Debug)]
 pub struct ConnectLaunch {
     pub attempt_id: String,
-    /// The session or id token Connect opens with; for the Connect window only.
-    pub token: SecretString,
+    pub widget: ConnectWidget,
     pub script_url: Url,
     /// Origins the window may load besides its own page: the script's and Connect's page.
     pub allowed_origins: Vec<url::Origin>,
     pub expires_at: i64,
+}
+
+/// How the Connect window's page opens Connect; for the Connect window only.
+#[derive(Debug)]
+pub enum ConnectWidget {
+    /// Connect 2.x with a session or id token.
+    Current { token: SecretString },
+    /// Connect 1.x: `HumanConnect.open({clientId, clientUserId, publicToken, finish, close})`,
+    /// with the public token of the last finalize (empty for a new user).
+    Legacy {
+        client_id: String,
+        client_user_id: String,
+        public_token: Option<SecretString>,
+    },
+}
+
+impl ConnectLaunch {
+    /// The page's parameters (for its URL fragment): `token=…`, or for Connect 1.x
+    /// `flow=legacy&clientId=…&clientUserId=…&publicToken=…`.
+    pub fn page_parameters(&self) -> String {
+        let mut parameters = url::form_urlencoded::Serializer::new(String::new());
+        match &self.widget {
+            ConnectWidget::Current { token } => parameters.append_pair("token", token.expose()),
+            ConnectWidget::Legacy {
+                client_id,
+                client_user_id,
+                public_token,
+            } => parameters
+                .append_pair("flow", "legacy")
+                .append_pair("clientId", client_id)
+                .append_pair("clientUserId", client_user_id)
+                .append_pair(
+                    "publicToken",
+                    public_token.as_ref().map_or("", SecretString::expose),
+                ),
+        };
+        parameters.finish()
+    }
 }
 
 impl crate::status::ProviderFailure for hapi::HumanApiError {
@@ -91,6 +130,7 @@ impl Datalinks {
             legacy_base_url: parse(&options.legacy_url)?,
             data_api_url: parse(&options.data_api_url)?,
             connect_script_url: parse(&options.connect_script_url)?,
+            legacy_connect_script_url: parse(&options.legacy_connect_script_url)?,
             client_id: settings.client_id.clone(),
             client_secret,
         })
@@ -150,54 +190,92 @@ impl Datalinks {
     }
 
     /// Opens a Connect attempt: mints a session token, or an id token when Human API says the
-    /// person already connected a source (HTTP 403). Any earlier attempt is retired.
+    /// person already connected a source (HTTP 403); with the legacy flow, Connect 1.x opens
+    /// with the person's public token instead. Any earlier attempt is retired.
     pub async fn hapi_start_connect(self: &Arc<Self>) -> Result<ConnectLaunch> {
-        let (_, options) = self.hapi_options()?;
-        let email = options.email.clone().ok_or_else(|| {
-            Error::invalid_input(
-                "Enter the email of the person to link in the Human API settings first.",
-            )
-        })?;
+        let (settings, options) = self.hapi_options()?;
         let (auth, client_user_id) = self.hapi_auth().await?;
-        let token = match auth.connect_token(&client_user_id, &email).await {
-            Ok(token) => token,
-            Err(err) => {
-                let err = Error::from(err);
-                self.set_last_error(PROVIDER, Some(err.clone()));
-                self.announce(PROVIDER).await;
-                return Err(err);
-            }
-        };
-        let (human_id, kind) = match &token {
-            ConnectToken::Session { human_id, .. } => {
-                (Some(human_id.clone()), "a session token (new user)")
-            }
-            ConnectToken::Id { .. } => (None, "an id token (a source is already connected)"),
+        let (widget, human_id, expires_at, described) = if options.legacy_flow {
+            let human_id = self.store.account(PROVIDER)?.map(|a| a.account_id);
+            let public_token = match (
+                self.vault_call(|v| v.public_token(PROVIDER)).await?,
+                &human_id,
+            ) {
+                (None, Some(human_id)) => Some(self.recover_public_token(&auth, human_id).await?),
+                (kept, _) => kept,
+            };
+            let widget = ConnectWidget::Legacy {
+                client_id: settings.client_id,
+                client_user_id,
+                public_token,
+            };
+            (
+                widget,
+                human_id,
+                now_unix() + CONNECT_WINDOW_SECS,
+                "Connect 1.x (legacy flow)",
+            )
+        } else {
+            let email = options.email.clone().ok_or_else(|| {
+                Error::invalid_input(
+                    "Enter the email of the person to link in the Human API settings first.",
+                )
+            })?;
+            let token = match auth.connect_token(&client_user_id, &email).await {
+                Ok(token) => token,
+                Err(err) => {
+                    let err = Error::from(err);
+                    self.set_last_error(PROVIDER, Some(err.clone()));
+                    self.announce(PROVIDER).await;
+                    return Err(err);
+                }
+            };
+            let (human_id, described) = match &token {
+                ConnectToken::Session { human_id, .. } => (
+                    Some(human_id.clone()),
+                    "Connect with a session token (new user)",
+                ),
+                ConnectToken::Id { .. } => (
+                    None,
+                    "Connect with an id token (a source is already connected)",
+                ),
+            };
+            let expires_at = token.expires_at().min(now_unix() + CONNECT_WINDOW_SECS);
+            let widget = ConnectWidget::Current {
+                token: token.token().clone(),
+            };
+            (widget, human_id, expires_at, described)
         };
         let attempt = ConnectAttempt {
             id: random_state(),
-            expires_at: token.expires_at().min(now_unix() + CONNECT_WINDOW_SECS),
+            expires_at,
             human_id,
+            legacy: options.legacy_flow,
         };
         *self.connect_window.lock().unwrap() = Some(attempt.clone());
         self.set_last_error(PROVIDER, None);
         self.store.record_event(
             PROVIDER,
             "connect_opened",
-            &format!("Opened Human API Connect with {kind}."),
+            &format!("Opened Human API {described}."),
         )?;
         self.announce(PROVIDER).await;
-        let script_url = auth.config().connect_script_url.clone();
+        let config = auth.config();
+        let script_url = if attempt.legacy {
+            config.legacy_connect_script_url.clone()
+        } else {
+            config.connect_script_url.clone()
+        };
         let mut allowed_origins = vec![script_url.origin()];
         let page_origin = Url::parse(CONNECT_PAGE_ORIGIN)
             .expect("constant URL")
             .origin();
-        if !allowed_origins.contains(&page_origin) {
+        if !attempt.legacy && !allowed_origins.contains(&page_origin) {
             allowed_origins.push(page_origin);
         }
         Ok(ConnectLaunch {
             attempt_id: attempt.id,
-            token: token.token().clone(),
+            widget,
             script_url,
             allowed_origins,
             expires_at: attempt.expires_at,
@@ -241,6 +319,12 @@ impl Datalinks {
         }
     }
 
+    /// Whether results of the Connect window `attempt_id` are still accepted; once not, the
+    /// window has nothing left to do.
+    pub fn hapi_connect_attempt_open(&self, attempt_id: &str) -> bool {
+        self.open_attempt(attempt_id).is_ok()
+    }
+
     /// Whether a navigation of the Connect window goes to [`CONNECT_RESULT_URL`].
     pub fn is_connect_result(url: &Url) -> bool {
         let mut bare = url.clone();
@@ -279,16 +363,21 @@ impl Datalinks {
         }
     }
 
-    /// Records one Connect event (`kind` is `connect`, `disconnect` or `close`, `json` its
-    /// payload) for the open Connect window `attempt_id`. Refused when no such window is open
-    /// or the payload is not exactly the documented shape; closing ends the attempt.
+    /// Records one Connect event for the open Connect window `attempt_id`: `connect`,
+    /// `disconnect` or `close` from Connect 2.x, `finish`, `error` or `close` from Connect 1.x,
+    /// with `json` its payload. Refused when no such window is open or the payload is not
+    /// exactly the documented shape; closing ends the attempt.
     pub async fn apply_connect_event(
         self: &Arc<Self>,
         attempt_id: &str,
         kind: &str,
         json: &str,
     ) -> Result<()> {
-        let outcome = self.record_connect_event(attempt_id, kind, json);
+        let outcome = match self.open_attempt(attempt_id) {
+            Ok(attempt) if attempt.legacy => self.record_legacy_event(kind, json).await,
+            Ok(attempt) => self.record_connect_event(&attempt, kind, json),
+            Err(err) => Err(err),
+        };
         if let Err(err) = &outcome {
             let _ = self
                 .store
@@ -299,9 +388,8 @@ impl Datalinks {
         outcome
     }
 
-    fn record_connect_event(&self, attempt_id: &str, kind: &str, json: &str) -> Result<()> {
-        let attempt = self
-            .connect_window
+    fn open_attempt(&self, attempt_id: &str) -> Result<ConnectAttempt> {
+        self.connect_window
             .lock()
             .unwrap()
             .clone()
@@ -311,7 +399,47 @@ impl Datalinks {
                     ErrorCode::StateMismatch,
                     "This Human API Connect result does not belong to the Connect window Datalinks has open (it may be old, already closed, or not from Connect). Nothing was changed.",
                 )
-            })?;
+            })
+    }
+
+    /// Connect 1.x ends with `finish(err, sessionTokenObject)` once the person connected a
+    /// source (seed 003), or with `close()`. The object is finalized with the client secret, so
+    /// a forged one gains nothing: Human API verifies its session token.
+    async fn record_legacy_event(self: &Arc<Self>, kind: &str, json: &str) -> Result<()> {
+        match kind {
+            "finish" => {
+                self.hapi_finalize_legacy(json).await?;
+                self.end_connect_window();
+                // `finish` does not say which sources; the Data API does.
+                self.hapi_sources().await.map(drop)
+            }
+            "error" => {
+                let message = serde_json::from_str::<serde_json::Value>(json)
+                    .ok()
+                    .and_then(|v| v.get("message")?.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let shown: String = message.chars().take(200).collect();
+                Err(Error::new(
+                    ErrorCode::ProviderError,
+                    format!("Human API Connect 1.x reported an error: {shown}"),
+                ))
+            }
+            "close" => {
+                self.end_connect_window();
+                self.store.record_event(
+                    PROVIDER,
+                    "connect_closed",
+                    "Human API Connect 1.x was closed.",
+                )
+            }
+            _ => Err(Error::new(
+                ErrorCode::CallbackRefused,
+                "A Human API Connect 1.x result was refused: Connect 1.x reports only finish, error and close.",
+            )),
+        }
+    }
+
+    fn record_connect_event(&self, attempt: &ConnectAttempt, kind: &str, json: &str) -> Result<()> {
         let event = hapi::parse_connect_event(kind, json)?;
         let names = |sources: &[SourceRef]| {
             sources
@@ -322,7 +450,7 @@ impl Datalinks {
         };
         match event.outcome {
             ConnectOutcome::SourceConnected | ConnectOutcome::SourceDisconnected => {
-                self.save_sources(&attempt, &event.current_connections)?;
+                self.save_sources(attempt, &event.current_connections)?;
                 let (kind, verb, changed) = match event.outcome {
                     ConnectOutcome::SourceConnected => {
                         ("source_connected", "Connected", &event.connected_sources)
@@ -344,7 +472,7 @@ impl Datalinks {
                 self.end_connect_window();
                 let message = match status {
                     CloseStatus::Success => {
-                        self.save_sources(&attempt, &event.current_connections)?;
+                        self.save_sources(attempt, &event.current_connections)?;
                         self.set_last_error(PROVIDER, None);
                         return self.store.record_event(
                             PROVIDER,
@@ -484,7 +612,7 @@ impl Datalinks {
         self: &Arc<Self>,
         report_id: &str,
         dest: &Path,
-    ) -> Result<u64> {
+    ) -> Result<SavedReport> {
         if !dest.is_absolute() || dest.file_name().is_none() {
             return Err(Error::invalid_input(
                 "Give the full path of the PDF file to write, for example /home/me/report.pdf.",
@@ -514,7 +642,20 @@ impl Datalinks {
                 dest.display()
             ),
         )?;
-        Ok(bytes)
+        Ok(SavedReport {
+            path: dest.display().to_string(),
+            bytes,
+        })
+    }
+
+    /// The file name a save dialog suggests for a report's PDF.
+    pub fn hapi_report_pdf_name(report_id: &str) -> String {
+        let id: String = report_id
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .take(64)
+            .collect();
+        format!("human-api-report-{id}.pdf")
     }
 
     /// Daily activity summaries, newest first, from `offset`.
@@ -549,7 +690,7 @@ impl Datalinks {
 
     /// Legacy 1.x flow: signs the Connect 1.x popup's `sessionTokenObject` with the client
     /// secret and keeps the access token and the public token in the keyring.
-    pub async fn hapi_finalize_legacy(self: &Arc<Self>, session_token_object: &str) -> Result<()> {
+    async fn hapi_finalize_legacy(self: &Arc<Self>, session_token_object: &str) -> Result<()> {
         let (auth, _) = self.hapi_auth().await?;
         let tokens = auth.finalize_legacy(session_token_object).await?;
         self.keeper(PROVIDER)
@@ -585,22 +726,23 @@ impl Datalinks {
         Ok(())
     }
 
-    /// Legacy 1.x flow: asks Human API for a new public token when the stored one is lost.
-    pub async fn hapi_recover_public_token(self: &Arc<Self>) -> Result<()> {
-        let human_id = self
-            .store
-            .account(PROVIDER)?
-            .map(|a| a.account_id)
-            .ok_or_else(|| Error::new(ErrorCode::NotFound, "No Human API user is linked yet."))?;
-        let (auth, _) = self.hapi_auth().await?;
-        let public_token = auth.recover_public_token(&human_id).await?;
-        self.vault_call(move |v| v.set_public_token(PROVIDER, &public_token))
+    /// Legacy 1.x flow: asks Human API for a new public token when the kept one is lost (the
+    /// keyring entry was deleted), and keeps it.
+    async fn recover_public_token(
+        &self,
+        auth: &hapi::AuthClient,
+        human_id: &str,
+    ) -> Result<SecretString> {
+        let public_token = auth.recover_public_token(human_id).await?;
+        let kept = public_token.clone();
+        self.vault_call(move |v| v.set_public_token(PROVIDER, &kept))
             .await?;
         self.store.record_event(
             PROVIDER,
             "public_token_recovered",
-            "A new legacy public token was stored in the keyring.",
-        )
+            "The legacy public token was missing from the keyring; Human API issued a new one.",
+        )?;
+        Ok(public_token)
     }
 }
 

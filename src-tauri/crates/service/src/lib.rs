@@ -18,7 +18,7 @@ mod views;
 
 pub use connect::DEEP_LINK_REDIRECT_URI;
 pub use datalinks_store::{ConnectedSource, HistoryEvent};
-pub use humanapi::{ConnectLaunch, CONNECT_RESULT_URL, HAPI_PAGE_SIZE};
+pub use humanapi::{ConnectLaunch, ConnectWidget, CONNECT_RESULT_URL, HAPI_PAGE_SIZE};
 pub use opencollective::OC_PAGE_SIZE;
 pub use options::{HumanApiOptions, OpenCollectiveOptions, ProviderOptions, LOOPBACK_PATH};
 pub use project_views::*;

@@ -65,6 +65,8 @@ pub struct HumanApiOptions {
     pub legacy_url: String,
     /// The app still uses Connect 1.x: access comes from finalizing its `sessionTokenObject`.
     pub legacy_flow: bool,
+    /// The Connect 1.x script the legacy flow opens.
+    pub legacy_connect_script_url: String,
 }
 
 impl Default for HumanApiOptions {
@@ -77,6 +79,8 @@ impl Default for HumanApiOptions {
             data_api_url: datalinks_humanapi::DEFAULT_DATA_API_URL.to_owned(),
             legacy_url: datalinks_humanapi::DEFAULT_LEGACY_BASE_URL.to_owned(),
             legacy_flow: false,
+            legacy_connect_script_url: datalinks_humanapi::DEFAULT_LEGACY_CONNECT_SCRIPT_URL
+                .to_owned(),
         }
     }
 }

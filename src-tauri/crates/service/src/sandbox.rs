@@ -100,6 +100,7 @@ impl Datalinks {
                             data_api_url: hapi.data_api_url().to_string(),
                             legacy_url: hapi_base,
                             legacy_flow: false,
+                            legacy_connect_script_url: hapi.legacy_connect_script_url().to_string(),
                         }),
                     ),
                 ),

@@ -188,6 +188,7 @@ fn validated_options(options: ProviderOptions) -> Result<ProviderOptions> {
             hapi.auth_url = normalized_url(&hapi.auth_url)?;
             hapi.data_api_url = normalized_url(&hapi.data_api_url)?;
             hapi.legacy_url = normalized_url(&hapi.legacy_url)?;
+            hapi.legacy_connect_script_url = normalized_url(&hapi.legacy_connect_script_url)?;
             hapi.email = non_empty(hapi.email);
             hapi.client_user_id = non_empty(hapi.client_user_id);
             ProviderOptions::HumanApi(hapi)

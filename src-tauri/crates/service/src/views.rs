@@ -297,6 +297,15 @@ pub struct HapiReport {
     pub created_at: String,
 }
 
+/// A report written to disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct SavedReport {
+    pub path: String,
+    #[ts(type = "number")]
+    pub bytes: u64,
+}
+
 /// One day's activity summary (the wellness list the viewer shows).
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]

@@ -6,8 +6,10 @@
 mod support;
 
 use datalinks_core::{ConnectionState, ErrorCode, Provider};
-use datalinks_sandbox::humanapi::{HumanApiConfig, SOURCES};
-use datalinks_service::{ConnectLaunch, ProviderOptions, StepOutcome, CONNECT_RESULT_URL};
+use datalinks_sandbox::humanapi::{connect_page_data, HumanApiConfig, SOURCES};
+use datalinks_service::{
+    ConnectLaunch, ConnectWidget, Datalinks, ProviderOptions, StepOutcome, CONNECT_RESULT_URL,
+};
 use datalinks_vault::Vault;
 use serde_json::json;
 use support::Harness;
@@ -77,6 +79,14 @@ async fn connect_sources(harness: &Harness, sources: &[usize]) -> ConnectLaunch 
     launch
 }
 
+/// The Connect 2.x token of a launch.
+fn token(launch: &ConnectLaunch) -> &str {
+    match &launch.widget {
+        ConnectWidget::Current { token } => token.expose(),
+        ConnectWidget::Legacy { .. } => panic!("a Connect 2.x launch"),
+    }
+}
+
 async fn state(harness: &Harness) -> ConnectionState {
     harness.service.connection(HAPI).await.unwrap().state
 }
@@ -103,7 +113,7 @@ async fn a_new_user_gets_a_session_token_and_a_returning_user_an_id_token() {
         .allowed_origins
         .contains(&harness.hapi().base_url().origin()));
     // The token opens the sandbox's Connect page for this person.
-    let page = reqwest::get(harness.hapi().connect_page_url(launch.token.expose()))
+    let page = reqwest::get(harness.hapi().connect_page_url(token(&launch)))
         .await
         .unwrap()
         .text()
@@ -140,7 +150,7 @@ async fn a_new_user_gets_a_session_token_and_a_returning_user_an_id_token() {
         stats_before.session_token_requests + 1
     );
     assert_eq!(stats.id_token_requests, stats_before.id_token_requests + 1);
-    assert_ne!(again.token, launch.token);
+    assert_ne!(token(&again), token(&launch));
     let ConnectionState::ConnectWindowOpen { expires_at } = state(&harness).await else {
         panic!("Connect is open")
     };
@@ -425,13 +435,14 @@ async fn the_data_api_viewer_lists_sources_reports_pages_of_activities_and_saves
 
     let dir = tempfile::tempdir().unwrap();
     let dest = dir.path().join("report.pdf");
-    let bytes = harness
+    let saved = harness
         .service
         .hapi_save_report_pdf(&report.id, &dest)
         .await
         .unwrap();
+    assert_eq!(saved.path, dest.display().to_string());
     let pdf = std::fs::read(&dest).unwrap();
-    assert_eq!(pdf.len() as u64, bytes);
+    assert_eq!(pdf.len() as u64, saved.bytes);
     assert!(pdf.starts_with(b"%PDF-"));
     let err = harness
         .service
@@ -439,27 +450,90 @@ async fn the_data_api_viewer_lists_sources_reports_pages_of_activities_and_saves
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert_eq!(
+        Datalinks::hapi_report_pdf_name("../rep ort/7"),
+        "human-api-report-report7.pdf"
+    );
+}
+
+/// Opens the Connect 1.x page the launch's parameters name, as the Connect 1.x script frames
+/// it, and returns the session token object the page hands `finish`.
+async fn legacy_page(harness: &Harness, launch: &ConnectLaunch) -> serde_json::Value {
+    let parameters = launch.page_parameters();
+    let query: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(parameters.as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(query["flow"], "legacy");
+    let mut page = harness.hapi().base_url().join("legacy/").unwrap();
+    page.query_pairs_mut()
+        .append_pair("clientId", &query["clientId"])
+        .append_pair("clientUserId", &query["clientUserId"])
+        .append_pair("publicToken", &query["publicToken"]);
+    let html = reqwest::get(page).await.unwrap().text().await.unwrap();
+    let data = connect_page_data(&html).expect("a Connect page");
+    assert_eq!(data["status"], "SUCCESS", "{data}");
+    data["sessionTokenObject"].clone()
 }
 
 #[tokio::test]
-async fn the_legacy_flow_finalizes_a_session_token_object_and_recovers_the_public_token() {
+async fn the_legacy_flow_finalizes_what_connect_1x_finishes_with_and_recovers_the_public_token() {
     let harness = configured(true).await;
     let launch = harness.service.hapi_start_connect().await.unwrap();
+    assert_eq!(
+        launch.script_url,
+        harness.hapi().legacy_connect_script_url()
+    );
+    assert_eq!(launch.allowed_origins, [harness.hapi().base_url().origin()]);
+    let ConnectWidget::Legacy { public_token, .. } = &launch.widget else {
+        panic!("Connect 1.x")
+    };
+    assert!(public_token.is_none(), "a new user has no public token");
+    assert_eq!(harness.hapi().stats().session_token_requests, 0);
+    let object = legacy_page(&harness, &launch).await;
     let user = client_user_id(&harness).await;
     let human_id = harness.hapi().human_id(&user).unwrap();
-    harness.hapi().connect_source(&user, SOURCES[2].id);
-    let object = json!({
-        "humanId": human_id,
-        "clientId": harness.hapi().client_id(),
-        "sessionToken": launch.token.expose(),
-    })
-    .to_string();
-    harness.service.hapi_finalize_legacy(&object).await.unwrap();
+    assert_eq!(object["humanId"], human_id);
+
+    // Connect 2.x events do not belong to a Connect 1.x window.
+    let refused = harness
+        .service
+        .apply_connect_event(&launch.attempt_id, "connect", "{}")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::CallbackRefused);
+    // A forged object for another app is not signed with our secret.
+    let mut foreign = object.clone();
+    foreign["clientId"] = json!("someone-elses-app");
+    let err = harness
+        .service
+        .apply_connect_event(&launch.attempt_id, "finish", &foreign.to_string())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert_eq!(harness.hapi().stats().legacy_finalize_requests, 0);
+
+    assert!(harness.hapi().connect_source(&user, SOURCES[2].id));
+    harness
+        .service
+        .apply_connect_event(&launch.attempt_id, "finish", &object.to_string())
+        .await
+        .unwrap();
+    assert!(
+        !harness
+            .service
+            .hapi_connect_attempt_open(&launch.attempt_id),
+        "finish ends Connect 1.x"
+    );
+    assert_eq!(state(&harness).await, ConnectionState::Connected);
     let vault = Vault::new(harness.secrets.clone());
     let public_token = vault.public_token(HAPI).unwrap().expect("kept");
     assert!(vault.tokens(HAPI).unwrap().is_some());
     let view = harness.service.connection(HAPI).await.unwrap();
     assert_eq!(view.account.unwrap().account_id, human_id);
+    let linked = harness.service.hapi_connected_sources().unwrap();
+    assert_eq!(linked.len(), 1);
+    assert_eq!(linked[0].id, SOURCES[2].id);
     // The legacy access token reads the Data API without minting a new one.
     harness.service.hapi_profile().await.unwrap();
     assert_eq!(harness.hapi().stats().access_token_requests, 0);
@@ -468,28 +542,68 @@ async fn the_legacy_flow_finalizes_a_session_token_object_and_recovers_the_publi
         view.token_expires_at, None,
         "legacy tokens carry no lifetime"
     );
-
-    vault.delete_public_token(HAPI).unwrap();
-    harness.service.hapi_recover_public_token().await.unwrap();
-    let recovered = vault
-        .public_token(HAPI)
-        .unwrap()
-        .expect("a new one is kept");
-    assert_ne!(
-        recovered, public_token,
-        "recovery issues a new public token"
-    );
-    assert_eq!(harness.hapi().stats().public_token_requests, 1);
-
-    // An object meant for another app is not signed with our secret.
-    let foreign = object.replace(harness.hapi().client_id(), "someone-elses-app");
-    let err = harness
+    // After closing, the attempt's results are refused.
+    let late = harness
         .service
-        .hapi_finalize_legacy(&foreign)
+        .apply_connect_event(&launch.attempt_id, "finish", &object.to_string())
         .await
         .unwrap_err();
-    assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert_eq!(late.code, ErrorCode::StateMismatch);
+
+    // Connect reopens in edit mode with the kept public token.
+    let again = harness.service.hapi_start_connect().await.unwrap();
+    let ConnectWidget::Legacy {
+        public_token: kept, ..
+    } = &again.widget
+    else {
+        panic!("Connect 1.x")
+    };
+    assert_eq!(kept.as_ref(), Some(&public_token));
+    let reopened = legacy_page(&harness, &again).await;
+    assert_eq!(reopened["humanId"], human_id);
+    // Closing without connecting another source keeps what was finalized.
+    harness
+        .service
+        .apply_connect_event(&again.attempt_id, "close", "{}")
+        .await
+        .unwrap();
+    assert!(!harness.service.hapi_connect_attempt_open(&again.attempt_id));
+    assert_eq!(state(&harness).await, ConnectionState::Connected);
+
+    // A public token lost from the keyring is recovered when Connect opens next.
+    vault.delete_public_token(HAPI).unwrap();
+    let recovering = harness.service.hapi_start_connect().await.unwrap();
+    let ConnectWidget::Legacy {
+        public_token: Some(recovered),
+        ..
+    } = &recovering.widget
+    else {
+        panic!("Connect 1.x with a recovered public token")
+    };
+    assert_ne!(
+        recovered, &public_token,
+        "recovery issues a new public token"
+    );
+    assert_eq!(vault.public_token(HAPI).unwrap().as_ref(), Some(recovered));
+    assert_eq!(harness.hapi().stats().public_token_requests, 1);
+    assert_eq!(
+        legacy_page(&harness, &recovering).await["humanId"],
+        human_id
+    );
     assert_eq!(harness.hapi().stats().legacy_finalize_requests, 1);
+}
+
+#[tokio::test]
+async fn connect_2x_windows_refuse_connect_1x_results() {
+    let harness = configured(false).await;
+    let launch = harness.service.hapi_start_connect().await.unwrap();
+    let err = harness
+        .service
+        .apply_connect_event(&launch.attempt_id, "finish", "{}")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::CallbackRefused);
+    assert_eq!(harness.hapi().stats().legacy_finalize_requests, 0);
 }
 
 #[tokio::test]

@@ -16,4 +16,8 @@ legacy_url: string,
 /**
  * The app still uses Connect 1.x: access comes from finalizing its `sessionTokenObject`.
  */
-legacy_flow: boolean, };
+legacy_flow: boolean, 
+/**
+ * The Connect 1.x script the legacy flow opens.
+ */
+legacy_connect_script_url: string, };

@@ -37,6 +37,7 @@ pub fn config_for(hapi: &RunningHumanApi, client_secret: &str) -> Config {
         legacy_base_url: hapi.base_url(),
         data_api_url: hapi.data_api_url(),
         connect_script_url: hapi.connect_script_url(),
+        legacy_connect_script_url: hapi.legacy_connect_script_url(),
         client_id: hapi.client_id().to_string(),
         client_secret: SecretString::new(client_secret),
     }

@@ -1,7 +1,10 @@
-/* Human API sandbox: stand-in for humanapi-connect-client (providers.md C3). */
+/* Human API sandbox: stand-in for humanapi-connect-client 2.x (providers.md C3) and, with
+   LEGACY true, for the Connect 1.x script (C2): HumanConnect.open({clientId, clientUserId,
+   publicToken, finish(err, sessionTokenObject), close()}). */
 (function (global) {
   "use strict";
   var DEFAULT_BASE_URL = "__BASE_URL__";
+  var LEGACY = __LEGACY__;
   var listeners = { connect: [], disconnect: [], close: [], error: [] };
   var current = null;
 
@@ -16,16 +19,28 @@
     current = null;
   }
 
+  function pageUrl(base, options) {
+    if (LEGACY) {
+      if (!options.clientId || !options.clientUserId) {
+        throw new Error("clientId and clientUserId are required");
+      }
+      return base + "/legacy/?clientId=" + encodeURIComponent(options.clientId) +
+        "&clientUserId=" + encodeURIComponent(options.clientUserId) +
+        "&publicToken=" + encodeURIComponent(options.publicToken || "");
+    }
+    if (!options.token) throw new Error("The token attribute is required");
+    var src = base + "/?token=" + encodeURIComponent(options.token);
+    if (options.mode) src += "&mode=" + encodeURIComponent(options.mode);
+    return src;
+  }
+
   function open(options) {
     options = options || {};
     if (typeof options !== "object" || Array.isArray(options)) {
       throw new Error("Argument must be an object");
     }
     if (current || document.getElementById("human-api")) return null;
-    if (!options.token) throw new Error("The token attribute is required");
-    var base = (options.baseURL || DEFAULT_BASE_URL).replace(/\/+$/, "");
-    var src = base + "/?token=" + encodeURIComponent(options.token);
-    if (options.mode) src += "&mode=" + encodeURIComponent(options.mode);
+    var src = pageUrl((options.baseURL || DEFAULT_BASE_URL).replace(/\/+$/, ""), options);
 
     var overlay = document.createElement("div");
     overlay.id = "human-api-connect-modal-overlay";
@@ -57,8 +72,16 @@
           if (typeof options.onDisconnectSource === "function") options.onDisconnectSource(payload);
           emit("disconnect", payload);
           break;
+        case "hapi-connect-finish":
+          teardown();
+          if (typeof options.finish === "function") options.finish(null, payload.sessionTokenObject);
+          break;
         case "hapi-connect-close":
           teardown();
+          if (LEGACY) {
+            if (typeof options.close === "function") options.close();
+            break;
+          }
           if (typeof options.onClose === "function") options.onClose(payload);
           emit("close", payload);
           break;
@@ -78,8 +101,8 @@
     listeners[name].push(fn);
   }
 
-  /* Declarative launch: <div class="hapi__token-container"><button data-hapi-token="…">. */
-  document.addEventListener("click", function (event) {
+  /* Declarative launch (2.x only): <div class="hapi__token-container"><button data-hapi-token="…">. */
+  if (!LEGACY) document.addEventListener("click", function (event) {
     var button = event.target && event.target.closest
       ? event.target.closest(".hapi__token-container [data-hapi-token]")
       : null;

@@ -17,6 +17,10 @@
 //! `currentConnections` and `requestedProviders`. A token that expires while Connect is open turns
 //! the status to `SESSION_TOKEN_EXPIRED` at the next click. An invalid token shows an error and waits
 //! for `hc-close` rather than closing by itself ([INF]).
+//!
+//! The Connect 1.x page (`/legacy/`) is the same page: its session's `sessionTokenObject` goes to
+//! `finish` when `hc-close` is clicked after a source was connected, and otherwise `close()` is
+//! called ([INF]: seed 003 says `finish` follows connecting, not how 1.x closes).
 
 use std::sync::Arc;
 
@@ -37,6 +41,18 @@ const WIDGET_SCRIPT: &str = include_str!("widget.js");
 
 /// `GET /humanapi-connect-client@latest.js` (the CDN), with Connect's base URL set to this server.
 pub async fn script(State(hapi): State<Arc<HumanApi>>) -> Response {
+    script_response(&hapi, false)
+}
+
+/// `GET /connect.js`: the Connect 1.x script (`connect.humanapi.co/connect.js`, providers.md C2).
+pub async fn legacy_script(State(hapi): State<Arc<HumanApi>>) -> Response {
+    script_response(&hapi, true)
+}
+
+fn script_response(hapi: &HumanApi, legacy: bool) -> Response {
+    let script = CONNECT_SCRIPT
+        .replace("__BASE_URL__", &hapi.origin)
+        .replace("__LEGACY__", if legacy { "true" } else { "false" });
     (
         [
             (
@@ -46,7 +62,7 @@ pub async fn script(State(hapi): State<Arc<HumanApi>>) -> Response {
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        CONNECT_SCRIPT.replace("__BASE_URL__", &hapi.origin),
+        script,
     )
         .into_response()
 }
@@ -99,16 +115,75 @@ pub async fn page(State(hapi): State<Arc<HumanApi>>, uri: Uri) -> Response {
         }
         Launch::Refused(status) => (status, Vec::new()),
     };
+    render_page(status, token.unwrap_or_default(), connections, None)
+}
+
+/// `GET /legacy/?clientId=…&clientUserId=…&publicToken=…`: the Connect 1.x page. An empty
+/// `publicToken` starts a new user; a user's current one reopens Connect for them (edit mode).
+/// The page starts a session whose `sessionTokenObject` Connect hands to `finish` once a source
+/// was connected. The refusal statuses are this sandbox's own ([INF]).
+pub async fn legacy_page(State(hapi): State<Arc<HumanApi>>, uri: Uri) -> Response {
+    let query = Params::from_query(uri.query().unwrap_or(""));
+    let client_user_id = query.non_empty("clientUserId");
+    let public_token = query.non_empty("publicToken");
+    let mut store = hapi.store();
+    store.stats.connect_launches += 1;
+    let refused = |status| render_page(status, "", Vec::new(), None);
+    if query.non_empty("clientId") != Some(hapi.app.client_id.as_str()) {
+        return refused("INVALID_CLIENT_ID");
+    }
+    let Some(client_user_id) = client_user_id else {
+        return refused("MISSING_CLIENT_USER_ID");
+    };
+    let human = store.human_for(hapi.seed, client_user_id);
+    if public_token.is_some_and(|token| token != human.public_token) {
+        return refused("INVALID_PUBLIC_TOKEN");
+    }
+    let (human_id, connections) = (human.human_id.clone(), current_connections(human));
+    let (session_token, _) = store.issue(TokenKind::Session, &human_id);
+    let session_token_object = json!({
+        "humanId": human_id,
+        "clientId": hapi.app.client_id,
+        "sessionToken": session_token,
+    });
+    render_page(
+        "SUCCESS",
+        &session_token,
+        connections,
+        Some(session_token_object),
+    )
+}
+
+/// The data a Connect page hands its script (the JSON of `#hc-data`), for tests that drive the
+/// page without a browser.
+pub fn page_data(html: &str) -> Option<Value> {
+    let start = html.find(DATA_ELEMENT)? + DATA_ELEMENT.len();
+    let end = start + html[start..].find("</script>")?;
+    serde_json::from_str(&html[start..end].replace("<\\/", "</")).ok()
+}
+
+const DATA_ELEMENT: &str = "<script id=\"hc-data\" type=\"application/json\">";
+
+fn render_page(
+    status: &str,
+    token: &str,
+    connections: Vec<Value>,
+    session_token_object: Option<Value>,
+) -> Response {
     let data = json!({
         "status": status,
-        "token": token.unwrap_or_default(),
+        "token": token,
         "sources": SOURCES.iter().map(source_json).collect::<Vec<_>>(),
         "currentConnections": connections,
+        "sessionTokenObject": session_token_object,
         "messages": {
             "SUCCESS": "Connect your health data.",
             "SESSION_TOKEN_INVALID": "This Connect link is not valid.",
             "SESSION_TOKEN_EXPIRED": "This Connect session has expired.",
             "MISSING_SESSION_TOKEN": "No session token was given.",
+            "INVALID_CLIENT_ID": "This app is not known to Human API.",
+            "MISSING_CLIENT_USER_ID": "No clientUserId was given.",
+            "INVALID_PUBLIC_TOKEN": "This public token is not the user's current one.",
         },
     });
     // `</` cannot end the script element early once escaped.
@@ -119,7 +194,7 @@ pub async fn page(State(hapi): State<Arc<HumanApi>>, uri: Uri) -> Response {
 <p class=\"sandbox-banner\">Human API sandbox: a simulator for testing, not the real Human API.</p>\n\
 <h1>Connect</h1>\n<p data-testid=\"hc-status\" data-status=\"{status}\"></p>\n<ul data-testid=\"hc-sources\"></ul>\n\
 <p><button type=\"button\" data-testid=\"hc-close\">Close</button></p>\n\
-<script id=\"hc-data\" type=\"application/json\">{data}</script>\n<script>{WIDGET_SCRIPT}</script>\n</body>\n</html>\n",
+{DATA_ELEMENT}{data}</script>\n<script>{WIDGET_SCRIPT}</script>\n</body>\n</html>\n",
         status = escape_html(status),
     );
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()

@@ -7,6 +7,8 @@
 //! - `cdn.humanapi.co`: `GET /humanapi-connect-client@latest.js`;
 //! - `hapi-connect.humanapi.co`: the Connect page at `GET /?token=…`, plus `/_connect/...` for its
 //!   buttons;
+//! - `connect.humanapi.co` (legacy): the Connect 1.x script at `GET /connect.js`, which frames
+//!   its page `GET /legacy/?clientId=…&clientUserId=…&publicToken=…`;
 //! - `/_sandbox/stats` and `POST /_sandbox/expire-tokens` for out-of-process tests (not Human API).
 //!
 //! ```no_run
@@ -40,6 +42,7 @@ use url::Url;
 use crate::server;
 
 pub use config::HumanApiConfig;
+pub use connect::page_data as connect_page_data;
 pub use seed::{Source, SOURCES};
 pub use state::{HumanApiStats, DEMO_ACCESS_TOKEN};
 
@@ -51,6 +54,7 @@ pub const LEGACY_TOKENS_PATH: &str = "/v1/connect/tokens";
 pub const LEGACY_PUBLIC_TOKENS_PATH: &str = "/v1/connect/publictokens";
 pub const DATA_API_PATH: &str = "/v1/human";
 pub const CONNECT_SCRIPT_PATH: &str = "/humanapi-connect-client@latest.js";
+pub const LEGACY_CONNECT_SCRIPT_PATH: &str = "/connect.js";
 
 /// A source connected by a user, as Connect reports it (`{name, id}`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +98,8 @@ fn router(hapi: Arc<HumanApi>) -> Router {
         .route("/v1/human/medical/reports/{id}/raw", get(data::report_raw))
         .route(CONNECT_SCRIPT_PATH, get(connect::script))
         .route("/", get(connect::page))
+        .route(LEGACY_CONNECT_SCRIPT_PATH, get(connect::legacy_script))
+        .route("/legacy/", get(connect::legacy_page))
         .route(
             "/_connect/sources/{id}/{action}",
             post(connect::change_source),
@@ -131,6 +137,11 @@ impl RunningHumanApi {
     /// The script to load with `<script src>`; it defines `window.HumanConnect`.
     pub fn connect_script_url(&self) -> Url {
         self.server.endpoint(CONNECT_SCRIPT_PATH)
+    }
+
+    /// The Connect 1.x script; it defines `window.HumanConnect` with the 1.x `open` options.
+    pub fn legacy_connect_script_url(&self) -> Url {
+        self.server.endpoint(LEGACY_CONNECT_SCRIPT_PATH)
     }
 
     /// The Connect page for `token`, as the script frames it (or to open as a top-level window).

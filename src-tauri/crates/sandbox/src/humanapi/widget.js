@@ -1,4 +1,5 @@
-/* Human API sandbox: the Connect page inside the iframe. Data comes from #hc-data. */
+/* Human API sandbox: the Connect page inside the iframe, 2.x or (with sessionTokenObject) 1.x.
+   Data comes from #hc-data. */
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("hc-data").textContent);
@@ -70,7 +71,12 @@
   }
 
   document.querySelector("[data-testid=hc-close]").addEventListener("click", function () {
-    post("hapi-connect-close", status);
+    // Connect 1.x closes with finish once a source was connected (seed 003), else with close.
+    if (data.sessionTokenObject && results.connectedSources.length && target) {
+      target.postMessage({ type: "hapi-connect-finish", sessionTokenObject: data.sessionTokenObject }, "*");
+    } else {
+      post("hapi-connect-close", status);
+    }
     if (!target || target === window.opener) {
       document.body.setAttribute("data-closed", "true");
       document.querySelector("[data-testid=hc-status]").textContent = "Connect is closed. You can close this window.";

@@ -146,6 +146,7 @@ impl Harness {
                 data_api_url: hapi.data_api_url().to_string(),
                 legacy_url: base,
                 legacy_flow,
+                legacy_connect_script_url: hapi.legacy_connect_script_url().to_string(),
             }),
         }
     }
