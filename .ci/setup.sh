@@ -15,14 +15,14 @@ step() {
 
 # Tauri's Linux build prerequisites, then what the tests need at run time: Xvfb, the WebKitGTK
 # WebDriver, a session bus, gnome-keyring + secret-tool, xdg-utils (deep-link registration), gio
-# (`gio open` delivers datalinks:// links), sqlite3, python3 (the e2e fake browser) and xclip (reads
-# the clipboard after "Copy link").
+# (`gio open` delivers datalinks:// links), sqlite3, python3 (the e2e fake browser), xclip (reads
+# the clipboard after "Copy link") and xdotool (types into the native save dialog).
 APT_PACKAGES=(
   build-essential pkg-config file libssl-dev
   libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   xvfb xauth webkit2gtk-driver dbus dbus-x11 at-spi2-core
   gnome-keyring libsecret-tools keyutils xdg-utils desktop-file-utils libglib2.0-bin
-  sqlite3 python3 imagemagick xclip
+  sqlite3 python3 imagemagick xclip xdotool
 )
 
 apt_packages() {

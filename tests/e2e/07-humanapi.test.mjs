@@ -1,18 +1,27 @@
 // Human API on the app's sandbox: Connect opens in its own window, which has no Tauri
 // capability; the person connects a source in the Connect stand-in and closes it; the result
-// reaches Rust only through the intercepted navigation, and the app lists the source. Every IPC
-// call from the Connect window is refused.
+// reaches Rust only through the intercepted navigation, and the app lists the source. A report is
+// saved through the system's save dialog. Every IPC call from the Connect window is refused, and
+// closing that window from the window manager ends the attempt.
 import { before, after } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import {
   startApp, e2eTest, byTestId, allByTestId, showConnections, startIpcRecording, secretsFromKeyring,
-  leakedSecrets,
+  leakedSecrets, x11Windows, typeIntoDialog, closeLikeWindowManager, TMP,
 } from "./harness.mjs";
 
 let browser;
 let mainWindow;
 const current = () => browser;
 const card = () => byTestId(browser, "connection-humanapi");
+
+async function waitForHapiState(wanted, timeout = 20_000) {
+  await browser.waitUntil(async () => (await card().getAttribute("data-state")) === wanted, {
+    timeout, timeoutMsg: `the Human API card never reached ${wanted}`,
+  });
+}
 
 before(async () => {
   browser = await startApp();
@@ -58,6 +67,22 @@ e2eTest("Connect opens in its own window; a source connected there is listed by 
   });
 });
 
+e2eTest("a report is saved as PDF where the person chooses in the system's save dialog", current, async () => {
+  const save = byTestId(browser, "hapi-save-pdf");
+  await save.waitForClickable({ timeout: 20_000 });
+  await save.scrollIntoView({ block: "center" });
+  await save.click();
+  const [dialog] = x11Windows("^Save the report as PDF$");
+  const dest = path.join(TMP, "chosen folder", "health-report.pdf");
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  typeIntoDialog(dialog, dest);
+  const status = browser.$('[data-testid="hapi-report-row"] [role="status"]');
+  await status.waitForExist({ timeout: 20_000 });
+  const bytes = fs.statSync(dest).size;
+  assert.equal(await status.getText(), `Saved ${bytes} bytes to ${dest}.`);
+  assert.equal(fs.readFileSync(dest).subarray(0, 5).toString(), "%PDF-");
+});
+
 e2eTest("every IPC call from the Connect window is refused", current, async () => {
   await byTestId(browser, "hapi-open-connect").click();
   await switchToConnectWindow();
@@ -82,6 +107,17 @@ e2eTest("every IPC call from the Connect window is refused", current, async () =
   await browser.switchToFrame(await browser.$("iframe"));
   await byTestId(browser, "hc-close").click();
   await browser.switchToWindow(mainWindow);
+});
+
+e2eTest("closing the Connect window from the window manager ends the attempt", current, async () => {
+  await byTestId(browser, "hapi-open-connect").click();
+  await waitForHapiState("connect_window_open");
+  const [connectWindow] = x11Windows("^Human API Connect$");
+  closeLikeWindowManager(connectWindow);
+  await browser.waitUntil(async () => (await browser.getWindowHandles()).length === 1, {
+    timeout: 20_000, timeoutMsg: "the Connect window stayed open",
+  });
+  await waitForHapiState("connected");
 });
 
 e2eTest("no Human API secret (client secret, access token) reaches the DOM, IPC, logs or the database", current, async () => {

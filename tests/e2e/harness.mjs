@@ -236,6 +236,30 @@ function run(command, args) {
   return result;
 }
 
+// ---- native windows (X11; Xvfb runs no window manager) ----
+
+/** Ids of the visible X11 windows whose title matches `pattern`, waiting until there is one. */
+export function x11Windows(pattern, timeout = 20_000) {
+  const result = spawnSync("xdotool", ["search", "--sync", "--onlyvisible", "--name", pattern], {
+    encoding: "utf8", timeout, killSignal: "SIGKILL",
+  });
+  assert.ok(!result.error && result.status === 0, `no window titled /${pattern}/ appeared: ${result.error ?? result.stderr}`);
+  return result.stdout.split("\n").filter(Boolean);
+}
+
+/** Closes a window as a window manager's close button does (WM_DELETE_WINDOW). */
+export function closeLikeWindowManager(windowId) {
+  run("/usr/bin/python3", [path.join(import.meta.dirname, "close-window.py"), windowId]);
+}
+
+/** Types `text` into a native dialog as a person would (the focused field), then Enter. */
+export function typeIntoDialog(windowId, text) {
+  run("xdotool", ["windowfocus", "--sync", windowId]);
+  run("xdotool", ["key", "--clearmodifiers", "ctrl+a"]);
+  run("xdotool", ["type", "--delay", "20", text]);
+  run("xdotool", ["key", "Return"]);
+}
+
 // ---- notices ----
 
 /** Marks the notices on screen so that a later wait only accepts a new one. */
@@ -320,6 +344,16 @@ export const appDataDir = () => path.join(process.env.XDG_DATA_HOME, "org.datali
  * recorded since startIpcRecording, the app's logs and SQLite files, and everything else the app
  * left in HOME/XDG_* (WebKit caches too; the keyring file is encrypted). [] when nowhere.
  */
+/** A file's bytes as text, or null when it vanished after being listed (WebKit's temp files). */
+function readIfStillThere(file) {
+  try {
+    return fs.readFileSync(file).toString("latin1");
+  } catch (error) {
+    if (error.code === "ENOENT") return null;
+    throw error;
+  }
+}
+
 export async function leakedSecrets(browser, secrets) {
   const dom = await browser.execute(() =>
     [document.documentElement.outerHTML, ...[...document.querySelectorAll("input, textarea")].map((el) => el.value)].join("\n"),
@@ -334,7 +368,10 @@ export async function leakedSecrets(browser, secrets) {
   const places = [
     ["DOM", dom],
     ...ipc.map((payload, index) => [`IPC payload #${index}`, payload]),
-    ...[...logFiles, ...dbFiles, ...otherFiles].map((file) => [file, fs.readFileSync(file).toString("latin1")]),
+    ...[...logFiles, ...dbFiles, ...otherFiles].flatMap((file) => {
+      const text = readIfStillThere(file);
+      return text === null ? [] : [[file, text]];
+    }),
   ];
   const leaks = [];
   for (const [name, secret] of Object.entries(secrets)) {

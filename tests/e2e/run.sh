@@ -19,7 +19,7 @@ outside() {
     echo "  npm run ui:build && cargo build -p datalinks-app --locked --features custom-protocol" >&2
     exit 2
   fi
-  for tool in /usr/bin/python3 dbus-run-session gnome-keyring-daemon secret-tool Xvfb WebKitWebDriver gio xdg-mime xclip node; do
+  for tool in /usr/bin/python3 dbus-run-session gnome-keyring-daemon secret-tool Xvfb WebKitWebDriver gio xdg-mime xclip xdotool node; do
     command -v "$tool" >/dev/null || { echo "e2e: $tool is missing; run .ci/setup.sh" >&2; exit 2; }
   done
   case "$ROOT" in *[[:space:]]*)

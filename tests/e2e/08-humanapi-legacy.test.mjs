@@ -1,0 +1,93 @@
+// Human API's legacy 1.x flow as a provider option: the person turns it on in Settings, Connect
+// 1.x opens in the Connect window, and when they finish, Rust signs the session token object with
+// the client secret and finalizes it; the public token and the legacy access token go to the
+// keyring, and the app lists the source through the Data API.
+import { before, after } from "node:test";
+import assert from "node:assert/strict";
+import {
+  startApp, e2eTest, byTestId, allByTestId, showConnections, showSettings, keyringLookup,
+  startIpcRecording, secretsFromKeyring, leakedSecrets,
+} from "./harness.mjs";
+
+let browser;
+let mainWindow;
+const current = () => browser;
+const card = () => byTestId(browser, "connection-humanapi");
+const hapiSettings = (id) => browser.$(`[data-testid="settings-humanapi"] [data-testid="${id}"]`);
+
+async function waitForHapiState(wanted, timeout = 20_000) {
+  await browser.waitUntil(async () => (await card().getAttribute("data-state")) === wanted, {
+    timeout, timeoutMsg: `the Human API card never reached ${wanted}`,
+  });
+}
+
+before(async () => {
+  browser = await startApp();
+  mainWindow = await browser.getWindowHandle();
+});
+
+after(async () => {
+  await browser?.deleteSession();
+});
+
+e2eTest("the legacy flow is turned on in Settings after disconnecting", current, async () => {
+  await showConnections(browser);
+  await card().waitForExist({ timeout: 10_000 });
+  if ((await card().getAttribute("data-state")) !== "disconnected") {
+    const disconnect = byTestId(browser, "disconnect-humanapi");
+    await disconnect.scrollIntoView({ block: "center" });
+    await disconnect.click();
+    const confirm = byTestId(browser, "confirm-disconnect");
+    await confirm.waitForClickable({ timeout: 10_000 });
+    await confirm.click();
+    await waitForHapiState("disconnected");
+  }
+  await showSettings(browser);
+  const legacy = hapiSettings("hapi-legacy-flow");
+  await legacy.waitForExist({ timeout: 10_000 });
+  await legacy.scrollIntoView({ block: "center" });
+  assert.equal(await legacy.isSelected(), false);
+  await legacy.click();
+  await hapiSettings("save-settings").click();
+  await browser.$('[data-testid="settings-humanapi"] [role="status"]').waitForExist({ timeout: 10_000 });
+});
+
+e2eTest("Connect 1.x opens in the Connect window and finishing it links the person", current, async () => {
+  await showConnections(browser);
+  await startIpcRecording(browser);
+  const connect = byTestId(browser, "connect-humanapi");
+  await connect.scrollIntoView({ block: "center" });
+  await connect.waitForClickable({ timeout: 10_000 });
+  await connect.click();
+  await browser.waitUntil(async () => (await browser.getWindowHandles()).length > 1, {
+    timeout: 20_000, timeoutMsg: "no Connect window opened",
+  });
+  await browser.switchToWindow((await browser.getWindowHandles()).find((handle) => handle !== mainWindow));
+  await browser.waitUntil(async () => (await browser.$$("iframe")).length > 0, {
+    timeout: 20_000, timeoutMsg: "the Connect 1.x frame never appeared",
+  });
+  await browser.switchToFrame(await browser.$("iframe"));
+  assert.equal(await byTestId(browser, "hc-status").getAttribute("data-status"), "SUCCESS");
+  const connectSource = byTestId(browser, "hc-connect-source");
+  await connectSource.waitForClickable({ timeout: 20_000 });
+  await connectSource.click();
+  await byTestId(browser, "hc-disconnect-source").waitForExist({ timeout: 10_000 });
+  await byTestId(browser, "hc-close").click();
+
+  await browser.switchToWindow(mainWindow);
+  await waitForHapiState("connected", 30_000);
+  await browser.waitUntil(async () => (await allByTestId(browser, "hapi-linked-source")).length > 0, {
+    timeout: 30_000, timeoutMsg: "the app never listed the connected source",
+  });
+  // The legacy access token reads the Data API.
+  await byTestId(browser, "hapi-profile").waitForExist({ timeout: 20_000 });
+  assert.ok(keyringLookup("humanapi/public_token"), "the public token is kept in the keyring");
+  assert.ok(keyringLookup("humanapi/tokens"), "the legacy access token is kept in the keyring");
+  assert.equal((await browser.getWindowHandles()).length, 1, "finishing closed the Connect window");
+});
+
+e2eTest("no legacy secret (public token, access token, client secret) reaches the DOM, IPC, logs or the database", current, async () => {
+  const secrets = secretsFromKeyring();
+  assert.ok(Object.keys(secrets).includes("humanapi/public_token"), Object.keys(secrets).join(", "));
+  assert.deepEqual(await leakedSecrets(browser, secrets), [], "secrets leaked");
+});
