@@ -119,16 +119,36 @@ impl From<ProviderArg> for Provider {
     }
 }
 
-/// Project credentials for scripted use; when given they replace the stored settings.
+/// Project credentials for scripted use; when given they replace the stored settings. Each
+/// flag may come from the provider's environment instead: `DATALINKS_OH_BASE_URL`,
+/// `DATALINKS_OH_CLIENT_ID`, `DATALINKS_OH_CLIENT_SECRET` for Open Humans, `DATALINKS_OC_…` for
+/// Open Collective.
 #[derive(clap::Args)]
 struct Credentials {
-    #[arg(long, env = "DATALINKS_OH_BASE_URL")]
+    #[arg(long)]
     base_url: Option<String>,
-    #[arg(long, env = "DATALINKS_OH_CLIENT_ID")]
+    #[arg(long)]
     client_id: Option<String>,
     /// Prefer the environment variable: command lines are visible to other users.
-    #[arg(long, env = "DATALINKS_OH_CLIENT_SECRET", hide_env_values = true)]
+    #[arg(long)]
     client_secret: Option<String>,
+}
+
+impl Credentials {
+    /// Fills what no flag gave from `lookup` of the provider's variables.
+    fn or_env(self, provider: Provider, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let prefix = match provider {
+            Provider::OpenHumans => "DATALINKS_OH",
+            Provider::OpenCollective => "DATALINKS_OC",
+            Provider::HumanApi => "DATALINKS_HAPI",
+        };
+        let env = |name: &str| lookup(&format!("{prefix}_{name}")).filter(|v| !v.is_empty());
+        Credentials {
+            base_url: self.base_url.or_else(|| env("BASE_URL")),
+            client_id: self.client_id.or_else(|| env("CLIENT_ID")),
+            client_secret: self.client_secret.or_else(|| env("CLIENT_SECRET")),
+        }
+    }
 }
 
 /// Prints what happens and forwards connection changes to the waiting command.
@@ -193,6 +213,7 @@ async fn run(cli: Cli) -> Result<()> {
             if sandbox {
                 service.start_sandbox().await?;
             } else {
+                let credentials = credentials.or_env(provider, |name| std::env::var(name).ok());
                 apply_credentials(&service, provider, credentials).await?;
             }
             service.connect(provider, Some(Transport::Loopback)).await?;
@@ -395,4 +416,35 @@ async fn run_sandbox(args: SandboxArgs) -> Result<()> {
         .map_err(|e| Error::internal(e.to_string()))?;
     sandbox.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn given(client_id: Option<&str>) -> Credentials {
+        Credentials {
+            base_url: None,
+            client_id: client_id.map(str::to_owned),
+            client_secret: None,
+        }
+    }
+
+    #[test]
+    fn credentials_come_from_the_providers_own_environment_after_the_flags() {
+        let env = |name: &str| match name {
+            "DATALINKS_OH_CLIENT_ID" => Some("oh-id".to_owned()),
+            "DATALINKS_OH_CLIENT_SECRET" => Some("oh-secret".to_owned()),
+            "DATALINKS_OC_CLIENT_ID" => Some("oc-id".to_owned()),
+            "DATALINKS_OC_BASE_URL" => Some(String::new()),
+            _ => None,
+        };
+        let oc = given(None).or_env(Provider::OpenCollective, env);
+        assert_eq!(oc.client_id.as_deref(), Some("oc-id"));
+        assert_eq!(oc.client_secret, None, "never another provider's secret");
+        assert_eq!(oc.base_url, None, "an empty variable counts as unset");
+        let oh = given(Some("flag-id")).or_env(Provider::OpenHumans, env);
+        assert_eq!(oh.client_id.as_deref(), Some("flag-id"));
+        assert_eq!(oh.client_secret.as_deref(), Some("oh-secret"));
+    }
 }
