@@ -6,7 +6,7 @@ import { before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
   startApp, e2eTest, byTestId, allByTestId, showConnections, setBrowserMode, browserRuns,
-  waitForBrowserRun, keyringLookup, startIpcRecording, leakedSecrets,
+  waitForBrowserRun, keyringLookup, startIpcRecording, leakedSecrets, waitForCardState, disconnectFromUi,
 } from "./harness.mjs";
 
 const OC_TOKENS = "opencollective/tokens";
@@ -14,12 +14,7 @@ let browser;
 const current = () => browser;
 const card = () => byTestId(browser, "connection-opencollective");
 
-async function waitForOcState(wanted, timeout = 45_000) {
-  await browser.waitUntil(async () => (await card().getAttribute("data-state")) === wanted, {
-    timeout,
-    timeoutMsg: `the Open Collective card never reached ${wanted} (it is ${await card().getAttribute("data-state")})`,
-  });
-}
+const waitForOcState = (wanted, timeout = 45_000) => waitForCardState(browser, wanted, timeout, "opencollective");
 
 before(async () => {
   browser = await startApp();
@@ -75,12 +70,7 @@ e2eTest("no Open Collective secret reaches the DOM, IPC responses, logs or the d
 });
 
 e2eTest("disconnect: a receipt that points to Open Collective's site for revocation", current, async () => {
-  const disconnect = byTestId(browser, "disconnect-opencollective");
-  await disconnect.scrollIntoView({ block: "center" });
-  await disconnect.click();
-  const confirm = byTestId(browser, "confirm-disconnect");
-  await confirm.waitForClickable({ timeout: 10_000 });
-  await confirm.click();
+  await disconnectFromUi(browser, "opencollective");
   await waitForOcState("disconnected", 20_000);
   const receipt = byTestId(browser, "receipt");
   await receipt.waitForExist({ timeout: 10_000 });

@@ -10,6 +10,7 @@ import path from "node:path";
 import {
   startApp, e2eTest, byTestId, allByTestId, showConnections, startIpcRecording, secretsFromKeyring,
   leakedSecrets, x11Windows, typeIntoDialog, closeLikeWindowManager, TMP,
+  waitForCardState, switchToConnectWindow, enterConnectFrame, connectASourceAndClose,
 } from "./harness.mjs";
 
 let browser;
@@ -17,11 +18,7 @@ let mainWindow;
 const current = () => browser;
 const card = () => byTestId(browser, "connection-humanapi");
 
-async function waitForHapiState(wanted, timeout = 20_000) {
-  await browser.waitUntil(async () => (await card().getAttribute("data-state")) === wanted, {
-    timeout, timeoutMsg: `the Human API card never reached ${wanted}`,
-  });
-}
+const waitForHapiState = (wanted, timeout = 20_000) => waitForCardState(browser, wanted, timeout, "humanapi");
 
 before(async () => {
   browser = await startApp();
@@ -32,14 +29,6 @@ after(async () => {
   await browser?.deleteSession();
 });
 
-async function switchToConnectWindow() {
-  await browser.waitUntil(async () => (await browser.getWindowHandles()).length > 1, {
-    timeout: 20_000, timeoutMsg: "no Connect window opened",
-  });
-  const other = (await browser.getWindowHandles()).find((handle) => handle !== mainWindow);
-  await browser.switchToWindow(other);
-}
-
 e2eTest("Connect opens in its own window; a source connected there is listed by the app", current, async () => {
   await showConnections(browser);
   await startIpcRecording(browser);
@@ -48,18 +37,11 @@ e2eTest("Connect opens in its own window; a source connected there is listed by 
   await connect.scrollIntoView({ block: "center" });
   await connect.waitForClickable({ timeout: 10_000 });
   await connect.click();
-  await switchToConnectWindow();
+  await switchToConnectWindow(browser, mainWindow);
 
   // The stand-in's page is framed, as Human API's Connect page is.
-  await browser.waitUntil(async () => (await browser.$$("iframe")).length > 0, {
-    timeout: 20_000, timeoutMsg: "the Connect frame never appeared",
-  });
-  await browser.switchToFrame(await browser.$("iframe"));
-  const connectSource = byTestId(browser, "hc-connect-source");
-  await connectSource.waitForClickable({ timeout: 20_000 });
-  await connectSource.click();
-  await byTestId(browser, "hc-disconnect-source").waitForExist({ timeout: 10_000 });
-  await byTestId(browser, "hc-close").click();
+  await enterConnectFrame(browser);
+  await connectASourceAndClose(browser);
 
   await browser.switchToWindow(mainWindow);
   await browser.waitUntil(async () => (await allByTestId(browser, "hapi-linked-source")).length > 0, {
@@ -85,7 +67,7 @@ e2eTest("a report is saved as PDF where the person chooses in the system's save 
 
 e2eTest("every IPC call from the Connect window is refused", current, async () => {
   await byTestId(browser, "hapi-open-connect").click();
-  await switchToConnectWindow();
+  await switchToConnectWindow(browser, mainWindow);
   const outcomes = await browser.executeAsync((done) => {
     const internals = window.__TAURI_INTERNALS__;
     if (!internals || typeof internals.invoke !== "function") {
@@ -104,7 +86,7 @@ e2eTest("every IPC call from the Connect window is refused", current, async () =
   assert.ok(outcomes.every((outcome) => !outcome.startsWith("ALLOWED")), JSON.stringify(outcomes));
   console.log(`# Connect window IPC: ${JSON.stringify(outcomes)}`);
   // Close Connect as the person does, from its own Close button.
-  await browser.switchToFrame(await browser.$("iframe"));
+  await enterConnectFrame(browser);
   await byTestId(browser, "hc-close").click();
   await browser.switchToWindow(mainWindow);
 });

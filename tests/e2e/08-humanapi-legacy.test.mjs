@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import {
   startApp, e2eTest, byTestId, allByTestId, showConnections, showSettings, keyringLookup,
   startIpcRecording, secretsFromKeyring, leakedSecrets,
+  waitForCardState, disconnectFromUi, switchToConnectWindow, enterConnectFrame, cardState, connectASourceAndClose,
 } from "./harness.mjs";
 
 let browser;
@@ -15,11 +16,7 @@ const current = () => browser;
 const card = () => byTestId(browser, "connection-humanapi");
 const hapiSettings = (id) => browser.$(`[data-testid="settings-humanapi"] [data-testid="${id}"]`);
 
-async function waitForHapiState(wanted, timeout = 20_000) {
-  await browser.waitUntil(async () => (await card().getAttribute("data-state")) === wanted, {
-    timeout, timeoutMsg: `the Human API card never reached ${wanted}`,
-  });
-}
+const waitForHapiState = (wanted, timeout = 20_000) => waitForCardState(browser, wanted, timeout, "humanapi");
 
 before(async () => {
   browser = await startApp();
@@ -33,13 +30,8 @@ after(async () => {
 e2eTest("the legacy flow is turned on in Settings after disconnecting", current, async () => {
   await showConnections(browser);
   await card().waitForExist({ timeout: 10_000 });
-  if ((await card().getAttribute("data-state")) !== "disconnected") {
-    const disconnect = byTestId(browser, "disconnect-humanapi");
-    await disconnect.scrollIntoView({ block: "center" });
-    await disconnect.click();
-    const confirm = byTestId(browser, "confirm-disconnect");
-    await confirm.waitForClickable({ timeout: 10_000 });
-    await confirm.click();
+  if ((await cardState(browser, "humanapi")) !== "disconnected") {
+    await disconnectFromUi(browser, "humanapi");
     await waitForHapiState("disconnected");
   }
   await showSettings(browser);
@@ -48,7 +40,9 @@ e2eTest("the legacy flow is turned on in Settings after disconnecting", current,
   await legacy.scrollIntoView({ block: "center" });
   assert.equal(await legacy.isSelected(), false);
   await legacy.click();
-  await hapiSettings("save-settings").click();
+  const save = hapiSettings("save-settings");
+  await save.scrollIntoView({ block: "center" });
+  await save.click();
   await browser.$('[data-testid="settings-humanapi"] [role="status"]').waitForExist({ timeout: 10_000 });
 });
 
@@ -59,20 +53,10 @@ e2eTest("Connect 1.x opens in the Connect window and finishing it links the pers
   await connect.scrollIntoView({ block: "center" });
   await connect.waitForClickable({ timeout: 10_000 });
   await connect.click();
-  await browser.waitUntil(async () => (await browser.getWindowHandles()).length > 1, {
-    timeout: 20_000, timeoutMsg: "no Connect window opened",
-  });
-  await browser.switchToWindow((await browser.getWindowHandles()).find((handle) => handle !== mainWindow));
-  await browser.waitUntil(async () => (await browser.$$("iframe")).length > 0, {
-    timeout: 20_000, timeoutMsg: "the Connect 1.x frame never appeared",
-  });
-  await browser.switchToFrame(await browser.$("iframe"));
+  await switchToConnectWindow(browser, mainWindow);
+  await enterConnectFrame(browser);
   assert.equal(await byTestId(browser, "hc-status").getAttribute("data-status"), "SUCCESS");
-  const connectSource = byTestId(browser, "hc-connect-source");
-  await connectSource.waitForClickable({ timeout: 20_000 });
-  await connectSource.click();
-  await byTestId(browser, "hc-disconnect-source").waitForExist({ timeout: 10_000 });
-  await byTestId(browser, "hc-close").click();
+  await connectASourceAndClose(browser);
 
   await browser.switchToWindow(mainWindow);
   await waitForHapiState("connected", 30_000);

@@ -90,19 +90,19 @@ async function saveArtifacts(browser, name) {
   }
 }
 
-export async function cardState(browser) {
-  return byTestId(browser, "connection-openhumans").getAttribute("data-state");
+export async function cardState(browser, provider = "openhumans") {
+  return byTestId(browser, `connection-${provider}`).getAttribute("data-state");
 }
 
-export async function waitForCardState(browser, wanted, timeout = CONNECT_TIMEOUT_MS) {
+export async function waitForCardState(browser, wanted, timeout = CONNECT_TIMEOUT_MS, provider = "openhumans") {
   const wantedStates = [wanted].flat();
   let last;
   await browser.waitUntil(
     async () => {
-      last = await cardState(browser);
+      last = await cardState(browser, provider);
       return wantedStates.includes(last);
     },
-    { timeout, interval: 200, timeoutMsg: `card never reached ${wantedStates.join("|")}` },
+    { timeout, interval: 200, timeoutMsg: `the ${provider} card never reached ${wantedStates.join("|")}` },
   ).catch((error) => {
     throw new Error(`${error.message}; last data-state=${last}; ${describeLastBrowserRun()}`);
   });
@@ -119,8 +119,10 @@ export async function showSettings(browser) {
 }
 
 /** Disconnect… then the confirmation the card asks for. */
-export async function disconnectFromUi(browser) {
-  await byTestId(browser, "disconnect-openhumans").click();
+export async function disconnectFromUi(browser, provider = "openhumans") {
+  const disconnect = byTestId(browser, `disconnect-${provider}`);
+  await disconnect.scrollIntoView({ block: "center" });
+  await disconnect.click();
   const confirm = byTestId(browser, "confirm-disconnect");
   await confirm.waitForClickable({ timeout: 10_000 });
   await confirm.click();
@@ -234,6 +236,34 @@ function run(command, args) {
   assert.ok(!result.error, `${command} ${args.join(" ")} did not finish: ${result.error}`);
   assert.equal(result.status, 0, `${command} ${args.join(" ")} exited ${result.status}: ${result.stderr}`);
   return result;
+}
+
+// ---- the Human API Connect window ----
+
+/** Switches to the Connect window once the app opened it next to `mainWindow`. */
+export async function switchToConnectWindow(browser, mainWindow) {
+  await browser.waitUntil(async () => (await browser.getWindowHandles()).length > 1, {
+    timeout: 20_000, timeoutMsg: "no Connect window opened",
+  });
+  const other = (await browser.getWindowHandles()).find((handle) => handle !== mainWindow);
+  await browser.switchToWindow(other);
+}
+
+/** Enters the frame in which the Connect script shows Connect's page. */
+export async function enterConnectFrame(browser) {
+  await browser.waitUntil(async () => (await browser.$$("iframe")).length > 0, {
+    timeout: 20_000, timeoutMsg: "the Connect frame never appeared",
+  });
+  await browser.switchToFrame(await browser.$("iframe"));
+}
+
+/** In the Connect frame: connects the first source offered, then closes Connect. */
+export async function connectASourceAndClose(browser) {
+  const connectSource = byTestId(browser, "hc-connect-source");
+  await connectSource.waitForClickable({ timeout: 20_000 });
+  await connectSource.click();
+  await byTestId(browser, "hc-disconnect-source").waitForExist({ timeout: 10_000 });
+  await byTestId(browser, "hc-close").click();
 }
 
 // ---- native windows (X11; Xvfb runs no window manager) ----

@@ -49,7 +49,11 @@ describe("app", () => {
     render(App);
     await fireEvent.click(await screen.findByRole("button", { name: /Enter real credentials in Settings/ }));
     expect(await screen.findByTestId("settings-openhumans")).toBeTruthy();
-    expect(callsOf("get_provider_settings")).toEqual([{ provider: "openhumans" }, { provider: "opencollective" }]);
+    expect(callsOf("get_provider_settings")).toEqual([
+      { provider: "openhumans" },
+      { provider: "opencollective" },
+      { provider: "humanapi" },
+    ]);
   });
 
   it("does not offer the sandbox once Open Humans is configured", async () => {
