@@ -23,6 +23,7 @@ let downloading = $state(false);
 let downloadProgress = $state<DownloadProgress | null>(null);
 let downloadSummary = $state<ProjectDownloadSummary | null>(null);
 const selected = new SvelteSet<string>();
+let expiring = false;
 
 function reset(reason: string | null) {
   project = null;
@@ -92,9 +93,16 @@ export const projectConsole = {
   },
 
   /** The token's 24 hours are over: close without asking Open Humans. */
+  /** Closes the project once its token expired; the countdown asks every second until it is closed. */
   async expire() {
-    await guarded(() => api.closeProject(false));
-    reset("The master token is more than 24 hours old and has expired: paste a fresh one from the project's page.");
+    if (expiring) return;
+    expiring = true;
+    try {
+      await guarded(() => api.closeProject(false));
+      reset("The master token is more than 24 hours old and has expired: paste a fresh one from the project's page.");
+    } finally {
+      expiring = false;
+    }
   },
 
   async loadMembers(refresh: boolean) {

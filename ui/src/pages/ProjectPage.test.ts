@@ -73,6 +73,17 @@ describe("researcher console", () => {
     await waitFor(() => expect(screen.getAllByTestId("project-member-row")).toHaveLength(3));
   });
 
+  it("closes a project whose token expired once, however long closing takes", async () => {
+    setUp({
+      open_project: () => ({ ...PROJECT, token_expires_at: NOW - 1 }),
+      close_project: () => new Promise((resolve) => setTimeout(() => resolve(null), 2500)),
+    });
+    await fireEvent.input(await screen.findByTestId("master-token"), { target: { value: TOKEN } });
+    await fireEvent.click(screen.getByTestId("open-project"));
+    expect(await screen.findByText(/has expired: paste a fresh one/, undefined, { timeout: 5000 })).toBeTruthy();
+    expect(callsOf("close_project")).toEqual([{ forget: false }]);
+  });
+
   it("shows the first page and listing progress while members load", async () => {
     let finish: (listed: ProjectMembers) => void = () => {};
     setUp({ project_members: () => new Promise<ProjectMembers>((resolve) => (finish = resolve)) });
