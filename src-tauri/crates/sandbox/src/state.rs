@@ -4,9 +4,7 @@
 //! (which lets the sandbox keep its grants across restarts of the app) never holds a usable token.
 
 use std::collections::HashMap;
-use std::ops::{Deref, DerefMut};
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use axum::body::Bytes;
@@ -19,6 +17,7 @@ use crate::config::SandboxConfig;
 use crate::faults::Faults;
 use crate::redirect_uri::BUILTIN_REDIRECT_SCHEMES;
 use crate::seed::{mix, World};
+use crate::state_file::{self, Persist, PersistentGuard, PersistentMutex};
 use crate::text::{generate_token, random_alphanumeric};
 
 /// Stream of the seed that drives fault injection.
@@ -215,8 +214,6 @@ pub struct Store {
     pub faults: Faults,
     fault_rng: StdRng,
     pub stats: Stats,
-    /// The state file's content as last written, to write only on change.
-    saved: String,
 }
 
 impl Store {
@@ -307,30 +304,6 @@ impl Store {
         self.access_tokens.len()
     }
 
-    fn persisted(&self) -> String {
-        let state = PersistedRef {
-            access_tokens: &self.access_tokens,
-            refresh_tokens: &self.refresh_tokens,
-            memberships: &self.memberships,
-        };
-        serde_json::to_string(&state).expect("the sandbox state serializes")
-    }
-
-    /// Writes the state file when the persisted part changed (write, then rename).
-    fn save(&mut self, file: &Path) {
-        let state = self.persisted();
-        if state == self.saved {
-            return;
-        }
-        let temporary = file.with_extension("tmp");
-        let written =
-            std::fs::write(&temporary, &state).and_then(|()| std::fs::rename(&temporary, file));
-        match written {
-            Ok(()) => self.saved = state,
-            Err(error) => eprintln!("sandbox: could not save {}: {error}", file.display()),
-        }
-    }
-
     /// Draws whether a request subject to a fault `rate` fails (no draw when the rate is 0).
     pub fn roll_fault(&mut self, rate: f64) -> bool {
         let fails = rate > 0.0 && self.fault_rng.random_bool(rate.min(1.0));
@@ -369,6 +342,16 @@ impl Store {
     }
 }
 
+impl Persist for Store {
+    fn persisted(&self) -> impl Serialize + '_ {
+        PersistedRef {
+            access_tokens: &self.access_tokens,
+            refresh_tokens: &self.refresh_tokens,
+            memberships: &self.memberships,
+        }
+    }
+}
+
 pub struct Sandbox {
     pub world: World,
     /// `http://host:port`, used for every absolute URL the server hands out.
@@ -380,35 +363,7 @@ pub struct Sandbox {
     pub seeded_md5: bool,
     /// MD5s of seeded files, computed when first listed.
     pub md5_cache: Mutex<HashMap<u64, String>>,
-    state_file: Option<PathBuf>,
-    store: Mutex<Store>,
-}
-
-/// The locked store; on release it saves the state file, when there is one.
-pub struct StoreGuard<'a> {
-    store: MutexGuard<'a, Store>,
-    state_file: Option<&'a Path>,
-}
-
-impl Deref for StoreGuard<'_> {
-    type Target = Store;
-    fn deref(&self) -> &Store {
-        &self.store
-    }
-}
-
-impl DerefMut for StoreGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Store {
-        &mut self.store
-    }
-}
-
-impl Drop for StoreGuard<'_> {
-    fn drop(&mut self) {
-        if let Some(file) = self.state_file {
-            self.store.save(file);
-        }
-    }
+    store: PersistentMutex<Store>,
 }
 
 impl Sandbox {
@@ -426,12 +381,11 @@ impl Sandbox {
             .collect();
         let mut access_tokens = HashMap::new();
         let mut refresh_tokens = HashMap::new();
-        if let Some(saved) = config.state_file.as_deref().and_then(load) {
-            // Only a state file of the same world (seed and size) is taken back.
-            if saved.memberships.len() == memberships.len() {
-                (access_tokens, refresh_tokens, memberships) =
-                    (saved.access_tokens, saved.refresh_tokens, saved.memberships);
-            }
+        // A state file is taken back only for a project of as many members.
+        let same_world = |saved: &Persisted| saved.memberships.len() == memberships.len();
+        if let Some(saved) = state_file::load(config.state_file.as_deref(), same_world) {
+            (access_tokens, refresh_tokens, memberships) =
+                (saved.access_tokens, saved.refresh_tokens, saved.memberships);
         }
         let store = Store {
             access_token_lifetime: config.access_token_lifetime,
@@ -456,7 +410,6 @@ impl Sandbox {
             faults: config.faults.clone(),
             fault_rng: StdRng::seed_from_u64(mix(config.seed, FAULT_STREAM)),
             stats: Stats::default(),
-            saved: String::new(),
         };
         Sandbox {
             world,
@@ -467,19 +420,13 @@ impl Sandbox {
             master_token_lifetime: config.master_token_lifetime,
             seeded_md5: config.seeded_md5,
             md5_cache: Mutex::new(HashMap::new()),
-            state_file: config.state_file.clone(),
-            store: Mutex::new(store),
+            store: PersistentMutex::new(store, config.state_file.clone()),
         }
     }
 
-    pub fn store(&self) -> StoreGuard<'_> {
-        StoreGuard {
-            store: self
-                .store
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-            state_file: self.state_file.as_deref(),
-        }
+    /// The locked store; on release it saves the state file, when there is one.
+    pub fn store(&self) -> PersistentGuard<'_, Store> {
+        self.store.lock()
     }
 
     /// Makes every access token expired now; returns how many there were.
@@ -489,20 +436,5 @@ impl Sandbox {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
-    }
-}
-
-/// Reads a state file; a missing or unreadable one means a fresh start.
-fn load(file: &Path) -> Option<Persisted> {
-    let text = std::fs::read_to_string(file).ok()?;
-    match serde_json::from_str(&text) {
-        Ok(saved) => Some(saved),
-        Err(error) => {
-            eprintln!(
-                "sandbox: ignoring unreadable state file {}: {error}",
-                file.display()
-            );
-            None
-        }
     }
 }

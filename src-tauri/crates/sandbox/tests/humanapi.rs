@@ -1,6 +1,7 @@
 //! The Human API sandbox against providers.md §C and seeds 002 (Connect web guide) and 003
 //! (legacy finalize).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use datalinks_sandbox::humanapi::{self, HumanApiConfig, RunningHumanApi, SOURCES};
@@ -900,4 +901,87 @@ async fn admin_endpoints_for_out_of_process_tests() {
         StatusCode::UNAUTHORIZED
     );
     hapi.shutdown().await;
+}
+
+/// A path in the temporary folder for a state file of this test process, with none there yet.
+fn fresh_state_file(name: &str) -> PathBuf {
+    let file = std::env::temp_dir().join(format!(
+        "datalinks-hapi-state-{name}-{}.json",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&file);
+    file
+}
+
+#[tokio::test]
+async fn humans_and_tokens_survive_a_restart_through_the_state_file_which_holds_no_token() {
+    let state_file = fresh_state_file("restart");
+    let config = HumanApiConfig {
+        state_file: Some(state_file.clone()),
+        sync_duration: Duration::from_secs(3600),
+        ..HumanApiConfig::default()
+    };
+    let first = start(config.clone()).await;
+    let access = connected_user(&first, "returning", &[CLINIC]).await;
+    let human_id = first.human_id("returning").unwrap();
+    let profile: Value = data_json(&first, "/profile", &access).await;
+    let sources: Vec<Value> = data_json(&first, "/sources", &access).await;
+    first.shutdown().await;
+    let saved = std::fs::read_to_string(&state_file).unwrap();
+    assert!(!saved.contains(&access));
+
+    let second = start(config).await;
+    assert_eq!(second.human_id("returning").unwrap(), human_id);
+    assert_eq!(
+        second.connected_sources("returning")[0].id,
+        CLINIC,
+        "the connection outlived the restart"
+    );
+    assert_eq!(
+        data_json::<Value>(&second, "/profile", &access).await,
+        profile,
+        "so did the access token"
+    );
+    let fresh = token(&second, "returning", "access").await;
+    assert_eq!(fresh["token_type"], "Bearer");
+    let fresh_access = fresh["access_token"].as_str().unwrap();
+    // Connected at the same time as before the restart, so the sync is still running.
+    let after: Vec<Value> = data_json(&second, "/sources", fresh_access).await;
+    assert_eq!(after[0]["id"], CLINIC);
+    assert_eq!(after[0]["connectedSince"], sources[0]["connectedSince"]);
+    assert_eq!(after[0]["syncStatus"]["status"], "pending");
+    // A returning user still gets no session token.
+    let refused = token_request(&second, credentials(&second, "returning", "session")).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    // The demo token is seeded anew, not saved.
+    assert_eq!(
+        data_get(&second, "/profile", "demo").await.status(),
+        StatusCode::OK
+    );
+    second.shutdown().await;
+    assert!(!std::fs::read_to_string(&state_file)
+        .unwrap()
+        .contains("\"demo\""));
+    std::fs::remove_file(&state_file).unwrap();
+}
+
+#[tokio::test]
+async fn a_state_file_of_another_seed_is_ignored() {
+    let state_file = fresh_state_file("other-seed");
+    let config = HumanApiConfig {
+        state_file: Some(state_file.clone()),
+        ..HumanApiConfig::default()
+    };
+    let first = start(config.clone()).await;
+    let access = connected_user(&first, "someone", &[FITBIT]).await;
+    first.shutdown().await;
+
+    let other = start(HumanApiConfig { seed: 2, ..config }).await;
+    assert_eq!(other.human_id("someone"), None);
+    assert_eq!(
+        data_get(&other, "/profile", &access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    other.shutdown().await;
+    std::fs::remove_file(&state_file).unwrap();
 }

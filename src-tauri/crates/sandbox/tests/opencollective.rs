@@ -1,6 +1,7 @@
 //! The Open Collective sandbox against providers.md §B (authorize page, token endpoint, GraphQL v2).
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -994,4 +995,102 @@ async fn a_loopback_callback_is_normalized_and_compared_exactly() {
     )
     .await
     .is_err());
+}
+
+/// A path in the temporary folder for a state file of this test process, with none there yet.
+fn fresh_state_file(name: &str) -> PathBuf {
+    let file = std::env::temp_dir().join(format!(
+        "datalinks-oc-state-{name}-{}.json",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&file);
+    file
+}
+
+#[tokio::test]
+async fn grants_survive_a_restart_through_the_state_file_which_holds_no_token() {
+    let state_file = fresh_state_file("restart");
+    let config = OpenCollectiveConfig {
+        state_file: Some(state_file.clone()),
+        ..Default::default()
+    };
+    let first = start(config.clone()).await;
+    let tokens = connect(&first, "email,account").await;
+    first.shutdown().await;
+    let access = access_token(&tokens);
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    let inner_access_token = jwt_claims(access)["access_token"].clone();
+    let saved = std::fs::read_to_string(&state_file).unwrap();
+    assert!(!saved.contains(inner_access_token.as_str().unwrap()));
+    assert!(!saved.contains(refresh_token));
+
+    let second = start(config.clone()).await;
+    assert_eq!(
+        me(&second, access).await["email"],
+        SEEDED_EMAIL,
+        "the access token outlived the restart"
+    );
+    // So did the authorization: the authorize page approves at once.
+    let browser = client();
+    sign_in(&browser, &second, "ada").await;
+    let response = browser
+        .get(authorize_url(&second, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&response).starts_with("datalinks://oauth/callback?code="));
+    let refreshed = refresh(&second, refresh_token).await;
+    assert_eq!(
+        refreshed.status(),
+        StatusCode::OK,
+        "so did the refresh token"
+    );
+    let rotated: Value = refreshed.json().await.unwrap();
+    assert_ne!(rotated["refresh_token"], tokens["refresh_token"]);
+    assert_eq!(
+        token_error(refresh(&second, refresh_token).await).await,
+        pair("invalid_grant", "Invalid refresh token")
+    );
+    second.shutdown().await;
+
+    // The rotation was saved too.
+    let third = start(config).await;
+    assert!(me(&third, access).await.is_null());
+    assert_eq!(me(&third, access_token(&rotated)).await["slug"], "ada");
+    third.shutdown().await;
+    std::fs::remove_file(&state_file).unwrap();
+}
+
+#[tokio::test]
+async fn a_state_file_of_another_seed_or_unreadable_is_ignored() {
+    let state_file = fresh_state_file("other-seed");
+    let config = OpenCollectiveConfig {
+        state_file: Some(state_file.clone()),
+        ..Default::default()
+    };
+    let first = start(config.clone()).await;
+    let tokens = connect(&first, "account").await;
+    first.shutdown().await;
+
+    let other = start(OpenCollectiveConfig {
+        seed: 2,
+        ..config.clone()
+    })
+    .await;
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    assert_eq!(
+        token_error(refresh(&other, refresh_token).await).await,
+        pair("invalid_grant", "Invalid refresh token")
+    );
+    other.shutdown().await;
+
+    std::fs::write(&state_file, "not JSON").unwrap();
+    let fresh = start(config).await;
+    assert!(me(&fresh, access_token(&tokens)).await.is_null());
+    connect(&fresh, "account").await;
+    fresh.shutdown().await;
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap())
+        .expect("the unreadable file was replaced");
+    assert_eq!(saved["seed"], 1);
+    std::fs::remove_file(&state_file).unwrap();
 }

@@ -169,8 +169,8 @@ impl Datalinks {
     }
 
     /// At start-up: when settings point at the sandbox, start it again, on its old ports when
-    /// free. The Open Humans simulator keeps its grants in a state file, so that connection
-    /// carries on.
+    /// free. Each simulator keeps its grants (and Human API its users and their sources) in a
+    /// state file under the data folder, so every connection carries on.
     pub async fn resume_sandbox(&self) -> Result<()> {
         let sandbox_port = |provider| -> Result<Option<u16>> {
             Ok(self
@@ -229,6 +229,7 @@ impl Datalinks {
         let open_collective = datalinks_sandbox::opencollective::start(
             OpenCollectiveConfig {
                 callback_url: DEEP_LINK_REDIRECT_URI.to_owned(),
+                state_file: Some(folder.join("opencollective.json")),
                 ..OpenCollectiveConfig::default()
             },
             SocketAddr::from((Ipv4Addr::LOCALHOST, oc_port)),
@@ -236,7 +237,10 @@ impl Datalinks {
         .await
         .map_err(failed)?;
         let human_api = datalinks_sandbox::humanapi::start(
-            HumanApiConfig::default(),
+            HumanApiConfig {
+                state_file: Some(folder.join("humanapi.json")),
+                ..HumanApiConfig::default()
+            },
             SocketAddr::from((Ipv4Addr::LOCALHOST, hapi_port)),
         )
         .await

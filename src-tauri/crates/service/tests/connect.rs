@@ -1,12 +1,15 @@
-//! Connecting Open Humans end to end against the in-process sandbox.
+//! Connecting Open Humans end to end against the in-process sandbox, and the built-in sandbox
+//! keeping every connection across restarts of the app.
 
 mod support;
 
 use datalinks_core::{ConnectionState, ErrorCode, Provider, Transport};
+use datalinks_sandbox::humanapi::SOURCES;
 use datalinks_sandbox::person::Answer;
-use datalinks_service::StepOutcome;
+use datalinks_service::{Datalinks, StepOutcome};
 use datalinks_vault::Vault;
-use support::{sandbox_config, Harness};
+use serde_json::{json, Value};
+use support::{attempt_settled, sandbox_config, Harness};
 
 fn stored_tokens(harness: &Harness) -> datalinks_vault::TokenSet {
     Vault::new(harness.secrets.clone())
@@ -233,7 +236,7 @@ async fn the_built_in_sandbox_keeps_its_grants_when_the_app_restarts() {
     assert_eq!(harness.connect().await.state, ConnectionState::Connected);
 
     // A second start over the same data folder and keyring, as after quitting the app.
-    let restarted = datalinks_service::Datalinks::open(
+    let restarted = Datalinks::open(
         &harness.data_dir,
         harness.secrets.clone(),
         harness.host.clone(),
@@ -244,4 +247,96 @@ async fn the_built_in_sandbox_keeps_its_grants_when_the_app_restarts() {
     assert_eq!(overview.file_count, 130, "the stored tokens still work");
     let view = restarted.connection(Provider::OpenHumans).await.unwrap();
     assert_eq!(view.state, ConnectionState::Connected);
+}
+
+/// Opens Human API Connect, links Fitbit on the built-in sandbox's Connect page and closes it, as
+/// the person would.
+async fn link_fitbit_in_connect(service: &std::sync::Arc<Datalinks>) {
+    let launch = service.hapi_start_connect().await.unwrap();
+    let fitbit = json!({"name": SOURCES[2].name, "id": SOURCES[2].id});
+    let click = launch
+        .script_url
+        .join(&format!("/_connect/sources/{}/connect", SOURCES[2].id))
+        .unwrap();
+    let clicked: Value = reqwest::Client::new()
+        .post(click)
+        .json(&json!({ "token": launch.token.expose() }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(clicked["status"], "CONNECTED_SOURCE");
+    let closed = json!({
+        "status": "SUCCESS",
+        "sessionResults": {
+            "connectedSources": [fitbit],
+            "disconnectedSources": [],
+            "requestedSources": [],
+        },
+        "currentConnections": clicked["currentConnections"],
+        "requestedProviders": [],
+    });
+    service
+        .apply_connect_event(&launch.attempt_id, "close", &closed.to_string())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_built_in_sandbox_keeps_open_collective_and_human_api_connected_when_the_app_restarts()
+{
+    let harness = Harness::without_sandbox();
+    harness.service.start_sandbox().await.unwrap();
+    harness
+        .service
+        .connect(Provider::OpenCollective, None)
+        .await
+        .unwrap();
+    let view = harness
+        .wait_until_for(Provider::OpenCollective, attempt_settled)
+        .await;
+    assert_eq!(
+        view.state,
+        ConnectionState::Connected,
+        "{:?}",
+        view.last_error
+    );
+    let account = harness.service.oc_me().await.unwrap();
+    link_fitbit_in_connect(&harness.service).await;
+    let sources = harness.service.hapi_sources().await.unwrap();
+    assert_eq!(sources[0].id, SOURCES[2].id);
+    let vault = Vault::new(harness.secrets.clone());
+    let tokens = |provider| {
+        vault
+            .tokens(provider)
+            .unwrap()
+            .expect("tokens in the keyring")
+    };
+    let oc_tokens = tokens(Provider::OpenCollective);
+    let hapi_tokens = tokens(Provider::HumanApi);
+
+    // A second start over the same data folder and keyring, as after quitting the app.
+    let restarted = Datalinks::open(
+        &harness.data_dir,
+        harness.secrets.clone(),
+        harness.host.clone(),
+    )
+    .unwrap();
+    restarted.resume_sandbox().await.unwrap();
+    assert_eq!(restarted.oc_me().await.unwrap(), account);
+    assert_eq!(restarted.hapi_sources().await.unwrap(), sources);
+    for provider in [Provider::OpenCollective, Provider::HumanApi] {
+        let view = restarted.connection(provider).await.unwrap();
+        assert_eq!(view.state, ConnectionState::Connected, "{provider:?}");
+    }
+    // The sandbox recognized the stored tokens: none was refreshed or minted again.
+    for (provider, before) in [
+        (Provider::OpenCollective, oc_tokens),
+        (Provider::HumanApi, hapi_tokens),
+    ] {
+        let after = tokens(provider);
+        assert_eq!(after.access_token.expose(), before.access_token.expose());
+    }
 }

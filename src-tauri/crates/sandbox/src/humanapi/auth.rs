@@ -172,7 +172,7 @@ fn issue_token(hapi: &HumanApi, headers: &HeaderMap, body: &[u8]) -> Response {
     }
     match kind {
         TokenKind::Session => {
-            let human = store.human_for(hapi.seed, client_user_id);
+            let human = store.human_for(client_user_id);
             if human.ever_connected {
                 return error(
                     StatusCode::FORBIDDEN,

@@ -1,5 +1,6 @@
 //! `HumanApiConfig::default()` behaves as Human API documents it (providers.md §C1, seed 002).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use time::macros::date;
@@ -22,6 +23,9 @@ pub struct HumanApiConfig {
     pub wellness_days: u32,
     /// Last day of seeded data: fixed, so that records do not depend on when the tests run.
     pub data_end_date: Date,
+    /// Where to keep the app's users (their connections) and issued tokens (by their digests)
+    /// across restarts; `None` keeps them in memory only.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for HumanApiConfig {
@@ -35,6 +39,7 @@ impl Default for HumanApiConfig {
             // More than one page at the default `limit` of 50.
             wellness_days: 90,
             data_end_date: date!(2024 - 12 - 31),
+            state_file: None,
         }
     }
 }

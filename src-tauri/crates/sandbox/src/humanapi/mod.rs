@@ -11,6 +11,9 @@
 //!   its page `GET /legacy/?clientId=…&clientUserId=…&publicToken=…`;
 //! - `/_sandbox/stats` and `POST /_sandbox/expire-tokens` for out-of-process tests (not Human API).
 //!
+//! An optional state file keeps the app's users, their connected sources and their tokens across
+//! restarts.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use datalinks_sandbox::humanapi;

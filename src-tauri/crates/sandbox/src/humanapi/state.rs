@@ -1,18 +1,25 @@
 //! Server-side state: the app's users ("humans"), the sources each one has connected, issued
 //! tokens, and counters.
+//!
+//! Tokens are kept by their digest, as in the Open Humans simulator: the optional state file, which
+//! keeps the humans and their tokens across restarts of the app, never holds a usable token.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::LazyLock;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::config::HumanApiConfig;
 use super::seed::{derived_hex, random_hex, App, Source, SOURCES};
+use crate::state::token_digest;
+use crate::state_file::{self, Persist, PersistentGuard, PersistentMutex};
 
 /// The Data API's documented demo token ("The token `demo` returns demo data", providers.md C4).
 pub const DEMO_ACCESS_TOKEN: &str = "demo";
 const DEMO_CLIENT_USER_ID: &str = "demo";
+static DEMO_ACCESS_TOKEN_DIGEST: LazyLock<String> =
+    LazyLock::new(|| token_digest(DEMO_ACCESS_TOKEN));
 
 /// Counters for tests: what clients asked of the sandbox so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -39,7 +46,7 @@ pub struct HumanApiStats {
     pub data_api_auth_failures: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TokenKind {
     Session,
     Id,
@@ -48,6 +55,7 @@ pub enum TokenKind {
     LegacyAccess,
 }
 
+#[derive(Serialize, Deserialize)]
 struct IssuedToken {
     kind: TokenKind,
     human_id: String,
@@ -60,11 +68,33 @@ pub enum TokenCheck {
     Unknown,
 }
 
+#[derive(Serialize, Deserialize)]
 pub struct Connection {
+    #[serde(with = "source_id")]
     pub source: &'static Source,
     pub connected_at: SystemTime,
 }
 
+/// A source is saved as its id.
+mod source_id {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::humanapi::seed::{source_by_id, Source};
+
+    pub fn serialize<S: Serializer>(source: &&Source, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(source.id)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<&'static Source, D::Error> {
+        let id = String::deserialize(deserializer)?;
+        source_by_id(&id).ok_or_else(|| D::Error::custom(format!("unknown source {id}")))
+    }
+}
+
+#[derive(Serialize, Deserialize)]
 pub struct Human {
     pub human_id: String,
     pub client_user_id: String,
@@ -108,12 +138,24 @@ fn new_human(human_id: String, client_user_id: &str) -> Human {
     }
 }
 
+/// The state file's content: the app's users and the tokens issued to them, in the world of
+/// `seed` (the demo human and token are seeded anew).
+#[derive(Serialize, Deserialize)]
+struct Saved<H, T> {
+    seed: u64,
+    humans: Vec<H>,
+    /// `(digest, token)` pairs.
+    tokens: Vec<T>,
+}
+
 pub struct Store {
+    seed: u64,
     pub session_token_lifetime: Duration,
     pub id_token_lifetime: Duration,
     pub access_token_lifetime: Duration,
     humans: HashMap<String, Human>,
     human_by_client_user_id: HashMap<String, String>,
+    /// Keyed by [`token_digest`].
     tokens: HashMap<String, IssuedToken>,
     pub stats: HumanApiStats,
 }
@@ -130,8 +172,8 @@ impl Store {
     }
 
     /// The human for `client_user_id`, created on first use with an id derived from the seed.
-    pub fn human_for(&mut self, seed: u64, client_user_id: &str) -> &mut Human {
-        let human_id = derived_hex(seed, &["human", client_user_id], 32);
+    pub fn human_for(&mut self, client_user_id: &str) -> &mut Human {
+        let human_id = derived_hex(self.seed, &["human", client_user_id], 32);
         self.human_by_client_user_id
             .insert(client_user_id.to_string(), human_id.clone());
         self.humans
@@ -151,7 +193,7 @@ impl Store {
             TokenKind::Access | TokenKind::LegacyAccess => random_hex(&mut rand::rng(), 20),
         };
         self.tokens.insert(
-            token.clone(),
+            token_digest(&token),
             IssuedToken {
                 kind,
                 human_id: human_id.to_string(),
@@ -163,7 +205,7 @@ impl Store {
 
     /// Whether `token` is one of `kinds`, and if so whether it is still valid.
     pub fn check(&self, token: &str, kinds: &[TokenKind]) -> TokenCheck {
-        match self.tokens.get(token) {
+        match self.tokens.get(&token_digest(token)) {
             Some(found) if kinds.contains(&found.kind) => match found.expires_at {
                 Some(expires_at) if SystemTime::now() >= expires_at => TokenCheck::Expired,
                 _ => TokenCheck::Valid(found.human_id.clone()),
@@ -217,13 +259,32 @@ impl Store {
     pub fn expire_tokens(&mut self) -> usize {
         let now = SystemTime::now();
         let mut expired = 0;
-        for (token, issued) in self.tokens.iter_mut() {
-            if token != DEMO_ACCESS_TOKEN {
+        for (digest, issued) in self.tokens.iter_mut() {
+            if *digest != *DEMO_ACCESS_TOKEN_DIGEST {
                 issued.expires_at = Some(issued.expires_at.map_or(now, |at| at.min(now)));
                 expired += 1;
             }
         }
         expired
+    }
+}
+
+impl Persist for Store {
+    /// The app's users (those reached through a `client_user_id`) and every token but `demo`.
+    fn persisted(&self) -> impl Serialize + '_ {
+        Saved {
+            seed: self.seed,
+            humans: self
+                .human_by_client_user_id
+                .values()
+                .filter_map(|human_id| self.humans.get(human_id))
+                .collect(),
+            tokens: self
+                .tokens
+                .iter()
+                .filter(|(digest, _)| **digest != *DEMO_ACCESS_TOKEN_DIGEST)
+                .collect(),
+        }
     }
 }
 
@@ -235,12 +296,13 @@ pub struct HumanApi {
     pub sync_duration: Duration,
     pub wellness_days: u32,
     pub data_end_date: time::Date,
-    store: Mutex<Store>,
+    store: PersistentMutex<Store>,
 }
 
 impl HumanApi {
     pub fn new(config: &HumanApiConfig, origin: String) -> HumanApi {
         let mut store = Store {
+            seed: config.seed,
             session_token_lifetime: config.session_token_lifetime,
             id_token_lifetime: config.id_token_lifetime,
             access_token_lifetime: config.access_token_lifetime,
@@ -263,13 +325,23 @@ impl HumanApi {
         demo.ever_connected = true;
         store.humans.insert(demo_id.clone(), demo);
         store.tokens.insert(
-            DEMO_ACCESS_TOKEN.to_string(),
+            DEMO_ACCESS_TOKEN_DIGEST.clone(),
             IssuedToken {
                 kind: TokenKind::Access,
                 human_id: demo_id,
                 expires_at: None,
             },
         );
+        let same_world = |saved: &Saved<Human, (String, IssuedToken)>| saved.seed == config.seed;
+        if let Some(saved) = state_file::load(config.state_file.as_deref(), same_world) {
+            for human in saved.humans {
+                store
+                    .human_by_client_user_id
+                    .insert(human.client_user_id.clone(), human.human_id.clone());
+                store.humans.insert(human.human_id.clone(), human);
+            }
+            store.tokens.extend(saved.tokens);
+        }
         HumanApi {
             app: App::generate(config.seed),
             seed: config.seed,
@@ -277,14 +349,13 @@ impl HumanApi {
             sync_duration: config.sync_duration,
             wellness_days: config.wellness_days,
             data_end_date: config.data_end_date,
-            store: Mutex::new(store),
+            store: PersistentMutex::new(store, config.state_file.clone()),
         }
     }
 
-    pub fn store(&self) -> MutexGuard<'_, Store> {
-        self.store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// The locked store; on release it saves the state file, when there is one.
+    pub fn store(&self) -> PersistentGuard<'_, Store> {
+        self.store.lock()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::pages;
-use super::state::{AuthorizationCode, OpenCollective};
+use super::state::{Authorization, AuthorizationCode, OpenCollective};
 use super::world::{random_hex, CONSENT_SCOPES, SEEDED_PASSWORD};
 use crate::urls::{quote_plus, Params};
 
@@ -233,7 +233,10 @@ fn approve(oc: &OpenCollective, request: AuthorizeRequest) -> Response {
             expires_at: now + oc.settings.code_lifetime,
         },
     );
-    store.authorization = Some((request.scopes, now + oc.settings.access_token_lifetime));
+    store.grants.authorization = Some(Authorization {
+        scopes: request.scopes,
+        expires_at: now + oc.settings.access_token_lifetime,
+    });
     store.stats.codes_issued += 1;
     back
 }
@@ -287,9 +290,10 @@ pub async fn authorize_page(
         // expired.
         let authorized = oc
             .store()
+            .grants
             .authorization
             .as_ref()
-            .is_some_and(|(_, expires_at)| *expires_at > SystemTime::now());
+            .is_some_and(|authorization| authorization.expires_at > SystemTime::now());
         if authorized {
             return approve(&oc, request);
         }

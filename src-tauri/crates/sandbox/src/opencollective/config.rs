@@ -1,5 +1,6 @@
 //! `OpenCollectiveConfig::default()` behaves like the real Open Collective API (providers.md §B).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The shape of a successful token response, which changed over Open Collective's history
@@ -39,6 +40,9 @@ pub struct OpenCollectiveConfig {
     pub transaction_count: usize,
     /// Expenses the seeded account submitted.
     pub expense_count: usize,
+    /// Where to keep the authorization and the user tokens (by their digests) across restarts;
+    /// `None` keeps them in memory only. Codes, sessions and rate windows are never saved.
+    pub state_file: Option<PathBuf>,
 }
 
 impl Default for OpenCollectiveConfig {
@@ -57,6 +61,7 @@ impl Default for OpenCollectiveConfig {
             transaction_count: 250,
             // More than one page at the default expenses limit of 10.
             expense_count: 30,
+            state_file: None,
         }
     }
 }

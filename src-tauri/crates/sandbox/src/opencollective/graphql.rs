@@ -375,7 +375,7 @@ fn identify(oc: &OpenCollective, headers: &HeaderMap, query: &Params) -> Caller 
             return Caller::Anonymous;
         };
         let now = SystemTime::now();
-        if claims.exp <= unix_seconds(now) || store.expired_jwts.contains(&claims.access_token) {
+        if claims.exp <= unix_seconds(now) || store.jwt_expired(&claims.access_token) {
             store.stats.graphql_expired_tokens += 1;
             return Caller::ExpiredJwt;
         }

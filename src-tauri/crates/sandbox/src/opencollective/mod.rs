@@ -1,7 +1,8 @@
 //! A faithful simulator of Open Collective's OAuth server and GraphQL v2 API for a personal
 //! account (providers.md §B, checklist §E), served on its own port like a separate host: the
 //! frontend's authorize page (sign-in and consent as plain HTML forms), `POST /oauth/token`
-//! (node-oauth2-server 5.3.0 with OC's model) and `POST /graphql/v2`.
+//! (node-oauth2-server 5.3.0 with OC's model) and `POST /graphql/v2`. An optional state file
+//! keeps the authorization and the user tokens across restarts.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -136,7 +137,7 @@ impl RunningOpenCollective {
     /// Every access token handed out so far is past its `exp`: the next GraphQL call with it is
     /// answered 401 `jwt_expired`. Refresh tokens keep working.
     pub fn expire_access_tokens(&self) {
-        self.open_collective.expire_access_tokens();
+        self.open_collective.store().expire_access_tokens();
     }
 
     /// Stops accepting connections and waits (at most 5 s) for open ones to finish.

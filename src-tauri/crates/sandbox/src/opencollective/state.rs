@@ -1,13 +1,17 @@
 //! Mutable server state (sessions, codes, the authorization, user tokens, rate windows) and counters.
+//!
+//! Tokens are kept by their digest, as in the Open Humans simulator: the optional state file, which
+//! keeps the grants across restarts of the app, never holds a usable token.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::config::{OpenCollectiveConfig, TokenResponseShape};
 use super::world::{random_hex, World};
+use crate::state::token_digest;
+use crate::state_file::{self, Persist, PersistentGuard, PersistentMutex};
 
 /// Counters for tests: what clients asked of the sandbox so far.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -41,14 +45,41 @@ pub struct AuthorizationCode {
     pub expires_at: SystemTime,
 }
 
+/// OC's `OAuthAuthorization` of the seeded user for the seeded app.
+#[derive(Serialize, Deserialize)]
+pub struct Authorization {
+    pub scopes: Vec<String>,
+    pub expires_at: SystemTime,
+}
+
 /// OC's `UserToken` for the seeded user and the seeded application.
+#[derive(Serialize, Deserialize)]
 pub struct UserToken {
-    /// The inner `oauth__…` token carried in the JWT's `access_token` claim.
-    pub access_token: String,
+    /// [`token_digest`] of the inner `oauth__…` token carried in the JWT's `access_token` claim.
+    access_token: String,
     pub access_token_expires_at: SystemTime,
-    pub refresh_token: Option<String>,
+    /// [`token_digest`] of the refresh token.
+    refresh_token: Option<String>,
     pub refresh_token_expires_at: SystemTime,
     pub scopes: Vec<String>,
+}
+
+/// What outlives a restart: the authorization and the user tokens.
+#[derive(Default, Serialize, Deserialize)]
+pub struct Grants {
+    pub authorization: Option<Authorization>,
+    user_tokens: Vec<UserToken>,
+    /// Digests of the inner tokens of every JWT handed out, and of those whose JWT the sandbox
+    /// treats as expired.
+    signed_tokens: Vec<String>,
+    expired_jwts: HashSet<String>,
+}
+
+/// The state file's content: the grants, and the seed of the world they belong to.
+#[derive(Serialize, Deserialize)]
+struct Saved<G> {
+    seed: u64,
+    grants: G,
 }
 
 pub struct IssuedToken {
@@ -64,14 +95,10 @@ struct RateWindow {
 }
 
 pub struct Store {
+    seed: u64,
     pub sessions: HashSet<String>,
     pub codes: HashMap<String, AuthorizationCode>,
-    /// OC's `OAuthAuthorization` of the seeded user for the seeded app: its scopes and expiry.
-    pub authorization: Option<(Vec<String>, SystemTime)>,
-    pub user_tokens: Vec<UserToken>,
-    /// Inner tokens of every JWT handed out, and those whose JWT the sandbox treats as expired.
-    signed_tokens: Vec<String>,
-    pub expired_jwts: HashSet<String>,
+    pub grants: Grants,
     rate_windows: HashMap<String, RateWindow>,
     pub stats: Stats,
 }
@@ -84,21 +111,23 @@ impl Store {
         scopes: Vec<String>,
         settings: &OpenCollectiveConfig,
     ) -> IssuedToken {
-        self.stats.tokens_replaced += self.user_tokens.len() as u64;
-        self.user_tokens.clear();
+        let grants = &mut self.grants;
+        self.stats.tokens_replaced += grants.user_tokens.len() as u64;
+        grants.user_tokens.clear();
         let now = SystemTime::now();
         let mut rng = rand::rng();
         let inner_access_token = format!("oauth__{}", random_hex(&mut rng, 32));
         let refresh_token = (settings.token_response_shape == TokenResponseShape::Current)
             .then(|| format!("oauth_refresh__{}", random_hex(&mut rng, 32)));
-        self.user_tokens.push(UserToken {
-            access_token: inner_access_token.clone(),
+        let access_token = token_digest(&inner_access_token);
+        grants.signed_tokens.push(access_token.clone());
+        grants.user_tokens.push(UserToken {
+            access_token,
             access_token_expires_at: now + settings.access_token_lifetime,
-            refresh_token: refresh_token.clone(),
+            refresh_token: refresh_token.as_deref().map(token_digest),
             refresh_token_expires_at: now + settings.refresh_token_lifetime,
             scopes: scopes.clone(),
         });
-        self.signed_tokens.push(inner_access_token.clone());
         IssuedToken {
             inner_access_token,
             refresh_token,
@@ -108,9 +137,34 @@ impl Store {
     }
 
     pub fn user_token(&self, inner_access_token: &str) -> Option<&UserToken> {
-        self.user_tokens
+        let digest = token_digest(inner_access_token);
+        self.grants
+            .user_tokens
             .iter()
-            .find(|token| token.access_token == inner_access_token)
+            .find(|token| token.access_token == digest)
+    }
+
+    pub fn user_token_by_refresh_token(&self, refresh_token: &str) -> Option<&UserToken> {
+        let digest = token_digest(refresh_token);
+        self.grants
+            .user_tokens
+            .iter()
+            .find(|token| token.refresh_token.as_ref() == Some(&digest))
+    }
+
+    /// Whether the JWT carrying `inner_access_token` counts as past its `exp`.
+    pub fn jwt_expired(&self, inner_access_token: &str) -> bool {
+        self.grants
+            .expired_jwts
+            .contains(&token_digest(inner_access_token))
+    }
+
+    /// Every JWT handed out so far counts as past its `exp`.
+    pub fn expire_access_tokens(&mut self) {
+        let grants = &mut self.grants;
+        grants
+            .expired_jwts
+            .extend(grants.signed_tokens.iter().cloned());
     }
 
     /// Counts a request against `key`'s budget; false when the budget is spent.
@@ -131,43 +185,46 @@ impl Store {
     }
 }
 
+impl Persist for Store {
+    fn persisted(&self) -> impl Serialize + '_ {
+        Saved {
+            seed: self.seed,
+            grants: &self.grants,
+        }
+    }
+}
+
 pub struct OpenCollective {
     pub world: World,
     /// The lifetimes, limits and response shape it was started with. The callback URL in force
     /// is the normalized `world.application.callback_url`.
     pub settings: OpenCollectiveConfig,
-    store: Mutex<Store>,
+    store: PersistentMutex<Store>,
 }
 
 impl OpenCollective {
     pub fn new(config: &OpenCollectiveConfig, callback_url: String) -> OpenCollective {
+        let same_world = |saved: &Saved<Grants>| saved.seed == config.seed;
+        let grants = state_file::load(config.state_file.as_deref(), same_world)
+            .map(|saved| saved.grants)
+            .unwrap_or_default();
         let store = Store {
+            seed: config.seed,
             sessions: HashSet::new(),
             codes: HashMap::new(),
-            authorization: None,
-            user_tokens: Vec::new(),
-            signed_tokens: Vec::new(),
-            expired_jwts: HashSet::new(),
+            grants,
             rate_windows: HashMap::new(),
             stats: Stats::default(),
         };
         OpenCollective {
             world: World::generate(config, callback_url),
             settings: config.clone(),
-            store: Mutex::new(store),
+            store: PersistentMutex::new(store, config.state_file.clone()),
         }
     }
 
-    pub fn store(&self) -> MutexGuard<'_, Store> {
-        self.store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Every JWT handed out so far counts as past its `exp`.
-    pub fn expire_access_tokens(&self) {
-        let mut store = self.store();
-        let signed = store.signed_tokens.clone();
-        store.expired_jwts.extend(signed);
+    /// The locked store; on release it saves the state file, when there is one.
+    pub fn store(&self) -> PersistentGuard<'_, Store> {
+        self.store.lock()
     }
 }

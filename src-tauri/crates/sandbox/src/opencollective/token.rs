@@ -235,9 +235,7 @@ fn refresh(
 ) -> Result<IssuedToken, TokenError> {
     let refresh_token = required_vschar(form, "refresh_token").map_err(invalid_request)?;
     let existing = store
-        .user_tokens
-        .iter()
-        .find(|token| token.refresh_token.as_deref() == Some(refresh_token))
+        .user_token_by_refresh_token(refresh_token)
         .ok_or(invalid_grant("Invalid refresh token"))?;
     if SystemTime::now() >= existing.refresh_token_expires_at {
         return Err(invalid_grant("Invalid grant: refresh token has expired"));

@@ -392,7 +392,7 @@ impl Drop for Harness {
 /// A connect attempt has ended: not waiting any more, and not in the brief window in which the
 /// redirect has been taken but the code exchange has not finished (seen as disconnected with
 /// no error), which `connect`'s own announcement can land in when the browser is quick.
-fn attempt_settled(view: &ConnectionView) -> bool {
+pub fn attempt_settled(view: &ConnectionView) -> bool {
     let exchanging = view.state == ConnectionState::Disconnected && view.last_error.is_none();
     !matches!(view.state, ConnectionState::Waiting { .. }) && !exchanging
 }
