@@ -9,7 +9,7 @@ use datalinks_sandbox::person::Answer;
 use datalinks_service::{Datalinks, StepOutcome};
 use datalinks_vault::Vault;
 use serde_json::{json, Value};
-use support::{attempt_settled, sandbox_config, Harness};
+use support::{attempt_settled, connect_token, sandbox_config, Harness};
 
 fn stored_tokens(harness: &Harness) -> datalinks_vault::TokenSet {
     Vault::new(harness.secrets.clone())
@@ -260,7 +260,7 @@ async fn link_fitbit_in_connect(service: &std::sync::Arc<Datalinks>) {
         .unwrap();
     let clicked: Value = reqwest::Client::new()
         .post(click)
-        .json(&json!({ "token": launch.token.expose() }))
+        .json(&json!({ "token": connect_token(&launch) }))
         .send()
         .await
         .unwrap()

@@ -12,7 +12,7 @@ use datalinks_service::{
 };
 use datalinks_vault::Vault;
 use serde_json::json;
-use support::Harness;
+use support::{connect_token, Harness};
 
 const HAPI: Provider = Provider::HumanApi;
 
@@ -79,14 +79,6 @@ async fn connect_sources(harness: &Harness, sources: &[usize]) -> ConnectLaunch 
     launch
 }
 
-/// The Connect 2.x token of a launch.
-fn token(launch: &ConnectLaunch) -> &str {
-    match &launch.widget {
-        ConnectWidget::Current { token } => token.expose(),
-        ConnectWidget::Legacy { .. } => panic!("a Connect 2.x launch"),
-    }
-}
-
 async fn state(harness: &Harness) -> ConnectionState {
     harness.service.connection(HAPI).await.unwrap().state
 }
@@ -113,7 +105,7 @@ async fn a_new_user_gets_a_session_token_and_a_returning_user_an_id_token() {
         .allowed_origins
         .contains(&harness.hapi().base_url().origin()));
     // The token opens the sandbox's Connect page for this person.
-    let page = reqwest::get(harness.hapi().connect_page_url(token(&launch)))
+    let page = reqwest::get(harness.hapi().connect_page_url(connect_token(&launch)))
         .await
         .unwrap()
         .text()
@@ -150,7 +142,7 @@ async fn a_new_user_gets_a_session_token_and_a_returning_user_an_id_token() {
         stats_before.session_token_requests + 1
     );
     assert_eq!(stats.id_token_requests, stats_before.id_token_requests + 1);
-    assert_ne!(token(&again), token(&launch));
+    assert_ne!(connect_token(&again), connect_token(&launch));
     let ConnectionState::ConnectWindowOpen { expires_at } = state(&harness).await else {
         panic!("Connect is open")
     };

@@ -135,7 +135,7 @@ pub async fn legacy_page(State(hapi): State<Arc<HumanApi>>, uri: Uri) -> Respons
     let Some(client_user_id) = client_user_id else {
         return refused("MISSING_CLIENT_USER_ID");
     };
-    let human = store.human_for(hapi.seed, client_user_id);
+    let human = store.human_for(client_user_id);
     if public_token.is_some_and(|token| token != human.public_token) {
         return refused("INVALID_PUBLIC_TOKEN");
     }

@@ -10,8 +10,8 @@ use datalinks_sandbox::opencollective::{OpenCollectiveConfig, RunningOpenCollect
 use datalinks_sandbox::person::{Answer, Person};
 use datalinks_sandbox::{RunningSandbox, SandboxConfig};
 use datalinks_service::{
-    Datalinks, DownloadProgress, Host, HumanApiOptions, OpenCollectiveOptions, ProviderOptions,
-    ProviderSettingsInput, ServiceEvent, UploadProgress,
+    ConnectLaunch, ConnectWidget, Datalinks, DownloadProgress, Host, HumanApiOptions,
+    OpenCollectiveOptions, ProviderOptions, ProviderSettingsInput, ServiceEvent, UploadProgress,
 };
 use datalinks_vault::MemoryStore;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -395,4 +395,12 @@ impl Drop for Harness {
 pub fn attempt_settled(view: &ConnectionView) -> bool {
     let exchanging = view.state == ConnectionState::Disconnected && view.last_error.is_none();
     !matches!(view.state, ConnectionState::Waiting { .. }) && !exchanging
+}
+
+/// The Connect 2.x token of a launch.
+pub fn connect_token(launch: &ConnectLaunch) -> &str {
+    match &launch.widget {
+        ConnectWidget::Current { token } => token.expose(),
+        ConnectWidget::Legacy { .. } => panic!("a Connect 2.x launch"),
+    }
 }
