@@ -1,5 +1,6 @@
 // The `datalinks` command over the same crates: connect through the system browser (loopback)
-// against the built-in sandbox, then `status`, which must show the account and never a secret.
+// against the built-in sandbox, then `status`, which must show the account and never a secret;
+// Open Collective too, whose sandbox registers the loopback callback the command listens on.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -51,6 +52,20 @@ test("datalinks connect openhumans --sandbox, then status shows the account and 
       assert.ok(!output.includes(secret), `the ${name} appeared in the output of datalinks ${what}`);
     }
   }
+});
+
+test("datalinks connect opencollective --sandbox on a fixed loopback port, then oc me", async () => {
+  setBrowserMode("allow ada");
+  const connect = await runCli(["connect", "opencollective", "--sandbox"], 60_000);
+  assert.equal(connect.code, 0, `connect failed: ${connect.stderr}`);
+  assert.match(connect.stdout, /Open Collective \[sandbox\]: connected/);
+  const run = browserRuns().at(-1);
+  assert.match(run.callback, /^http:\/\/127\.0\.0\.1:\d+\/callback\?code=/, JSON.stringify(run));
+
+  const me = spawnSync(CLI, ["oc", "me", "--json"], { env, encoding: "utf8", timeout: 20_000 });
+  assert.equal(me.status, 0, me.stderr);
+  assert.equal(JSON.parse(me.stdout).account.slug, "ada");
+  setBrowserMode("allow");
 });
 
 test("datalinks connect fails clearly when nothing is configured", async () => {

@@ -257,12 +257,20 @@ export async function enterConnectFrame(browser) {
   await browser.switchToFrame(await browser.$("iframe"));
 }
 
-/** In the Connect frame: connects the first source offered, then closes Connect. */
+/**
+ * In the Connect frame: connects the first source offered, waits until Connect lists it as
+ * connected (the page redraws its list, so rows are counted in the page), then closes Connect.
+ */
 export async function connectASourceAndClose(browser) {
+  const connected = () =>
+    browser.execute(() => document.querySelectorAll('[data-testid="hc-disconnect-source"]').length);
+  const before = await connected();
   const connectSource = byTestId(browser, "hc-connect-source");
   await connectSource.waitForClickable({ timeout: 20_000 });
   await connectSource.click();
-  await byTestId(browser, "hc-disconnect-source").waitForExist({ timeout: 10_000 });
+  await browser.waitUntil(async () => (await connected()) > before, {
+    timeout: 10_000, timeoutMsg: "Connect never listed the source as connected",
+  });
   await byTestId(browser, "hc-close").click();
 }
 

@@ -202,6 +202,8 @@ async fn run(cli: Cli) -> Result<()> {
         Arc::new(KeyringStore::new()),
         Arc::new(TerminalHost { changes }),
     )?;
+    // Connections made on the built-in sandbox need it running, as the app does at start.
+    service.resume_sandbox().await?;
     match command {
         Command::Status { json } => print_status(&service.list_connections().await?, json),
         Command::Connect {
@@ -212,10 +214,15 @@ async fn run(cli: Cli) -> Result<()> {
             let provider = provider.into();
             if sandbox {
                 service.start_sandbox().await?;
+                if provider == Provider::OpenCollective {
+                    use_fixed_loopback_port(&service).await?;
+                }
             } else {
                 let credentials = credentials.or_env(provider, |name| std::env::var(name).ok());
                 apply_credentials(&service, provider, credentials).await?;
             }
+            // Only what happens from here on answers this attempt.
+            while changed.try_recv().is_ok() {}
             service.connect(provider, Some(Transport::Loopback)).await?;
             wait_for_outcome(&service, provider, &mut changed).await
         }
@@ -260,7 +267,40 @@ async fn apply_credentials(
         .map(|_| ())
 }
 
-/// Waits until the attempt ends: connected, or back to another state with an error.
+/// The command line takes the redirect on a loopback port, and Open Collective compares the whole
+/// callback URL: unless a port is set already, pick a free one, which the sandbox then registers.
+async fn use_fixed_loopback_port(service: &Arc<Datalinks>) -> Result<()> {
+    let provider = Provider::OpenCollective;
+    let stored = service
+        .provider_settings(provider)
+        .await?
+        .ok_or_else(|| Error::internal("the sandbox did not set up Open Collective"))?;
+    let ProviderOptions::OpenCollective(mut options) = stored.options else {
+        return Err(Error::internal(
+            "Open Collective settings of another provider",
+        ));
+    };
+    if options.loopback_port.is_none() {
+        let probe = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|listener| listener.local_addr())
+            .map_err(|e| Error::internal(format!("No free local port: {e}")))?;
+        options.loopback_port = Some(probe.port());
+    }
+    let input = ProviderSettingsInput {
+        client_id: stored.client_id,
+        client_secret: None,
+        base_url: stored.base_url,
+        transport: Transport::Loopback,
+        personal_token: None,
+        options: ProviderOptions::OpenCollective(options),
+    };
+    service
+        .save_provider_settings(provider, input)
+        .await
+        .map(drop)
+}
+
+/// Where a provider's sign-in lives when neither a flag nor the settings say.
 fn default_base_url(provider: Provider) -> &'static str {
     match provider {
         Provider::OpenCollective => datalinks_opencollective::WEBSITE_URL,
@@ -268,6 +308,7 @@ fn default_base_url(provider: Provider) -> &'static str {
     }
 }
 
+/// Waits until the attempt ends: connected, or back to another state with an error.
 async fn wait_for_outcome(
     service: &Datalinks,
     provider: Provider,
@@ -282,6 +323,9 @@ async fn wait_for_outcome(
             }
             view = changed.recv() => {
                 let Some(view) = view else { return Err(Error::internal("the service stopped")) };
+                if view.provider != provider {
+                    continue;
+                }
                 match (&view.state, &view.last_error) {
                     (ConnectionState::Waiting { .. }, _) => continue,
                     (ConnectionState::Connected, None) => {

@@ -12,5 +12,5 @@ pub use attempts::{PendingAttempt, PendingAttempts, ATTEMPT_LIFETIME_SECS};
 pub use callback::{parse_callback, CallbackTarget, Redirect};
 pub use client::{ClientAuthentication, OAuthClient, TokenEndpointError};
 pub use keeper::{TokenKeeper, REFRESH_MARGIN_SECS};
-pub use loopback::{LoopbackListener, LoopbackReply};
+pub use loopback::{loopback_redirect_uri, LoopbackListener, LoopbackReply};
 pub use pkce::{random_state, PkceVerifier};

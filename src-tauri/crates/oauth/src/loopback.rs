@@ -23,6 +23,11 @@ pub struct LoopbackListener {
     port: u16,
 }
 
+/// The redirect URI of a loopback listener on `port`: `http://127.0.0.1:<port><path>`.
+pub fn loopback_redirect_uri(port: u16, path: &str) -> String {
+    format!("http://127.0.0.1:{port}{path}")
+}
+
 impl LoopbackListener {
     pub async fn bind() -> Result<Self> {
         Self::bind_port(0).await
@@ -49,7 +54,7 @@ impl LoopbackListener {
 
     /// `http://127.0.0.1:<port><path>`
     pub fn redirect_uri(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        loopback_redirect_uri(self.port, path)
     }
 
     /// Answers requests one at a time, handing each request's full URL to `handle`, until it

@@ -64,7 +64,7 @@ async fn authorize(
     let state = random_state();
     let url = AuthorizeRequest {
         client_id: oc.client_id(),
-        redirect_uri: oc.registered_callback_url(),
+        redirect_uri: &oc.registered_callback_url(),
         state: &state,
         code_challenge: &verifier.s256_challenge(),
         scopes,
@@ -75,7 +75,7 @@ async fn authorize(
         .answer(url.as_str(), Answer::Authorize)
         .await
         .expect("the person authorizes");
-    let target = CallbackTarget::from_redirect_uri(oc.registered_callback_url()).unwrap();
+    let target = CallbackTarget::from_redirect_uri(&oc.registered_callback_url()).unwrap();
     match parse_callback(&back, &target).expect("a valid callback") {
         Redirect::Code {
             code,
@@ -91,7 +91,7 @@ async fn authorize(
 async fn link(oc: &RunningOpenCollective, client: &OAuthClient, scopes: &[Scope]) -> TokenSet {
     let (code, verifier) = authorize(oc, scopes, ScopeSeparator::Comma).await;
     client
-        .exchange_code(&code, oc.registered_callback_url(), &verifier)
+        .exchange_code(&code, &oc.registered_callback_url(), &verifier)
         .await
         .expect("the code exchange succeeds")
 }
@@ -336,7 +336,7 @@ async fn the_consent_page_accepts_comma_and_space_separated_scopes() {
         let (code, verifier) =
             authorize(&oc, &[Scope::Email, Scope::Transactions], separator).await;
         let tokens = confidential_client(&oc)
-            .exchange_code(&code, oc.registered_callback_url(), &verifier)
+            .exchange_code(&code, &oc.registered_callback_url(), &verifier)
             .await
             .unwrap();
         assert_eq!(
@@ -377,7 +377,7 @@ async fn client_authentication_by_basic_or_body_and_refused_secrets() {
         let (code, verifier) = authorize(&oc, &[], ScopeSeparator::Comma).await;
         assert_eq!(
             client
-                .exchange_code(&code, oc.registered_callback_url(), &verifier)
+                .exchange_code(&code, &oc.registered_callback_url(), &verifier)
                 .await
                 .unwrap_err(),
             TokenEndpointError::InvalidClient
@@ -400,7 +400,7 @@ async fn a_wrong_verifier_or_a_reused_code_is_an_invalid_grant() {
     let error = client
         .exchange_code(
             &code,
-            oc.registered_callback_url(),
+            &oc.registered_callback_url(),
             &PkceVerifier::generate(),
         )
         .await
@@ -413,12 +413,12 @@ async fn a_wrong_verifier_or_a_reused_code_is_an_invalid_grant() {
     );
     let (code, verifier) = authorize(&oc, &[], ScopeSeparator::Comma).await;
     client
-        .exchange_code(&code, oc.registered_callback_url(), &verifier)
+        .exchange_code(&code, &oc.registered_callback_url(), &verifier)
         .await
         .unwrap();
     assert!(matches!(
         client
-            .exchange_code(&code, oc.registered_callback_url(), &verifier)
+            .exchange_code(&code, &oc.registered_callback_url(), &verifier)
             .await
             .unwrap_err(),
         TokenEndpointError::InvalidGrant { .. }

@@ -926,9 +926,21 @@ async fn humans_and_tokens_survive_a_restart_through_the_state_file_which_holds_
     let human_id = first.human_id("returning").unwrap();
     let profile: Value = data_json(&first, "/profile", &access).await;
     let sources: Vec<Value> = data_json(&first, "/sources", &access).await;
+    let recovered: Value = json_answer(
+        Client::new()
+            .post(first.base_url().join("v1/connect/publictokens").unwrap())
+            .json(&json!({
+                "humanId": human_id,
+                "clientId": first.client_id(),
+                "clientSecret": first.client_secret(),
+            })),
+    )
+    .await;
+    let public_token = recovered["publicToken"].as_str().unwrap().to_owned();
     first.shutdown().await;
     let saved = std::fs::read_to_string(&state_file).unwrap();
     assert!(!saved.contains(&access));
+    assert!(!saved.contains(&public_token));
 
     let second = start(config).await;
     assert_eq!(second.human_id("returning").unwrap(), human_id);
@@ -950,6 +962,15 @@ async fn humans_and_tokens_survive_a_restart_through_the_state_file_which_holds_
     assert_eq!(after[0]["id"], CLINIC);
     assert_eq!(after[0]["connectedSince"], sources[0]["connectedSince"]);
     assert_eq!(after[0]["syncStatus"]["status"], "pending");
+    // The public token still reopens Connect 1.x for the user.
+    let edit = format!(
+        "legacy/?clientId={}&clientUserId=returning&publicToken={public_token}",
+        second.client_id()
+    );
+    assert_eq!(
+        page_data(&connect_page(&second, &edit).await)["status"],
+        "SUCCESS"
+    );
     // A returning user still gets no session token.
     let refused = token_request(&second, credentials(&second, "returning", "session")).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);

@@ -120,12 +120,16 @@ async fn basic_token_request(
         .unwrap()
 }
 
-/// A code exchange naming the client but proving nothing: add a secret or a verifier.
+/// The callback URL the sandbox registers by default.
+const DEFAULT_CALLBACK: &str = "datalinks://oauth/callback";
+
+/// A code exchange naming the client but proving nothing: add a secret or a verifier. For a
+/// sandbox with the default callback URL.
 fn code_form<'a>(oc: &'a RunningOpenCollective, code: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("grant_type", "authorization_code"),
         ("code", code),
-        ("redirect_uri", oc.registered_callback_url()),
+        ("redirect_uri", DEFAULT_CALLBACK),
         ("client_id", oc.client_id()),
     ]
 }
@@ -252,7 +256,7 @@ async fn credentials_have_open_collectives_formats() {
     let oc = start_default().await;
     assert!(is_hex(oc.client_id(), 20));
     assert!(is_hex(oc.client_secret(), 40));
-    assert_eq!(oc.registered_callback_url(), "datalinks://oauth/callback");
+    assert_eq!(oc.registered_callback_url(), DEFAULT_CALLBACK);
     let other = start(OpenCollectiveConfig {
         seed: 2,
         ..Default::default()
@@ -608,7 +612,7 @@ async fn basic_auth_turns_only_client_errors_into_401() {
         &[
             ("grant_type", "authorization_code"),
             ("code", "0000"),
-            ("redirect_uri", oc.registered_callback_url()),
+            ("redirect_uri", &oc.registered_callback_url()),
         ],
     )
     .await;
@@ -624,7 +628,7 @@ async fn basic_auth_turns_only_client_errors_into_401() {
         &[
             ("grant_type", "authorization_code"),
             ("code", &code),
-            ("redirect_uri", oc.registered_callback_url()),
+            ("redirect_uri", &oc.registered_callback_url()),
         ],
     )
     .await;
@@ -995,6 +999,35 @@ async fn a_loopback_callback_is_normalized_and_compared_exactly() {
     )
     .await
     .is_err());
+}
+
+#[tokio::test]
+async fn the_developer_can_register_another_callback_url() {
+    let oc = start(OpenCollectiveConfig::default()).await;
+    oc.set_callback_url("http://127.0.0.1:53682/callback")
+        .unwrap();
+    assert_eq!(
+        oc.registered_callback_url(),
+        "http://127.0.0.1:53682/callback"
+    );
+    let back = ada_answers(
+        authorize_url(&oc, &[("redirect_uri", "http://127.0.0.1:53682/callback")]),
+        Answer::Authorize,
+    )
+    .await
+    .unwrap();
+    assert!(back.starts_with("http://127.0.0.1:53682/callback?code="));
+    let old = ada_answers(
+        authorize_url(&oc, &[("redirect_uri", DEFAULT_CALLBACK)]),
+        Answer::Authorize,
+    )
+    .await;
+    assert!(old.unwrap_err().contains("invalid_client"));
+    assert!(oc.set_callback_url("not a url").is_err());
+    assert_eq!(
+        oc.registered_callback_url(),
+        "http://127.0.0.1:53682/callback"
+    );
 }
 
 /// A path in the temporary folder for a state file of this test process, with none there yet.

@@ -7,6 +7,7 @@ use crate::{Datalinks, ProviderOptions, ProviderSettingsView, DEEP_LINK_REDIRECT
 use datalinks_core::{
     now_unix, Error, Provider, Result, SecretString, Transport, DEEP_LINK_SCHEME,
 };
+use datalinks_oauth::loopback_redirect_uri;
 use datalinks_sandbox::humanapi::{HumanApiConfig, RunningHumanApi};
 use datalinks_sandbox::opencollective::{OpenCollectiveConfig, RunningOpenCollective};
 use datalinks_sandbox::{RunningSandbox, SandboxConfig};
@@ -119,13 +120,14 @@ impl Datalinks {
             .store
             .provider_settings(provider)?
             .filter(|p| p.sandbox);
-        let transport = match provider {
-            // The Open Collective sandbox registers the deep link, as the app's settings default.
-            Provider::OpenCollective => Transport::DeepLink,
-            _ => previous
-                .as_ref()
-                .map_or(Transport::Loopback, |p| p.transport),
-        };
+        // What the person chose is kept; new Open Collective settings use the deep link.
+        let transport = previous.as_ref().map_or(
+            match provider {
+                Provider::OpenCollective => Transport::DeepLink,
+                _ => Transport::Loopback,
+            },
+            |p| p.transport,
+        );
         let kept = previous.as_ref().map(|p| self.options(p)).transpose()?;
         let options = match (app.options, kept) {
             (
@@ -134,6 +136,7 @@ impl Datalinks {
             ) => ProviderOptions::OpenCollective(OpenCollectiveOptions {
                 scopes: kept.scopes,
                 scope_separator: kept.scope_separator,
+                loopback_port: kept.loopback_port,
                 ..fresh
             }),
             (ProviderOptions::HumanApi(fresh), Some(ProviderOptions::HumanApi(kept))) => {
@@ -149,7 +152,7 @@ impl Datalinks {
         let secret = app.client_secret;
         self.vault_call(move |v| v.set_client_secret(provider, &secret))
             .await?;
-        self.store.save_provider_settings(&ProviderSettings {
+        let settings = ProviderSettings {
             provider,
             client_id: app.client_id,
             base_url: app.base_url.clone(),
@@ -158,7 +161,9 @@ impl Datalinks {
             sandbox: true,
             updated_at: now_unix(),
             options: options.to_column(),
-        })?;
+        };
+        self.store.save_provider_settings(&settings)?;
+        self.register_sandbox_callback(&settings).await?;
         self.store.record_event(
             provider,
             "sandbox_started",
@@ -199,6 +204,40 @@ impl Datalinks {
         };
         *self.sandbox.lock().await = Some(sandboxes);
         self.start_sandbox().await.map(|_| ())
+    }
+
+    /// Registers with the Open Collective sandbox the callback URL these settings connect with,
+    /// as a developer edits their Open Collective app when they change transport or port (it
+    /// compares the whole URL). Open Humans takes any loopback port and the deep link as they are.
+    pub(crate) async fn register_sandbox_callback(
+        &self,
+        settings: &ProviderSettings,
+    ) -> Result<()> {
+        if settings.provider != Provider::OpenCollective || !settings.sandbox {
+            return Ok(());
+        }
+        let callback = match (settings.transport, self.options(settings)?) {
+            (Transport::DeepLink, _) => DEEP_LINK_REDIRECT_URI.to_owned(),
+            (Transport::Loopback, ProviderOptions::OpenCollective(options)) => {
+                // Without a port, connecting says what is missing.
+                let Some(port) = options.loopback_port else {
+                    return Ok(());
+                };
+                loopback_redirect_uri(port, &settings.loopback_path)
+            }
+            _ => {
+                return Err(Error::internal(
+                    "Open Collective settings of another provider",
+                ))
+            }
+        };
+        if let Some(sandboxes) = self.sandbox.lock().await.as_ref() {
+            sandboxes
+                .open_collective
+                .set_callback_url(&callback)
+                .map_err(Error::internal)?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn sandbox_base_url(&self, provider: Provider) -> Option<String> {

@@ -147,6 +147,7 @@ impl Datalinks {
             options: options.to_column(),
         };
         self.store.save_provider_settings(&settings)?;
+        self.register_sandbox_callback(&settings).await?;
         let project_changed = previous
             .is_some_and(|p| p.client_id != settings.client_id || p.base_url != settings.base_url);
         if project_changed && self.store.account(provider)?.is_some() {

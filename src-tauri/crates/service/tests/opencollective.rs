@@ -9,7 +9,7 @@ use datalinks_oauth::{parse_callback, random_state, CallbackTarget, PkceVerifier
 use datalinks_opencollective::{oauth_client, AuthorizeRequest, Hosts, ScopeSeparator};
 use datalinks_sandbox::opencollective::{OpenCollectiveConfig, TokenResponseShape, SEEDED_SLUG};
 use datalinks_sandbox::person::{Answer, Person};
-use datalinks_service::{ProviderSettingsInput, StepOutcome, OC_PAGE_SIZE};
+use datalinks_service::{ProviderOptions, ProviderSettingsInput, StepOutcome, OC_PAGE_SIZE};
 use datalinks_vault::Vault;
 use std::collections::HashSet;
 use support::Harness;
@@ -41,7 +41,7 @@ async fn link_from_another_device(harness: &Harness) {
     let verifier = PkceVerifier::generate();
     let url = AuthorizeRequest {
         client_id: oc.client_id(),
-        redirect_uri: oc.registered_callback_url(),
+        redirect_uri: &oc.registered_callback_url(),
         state: &random_state(),
         code_challenge: &verifier.s256_challenge(),
         scopes: &[],
@@ -52,12 +52,12 @@ async fn link_from_another_device(harness: &Harness) {
         .answer(url.as_str(), Answer::Authorize)
         .await
         .unwrap();
-    let target = CallbackTarget::from_redirect_uri(oc.registered_callback_url()).unwrap();
+    let target = CallbackTarget::from_redirect_uri(&oc.registered_callback_url()).unwrap();
     let Redirect::Code { code, .. } = parse_callback(&back, &target).unwrap() else {
         panic!("a code")
     };
     oauth_client(reqwest::Client::new(), &hosts, oc.client_id().into(), None)
-        .exchange_code(&code, oc.registered_callback_url(), &verifier)
+        .exchange_code(&code, &oc.registered_callback_url(), &verifier)
         .await
         .unwrap();
 }
@@ -430,6 +430,64 @@ async fn the_built_in_sandbox_lets_a_new_user_connect_open_collective() {
         .await
         .unwrap()
         .is_some_and(|s| s.sandbox));
+}
+
+#[tokio::test]
+async fn the_sandbox_registers_the_loopback_callback_the_person_switches_to() {
+    let harness = Harness::without_sandbox();
+    harness.service.start_sandbox().await.unwrap();
+    let stored = harness
+        .service
+        .provider_settings(OC)
+        .await
+        .unwrap()
+        .unwrap();
+    let ProviderOptions::OpenCollective(mut options) = stored.options else {
+        panic!("Open Collective options")
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    options.loopback_port = Some(port);
+    let loopback = ProviderSettingsInput {
+        client_id: stored.client_id,
+        client_secret: None,
+        base_url: stored.base_url,
+        transport: Transport::Loopback,
+        personal_token: None,
+        options: ProviderOptions::OpenCollective(options),
+    };
+    harness
+        .service
+        .save_provider_settings(OC, loopback)
+        .await
+        .unwrap();
+    harness.service.connect(OC, None).await.unwrap();
+    let view = harness
+        .wait_until_for(OC, |v| !matches!(v.state, ConnectionState::Waiting { .. }))
+        .await;
+    assert_eq!(
+        view.state,
+        ConnectionState::Connected,
+        "{:?}",
+        view.last_error
+    );
+
+    // Trying the sandbox again keeps the person's transport and port.
+    harness.service.start_sandbox().await.unwrap();
+    let kept = harness
+        .service
+        .provider_settings(OC)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.transport, Transport::Loopback);
+    let ProviderOptions::OpenCollective(options) = kept.options else {
+        panic!("Open Collective options")
+    };
+    assert_eq!(options.loopback_port, Some(port));
 }
 
 #[tokio::test]

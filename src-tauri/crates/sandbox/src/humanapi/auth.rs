@@ -271,7 +271,8 @@ struct FinalizeResponse {
 
 /// Legacy `POST /v1/connect/tokens`: the popup's `sessionTokenObject` signed with `clientSecret`.
 /// The session token may be a session or id token of that human; each call issues a new
-/// `accessToken` and earlier ones stay valid ([INF]).
+/// `accessToken` (earlier ones stay valid, [INF]) and a new `publicToken` (the earlier one no
+/// longer opens Connect, [INF]: seed 003 says both change when a source is connected).
 pub async fn legacy_finalize(
     State(hapi): State<Arc<HumanApi>>,
     headers: HeaderMap,
@@ -303,13 +304,16 @@ pub async fn legacy_finalize(
         }
     }
     let (access_token, _) = store.issue(TokenKind::LegacyAccess, human_id);
+    let Some(public_token) = store.issue_public_token(human_id) else {
+        return unknown_user();
+    };
     let Some(human) = store.human(human_id) else {
         return unknown_user();
     };
     Json(FinalizeResponse {
         human_id: human.human_id.clone(),
         access_token,
-        public_token: human.public_token.clone(),
+        public_token,
         client_id: hapi.app.client_id.clone(),
         client_user_id: human.client_user_id.clone(),
     })
@@ -335,7 +339,7 @@ pub async fn legacy_public_token(
         Err(refused) => return refused.into_response(),
     };
     let human_id = field(&fields, "humanId").unwrap_or_default();
-    match hapi.store().rotate_public_token(human_id) {
+    match hapi.store().issue_public_token(human_id) {
         Some(public_token) => Json(PublicTokenResponse {
             human_id: human_id.to_string(),
             public_token,

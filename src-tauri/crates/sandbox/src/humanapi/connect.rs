@@ -33,6 +33,7 @@ use serde_json::{json, Value};
 
 use super::seed::{source_by_id, Source, SOURCES};
 use super::state::{Human, HumanApi, TokenCheck, TokenKind};
+use crate::state::token_digest;
 use crate::text::escape_html;
 use crate::urls::Params;
 
@@ -136,7 +137,7 @@ pub async fn legacy_page(State(hapi): State<Arc<HumanApi>>, uri: Uri) -> Respons
         return refused("MISSING_CLIENT_USER_ID");
     };
     let human = store.human_for(client_user_id);
-    if public_token.is_some_and(|token| token != human.public_token) {
+    if public_token.is_some_and(|token| token_digest(token) != human.public_token_digest) {
         return refused("INVALID_PUBLIC_TOKEN");
     }
     let (human_id, connections) = (human.human_id.clone(), current_connections(human));

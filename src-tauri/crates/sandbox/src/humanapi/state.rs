@@ -104,8 +104,10 @@ pub struct Human {
     pub connections: Vec<Connection>,
     /// Once a source was connected the user is a "returning user": no more session tokens.
     pub ever_connected: bool,
-    /// The legacy `publicToken`; it changes whenever a source is connected.
-    pub public_token: String,
+    /// [`token_digest`] of the legacy `publicToken`, which each finalize and recovery replaces
+    /// (a finalize follows connecting a source, seed 003). Only the digest is kept, as for the
+    /// other tokens, so the state file holds none.
+    pub public_token_digest: String,
 }
 
 impl Human {
@@ -134,7 +136,8 @@ fn new_human(human_id: String, client_user_id: &str) -> Human {
         updated_at: now,
         connections: Vec::new(),
         ever_connected: false,
-        public_token: random_hex(&mut rand::rng(), 16),
+        // No public token is handed out before the first finalize.
+        public_token_digest: String::new(),
     }
 }
 
@@ -229,7 +232,6 @@ impl Store {
         });
         human.ever_connected = true;
         human.updated_at = now;
-        human.public_token = random_hex(&mut rand::rng(), 16);
         self.stats.sources_connected += 1;
         true
     }
@@ -249,10 +251,12 @@ impl Store {
         true
     }
 
-    pub fn rotate_public_token(&mut self, human_id: &str) -> Option<String> {
+    /// A new legacy public token for the human; the one before stops opening Connect.
+    pub fn issue_public_token(&mut self, human_id: &str) -> Option<String> {
         let human = self.humans.get_mut(human_id)?;
-        human.public_token = random_hex(&mut rand::rng(), 16);
-        Some(human.public_token.clone())
+        let public_token = random_hex(&mut rand::rng(), 16);
+        human.public_token_digest = token_digest(&public_token);
+        Some(public_token)
     }
 
     /// Every token issued so far expires now (the demo token is not issued, so it stays).

@@ -109,7 +109,7 @@ fn check_client(oc: &OpenCollective, params: &Params) -> Result<(), AuthorizeErr
     if client_id != application.client_id {
         return Err(AuthorizeError::new("invalid_client", "Invalid client"));
     }
-    if redirect_uri.is_some_and(|uri| uri != application.callback_url) {
+    if redirect_uri.is_some_and(|uri| uri != oc.callback_url()) {
         return Err(AuthorizeError::new(
             "invalid_client",
             "Invalid client: `redirect_uri` does not match client value",
@@ -174,8 +174,7 @@ fn parse_request(oc: &OpenCollective, params: &Params) -> Result<AuthorizeReques
         client_id: oc.world.application.client_id.clone(),
         redirect_uri: params
             .non_empty("redirect_uri")
-            .unwrap_or(&oc.world.application.callback_url)
-            .to_string(),
+            .map_or_else(|| oc.callback_url(), str::to_string),
         scopes,
         state: state.map(str::to_string),
         code_challenge,

@@ -44,6 +44,13 @@ pub const AUTHORIZE_PATH: &str = "/oauth/authorize";
 pub const TOKEN_PATH: &str = "/oauth/token";
 pub const GRAPHQL_PATH: &str = "/graphql/v2";
 
+/// OC stores `callbackUrl` as `new URL(v).toString()`, which the WHATWG parser reproduces.
+fn normalized_callback_url(raw: &str) -> Result<String, String> {
+    Url::parse(raw)
+        .map(String::from)
+        .map_err(|error| format!("callback URL {raw:?}: {error}"))
+}
+
 /// An Open Collective sandbox serving on a local port. Dropping it stops the server too.
 pub struct RunningOpenCollective {
     open_collective: Arc<OpenCollective>,
@@ -56,15 +63,8 @@ pub async fn start(
     config: OpenCollectiveConfig,
     addr: SocketAddr,
 ) -> io::Result<RunningOpenCollective> {
-    // OC stores `callbackUrl` as `new URL(v).toString()`, which the WHATWG parser reproduces.
-    let callback_url = Url::parse(&config.callback_url)
-        .map_err(|error| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("callback URL {:?}: {error}", config.callback_url),
-            )
-        })?
-        .to_string();
+    let callback_url = normalized_callback_url(&config.callback_url)
+        .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
     let (listener, origin) = bind(addr).await?;
     let open_collective = Arc::new(OpenCollective::new(&config, callback_url));
     let server = Server::serve(listener, &origin, router(open_collective.clone()))?;
@@ -121,8 +121,16 @@ impl RunningOpenCollective {
 
     /// The application's single `callbackUrl`, normalized (`http://127.0.0.1:53682` becomes
     /// `http://127.0.0.1:53682/`).
-    pub fn registered_callback_url(&self) -> &str {
-        &self.open_collective.world.application.callback_url
+    pub fn registered_callback_url(&self) -> String {
+        self.open_collective.callback_url()
+    }
+
+    /// Registers another callback URL, as the app's developer does on its settings page; codes
+    /// are then issued and exchanged for that URL only. Fails when `callback_url` is not a URL.
+    pub fn set_callback_url(&self, callback_url: &str) -> Result<(), String> {
+        let normalized = normalized_callback_url(callback_url)?;
+        self.open_collective.set_callback_url(normalized);
+        Ok(())
     }
 
     /// The seeded user's personal token (header `Personal-Token`), with `PERSONAL_TOKEN_SCOPES`.

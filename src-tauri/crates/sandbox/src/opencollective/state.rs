@@ -4,6 +4,7 @@
 //! keeps the grants across restarts of the app, never holds a usable token.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -196,9 +197,10 @@ impl Persist for Store {
 
 pub struct OpenCollective {
     pub world: World,
-    /// The lifetimes, limits and response shape it was started with. The callback URL in force
-    /// is the normalized `world.application.callback_url`.
+    /// The lifetimes, limits and response shape it was started with.
     pub settings: OpenCollectiveConfig,
+    /// The application's single `callbackUrl`, normalized; its developer may change it.
+    callback_url: Mutex<String>,
     store: PersistentMutex<Store>,
 }
 
@@ -217,8 +219,9 @@ impl OpenCollective {
             stats: Stats::default(),
         };
         OpenCollective {
-            world: World::generate(config, callback_url),
+            world: World::generate(config),
             settings: config.clone(),
+            callback_url: Mutex::new(callback_url),
             store: PersistentMutex::new(store, config.state_file.clone()),
         }
     }
@@ -226,5 +229,13 @@ impl OpenCollective {
     /// The locked store; on release it saves the state file, when there is one.
     pub fn store(&self) -> PersistentGuard<'_, Store> {
         self.store.lock()
+    }
+
+    pub fn callback_url(&self) -> String {
+        self.callback_url.lock().unwrap().clone()
+    }
+
+    pub fn set_callback_url(&self, callback_url: String) {
+        *self.callback_url.lock().unwrap() = callback_url;
     }
 }

@@ -153,7 +153,6 @@ pub struct Application {
     pub client_id: String,
     /// 40 hex characters.
     pub client_secret: String,
-    pub callback_url: String,
 }
 
 pub struct World {
@@ -225,7 +224,7 @@ const COLLECTIVES: [(&str, &str, AccountKind, Role); 4] = [
 ];
 
 impl World {
-    pub fn generate(config: &OpenCollectiveConfig, callback_url: String) -> World {
+    pub fn generate(config: &OpenCollectiveConfig) -> World {
         let mut rng = StdRng::seed_from_u64(config.seed);
         let end = history_end();
         let ago = |rng: &mut StdRng, max_days: u64| {
@@ -235,7 +234,6 @@ impl World {
             name: "Datalinks".into(),
             client_id: random_hex(&mut rng, 10),
             client_secret: random_hex(&mut rng, 20),
-            callback_url,
         };
         let user = Account {
             id: public_id(&mut rng),
