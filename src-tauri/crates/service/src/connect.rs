@@ -285,6 +285,8 @@ impl Datalinks {
 
     async fn complete(self: &Arc<Self>, attempt: &PendingAttempt, code: &str) -> Result<String> {
         let provider = attempt.provider;
+        // Each step is logged (never a secret), so a sign-in that stalls shows where.
+        log::info!("{provider}: exchanging the authorization code");
         let client = self.oauth_client(provider).await?;
         let mut tokens = client
             .exchange_code(code, &attempt.redirect_uri, &attempt.verifier)
@@ -296,7 +298,9 @@ impl Datalinks {
         // Open Collective's older responses carry no expires_in: no expiry is known.
         let expires_at = (tokens.expires_at != i64::MAX).then_some(tokens.expires_at);
         let access_token = tokens.access_token.clone();
+        log::info!("{provider}: code exchanged; keeping the tokens in the keyring");
         self.keeper(provider).store(tokens).await?;
+        log::info!("{provider}: tokens kept; identifying the account");
         let identity = self.identify(provider, access_token).await?;
         self.store.save_account(&AccountRecord {
             provider,
