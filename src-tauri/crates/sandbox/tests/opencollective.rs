@@ -818,6 +818,19 @@ async fn personal_tokens_and_unknown_tokens() {
 }
 
 #[tokio::test]
+async fn an_expired_personal_token_is_a_401() {
+    let oc = start_default().await;
+    oc.expire_personal_token();
+    let response = graphql(&oc, Auth::PersonalToken(oc.personal_token()), ME, json!({})).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["message"], "Expired Personal Token (Api Key)");
+    // Unknown personal tokens stay anonymous.
+    let body = graphql_ok(&oc, Auth::PersonalToken("not-a-token"), ME, json!({})).await;
+    assert!(body["data"]["me"].is_null());
+}
+
+#[tokio::test]
 async fn collections_paginate_with_opencollectives_defaults() {
     let oc = start_default().await;
     let token = access_token(&connect(&oc, "account").await).to_string();

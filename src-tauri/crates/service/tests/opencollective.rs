@@ -324,6 +324,37 @@ async fn a_personal_token_connects_without_oauth_and_is_never_shown_back() {
 }
 
 #[tokio::test]
+async fn an_expired_personal_token_asks_for_a_new_one_and_is_kept_until_replaced() {
+    let harness = Harness::open_collective(OpenCollectiveConfig::default()).await;
+    let input = ProviderSettingsInput {
+        client_id: String::new(),
+        personal_token: Some(harness.oc().personal_token().to_owned()),
+        ..harness.oc_settings(None)
+    };
+    harness
+        .service
+        .save_provider_settings(OC, input)
+        .await
+        .unwrap();
+    harness.oc().expire_personal_token();
+    let err = harness.service.oc_overview().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ReconnectNeeded, "{err:?}");
+    assert!(err.message.contains("Expired Personal Token"), "{err:?}");
+    let view = harness.service.connection(OC).await.unwrap();
+    let ConnectionState::ReconnectNeeded { reason } = view.state else {
+        panic!("{:?}", view.state)
+    };
+    assert!(reason.contains("Expired Personal Token"), "{reason}");
+    assert!(
+        Vault::new(harness.secrets.clone())
+            .personal_token(OC)
+            .unwrap()
+            .is_some(),
+        "nothing is deleted on a refusal"
+    );
+}
+
+#[tokio::test]
 async fn a_personal_token_open_collective_refuses_is_not_kept() {
     let harness = Harness::open_collective(OpenCollectiveConfig::default()).await;
     let input = ProviderSettingsInput {

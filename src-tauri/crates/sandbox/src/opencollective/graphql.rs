@@ -342,6 +342,8 @@ impl Individual {
 enum Caller {
     /// A JWT past its `exp`: refused before anything else.
     ExpiredJwt,
+    /// The personal token is past its expiry: refused too.
+    ExpiredPersonalToken,
     Anonymous,
     OAuth(Vec<String>),
     PersonalToken,
@@ -361,6 +363,15 @@ fn jwt_expired() -> Response {
     json_response(
         StatusCode::UNAUTHORIZED,
         json!({"error": {"code": 401, "type": "jwt_expired", "message": "jwt expired"}})
+            .to_string(),
+    )
+}
+
+/// `checkPersonalToken` on a token past its expiry (providers.md B2).
+fn expired_personal_token() -> Response {
+    json_response(
+        StatusCode::UNAUTHORIZED,
+        json!({"error": {"code": 401, "type": "unauthorized", "message": "Expired Personal Token (Api Key)"}})
             .to_string(),
     )
 }
@@ -394,7 +405,13 @@ fn identify(oc: &OpenCollective, headers: &HeaderMap, query: &Params) -> Caller 
         .and_then(|value| value.to_str().ok())
         .or_else(|| query.non_empty("personalToken"));
     match personal_token {
-        Some(token) if token == oc.world.personal_token => Caller::PersonalToken,
+        Some(token) if token == oc.world.personal_token => {
+            if store.personal_token_expired {
+                Caller::ExpiredPersonalToken
+            } else {
+                Caller::PersonalToken
+            }
+        }
         Some(_) => {
             store.stats.graphql_unrecognized_tokens += 1;
             Caller::Anonymous
@@ -416,6 +433,7 @@ pub async fn graphql(
     let settings = &oc.settings;
     let (budget_key, limit, scopes) = match identify(&oc, &headers, &query) {
         Caller::ExpiredJwt => return jwt_expired(),
+        Caller::ExpiredPersonalToken => return expired_personal_token(),
         Caller::Anonymous => ("anonymous", settings.anonymous_rate_limit, None),
         Caller::OAuth(scopes) => ("user", settings.authenticated_rate_limit, Some(scopes)),
         Caller::PersonalToken => (

@@ -138,6 +138,12 @@ impl RunningOpenCollective {
         &self.open_collective.world.personal_token
     }
 
+    /// The personal token reaches the expiry chosen when it was created: Open Collective then
+    /// answers it with 401 `Expired Personal Token (Api Key)`.
+    pub fn expire_personal_token(&self) {
+        self.open_collective.store().personal_token_expired = true;
+    }
+
     pub fn stats(&self) -> Stats {
         self.open_collective.store().stats.clone()
     }

@@ -101,6 +101,8 @@ pub struct Store {
     pub codes: HashMap<String, AuthorizationCode>,
     pub grants: Grants,
     rate_windows: HashMap<String, RateWindow>,
+    /// The seeded personal token reached the expiry its owner chose.
+    pub personal_token_expired: bool,
     pub stats: Stats,
 }
 
@@ -216,6 +218,7 @@ impl OpenCollective {
             codes: HashMap::new(),
             grants,
             rate_windows: HashMap::new(),
+            personal_token_expired: false,
             stats: Stats::default(),
         };
         OpenCollective {
