@@ -14,6 +14,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use tokio::fs::{File, OpenOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 /// Attempts per file before giving up (each with a fresh URL, resuming where the last stopped).
@@ -40,6 +41,8 @@ pub enum Fetched {
     Downloaded { bytes: u64, resumed_from: u64 },
     /// Storage announced more than `max_size` bytes; nothing was written.
     TooLarge { size: u64 },
+    /// Cancelled: every byte that arrived is in the `.part` file for the next run to resume.
+    Cancelled,
 }
 
 /// How one attempt ended well.
@@ -55,15 +58,17 @@ enum Stop {
     /// Worth another attempt with a fresh URL (network, 5xx, expired key, short body).
     Retry(Error),
     Fatal(Error),
+    Cancelled,
 }
 
 /// Downloads one file. `fresh_url` is called before every attempt; `progress` gets the bytes
-/// on disk so far and the total when known.
+/// received so far and the total when known. `cancel` stops it after writing out what arrived.
 pub async fn fetch_file<U, Fut, P>(
     http: &reqwest::Client,
     file: &FileToFetch,
     mut fresh_url: U,
     mut progress: P,
+    cancel: &CancellationToken,
 ) -> Result<Fetched>
 where
     U: FnMut() -> Fut,
@@ -89,17 +94,19 @@ where
     let mut resumed_from = None;
     let mut last_error = None;
     for _ in 0..MAX_ATTEMPTS {
-        let url = fresh_url().await?;
-        let outcome = attempt(
+        let url = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Ok(Fetched::Cancelled),
+            url = fresh_url() => url?,
+        };
+        let transfer = Transfer {
             http,
             file,
-            &part,
-            url,
+            part: &part,
             on_disk,
-            &mut resumed_from,
-            &mut progress,
-        );
-        match outcome.await {
+            cancel,
+        };
+        match attempt(transfer, url, &mut resumed_from, &mut progress).await {
             Ok(Done::Skipped(fetched)) => return Ok(fetched),
             Ok(Done::Written(bytes)) => {
                 tokio::fs::rename(&part, &file.dest)
@@ -112,6 +119,7 @@ where
             }
             Err(Stop::Retry(error)) => last_error = Some(error),
             Err(Stop::Fatal(error)) => return Err(error),
+            Err(Stop::Cancelled) => return Ok(Fetched::Cancelled),
         }
     }
     let last = last_error.map(|e| e.message).unwrap_or_default();
@@ -121,22 +129,42 @@ where
     )))
 }
 
+/// What every attempt at one file shares.
+#[derive(Clone, Copy)]
+struct Transfer<'a> {
+    http: &'a reqwest::Client,
+    file: &'a FileToFetch,
+    part: &'a Path,
+    /// The size of a file already at the destination, when it has no md5 to compare.
+    on_disk: Option<u64>,
+    cancel: &'a CancellationToken,
+}
+
 /// One request: resumes from what `part` holds, appends, and checks size and md5.
 async fn attempt<P: FnMut(u64, Option<u64>)>(
-    http: &reqwest::Client,
-    file: &FileToFetch,
-    part: &Path,
+    transfer: Transfer<'_>,
     url: Url,
-    on_disk: Option<u64>,
     resumed_from: &mut Option<u64>,
     progress: &mut P,
 ) -> Result<Done, Stop> {
+    let Transfer {
+        http,
+        file,
+        part,
+        on_disk,
+        cancel,
+    } = transfer;
     let have = file_len(part).await;
     let mut request = http.get(url);
     if have > 0 {
         request = request.header(header::RANGE, format!("bytes={have}-"));
     }
-    let response = request.send().await.map_err(|e| {
+    let sent = tokio::select! {
+        biased;
+        _ = cancel.cancelled() => return Err(Stop::Cancelled),
+        sent = request.send() => sent,
+    };
+    let response = sent.map_err(|e| {
         Stop::Retry(Error::unreachable(format!(
             "download failed: {}",
             e.without_url()
@@ -197,7 +225,18 @@ async fn attempt<P: FnMut(u64, Option<u64>)>(
     progress(done, total);
     let mut body = response.bytes_stream();
     let mut interrupted = None;
-    while let Some(chunk) = body.next().await {
+    loop {
+        let chunk = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => {
+                interrupted = Some(Stop::Cancelled);
+                break;
+            }
+            chunk = body.next() => chunk,
+        };
+        let Some(chunk) = chunk else {
+            break;
+        };
         match chunk {
             Ok(bytes) => {
                 out.write_all(&bytes)
@@ -208,10 +247,10 @@ async fn attempt<P: FnMut(u64, Option<u64>)>(
                 progress(done, total);
             }
             Err(e) => {
-                interrupted = Some(Error::unreachable(format!(
+                interrupted = Some(Stop::Retry(Error::unreachable(format!(
                     "the transfer broke off: {}",
                     e.without_url()
-                )));
+                ))));
                 break;
             }
         }
@@ -220,8 +259,8 @@ async fn attempt<P: FnMut(u64, Option<u64>)>(
     out.flush()
         .await
         .map_err(|e| Stop::Fatal(io_error(part, e)))?;
-    if let Some(error) = interrupted {
-        return Err(Stop::Retry(error));
+    if let Some(stop) = interrupted {
+        return Err(stop);
     }
     if total.is_some_and(|total| done < total) {
         return Err(Stop::Retry(Error::unreachable(format!(

@@ -7,6 +7,7 @@ use datalinks_sandbox::person::{Answer, Person};
 use datalinks_sandbox::{RunningSandbox, SandboxConfig};
 use md5::{Digest, Md5};
 use std::path::PathBuf;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 const CALLBACK: &str = "http://127.0.0.1:9/callback";
@@ -20,10 +21,13 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let sandbox =
-        datalinks_sandbox::start(SandboxConfig::default(), "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
+    setup_with(SandboxConfig::default()).await
+}
+
+async fn setup_with(config: SandboxConfig) -> Setup {
+    let sandbox = datalinks_sandbox::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let base = sandbox.base_url();
     let verifier = datalinks_oauth::PkceVerifier::generate();
     let authorize = datalinks_openhumans::authorize_url(
@@ -119,6 +123,7 @@ impl Setup {
                     .map_err(Into::into)
             },
             |_, _| {},
+            &CancellationToken::new(),
         )
         .await
     }
@@ -149,6 +154,7 @@ async fn a_file_arrives_byte_identical_and_a_second_run_skips_it() {
                 .map_err(Into::into)
         },
         |done, total| seen.push((done, total)),
+        &CancellationToken::new(),
     )
     .await
     .unwrap();
@@ -168,6 +174,56 @@ async fn a_file_arrives_byte_identical_and_a_second_run_skips_it() {
     );
 
     assert_eq!(setup.fetch(&file).await.unwrap(), Fetched::AlreadyPresent);
+    std::fs::remove_dir_all(&setup.dir).unwrap();
+}
+
+#[tokio::test]
+async fn cancelling_keeps_every_byte_that_arrived_and_the_next_run_resumes_after_them() {
+    // Larger than one chunk of the body, smaller than the write buffer.
+    let setup = setup_with(SandboxConfig {
+        file_size_bytes: Some(200 * 1024),
+        files_per_member: 1,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let (file, expected) = setup.first_file_to_fetch().await;
+    let cancel = CancellationToken::new();
+    let mut received = 0;
+    let fetched = fetch_file(
+        &setup.http,
+        &file,
+        || async {
+            setup
+                .api
+                .download_url(&setup.token, file.file_id)
+                .await
+                .map_err(Into::into)
+        },
+        |done, _| {
+            received = done;
+            if done > 0 {
+                cancel.cancel();
+            }
+        },
+        &cancel,
+    )
+    .await
+    .unwrap();
+    assert_eq!(fetched, Fetched::Cancelled);
+    assert!(received > 0 && received < expected.len() as u64);
+    let kept = std::fs::read(part_path(&file.dest)).unwrap();
+    assert_eq!(kept.len() as u64, received, "nothing that arrived was lost");
+    assert_eq!(kept, expected[..kept.len()]);
+
+    let resumed = setup.fetch(&file).await.unwrap();
+    assert_eq!(
+        resumed,
+        Fetched::Downloaded {
+            bytes: expected.len() as u64,
+            resumed_from: received
+        }
+    );
+    assert_eq!(std::fs::read(&file.dest).unwrap(), expected);
     std::fs::remove_dir_all(&setup.dir).unwrap();
 }
 
@@ -231,6 +287,7 @@ async fn a_refused_key_is_replaced_by_a_fresh_one() {
             }
         },
         |_, _| {},
+        &CancellationToken::new(),
     )
     .await
     .unwrap();

@@ -206,11 +206,11 @@ impl Project {
                         if cancel.is_cancelled() {
                             return (file, None);
                         }
-                        let fetch = self.download_one(file, options, on_event, overall_bytes);
-                        let outcome = tokio::select! {
-                            biased;
-                            _ = cancel.cancelled() => return (file, None),
-                            outcome = fetch => outcome,
+                        // On cancel the transfer writes out what arrived, for the next run.
+                        let fetch =
+                            self.download_one(file, options, on_event, overall_bytes, cancel);
+                        let Some(outcome) = fetch.await else {
+                            return (file, None);
                         };
                         let finished = finished.fetch_add(1, Ordering::Relaxed) + 1;
                         on_event(DownloadEvent::Finished {
@@ -253,20 +253,22 @@ impl Project {
         Ok(summary)
     }
 
+    /// One file's outcome; `None` when the run was cancelled first.
     async fn download_one(
         &self,
         file: &PlannedFile,
         options: &DownloadOptions,
         on_event: &(impl Fn(DownloadEvent<'_>) + Sync),
         overall_bytes: &AtomicU64,
-    ) -> FileOutcome {
+        cancel: &CancellationToken,
+    ) -> Option<FileOutcome> {
         if !stays_inside(file, &options.dest) {
-            return FileOutcome::Failed {
+            return Some(FileOutcome::Failed {
                 reason: Error::provider(format!(
                     "File {} has a name that is not safe on disk; skipped.",
                     file.file_id
                 )),
-            };
+            });
         }
         let to_fetch = FileToFetch {
             file_id: file.file_id,
@@ -296,18 +298,21 @@ impl Project {
                 overall_bytes: overall,
             });
         };
-        match fetch_file(&self.http.client, &to_fetch, fresh_url, progress).await {
-            Ok(Fetched::AlreadyPresent) => FileOutcome::AlreadyPresent,
-            Ok(Fetched::TooLarge { size }) => FileOutcome::TooLarge { size },
-            Ok(Fetched::Downloaded {
-                bytes,
-                resumed_from,
-            }) => FileOutcome::Downloaded {
-                bytes,
-                resumed_from,
+        Some(
+            match fetch_file(&self.http.client, &to_fetch, fresh_url, progress, cancel).await {
+                Ok(Fetched::Cancelled) => return None,
+                Ok(Fetched::AlreadyPresent) => FileOutcome::AlreadyPresent,
+                Ok(Fetched::TooLarge { size }) => FileOutcome::TooLarge { size },
+                Ok(Fetched::Downloaded {
+                    bytes,
+                    resumed_from,
+                }) => FileOutcome::Downloaded {
+                    bytes,
+                    resumed_from,
+                },
+                Err(reason) => FileOutcome::Failed { reason },
             },
-            Err(reason) => FileOutcome::Failed { reason },
-        }
+        )
     }
 
     /// The listed link on a first attempt while it is young; otherwise the member is listed

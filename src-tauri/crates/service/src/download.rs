@@ -27,12 +27,6 @@ struct Job {
     fetch: FileToFetch,
 }
 
-enum Outcome {
-    Done(Fetched),
-    Failed(Error),
-    Cancelled,
-}
-
 impl Datalinks {
     /// The folder downloads go to: the one chosen in Settings, else `<Downloads>/Datalinks`.
     pub fn download_folder(&self) -> Result<PathBuf> {
@@ -73,7 +67,7 @@ impl Datalinks {
         let tracker = Tracker::new(self.host.as_ref(), DownloadRunKind::Member);
         tracker.set_total(jobs.len());
         let (api, tracker, cancel) = (&api, &tracker, &cancel);
-        let outcomes: Vec<(Job, Outcome)> = futures::stream::iter(jobs)
+        let outcomes: Vec<(Job, Result<Fetched>)> = futures::stream::iter(jobs)
             .map(|job| async move {
                 let outcome = self.download_one(api, &job, tracker, cancel).await;
                 (job, outcome)
@@ -94,22 +88,20 @@ impl Datalinks {
         for (job, outcome) in outcomes {
             match outcome {
                 // Member downloads set no size limit, so nothing is skipped as too large.
-                Outcome::Done(Fetched::AlreadyPresent | Fetched::TooLarge { .. }) => {
-                    summary.skipped += 1
-                }
-                Outcome::Done(Fetched::Downloaded {
+                Ok(Fetched::AlreadyPresent | Fetched::TooLarge { .. }) => summary.skipped += 1,
+                Ok(Fetched::Downloaded {
                     bytes,
                     resumed_from,
                 }) => {
                     summary.downloaded += 1;
                     summary.bytes_written += bytes - resumed_from;
                 }
-                Outcome::Failed(error) => summary.failed.push(FailedDownload {
+                Err(error) => summary.failed.push(FailedDownload {
                     file_id: job.file_id,
                     basename: job.basename,
                     reason: error.message,
                 }),
-                Outcome::Cancelled => summary.cancelled += 1,
+                Ok(Fetched::Cancelled) => summary.cancelled += 1,
             }
         }
         self.store
@@ -145,9 +137,9 @@ impl Datalinks {
         job: &Job,
         tracker: &Tracker<'_>,
         cancel: &CancellationToken,
-    ) -> Outcome {
+    ) -> Result<Fetched> {
         if cancel.is_cancelled() {
-            return Outcome::Cancelled;
+            return Ok(Fetched::Cancelled);
         }
         tracker.start(job.file_id, &job.source, &job.basename);
         let file_id = job.file_id;
@@ -158,15 +150,9 @@ impl Datalinks {
             })
         };
         let progress = |bytes, total| tracker.advance(file_id, bytes, total);
-        // Dropping the transfer on cancel leaves its `.part` file for the next run to resume.
-        let outcome = tokio::select! {
-            biased;
-            _ = cancel.cancelled() => Outcome::Cancelled,
-            fetched = fetch_file(&self.download_http, &job.fetch, fresh_url, progress) => match fetched {
-                Ok(fetched) => Outcome::Done(fetched),
-                Err(error) => Outcome::Failed(error),
-            },
-        };
+        // On cancel the transfer writes out what arrived, for the next run to resume.
+        let outcome =
+            fetch_file(&self.download_http, &job.fetch, fresh_url, progress, cancel).await;
         tracker.finish(file_id);
         outcome
     }
