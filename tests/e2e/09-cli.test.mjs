@@ -45,6 +45,9 @@ test("datalinks connect openhumans --sandbox, then status shows the account and 
   assert.match(view.secret_location, /keyring/i);
 
   const text = spawnSync(CLI, ["status"], { env, encoding: "utf8", timeout: 20_000 });
+  // A reader that has gone away (a closed pipe) ends the command quietly.
+  const piped = spawnSync("sh", ["-c", `"${CLI}" status | true`], { env, encoding: "utf8", timeout: 20_000 });
+  assert.equal(piped.stderr, "");
   const secrets = secretsFromKeyring();
   for (const [name, secret] of Object.entries(secrets)) {
     assert.ok(secret && secret.length >= 20, `${name} read from the keyring`);

@@ -176,6 +176,7 @@ impl Host for TerminalHost {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -298,6 +299,17 @@ async fn use_fixed_loopback_port(service: &Arc<Datalinks>) -> Result<()> {
         .save_provider_settings(provider, input)
         .await
         .map(drop)
+}
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`datalinks status | head -1`) would
+/// panic; like other command-line tools, end quietly instead.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: signal(2) only sets the process's disposition for SIGPIPE, and SIG_DFL runs no
+    // handler code of ours.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// Where a provider's sign-in lives when neither a flag nor the settings say.
