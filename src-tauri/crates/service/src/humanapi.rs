@@ -101,6 +101,15 @@ impl ConnectLaunch {
     }
 }
 
+/// How Connect opens for a new attempt.
+struct Opening {
+    widget: ConnectWidget,
+    human_id: Option<String>,
+    expires_at: i64,
+    /// For the history: which Connect, with what.
+    described: &'static str,
+}
+
 impl crate::status::ProviderFailure for hapi::HumanApiError {
     fn token_rejected(&self) -> bool {
         matches!(self, Self::TokenRejected { .. })
@@ -195,56 +204,17 @@ impl Datalinks {
     pub async fn hapi_start_connect(self: &Arc<Self>) -> Result<ConnectLaunch> {
         let (settings, options) = self.hapi_options()?;
         let (auth, client_user_id) = self.hapi_auth().await?;
-        let (widget, human_id, expires_at, described) = if options.legacy_flow {
-            let human_id = self.store.account(PROVIDER)?.map(|a| a.account_id);
-            let public_token = match (
-                self.vault_call(|v| v.public_token(PROVIDER)).await?,
-                &human_id,
-            ) {
-                (None, Some(human_id)) => Some(self.recover_public_token(&auth, human_id).await?),
-                (kept, _) => kept,
-            };
-            let widget = ConnectWidget::Legacy {
-                client_id: settings.client_id,
-                client_user_id,
-                public_token,
-            };
-            (
-                widget,
-                human_id,
-                now_unix() + CONNECT_WINDOW_SECS,
-                "Connect 1.x (legacy flow)",
-            )
+        let Opening {
+            widget,
+            human_id,
+            expires_at,
+            described,
+        } = if options.legacy_flow {
+            self.open_legacy(&auth, settings.client_id, client_user_id)
+                .await?
         } else {
-            let email = options.email.clone().ok_or_else(|| {
-                Error::invalid_input(
-                    "Enter the email of the person to link in the Human API settings first.",
-                )
-            })?;
-            let token = match auth.connect_token(&client_user_id, &email).await {
-                Ok(token) => token,
-                Err(err) => {
-                    let err = Error::from(err);
-                    self.set_last_error(PROVIDER, Some(err.clone()));
-                    self.announce(PROVIDER).await;
-                    return Err(err);
-                }
-            };
-            let (human_id, described) = match &token {
-                ConnectToken::Session { human_id, .. } => (
-                    Some(human_id.clone()),
-                    "Connect with a session token (new user)",
-                ),
-                ConnectToken::Id { .. } => (
-                    None,
-                    "Connect with an id token (a source is already connected)",
-                ),
-            };
-            let expires_at = token.expires_at().min(now_unix() + CONNECT_WINDOW_SECS);
-            let widget = ConnectWidget::Current {
-                token: token.token().clone(),
-            };
-            (widget, human_id, expires_at, described)
+            self.open_current(&auth, client_user_id, options.email)
+                .await?
         };
         let attempt = ConnectAttempt {
             id: random_state(),
@@ -279,6 +249,73 @@ impl Datalinks {
             script_url,
             allowed_origins,
             expires_at: attempt.expires_at,
+        })
+    }
+
+    /// Connect 2.x: a session token, or an id token once the person connected a source.
+    async fn open_current(
+        &self,
+        auth: &hapi::AuthClient,
+        client_user_id: String,
+        email: Option<String>,
+    ) -> Result<Opening> {
+        let email = email.ok_or_else(|| {
+            Error::invalid_input(
+                "Enter the email of the person to link in the Human API settings first.",
+            )
+        })?;
+        let token = match auth.connect_token(&client_user_id, &email).await {
+            Ok(token) => token,
+            Err(err) => {
+                let err = Error::from(err);
+                self.set_last_error(PROVIDER, Some(err.clone()));
+                self.announce(PROVIDER).await;
+                return Err(err);
+            }
+        };
+        let (human_id, described) = match &token {
+            ConnectToken::Session { human_id, .. } => (
+                Some(human_id.clone()),
+                "Connect with a session token (new user)",
+            ),
+            ConnectToken::Id { .. } => (
+                None,
+                "Connect with an id token (a source is already connected)",
+            ),
+        };
+        Ok(Opening {
+            expires_at: token.expires_at().min(now_unix() + CONNECT_WINDOW_SECS),
+            widget: ConnectWidget::Current {
+                token: token.token().clone(),
+            },
+            human_id,
+            described,
+        })
+    }
+
+    /// Connect 1.x: no token is minted; it opens with the kept public token, recovered first
+    /// when the keyring lost it.
+    async fn open_legacy(
+        &self,
+        auth: &hapi::AuthClient,
+        client_id: String,
+        client_user_id: String,
+    ) -> Result<Opening> {
+        let human_id = self.store.account(PROVIDER)?.map(|a| a.account_id);
+        let kept = self.vault_call(|v| v.public_token(PROVIDER)).await?;
+        let public_token = match (kept, &human_id) {
+            (None, Some(human_id)) => Some(self.recover_public_token(auth, human_id).await?),
+            (kept, _) => kept,
+        };
+        Ok(Opening {
+            widget: ConnectWidget::Legacy {
+                client_id,
+                client_user_id,
+                public_token,
+            },
+            human_id,
+            expires_at: now_unix() + CONNECT_WINDOW_SECS,
+            described: "Connect 1.x (legacy flow)",
         })
     }
 
