@@ -272,11 +272,12 @@ async fn apply_credentials(
 /// callback URL: unless a port is set already, pick a free one, which the sandbox then registers.
 async fn use_fixed_loopback_port(service: &Arc<Datalinks>) -> Result<()> {
     let provider = Provider::OpenCollective;
-    let stored = service
+    let mut input = service
         .provider_settings(provider)
         .await?
-        .ok_or_else(|| Error::internal("the sandbox did not set up Open Collective"))?;
-    let ProviderOptions::OpenCollective(mut options) = stored.options else {
+        .ok_or_else(|| Error::internal("the sandbox did not set up Open Collective"))?
+        .into_input();
+    let ProviderOptions::OpenCollective(options) = &mut input.options else {
         return Err(Error::internal(
             "Open Collective settings of another provider",
         ));
@@ -287,14 +288,7 @@ async fn use_fixed_loopback_port(service: &Arc<Datalinks>) -> Result<()> {
             .map_err(|e| Error::internal(format!("No free local port: {e}")))?;
         options.loopback_port = Some(probe.port());
     }
-    let input = ProviderSettingsInput {
-        client_id: stored.client_id,
-        client_secret: None,
-        base_url: stored.base_url,
-        transport: Transport::Loopback,
-        personal_token: None,
-        options: ProviderOptions::OpenCollective(options),
-    };
+    input.transport = Transport::Loopback;
     service
         .save_provider_settings(provider, input)
         .await

@@ -113,19 +113,24 @@ impl Setup {
     }
 
     async fn fetch(&self, file: &FileToFetch) -> datalinks_core::Result<Fetched> {
-        fetch_file(
-            &self.http,
-            file,
-            || async {
-                self.api
-                    .download_url(&self.token, file.file_id)
-                    .await
-                    .map_err(Into::into)
-            },
-            |_, _| {},
-            &CancellationToken::new(),
-        )
-        .await
+        self.fetch_with(file, |_, _| {}, &CancellationToken::new())
+            .await
+    }
+
+    /// Fetches with fresh URLs from the API, reporting progress to `progress`.
+    async fn fetch_with(
+        &self,
+        file: &FileToFetch,
+        progress: impl FnMut(u64, Option<u64>),
+        cancel: &CancellationToken,
+    ) -> datalinks_core::Result<Fetched> {
+        let fresh_url = || async {
+            self.api
+                .download_url(&self.token, file.file_id)
+                .await
+                .map_err(Into::into)
+        };
+        fetch_file(&self.http, file, fresh_url, progress, cancel).await
     }
 }
 
@@ -140,24 +145,16 @@ fn md5_hex(bytes: &[u8]) -> String {
 async fn a_file_arrives_byte_identical_and_a_second_run_skips_it() {
     let setup = setup().await;
     let (file, expected) = setup.first_file_to_fetch().await;
-    let file_id = file.file_id;
 
     let mut seen = Vec::new();
-    let fetched = fetch_file(
-        &setup.http,
-        &file,
-        || async {
-            setup
-                .api
-                .download_url(&setup.token, file_id)
-                .await
-                .map_err(Into::into)
-        },
-        |done, total| seen.push((done, total)),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let fetched = setup
+        .fetch_with(
+            &file,
+            |done, total| seen.push((done, total)),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
     assert_eq!(
         fetched,
         Fetched::Downloaded {
@@ -189,26 +186,13 @@ async fn cancelling_keeps_every_byte_that_arrived_and_the_next_run_resumes_after
     let (file, expected) = setup.first_file_to_fetch().await;
     let cancel = CancellationToken::new();
     let mut received = 0;
-    let fetched = fetch_file(
-        &setup.http,
-        &file,
-        || async {
-            setup
-                .api
-                .download_url(&setup.token, file.file_id)
-                .await
-                .map_err(Into::into)
-        },
-        |done, _| {
-            received = done;
-            if done > 0 {
-                cancel.cancel();
-            }
-        },
-        &cancel,
-    )
-    .await
-    .unwrap();
+    let progress = |done, _| {
+        received = done;
+        if done > 0 {
+            cancel.cancel();
+        }
+    };
+    let fetched = setup.fetch_with(&file, progress, &cancel).await.unwrap();
     assert_eq!(fetched, Fetched::Cancelled);
     assert!(received > 0 && received < expected.len() as u64);
     let kept = std::fs::read(part_path(&file.dest)).unwrap();

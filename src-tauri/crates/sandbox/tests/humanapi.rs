@@ -1,7 +1,8 @@
 //! The Human API sandbox against providers.md §C and seeds 002 (Connect web guide) and 003
 //! (legacy finalize).
 
-use std::path::PathBuf;
+mod common;
+
 use std::time::Duration;
 
 use datalinks_sandbox::humanapi::{self, HumanApiConfig, RunningHumanApi, SOURCES};
@@ -903,19 +904,9 @@ async fn admin_endpoints_for_out_of_process_tests() {
     hapi.shutdown().await;
 }
 
-/// A path in the temporary folder for a state file of this test process, with none there yet.
-fn fresh_state_file(name: &str) -> PathBuf {
-    let file = std::env::temp_dir().join(format!(
-        "datalinks-hapi-state-{name}-{}.json",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&file);
-    file
-}
-
 #[tokio::test]
 async fn humans_and_tokens_survive_a_restart_through_the_state_file_which_holds_no_token() {
-    let state_file = fresh_state_file("restart");
+    let state_file = common::fresh_state_file("hapi-restart");
     let config = HumanApiConfig {
         state_file: Some(state_file.clone()),
         sync_duration: Duration::from_secs(3600),
@@ -988,7 +979,7 @@ async fn humans_and_tokens_survive_a_restart_through_the_state_file_which_holds_
 
 #[tokio::test]
 async fn a_state_file_of_another_seed_is_ignored() {
-    let state_file = fresh_state_file("other-seed");
+    let state_file = common::fresh_state_file("hapi-other-seed");
     let config = HumanApiConfig {
         state_file: Some(state_file.clone()),
         ..HumanApiConfig::default()

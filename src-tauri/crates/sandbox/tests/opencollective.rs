@@ -1,7 +1,8 @@
 //! The Open Collective sandbox against providers.md §B (authorize page, token endpoint, GraphQL v2).
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -1043,19 +1044,9 @@ async fn the_developer_can_register_another_callback_url() {
     );
 }
 
-/// A path in the temporary folder for a state file of this test process, with none there yet.
-fn fresh_state_file(name: &str) -> PathBuf {
-    let file = std::env::temp_dir().join(format!(
-        "datalinks-oc-state-{name}-{}.json",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&file);
-    file
-}
-
 #[tokio::test]
 async fn grants_survive_a_restart_through_the_state_file_which_holds_no_token() {
-    let state_file = fresh_state_file("restart");
+    let state_file = common::fresh_state_file("oc-restart");
     let config = OpenCollectiveConfig {
         state_file: Some(state_file.clone()),
         ..Default::default()
@@ -1109,7 +1100,7 @@ async fn grants_survive_a_restart_through_the_state_file_which_holds_no_token() 
 
 #[tokio::test]
 async fn a_state_file_of_another_seed_or_unreadable_is_ignored() {
-    let state_file = fresh_state_file("other-seed");
+    let state_file = common::fresh_state_file("oc-other-seed");
     let config = OpenCollectiveConfig {
         state_file: Some(state_file.clone()),
         ..Default::default()

@@ -37,6 +37,20 @@ pub struct ProviderSettingsInput {
     pub options: ProviderOptions,
 }
 
+impl ProviderSettingsView {
+    /// These settings as the form would submit them unchanged: the stored secrets are kept.
+    pub fn into_input(self) -> ProviderSettingsInput {
+        ProviderSettingsInput {
+            client_id: self.client_id,
+            client_secret: None,
+            base_url: self.base_url,
+            transport: self.transport,
+            personal_token: None,
+            options: self.options,
+        }
+    }
+}
+
 /// Who the person is to the Open Humans project, and what they share with it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]

@@ -9,7 +9,7 @@ use datalinks_sandbox::person::Answer;
 use datalinks_service::{Datalinks, StepOutcome};
 use datalinks_vault::Vault;
 use serde_json::{json, Value};
-use support::{attempt_settled, connect_token, sandbox_config, Harness};
+use support::{connect_token, sandbox_config, Harness};
 
 fn stored_tokens(harness: &Harness) -> datalinks_vault::TokenSet {
     Vault::new(harness.secrets.clone())
@@ -235,13 +235,7 @@ async fn the_built_in_sandbox_keeps_its_grants_when_the_app_restarts() {
     harness.service.start_sandbox().await.unwrap();
     assert_eq!(harness.connect().await.state, ConnectionState::Connected);
 
-    // A second start over the same data folder and keyring, as after quitting the app.
-    let restarted = Datalinks::open(
-        &harness.data_dir,
-        harness.secrets.clone(),
-        harness.host.clone(),
-    )
-    .unwrap();
+    let restarted = harness.restarted();
     restarted.resume_sandbox().await.unwrap();
     let overview = restarted.member_overview().await.unwrap();
     assert_eq!(overview.file_count, 130, "the stored tokens still work");
@@ -289,20 +283,7 @@ async fn the_built_in_sandbox_keeps_open_collective_and_human_api_connected_when
 {
     let harness = Harness::without_sandbox();
     harness.service.start_sandbox().await.unwrap();
-    harness
-        .service
-        .connect(Provider::OpenCollective, None)
-        .await
-        .unwrap();
-    let view = harness
-        .wait_until_for(Provider::OpenCollective, attempt_settled)
-        .await;
-    assert_eq!(
-        view.state,
-        ConnectionState::Connected,
-        "{:?}",
-        view.last_error
-    );
+    harness.connect_provider(Provider::OpenCollective).await;
     let account = harness.service.oc_me().await.unwrap();
     link_fitbit_in_connect(&harness.service).await;
     let sources = harness.service.hapi_sources().await.unwrap();
@@ -317,13 +298,7 @@ async fn the_built_in_sandbox_keeps_open_collective_and_human_api_connected_when
     let oc_tokens = tokens(Provider::OpenCollective);
     let hapi_tokens = tokens(Provider::HumanApi);
 
-    // A second start over the same data folder and keyring, as after quitting the app.
-    let restarted = Datalinks::open(
-        &harness.data_dir,
-        harness.secrets.clone(),
-        harness.host.clone(),
-    )
-    .unwrap();
+    let restarted = harness.restarted();
     restarted.resume_sandbox().await.unwrap();
     assert_eq!(restarted.oc_me().await.unwrap(), account);
     assert_eq!(restarted.hapi_sources().await.unwrap(), sources);

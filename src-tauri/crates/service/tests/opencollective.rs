@@ -443,16 +443,7 @@ async fn the_built_in_sandbox_lets_a_new_user_connect_open_collective() {
         harness.service.connection(OC).await.unwrap().state,
         ConnectionState::Disconnected
     );
-    harness.service.connect(OC, None).await.unwrap();
-    let view = harness
-        .wait_until_for(OC, |v| !matches!(v.state, ConnectionState::Waiting { .. }))
-        .await;
-    assert_eq!(
-        view.state,
-        ConnectionState::Connected,
-        "{:?}",
-        view.last_error
-    );
+    let view = harness.connect_provider(OC).await;
     assert!(view.sandbox);
     // Open Humans was configured by the same click.
     assert!(harness
@@ -467,44 +458,29 @@ async fn the_built_in_sandbox_lets_a_new_user_connect_open_collective() {
 async fn the_sandbox_registers_the_loopback_callback_the_person_switches_to() {
     let harness = Harness::without_sandbox();
     harness.service.start_sandbox().await.unwrap();
-    let stored = harness
+    let mut loopback = harness
         .service
         .provider_settings(OC)
         .await
         .unwrap()
-        .unwrap();
-    let ProviderOptions::OpenCollective(mut options) = stored.options else {
-        panic!("Open Collective options")
-    };
+        .unwrap()
+        .into_input();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    options.loopback_port = Some(port);
-    let loopback = ProviderSettingsInput {
-        client_id: stored.client_id,
-        client_secret: None,
-        base_url: stored.base_url,
-        transport: Transport::Loopback,
-        personal_token: None,
-        options: ProviderOptions::OpenCollective(options),
+    let ProviderOptions::OpenCollective(options) = &mut loopback.options else {
+        panic!("Open Collective options")
     };
+    options.loopback_port = Some(port);
+    loopback.transport = Transport::Loopback;
     harness
         .service
         .save_provider_settings(OC, loopback)
         .await
         .unwrap();
-    harness.service.connect(OC, None).await.unwrap();
-    let view = harness
-        .wait_until_for(OC, |v| !matches!(v.state, ConnectionState::Waiting { .. }))
-        .await;
-    assert_eq!(
-        view.state,
-        ConnectionState::Connected,
-        "{:?}",
-        view.last_error
-    );
+    harness.connect_provider(OC).await;
 
     // Trying the sandbox again keeps the person's transport and port.
     harness.service.start_sandbox().await.unwrap();

@@ -317,3 +317,13 @@ pub async fn download(download_url: &str) -> Vec<u8> {
     assert_eq!(object.status(), StatusCode::OK);
     object.bytes().await.unwrap().to_vec()
 }
+
+/// A path in the temporary folder for a state file of this test process, with none there yet.
+pub fn fresh_state_file(name: &str) -> std::path::PathBuf {
+    let file = std::env::temp_dir().join(format!(
+        "datalinks-sandbox-state-{name}-{}.json",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&file);
+    file
+}

@@ -264,14 +264,7 @@ impl Harness {
 
     /// Connects and insists that the connection ends up connected.
     pub async fn connect_successfully(&self) -> ConnectionView {
-        let view = self.connect().await;
-        assert_eq!(
-            view.state,
-            ConnectionState::Connected,
-            "{:?}",
-            view.last_error
-        );
-        view
+        self.connect_provider(Provider::OpenHumans).await
     }
 
     /// Starts a deep-link connection that nobody answers in the browser; returns the authorize
@@ -291,6 +284,25 @@ impl Harness {
     }
 
     /// The Open Humans connection as the service shows it now.
+    /// Connects `provider` with its saved settings, the browser answering as the person would,
+    /// and checks that it ends connected.
+    pub async fn connect_provider(&self, provider: Provider) -> ConnectionView {
+        self.service.connect(provider, None).await.unwrap();
+        let view = self.wait_until_for(provider, attempt_settled).await;
+        assert_eq!(
+            view.state,
+            ConnectionState::Connected,
+            "{:?}",
+            view.last_error
+        );
+        view
+    }
+
+    /// A second start over the same data folder and keyring, as after quitting the app.
+    pub fn restarted(&self) -> Arc<Datalinks> {
+        Datalinks::open(&self.data_dir, self.secrets.clone(), self.host.clone()).unwrap()
+    }
+
     pub async fn connection_view(&self) -> ConnectionView {
         self.service.connection(Provider::OpenHumans).await.unwrap()
     }
