@@ -226,18 +226,13 @@ impl Harness {
         }
     }
 
-    /// Saves Open Collective settings and connects through the deep link; returns the view.
+    /// Saves Open Collective settings and connects through the deep link, which must succeed.
     pub async fn connect_oc(&self, input: ProviderSettingsInput) -> ConnectionView {
         self.service
             .save_provider_settings(Provider::OpenCollective, input)
             .await
             .unwrap();
-        self.service
-            .connect(Provider::OpenCollective, None)
-            .await
-            .unwrap();
-        self.wait_until_for(Provider::OpenCollective, attempt_settled)
-            .await
+        self.connect_provider(Provider::OpenCollective).await
     }
 
     pub fn sandbox(&self) -> &RunningSandbox {
