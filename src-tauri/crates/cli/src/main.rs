@@ -203,8 +203,11 @@ async fn run(cli: Cli) -> Result<()> {
         Arc::new(KeyringStore::new()),
         Arc::new(TerminalHost { changes }),
     )?;
-    // Connections made on the built-in sandbox need it running, as the app does at start.
-    service.resume_sandbox().await?;
+    // Connections made on the built-in sandbox need it running to be used (as the app does at
+    // start); showing their state does not.
+    if !matches!(command, Command::Status { .. }) {
+        service.resume_sandbox().await?;
+    }
     match command {
         Command::Status { json } => print_status(&service.list_connections().await?, json),
         Command::Connect {
