@@ -456,10 +456,15 @@ impl Datalinks {
                     .and_then(|v| v.get("message")?.as_str().map(str::to_owned))
                     .unwrap_or_default();
                 let shown: String = message.chars().take(200).collect();
-                Err(Error::new(
+                // `finish` ends Connect 1.x, with an error as without ([INF]).
+                self.end_connect_window();
+                let error = Error::new(
                     ErrorCode::ProviderError,
-                    format!("Human API Connect 1.x reported an error: {shown}"),
-                ))
+                    format!("Human API Connect 1.x ended with an error: {shown}"),
+                );
+                self.set_last_error(PROVIDER, Some(error.clone()));
+                self.store
+                    .record_event(PROVIDER, "connect_closed", &error.message)
             }
             "close" => {
                 self.end_connect_window();

@@ -562,6 +562,24 @@ async fn the_legacy_flow_finalizes_what_connect_1x_finishes_with_and_recovers_th
     assert!(!harness.service.hapi_connect_attempt_open(&again.attempt_id));
     assert_eq!(state(&harness).await, ConnectionState::Connected);
 
+    // Connect 1.x ending with an error says so, ends the attempt and keeps what was finalized.
+    let failing = harness.service.hapi_start_connect().await.unwrap();
+    harness
+        .service
+        .apply_connect_event(
+            &failing.attempt_id,
+            "error",
+            r#"{"message":"popup blocked"}"#,
+        )
+        .await
+        .unwrap();
+    assert!(!harness
+        .service
+        .hapi_connect_attempt_open(&failing.attempt_id));
+    let view = harness.service.connection(HAPI).await.unwrap();
+    assert_eq!(view.state, ConnectionState::Connected);
+    assert!(view.last_error.unwrap().message.contains("popup blocked"));
+
     // A public token lost from the keyring is recovered when Connect opens next.
     vault.delete_public_token(HAPI).unwrap();
     let recovering = harness.service.hapi_start_connect().await.unwrap();
