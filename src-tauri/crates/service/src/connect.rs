@@ -280,6 +280,7 @@ impl Datalinks {
                 self.set_last_error(provider, Some(err));
             }
         }
+        log::info!("{provider}: sign-in completed; reporting it");
         self.announce(provider).await;
     }
 
@@ -302,6 +303,7 @@ impl Datalinks {
         self.keeper(provider).store(tokens).await?;
         log::info!("{provider}: tokens kept; identifying the account");
         let identity = self.identify(provider, access_token).await?;
+        log::info!("{provider}: account identified; saving it");
         self.store.save_account(&AccountRecord {
             provider,
             account_id: identity.account_id,
