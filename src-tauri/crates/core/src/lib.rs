@@ -4,13 +4,18 @@
 
 mod connection;
 mod error;
+mod identity;
 mod provider;
 mod secret;
 
 pub use connection::{AccountSummary, ConnectionState, ConnectionView, Transport};
 pub use error::{Error, ErrorCode, Result};
+pub use identity::{AccountIdentity, RegistrationIdentity, SANDBOX_SERVER};
 pub use provider::Provider;
-pub use secret::SecretString;
+pub use secret::{
+    AccessToken, AuthorizationCode, ClientSecret, MasterToken, PersonalToken, PublicToken,
+    RefreshToken, SecretString,
+};
 
 /// The app identifier: the D-Bus single-instance name, the app data folder and the keyring
 /// service all derive from it, so the app and the CLI find the same state.

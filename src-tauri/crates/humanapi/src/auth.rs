@@ -1,7 +1,7 @@
 //! Minting tokens (§C1, seed 002) and the legacy 1.x finalize flow (§C2, seed 003). Each request
 //! carries the client secret in its JSON body, as Human API expects; nothing else sees it.
 
-use datalinks_core::{now_unix, Error, SecretString};
+use datalinks_core::{now_unix, AccessToken, Error, PublicToken, RefreshToken, SecretString};
 use reqwest::{Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -51,9 +51,9 @@ impl ConnectToken {
 /// Reads the user's data for 86400 s. Human API does not use the refresh token today: mint a new
 /// access token instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessToken {
-    pub token: SecretString,
-    pub refresh_token: Option<SecretString>,
+pub struct MintedAccessToken {
+    pub token: AccessToken,
+    pub refresh_token: Option<RefreshToken>,
     /// Unix seconds.
     pub expires_at: i64,
 }
@@ -64,8 +64,8 @@ pub struct AccessToken {
 pub struct LegacyTokens {
     pub human_id: String,
     pub client_user_id: String,
-    pub access_token: SecretString,
-    pub public_token: SecretString,
+    pub access_token: AccessToken,
+    pub public_token: PublicToken,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -103,9 +103,9 @@ struct IdTokenResponse {
 
 #[derive(Deserialize)]
 struct AccessTokenResponse {
-    access_token: SecretString,
+    access_token: AccessToken,
     #[serde(default)]
-    refresh_token: Option<SecretString>,
+    refresh_token: Option<RefreshToken>,
     expires_in: i64,
 }
 
@@ -131,8 +131,8 @@ struct SignedSessionTokenObject<'a> {
 #[serde(rename_all = "camelCase")]
 struct FinalizeResponse {
     human_id: String,
-    access_token: SecretString,
-    public_token: SecretString,
+    access_token: AccessToken,
+    public_token: PublicToken,
     client_user_id: String,
 }
 
@@ -148,7 +148,7 @@ struct PublicTokenRequest<'a> {
 #[serde(rename_all = "camelCase")]
 struct PublicTokenResponse {
     human_id: String,
-    public_token: SecretString,
+    public_token: PublicToken,
 }
 
 /// The calls whose refusals mean different things.
@@ -209,14 +209,17 @@ impl AuthClient {
 
     /// An access token for the Data API; Human API issues one only once the user has connected a
     /// source ([`HumanApiError::NoConnectedSource`] before that).
-    pub async fn access_token(&self, client_user_id: &str) -> Result<AccessToken, HumanApiError> {
+    pub async fn access_token(
+        &self,
+        client_user_id: &str,
+    ) -> Result<MintedAccessToken, HumanApiError> {
         let response = self
             .request_token(TokenType::Access, client_user_id, None)
             .await?;
         let access: AccessTokenResponse = self
             .answer(Call::Token(TokenType::Access), response)
             .await?;
-        Ok(AccessToken {
+        Ok(MintedAccessToken {
             token: access.access_token,
             refresh_token: access.refresh_token,
             expires_at: now_unix() + access.expires_in,
@@ -249,10 +252,7 @@ impl AuthClient {
     }
 
     /// Legacy flow: a new public token for a user whose last one was lost.
-    pub async fn recover_public_token(
-        &self,
-        human_id: &str,
-    ) -> Result<SecretString, HumanApiError> {
+    pub async fn recover_public_token(&self, human_id: &str) -> Result<PublicToken, HumanApiError> {
         if !is_human_id(human_id) {
             return Err(HumanApiError::Failed(Error::invalid_input(
                 "A Human API humanId is 24 to 32 lower-case hex digits.",

@@ -1,6 +1,6 @@
 //! Where Human API lives and the app's portal credentials.
 
-use datalinks_core::{Error, ErrorCode, SecretString};
+use datalinks_core::{ClientSecret, Error, ErrorCode};
 use url::{Host, Url};
 
 /// `auth.humanapi.co`: `POST /v1/connect/token` (§C1).
@@ -23,12 +23,12 @@ pub struct Config {
     pub connect_script_url: Url,
     pub legacy_connect_script_url: Url,
     pub client_id: String,
-    pub client_secret: SecretString,
+    pub client_secret: ClientSecret,
 }
 
 impl Config {
     /// Production Human API with the app's portal credentials.
-    pub fn production(client_id: impl Into<String>, client_secret: SecretString) -> Self {
+    pub fn production(client_id: impl Into<String>, client_secret: ClientSecret) -> Self {
         let parse = |url| Url::parse(url).expect("default Human API URLs are valid");
         Self {
             auth_base_url: parse(DEFAULT_AUTH_BASE_URL),
@@ -100,7 +100,7 @@ mod tests {
 
     #[test]
     fn production_defaults_pass_the_check() {
-        let config = Config::production("id", SecretString::new("secret"));
+        let config = Config::production("id", ClientSecret::new("secret"));
         assert!(config.check().is_ok());
         assert_eq!(
             config.connect_script_url.as_str(),
@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn missing_credentials_are_not_configured() {
-        let config = Config::production("id", SecretString::new(""));
+        let config = Config::production("id", ClientSecret::new(""));
         assert_eq!(config.check().unwrap_err().code, ErrorCode::NotConfigured);
     }
 

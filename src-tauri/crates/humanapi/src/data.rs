@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use datalinks_core::{part_path, Error, ErrorCode, SecretString};
+use datalinks_core::{part_path, AccessToken, Error, ErrorCode};
 use reqwest::{header, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -206,7 +206,7 @@ impl DataApi {
         })
     }
 
-    pub async fn profile(&self, access_token: &SecretString) -> Result<Profile, HumanApiError> {
+    pub async fn profile(&self, access_token: &AccessToken) -> Result<Profile, HumanApiError> {
         let response = self.get(access_token, &["profile"], &[], None).await?;
         read_json(response).await
     }
@@ -214,7 +214,7 @@ impl DataApi {
     /// Every connected source with its sync status.
     pub async fn sources(
         &self,
-        access_token: &SecretString,
+        access_token: &AccessToken,
     ) -> Result<Vec<SourceStatus>, HumanApiError> {
         let response = self.get(access_token, &["sources"], &[], None).await?;
         read_json(response).await
@@ -222,7 +222,7 @@ impl DataApi {
 
     pub async fn reports(
         &self,
-        access_token: &SecretString,
+        access_token: &AccessToken,
         page: PageRequest,
     ) -> Result<Page<Report>, HumanApiError> {
         self.page(access_token, &["medical", "reports"], page).await
@@ -230,7 +230,7 @@ impl DataApi {
 
     pub async fn wellness(
         &self,
-        access_token: &SecretString,
+        access_token: &AccessToken,
         list: WellnessList,
         page: PageRequest,
     ) -> Result<Page<WellnessRecord>, HumanApiError> {
@@ -241,7 +241,7 @@ impl DataApi {
     /// never carries the final name. Returns the bytes written.
     pub async fn download_report(
         &self,
-        access_token: &SecretString,
+        access_token: &AccessToken,
         report_id: &str,
         format: ReportFormat,
         dest: &Path,
@@ -269,7 +269,7 @@ impl DataApi {
 
     async fn page<T: DeserializeOwned>(
         &self,
-        access_token: &SecretString,
+        access_token: &AccessToken,
         path: &[&str],
         page: PageRequest,
     ) -> Result<Page<T>, HumanApiError> {
@@ -298,7 +298,7 @@ impl DataApi {
     /// A successful response, or the refusal as a typed error. `accept` defaults to JSON.
     async fn get(
         &self,
-        access_token: &SecretString,
+        access_token: &AccessToken,
         path: &[&str],
         query: &[(&str, String)],
         accept: Option<&str>,

@@ -11,7 +11,7 @@ mod connect_event;
 mod data;
 mod error;
 
-pub use auth::{AccessToken, AuthClient, ConnectToken, LegacyTokens};
+pub use auth::{AuthClient, ConnectToken, LegacyTokens, MintedAccessToken};
 pub use config::{
     Config, DEFAULT_AUTH_BASE_URL, DEFAULT_CONNECT_SCRIPT_URL, DEFAULT_DATA_API_URL,
     DEFAULT_LEGACY_BASE_URL, DEFAULT_LEGACY_CONNECT_SCRIPT_URL,

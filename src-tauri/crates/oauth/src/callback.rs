@@ -1,4 +1,4 @@
-use datalinks_core::{Error, ErrorCode, Result};
+use datalinks_core::{AuthorizationCode, Error, ErrorCode, Result};
 use url::Url;
 
 /// Longest parameter value we accept; real codes and states are far shorter.
@@ -36,10 +36,10 @@ impl CallbackTarget {
 }
 
 /// What a valid redirect carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum Redirect {
     Code {
-        code: String,
+        code: AuthorizationCode,
         state: String,
     },
     /// The provider sent `error` (the person declined, or the request was bad).
@@ -118,7 +118,10 @@ pub fn parse_callback(raw: &str, target: &CallbackTarget) -> Result<Redirect> {
             error,
             description,
         }),
-        (None, Some(code)) => Ok(Redirect::Code { code, state }),
+        (None, Some(code)) => Ok(Redirect::Code {
+            code: AuthorizationCode::new(code),
+            state,
+        }),
         (None, None) => Err(refused(
             "Refused a sign-in response with neither `code` nor `error`.",
         )),
@@ -143,7 +146,7 @@ mod tests {
         assert_eq!(
             redirect,
             Redirect::Code {
-                code: "abc".into(),
+                code: AuthorizationCode::new("abc"),
                 state: "s1".into()
             }
         );

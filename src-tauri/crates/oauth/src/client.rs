@@ -1,7 +1,9 @@
 use crate::PkceVerifier;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use datalinks_core::{now_unix, Error, ErrorCode, SecretString};
+use datalinks_core::{
+    now_unix, AccessToken, AuthorizationCode, ClientSecret, Error, ErrorCode, RefreshToken,
+};
 use datalinks_vault::TokenSet;
 use serde::Deserialize;
 use std::fmt;
@@ -85,9 +87,9 @@ impl From<TokenEndpointError> for Error {
 #[derive(Debug, Clone)]
 pub enum ClientAuthentication {
     /// `Authorization: Basic` with the form-encoded client id and secret.
-    Basic(SecretString),
+    Basic(ClientSecret),
     /// `client_id` and `client_secret` as form fields.
-    Body(SecretString),
+    Body(ClientSecret),
     /// Only `client_id` as a form field: a public client, which can only exchange a code it
     /// proves with its PKCE verifier.
     PkceOnly,
@@ -106,10 +108,10 @@ pub struct OAuthClient {
 
 #[derive(Deserialize)]
 struct TokenResponse {
-    access_token: SecretString,
+    access_token: AccessToken,
     /// Absent from older providers' answers, which are bearer tokens all the same.
     token_type: Option<String>,
-    refresh_token: Option<SecretString>,
+    refresh_token: Option<RefreshToken>,
     expires_in: Option<i64>,
     scope: Option<String>,
 }
@@ -127,7 +129,7 @@ impl OAuthClient {
         token_url: Url,
         revoke_url: Url,
         client_id: String,
-        client_secret: SecretString,
+        client_secret: ClientSecret,
     ) -> Self {
         Self::with_authentication(
             http,
@@ -167,13 +169,13 @@ impl OAuthClient {
 
     pub async fn exchange_code(
         &self,
-        code: &str,
+        code: &AuthorizationCode,
         redirect_uri: &str,
         verifier: &PkceVerifier,
     ) -> Result<TokenSet, TokenEndpointError> {
         let form = [
             ("grant_type", "authorization_code"),
-            ("code", code),
+            ("code", code.expose()),
             ("redirect_uri", redirect_uri),
             ("code_verifier", verifier.secret().expose()),
         ];
@@ -182,7 +184,7 @@ impl OAuthClient {
 
     pub async fn refresh(
         &self,
-        refresh_token: &SecretString,
+        refresh_token: &RefreshToken,
     ) -> Result<TokenSet, TokenEndpointError> {
         let form = [
             ("grant_type", "refresh_token"),
@@ -191,17 +193,25 @@ impl OAuthClient {
         self.request_tokens(&form).await
     }
 
-    /// Revokes a token (RFC 7009). Unknown tokens count as revoked, as the RFC says.
-    pub async fn revoke(
+    /// Revokes an access token (RFC 7009). Unknown tokens count as revoked, as the RFC says.
+    pub async fn revoke_access_token(&self, token: &AccessToken) -> Result<(), TokenEndpointError> {
+        self.revoke(token.expose(), "access_token").await
+    }
+
+    /// Revokes a refresh token (RFC 7009).
+    pub async fn revoke_refresh_token(
         &self,
-        token: &SecretString,
-        type_hint: &str,
+        token: &RefreshToken,
     ) -> Result<(), TokenEndpointError> {
+        self.revoke(token.expose(), "refresh_token").await
+    }
+
+    async fn revoke(&self, token: &str, type_hint: &str) -> Result<(), TokenEndpointError> {
         let revoke_url = self
             .revoke_url
             .clone()
             .ok_or(TokenEndpointError::RevocationUnsupported)?;
-        let form = [("token", token.expose()), ("token_type_hint", type_hint)];
+        let form = [("token", token), ("token_type_hint", type_hint)];
         let response = self.post(revoke_url, &form).await?;
         if response.status().is_success() {
             return Ok(());
@@ -221,9 +231,9 @@ impl OAuthClient {
         Ok(TokenSet {
             access_token: body.access_token,
             refresh_token: body.refresh_token,
-            // A provider that omits expires_in gives no lifetime; treat the token as long-lived
-            // and rely on a 401 to tell us otherwise.
-            expires_at: body.expires_in.map_or(i64::MAX, |secs| now_unix() + secs),
+            // A provider that omits expires_in gives no lifetime; the token is used until a 401
+            // says otherwise.
+            expires_at: body.expires_in.map(|secs| now_unix() + secs),
             scope: body.scope,
         })
     }
@@ -279,7 +289,7 @@ fn bearer_only(token_type: Option<String>) -> Result<(), TokenEndpointError> {
 }
 
 /// RFC 6749 §2.3.1: id and secret are form-encoded before they are joined and base64-encoded.
-fn basic_auth(client_id: &str, secret: &SecretString) -> String {
+fn basic_auth(client_id: &str, secret: &ClientSecret) -> String {
     let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let pair = format!("{}:{}", encode(client_id), encode(secret.expose()));
     format!("Basic {}", STANDARD.encode(pair))

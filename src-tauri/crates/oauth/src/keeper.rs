@@ -1,6 +1,8 @@
 use crate::TokenEndpointError;
-use datalinks_core::{now_unix, Error, ErrorCode, Provider, Result, SecretString};
-use datalinks_vault::{TokenSet, Vault};
+use datalinks_core::{
+    now_unix, AccessToken, AccountIdentity, Error, ErrorCode, RefreshToken, Result,
+};
+use datalinks_vault::{SecretKind, SecretOwner, TokenSet, Vault};
 use std::future::Future;
 use tokio::sync::Mutex;
 
@@ -14,16 +16,16 @@ pub const REFRESH_MARGIN_SECS: i64 = 60;
 /// *before* its access token is handed out; the refresh closure's result never reaches a
 /// caller any other way, so a rotated refresh token cannot be used without being stored first.
 pub struct TokenKeeper {
-    provider: Provider,
+    account: AccountIdentity,
     vault: Vault,
     /// `None` until first loaded from the vault; the lock every refresh runs under.
     cached: Mutex<Option<TokenSet>>,
 }
 
 impl TokenKeeper {
-    pub fn new(provider: Provider, vault: Vault) -> Self {
+    pub fn new(account: AccountIdentity, vault: Vault) -> Self {
         Self {
-            provider,
+            account,
             vault,
             cached: Mutex::new(None),
         }
@@ -44,14 +46,14 @@ impl TokenKeeper {
     }
 
     /// A valid access token, refreshing first when under [`REFRESH_MARGIN_SECS`] remain.
-    pub async fn access_token<F, Fut>(&self, refresh: F) -> Result<SecretString>
+    pub async fn access_token<F, Fut>(&self, refresh: F) -> Result<AccessToken>
     where
-        F: FnOnce(SecretString) -> Fut,
+        F: FnOnce(RefreshToken) -> Fut,
         Fut: Future<Output = Result<TokenSet, TokenEndpointError>>,
     {
         let mut cached = self.cached.lock().await;
         let tokens = self.load(&mut cached).await?.ok_or_else(no_tokens)?;
-        if tokens.expires_at - now_unix() > REFRESH_MARGIN_SECS {
+        if !tokens.expires_within(now_unix(), REFRESH_MARGIN_SECS) {
             return Ok(tokens.access_token);
         }
         self.refresh_locked(&mut cached, tokens, refresh).await
@@ -61,11 +63,11 @@ impl TokenKeeper {
     /// already replaced that token, in which case the newer one is returned.
     pub async fn access_token_after_rejection<F, Fut>(
         &self,
-        rejected: &SecretString,
+        rejected: &AccessToken,
         refresh: F,
-    ) -> Result<SecretString>
+    ) -> Result<AccessToken>
     where
-        F: FnOnce(SecretString) -> Fut,
+        F: FnOnce(RefreshToken) -> Fut,
         Fut: Future<Output = Result<TokenSet, TokenEndpointError>>,
     {
         let mut cached = self.cached.lock().await;
@@ -79,7 +81,7 @@ impl TokenKeeper {
     /// For a provider that mints a new access token instead of refreshing (Human API): the
     /// stored access token, or a new one from `mint` when none is stored or under
     /// [`REFRESH_MARGIN_SECS`] remain.
-    pub async fn access_token_minting<F, Fut>(&self, mint: F) -> Result<SecretString>
+    pub async fn access_token_minting<F, Fut>(&self, mint: F) -> Result<AccessToken>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<TokenSet>>,
@@ -88,7 +90,7 @@ impl TokenKeeper {
         let valid = self
             .load(&mut cached)
             .await?
-            .filter(|t| t.expires_at - now_unix() > REFRESH_MARGIN_SECS);
+            .filter(|t| !t.expires_within(now_unix(), REFRESH_MARGIN_SECS));
         match valid {
             Some(tokens) => Ok(tokens.access_token),
             None => self.mint_locked(&mut cached, mint).await,
@@ -99,9 +101,9 @@ impl TokenKeeper {
     /// another caller already replaced that token.
     pub async fn access_token_minting_after_rejection<F, Fut>(
         &self,
-        rejected: &SecretString,
+        rejected: &AccessToken,
         mint: F,
-    ) -> Result<SecretString>
+    ) -> Result<AccessToken>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<TokenSet>>,
@@ -121,7 +123,7 @@ impl TokenKeeper {
         &self,
         cached: &mut Option<TokenSet>,
         mint: F,
-    ) -> Result<SecretString>
+    ) -> Result<AccessToken>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<TokenSet>>,
@@ -137,8 +139,10 @@ impl TokenKeeper {
     pub async fn forget(&self) -> Result<bool> {
         let mut cached = self.cached.lock().await;
         let vault = self.vault.clone();
-        let provider = self.provider;
-        let existed = blocking(move || vault.delete_tokens(provider)).await?;
+        let account = self.account.clone();
+        let existed =
+            blocking(move || vault.delete(SecretOwner::Account(&account), SecretKind::Tokens))
+                .await?;
         *cached = None;
         Ok(existed)
     }
@@ -153,9 +157,9 @@ impl TokenKeeper {
         cached: &mut Option<TokenSet>,
         tokens: TokenSet,
         refresh: F,
-    ) -> Result<SecretString>
+    ) -> Result<AccessToken>
     where
-        F: FnOnce(SecretString) -> Fut,
+        F: FnOnce(RefreshToken) -> Fut,
         Fut: Future<Output = Result<TokenSet, TokenEndpointError>>,
     {
         let refresh_token = tokens.refresh_token.ok_or_else(|| {
@@ -163,7 +167,7 @@ impl TokenKeeper {
                 ErrorCode::ReconnectNeeded,
                 format!(
                     "The {} access token expired and there is no refresh token.",
-                    self.provider
+                    self.account.registration.provider()
                 ),
             )
         })?;
@@ -172,7 +176,7 @@ impl TokenKeeper {
                 ErrorCode::ReconnectNeeded,
                 format!(
                     "{} no longer accepts this connection (invalid_grant): access was withdrawn or replaced. Connect again; your account, settings and history are kept.",
-                    self.provider
+                    self.account.registration.provider()
                 ),
             ),
             other => Error::from(other),
@@ -188,17 +192,17 @@ impl TokenKeeper {
     async fn load(&self, cached: &mut Option<TokenSet>) -> Result<Option<TokenSet>> {
         if cached.is_none() {
             let vault = self.vault.clone();
-            let provider = self.provider;
-            *cached = blocking(move || vault.tokens(provider)).await?;
+            let account = self.account.clone();
+            *cached = blocking(move || vault.tokens(&account)).await?;
         }
         Ok(cached.clone())
     }
 
     async fn save(&self, tokens: &TokenSet) -> Result<()> {
         let vault = self.vault.clone();
-        let provider = self.provider;
+        let account = self.account.clone();
         let tokens = tokens.clone();
-        blocking(move || vault.set_tokens(provider, &tokens)).await
+        blocking(move || vault.set_tokens(&account, &tokens)).await
     }
 }
 

@@ -8,7 +8,7 @@ mod keeper;
 mod loopback;
 mod pkce;
 
-pub use attempts::{PendingAttempt, PendingAttempts, ATTEMPT_LIFETIME_SECS};
+pub use attempts::{AttemptView, PendingAttempt, PendingAttempts, ATTEMPT_LIFETIME_SECS};
 pub use callback::{parse_callback, CallbackTarget, Redirect};
 pub use client::{ClientAuthentication, OAuthClient, TokenEndpointError};
 pub use keeper::{TokenKeeper, REFRESH_MARGIN_SECS};

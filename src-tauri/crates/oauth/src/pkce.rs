@@ -15,9 +15,15 @@ pub fn random_state() -> String {
     random_urlsafe(32)
 }
 
-/// A PKCE code verifier (RFC 7636 §4.1): 43 characters from 32 random bytes.
-#[derive(Debug, Clone)]
+/// A PKCE code verifier (RFC 7636 §4.1): 43 characters from 32 random bytes. Not `Clone`: it
+/// lives in its attempt until the code exchange, and nothing else needs a copy.
 pub struct PkceVerifier(SecretString);
+
+impl std::fmt::Debug for PkceVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PkceVerifier([redacted])")
+    }
+}
 
 impl PkceVerifier {
     pub fn generate() -> Self {

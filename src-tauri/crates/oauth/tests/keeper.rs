@@ -1,6 +1,8 @@
 //! Token lifecycle against an in-memory vault: one refresh for many callers, store before use.
 
-use datalinks_core::{now_unix, ErrorCode, Provider, SecretString};
+use datalinks_core::{
+    now_unix, AccessToken, AccountIdentity, ErrorCode, Provider, RefreshToken, RegistrationIdentity,
+};
 use datalinks_oauth::{TokenEndpointError, TokenKeeper};
 use datalinks_vault::{MemoryStore, TokenSet, Vault};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,15 +10,23 @@ use std::sync::Arc;
 
 fn tokens(access: &str, refresh: &str, expires_in: i64) -> TokenSet {
     TokenSet {
-        access_token: SecretString::new(access),
-        refresh_token: Some(SecretString::new(refresh)),
-        expires_at: now_unix() + expires_in,
+        access_token: AccessToken::new(access),
+        refresh_token: Some(RefreshToken::new(refresh)),
+        expires_at: Some(now_unix() + expires_in),
         scope: None,
     }
 }
 
+fn account(provider: Provider) -> AccountIdentity {
+    RegistrationIdentity::new(provider, "client", vec!["https://provider.example".into()])
+        .account("12345678")
+}
+
 async fn keeper_with(store: Arc<MemoryStore>, stored: TokenSet) -> Arc<TokenKeeper> {
-    let keeper = Arc::new(TokenKeeper::new(Provider::OpenHumans, Vault::new(store)));
+    let keeper = Arc::new(TokenKeeper::new(
+        account(Provider::OpenHumans),
+        Vault::new(store),
+    ));
     keeper.store(stored).await.unwrap();
     keeper
 }
@@ -84,7 +94,10 @@ async fn the_rotated_refresh_token_is_stored_before_the_access_token_is_handed_o
 
     store.fail_writes(false);
     let vault = Vault::new(store.clone());
-    let stored = vault.tokens(Provider::OpenHumans).unwrap().unwrap();
+    let stored = vault
+        .tokens(&account(Provider::OpenHumans))
+        .unwrap()
+        .unwrap();
     assert_eq!(
         stored.access_token.expose(),
         "old",
@@ -96,7 +109,10 @@ async fn the_rotated_refresh_token_is_stored_before_the_access_token_is_handed_o
         .await
         .unwrap();
     assert_eq!(token.expose(), "new");
-    let stored = vault.tokens(Provider::OpenHumans).unwrap().unwrap();
+    let stored = vault
+        .tokens(&account(Provider::OpenHumans))
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.refresh_token.unwrap().expose(), "new-refresh");
 }
 
@@ -110,7 +126,7 @@ async fn invalid_grant_means_reconnect_and_keeps_the_tokens() {
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::ReconnectNeeded);
     assert!(Vault::new(store)
-        .tokens(Provider::OpenHumans)
+        .tokens(&account(Provider::OpenHumans))
         .unwrap()
         .is_some());
 }
@@ -127,7 +143,7 @@ async fn network_failure_is_unreachable_and_leaves_tokens_untouched() {
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::Unreachable);
     let stored = Vault::new(store)
-        .tokens(Provider::OpenHumans)
+        .tokens(&account(Provider::OpenHumans))
         .unwrap()
         .unwrap();
     assert_eq!(stored.refresh_token.unwrap().expose(), "refresh");
@@ -136,7 +152,7 @@ async fn network_failure_is_unreachable_and_leaves_tokens_untouched() {
 #[tokio::test]
 async fn a_rejected_token_is_refreshed_once_even_when_callers_race() {
     let keeper = keeper_with(Arc::new(MemoryStore::new()), tokens("rejected", "r1", 3600)).await;
-    let rejected = SecretString::new("rejected");
+    let rejected = AccessToken::new("rejected");
     let first = keeper
         .access_token_after_rejection(&rejected, |_| async { Ok(tokens("second", "r2", 3600)) })
         .await
@@ -175,7 +191,7 @@ async fn a_locked_keyring_is_reported_and_nothing_is_deleted() {
 async fn a_minting_provider_mints_once_when_none_is_stored_and_again_after_rejection() {
     let store = Arc::new(MemoryStore::new());
     let keeper = Arc::new(TokenKeeper::new(
-        Provider::HumanApi,
+        account(Provider::HumanApi),
         Vault::new(store.clone()),
     ));
     let mints = Arc::new(AtomicUsize::new(0));
@@ -194,11 +210,11 @@ async fn a_minting_provider_mints_once_when_none_is_stored_and_again_after_rejec
     }
     assert_eq!(mints.load(Ordering::SeqCst), 1);
     let stored = Vault::new(store.clone())
-        .tokens(Provider::HumanApi)
+        .tokens(&account(Provider::HumanApi))
         .unwrap();
     assert_eq!(stored.unwrap().access_token.expose(), "access-1");
 
-    let rejected = SecretString::new("access-1");
+    let rejected = AccessToken::new("access-1");
     let renewed = keeper
         .access_token_minting_after_rejection(&rejected, || mint(mints.clone()))
         .await

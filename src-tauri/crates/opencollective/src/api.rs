@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use datalinks_core::{Error, ErrorCode, SecretString};
+use datalinks_core::{AccessToken, Error, ErrorCode, PersonalToken};
 use reqwest::header::{HeaderValue, ACCEPT, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
@@ -59,10 +59,10 @@ const EXPENSES_QUERY: &str = with_account_fields!(
 #[derive(Debug, Clone)]
 pub enum Credential {
     /// An OAuth access token, sent as `Authorization: Bearer`.
-    OAuth(SecretString),
+    OAuth(AccessToken),
     /// A personal token made under the account's "For developers" settings, sent as
     /// `Personal-Token`.
-    PersonalToken(SecretString),
+    PersonalToken(PersonalToken),
 }
 
 impl Credential {

@@ -11,7 +11,7 @@ pub use api::{
 };
 pub use scope::{Scope, ScopeDescription, ScopeSeparator};
 
-use datalinks_core::SecretString;
+use datalinks_core::ClientSecret;
 use datalinks_oauth::{ClientAuthentication, OAuthClient};
 use url::Url;
 
@@ -113,7 +113,7 @@ pub fn oauth_client(
     http: reqwest::Client,
     hosts: &Hosts,
     client_id: String,
-    client_secret: Option<SecretString>,
+    client_secret: Option<ClientSecret>,
 ) -> OAuthClient {
     let authentication = match client_secret {
         Some(secret) => ClientAuthentication::Body(secret),

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 
-use datalinks_core::{now_unix, SecretString};
+use datalinks_core::{now_unix, AuthorizationCode, ClientSecret, PersonalToken};
 use datalinks_oauth::{
     parse_callback, random_state, CallbackTarget, ClientAuthentication, OAuthClient, PkceVerifier,
     Redirect, TokenEndpointError,
@@ -41,7 +41,7 @@ fn confidential_client(oc: &RunningOpenCollective) -> OAuthClient {
         reqwest::Client::new(),
         &hosts(oc),
         oc.client_id().into(),
-        Some(SecretString::new(oc.client_secret())),
+        Some(ClientSecret::new(oc.client_secret())),
     )
 }
 
@@ -59,7 +59,7 @@ async fn authorize(
     oc: &RunningOpenCollective,
     scopes: &[Scope],
     separator: ScopeSeparator,
-) -> (String, PkceVerifier) {
+) -> (AuthorizationCode, PkceVerifier) {
     let verifier = PkceVerifier::generate();
     let state = random_state();
     let url = AuthorizeRequest {
@@ -129,7 +129,7 @@ async fn a_linked_account_reads_me_and_every_page_of_its_collections() {
     let oc = start(OpenCollectiveConfig::default()).await;
     let tokens = link(&oc, &confidential_client(&oc), &[Scope::Email]).await;
     assert!(tokens.refresh_token.is_some());
-    assert!((tokens.expires_at - now_unix() - NINETY_DAYS).abs() < 60);
+    assert!((tokens.expires_at.unwrap() - now_unix() - NINETY_DAYS).abs() < 60);
     assert_eq!(tokens.scope.as_deref(), Some("email"));
     let (api, credential) = (api(&oc), bearer(&tokens));
 
@@ -282,7 +282,7 @@ async fn exceeding_the_rate_budget_is_rate_limited() {
 async fn a_personal_token_reads_without_oauth() {
     let oc = start(OpenCollectiveConfig::default()).await;
     let api = api(&oc);
-    let personal = Credential::PersonalToken(SecretString::new(oc.personal_token()));
+    let personal = Credential::PersonalToken(PersonalToken::new(oc.personal_token()));
     let me = api.me(&personal).await.unwrap();
     assert_eq!(
         (me.slug.as_str(), me.email.as_deref()),
@@ -294,7 +294,7 @@ async fn a_personal_token_reads_without_oauth() {
         .unwrap();
     assert_eq!(page.nodes.len(), 10);
     assert!(page.has_more());
-    let unknown = Credential::PersonalToken(SecretString::new("not-a-token"));
+    let unknown = Credential::PersonalToken(PersonalToken::new("not-a-token"));
     assert_eq!(api.me(&unknown).await.unwrap_err(), ApiError::AccessRemoved);
 }
 
@@ -313,11 +313,11 @@ async fn older_token_response_shapes_are_understood() {
         assert!(tokens.refresh_token.is_none(), "{shape:?}");
         match shape {
             TokenResponseShape::WithoutRefreshToken => {
-                assert!((tokens.expires_at - now_unix() - NINETY_DAYS).abs() < 60);
+                assert!((tokens.expires_at.unwrap() - now_unix() - NINETY_DAYS).abs() < 60);
                 assert_eq!(tokens.scope.as_deref(), Some("email"));
             }
             _ => {
-                assert_eq!(tokens.expires_at, i64::MAX, "no lifetime given");
+                assert_eq!(tokens.expires_at, None, "no lifetime given");
                 assert_eq!(tokens.scope, None);
             }
         }
@@ -359,7 +359,7 @@ async fn client_authentication_by_basic_or_body_and_refused_secrets() {
             authentication,
         )
     };
-    let basic = with(ClientAuthentication::Basic(SecretString::new(
+    let basic = with(ClientAuthentication::Basic(ClientSecret::new(
         oc.client_secret(),
     )));
     let tokens = link(&oc, &basic, &[]).await;
@@ -369,7 +369,7 @@ async fn client_authentication_by_basic_or_body_and_refused_secrets() {
         .is_ok());
 
     // OC answers a wrong secret with 401 under Basic and 400 in the body: both are invalid_client.
-    let wrong = SecretString::new("0".repeat(40));
+    let wrong = ClientSecret::new("0".repeat(40));
     for client in [
         with(ClientAuthentication::Basic(wrong.clone())),
         with(ClientAuthentication::Body(wrong)),
@@ -385,7 +385,7 @@ async fn client_authentication_by_basic_or_body_and_refused_secrets() {
     }
     assert_eq!(
         basic
-            .revoke(&tokens.access_token, "access_token")
+            .revoke_access_token(&tokens.access_token)
             .await
             .unwrap_err(),
         TokenEndpointError::RevocationUnsupported

@@ -4,7 +4,7 @@
 pub mod download;
 pub mod upload;
 
-use datalinks_core::{Error, ErrorCode, SecretString};
+use datalinks_core::{AccessToken, ClientSecret, Error, ErrorCode};
 use datalinks_oauth::OAuthClient;
 use serde::Deserialize;
 use url::Url;
@@ -65,7 +65,7 @@ pub fn oauth_client(
     http: reqwest::Client,
     base: &Url,
     client_id: String,
-    client_secret: SecretString,
+    client_secret: ClientSecret,
 ) -> OAuthClient {
     OAuthClient::new(
         http,
@@ -179,7 +179,7 @@ impl ApiClient {
     }
 
     /// The member and every file they share, following `next` through all pages.
-    pub async fn exchange_member(&self, access_token: &SecretString) -> Result<Member, ApiError> {
+    pub async fn exchange_member(&self, access_token: &AccessToken) -> Result<Member, ApiError> {
         let mut page: MemberPage = self
             .get_json(endpoint(&self.base, EXCHANGE_MEMBER_PATH), access_token)
             .await?;
@@ -197,7 +197,7 @@ impl ApiClient {
     /// download rather than keeping it).
     pub async fn download_url(
         &self,
-        access_token: &SecretString,
+        access_token: &AccessToken,
         file_id: u64,
     ) -> Result<Url, ApiError> {
         let mut next = Some(endpoint(&self.base, EXCHANGE_MEMBER_PATH));
@@ -236,7 +236,7 @@ impl ApiClient {
     async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         url: Url,
-        access_token: &SecretString,
+        access_token: &AccessToken,
     ) -> Result<T, ApiError> {
         let request = self.http.get(url).bearer_auth(access_token.expose());
         read_json(request).await
@@ -246,7 +246,7 @@ impl ApiClient {
     /// member's token; Open Humans fills in the member's `project_member_id` itself.
     pub async fn post_form<T: serde::de::DeserializeOwned>(
         &self,
-        access_token: &SecretString,
+        access_token: &AccessToken,
         path: &str,
         form: &[(&str, String)],
     ) -> Result<T, ApiError> {

@@ -1,6 +1,6 @@
 //! Downloads against the sandbox: both hops, resume, md5, fresh keys, skipping identical files.
 
-use datalinks_core::{part_path, SecretString};
+use datalinks_core::{part_path, AccessToken, AuthorizationCode};
 use datalinks_openhumans::download::{fetch_file, Fetched, FileToFetch};
 use datalinks_openhumans::{oauth_client, ApiClient};
 use datalinks_sandbox::person::{Answer, Person};
@@ -15,7 +15,7 @@ const CALLBACK: &str = "http://127.0.0.1:9/callback";
 struct Setup {
     sandbox: RunningSandbox,
     api: ApiClient,
-    token: SecretString,
+    token: AccessToken,
     http: reqwest::Client,
     dir: PathBuf,
 }
@@ -56,7 +56,7 @@ async fn setup_with(config: SandboxConfig) -> Setup {
         sandbox.client_secret().into(),
     );
     let tokens = client
-        .exchange_code(&code, CALLBACK, &verifier)
+        .exchange_code(&AuthorizationCode::new(code), CALLBACK, &verifier)
         .await
         .unwrap();
     let dir = std::env::temp_dir().join(format!(

@@ -1,7 +1,7 @@
 //! Requests to the project API: the master token attached, idempotent calls retried with backoff
 //! on 5xx and network failures, and Open Humans' answers turned into coded errors.
 
-use datalinks_core::{Error, ErrorCode, Result, SecretString};
+use datalinks_core::{Error, ErrorCode, MasterToken, Result};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -22,11 +22,11 @@ pub enum Retry {
 pub struct Api {
     pub client: reqwest::Client,
     base: Url,
-    master_token: SecretString,
+    master_token: MasterToken,
 }
 
 impl Api {
-    pub fn new(client: reqwest::Client, mut base: Url, master_token: SecretString) -> Self {
+    pub fn new(client: reqwest::Client, mut base: Url, master_token: MasterToken) -> Self {
         // Endpoints join onto the base, so a self-hosted path prefix must end with a slash.
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());

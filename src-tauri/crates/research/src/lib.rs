@@ -2,7 +2,7 @@
 //! bulk download in ohapi's disk layout, metadata export, messaging, uploads to members, file
 //! deletion and member removal, all over the project's master token.
 //!
-//! The master token is a [`SecretString`]: it travels only to the configured server (in the query
+//! The master token is a [`MasterToken`]: it travels only to the configured server (in the query
 //! string where Open Humans requires it, otherwise in the `Authorization` header) and never
 //! appears in an error, a log line or a debug print.
 
@@ -22,7 +22,7 @@ pub use metadata::{metadata_csv, parse_member_ids, parse_size, read_member_ids};
 pub use tokio_util::sync::CancellationToken;
 pub use upload::{UploadMode, UploadOptions, UploadOutcome, UploadReport};
 
-use datalinks_core::{Error, Result, SecretString};
+use datalinks_core::{Error, MasterToken, Result};
 use datalinks_openhumans::DataFile;
 use futures::StreamExt;
 use serde::Deserialize;
@@ -130,7 +130,7 @@ pub struct Project {
 
 impl Project {
     /// `base_url` is the Open Humans server (see `datalinks_openhumans::parse_base_url`).
-    pub fn new(base_url: Url, master_token: SecretString) -> Result<Self> {
+    pub fn new(base_url: Url, master_token: MasterToken) -> Result<Self> {
         if master_token.expose().trim().is_empty() {
             return Err(Error::invalid_input("The master access token is empty."));
         }

@@ -1,6 +1,6 @@
 //! Every researcher operation against the in-process sandbox, faults included.
 
-use datalinks_core::{ErrorCode, SecretString};
+use datalinks_core::{ErrorCode, MasterToken};
 use datalinks_research::{
     metadata_csv, render_preview, CancellationToken, DeleteTarget, DownloadEvent, DownloadOptions,
     DownloadSummary, FileOutcome, MemberFilter, Project, ProjectMember, Recipients, UploadMode,
@@ -31,7 +31,7 @@ fn world(members: usize, files: usize) -> SandboxConfig {
 fn project(sandbox: &RunningSandbox) -> Project {
     Project::new(
         sandbox.base_url(),
-        SecretString::new(sandbox.master_access_token()),
+        MasterToken::new(sandbox.master_access_token()),
     )
     .unwrap()
 }

@@ -1,5 +1,5 @@
 //! Datalinks secrets: the OS keyring behind a small [`SecretStore`] trait, and a typed
-//! [`Vault`] on top that knows where each provider's client secret and tokens live.
+//! [`Vault`] on top that keeps each secret under the registration and account it belongs to.
 //!
 //! There is no plaintext fallback: when the keyring is locked, missing or refuses access,
 //! every call fails with `keyring_unavailable` and nothing is deleted.
@@ -10,7 +10,7 @@ mod vault;
 
 pub use keyring_store::KeyringStore;
 pub use memory::MemoryStore;
-pub use vault::{TokenSet, Vault};
+pub use vault::{legacy_key, SecretKind, SecretOwner, TokenSet, Vault};
 
 use datalinks_core::{Error, Result, SecretString};
 

@@ -1,7 +1,9 @@
 mod support;
 
-use datalinks_core::{ErrorCode, Provider, SecretString};
-use datalinks_vault::{KeyringStore, SecretStore, TokenSet, Vault};
+use datalinks_core::{
+    AccessToken, ErrorCode, Provider, RefreshToken, RegistrationIdentity, SecretString,
+};
+use datalinks_vault::{KeyringStore, SecretKind, SecretOwner, SecretStore, TokenSet, Vault};
 use std::process::Command;
 use std::sync::Arc;
 use support::{test_key, usable_keyring, Cleanup};
@@ -63,19 +65,26 @@ fn vault_tokens_survive_a_fresh_connection() {
         return;
     }
     let tokens = TokenSet {
-        access_token: SecretString::new("access"),
-        refresh_token: Some(SecretString::new("refresh")),
-        expires_at: 1_800_000_000,
+        access_token: AccessToken::new("access"),
+        refresh_token: Some(RefreshToken::new("refresh")),
+        expires_at: Some(1_800_000_000),
         scope: Some("read".into()),
     };
+    let account = RegistrationIdentity::new(
+        Provider::OpenHumans,
+        "vault-test",
+        vec!["https://vault-test.invalid".into()],
+    )
+    .account("12345678");
     Vault::new(Arc::new(store))
-        .set_tokens(Provider::OpenHumans, &tokens)
+        .set_tokens(&account, &tokens)
         .unwrap();
 
     let reopened = Vault::new(Arc::new(KeyringStore::new()));
-    assert_eq!(reopened.tokens(Provider::OpenHumans).unwrap(), Some(tokens));
-    assert!(reopened.delete_tokens(Provider::OpenHumans).unwrap());
-    assert_eq!(reopened.tokens(Provider::OpenHumans).unwrap(), None);
+    assert_eq!(reopened.tokens(&account).unwrap(), Some(tokens));
+    let owner = SecretOwner::Account(&account);
+    assert!(reopened.delete(owner, SecretKind::Tokens).unwrap());
+    assert_eq!(reopened.tokens(&account).unwrap(), None);
 }
 
 const NO_BUS_CHILD: &str = "DATALINKS_VAULT_TEST_NO_BUS_CHILD";

@@ -11,7 +11,7 @@ use crate::{connected_user, setup, setup_with, Setup};
 
 async fn every_page(
     setup: &Setup,
-    token: &datalinks_core::SecretString,
+    token: &datalinks_core::AccessToken,
     list: WellnessList,
 ) -> Vec<Page<WellnessRecord>> {
     let mut pages = Vec::new();

@@ -5,8 +5,8 @@ mod data_api;
 mod legacy;
 mod tokens;
 
-use datalinks_core::{now_unix, SecretString};
-use datalinks_humanapi::{AccessToken, AuthClient, Config, DataApi};
+use datalinks_core::{now_unix, ClientSecret};
+use datalinks_humanapi::{AuthClient, Config, DataApi, MintedAccessToken};
 use datalinks_sandbox::humanapi::{self, HumanApiConfig, RunningHumanApi, SOURCES};
 
 pub struct Setup {
@@ -39,7 +39,7 @@ pub fn config_for(hapi: &RunningHumanApi, client_secret: &str) -> Config {
         connect_script_url: hapi.connect_script_url(),
         legacy_connect_script_url: hapi.legacy_connect_script_url(),
         client_id: hapi.client_id().to_string(),
-        client_secret: SecretString::new(client_secret),
+        client_secret: ClientSecret::new(client_secret),
     }
 }
 
@@ -53,7 +53,7 @@ pub fn source_id(name: &str) -> &'static str {
 }
 
 /// A user who went through Connect and connected `sources`, with a fresh access token.
-pub async fn connected_user(setup: &Setup, user: &str, sources: &[&str]) -> AccessToken {
+pub async fn connected_user(setup: &Setup, user: &str, sources: &[&str]) -> MintedAccessToken {
     setup
         .auth
         .connect_token(user, &format!("{user}@example.org"))
