@@ -8,7 +8,11 @@ mod identity;
 mod provider;
 mod secret;
 
-pub use connection::{AccountSummary, ConnectionState, ConnectionView, Transport};
+pub use connection::{
+    AccountSummary, ConnectionId, ConnectionState, ConnectionView, ConnectionsOverview,
+    CredentialKind, ProviderConnections, RegistrationId, RegistrationSummary, SignInState,
+    SignInTarget, SignInView, Transport,
+};
 pub use error::{Error, ErrorCode, Result};
 pub use identity::{AccountIdentity, RegistrationIdentity, SANDBOX_SERVER};
 pub use provider::Provider;

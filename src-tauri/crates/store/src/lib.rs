@@ -1,8 +1,12 @@
-//! Datalinks state that is not secret, in SQLite: each provider's app settings, app-wide
-//! settings, the connected account and a history of what happened. Secrets never come here: they live in the vault.
+//! Datalinks state that is not secret, in SQLite: the app registrations of each provider, the
+//! connections (one account at one registration), app-wide settings and a history of what
+//! happened. Secrets never come here: they live in the vault, under names derived from the
+//! registration and account they belong to.
 
-use datalinks_core::{now_unix, Error, Provider, Result, Transport};
-use rusqlite::{params, Connection, OptionalExtension};
+use datalinks_core::{
+    now_unix, ConnectionId, CredentialKind, Error, Provider, RegistrationId, Result, Transport,
+};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -58,42 +62,171 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (provider, source_id)
     );
 "#,
+    // Registrations and connections instead of one settings row and one account per provider.
+    // Each old settings row becomes a registration and each old account a connection of it;
+    // their secrets are still under the old keyring names (`legacy_keyring`), which the service
+    // moves to the new ones on first use. Human API accounts are keyed by our client_user_id
+    // from then on (the humanId moves to `details`). A sandbox registration keeps no address:
+    // it is wherever the running sandbox is.
+    r#"
+    CREATE TABLE registrations (
+        id                INTEGER PRIMARY KEY AUTOINCREMENT,
+        provider          TEXT NOT NULL,
+        client_id         TEXT NOT NULL,
+        base_url          TEXT NOT NULL,
+        transport         TEXT NOT NULL,
+        options           TEXT NOT NULL DEFAULT '{}',
+        sandbox           INTEGER NOT NULL,
+        has_client_secret INTEGER NOT NULL,
+        retired           INTEGER NOT NULL DEFAULT 0,
+        legacy_keyring    INTEGER NOT NULL DEFAULT 0,
+        created_at        INTEGER NOT NULL,
+        updated_at        INTEGER NOT NULL
+    );
+    CREATE TABLE connections (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        registration_id  INTEGER NOT NULL REFERENCES registrations (id),
+        account_id       TEXT NOT NULL,
+        username         TEXT,
+        credential       TEXT NOT NULL,
+        details          TEXT NOT NULL DEFAULT '{}',
+        connected_at     INTEGER NOT NULL,
+        token_expires_at INTEGER,
+        reconnect_reason TEXT,
+        legacy_keyring   INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (registration_id, account_id)
+    );
+    CREATE TABLE connection_sources (
+        connection_id INTEGER NOT NULL REFERENCES connections (id),
+        source_id     TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        position      INTEGER NOT NULL,
+        PRIMARY KEY (connection_id, source_id)
+    );
+    ALTER TABLE history ADD COLUMN registration_id INTEGER;
+    ALTER TABLE history ADD COLUMN connection_id INTEGER;
+    CREATE INDEX history_by_registration ON history (registration_id, id);
+    CREATE INDEX history_by_connection ON history (connection_id, id);
+
+    INSERT INTO registrations (provider, client_id, base_url, transport, options, sandbox,
+                               has_client_secret, legacy_keyring, created_at, updated_at)
+        SELECT provider, client_id, CASE WHEN sandbox THEN '' ELSE base_url END, transport,
+               json_remove(options, '$.client_user_id'), sandbox,
+               provider <> 'opencollective', 1, updated_at, updated_at
+        FROM provider_settings;
+    INSERT INTO connections (registration_id, account_id, username, credential, details,
+                             connected_at, token_expires_at, reconnect_reason, legacy_keyring)
+        SELECT r.id,
+               CASE WHEN a.provider = 'humanapi'
+                    THEN coalesce(json_extract(s.options, '$.client_user_id'), a.account_id)
+                    ELSE a.account_id END,
+               a.username,
+               CASE WHEN a.provider = 'humanapi' THEN 'minted' ELSE 'oauth' END,
+               CASE WHEN a.provider = 'humanapi' THEN json_object('human_id', a.account_id)
+                    ELSE '{}' END,
+               a.connected_at, a.token_expires_at, a.reconnect_reason, 1
+        FROM accounts a
+        JOIN registrations r ON r.provider = a.provider
+        JOIN provider_settings s ON s.provider = a.provider;
+    INSERT INTO connection_sources (connection_id, source_id, name, position)
+        SELECT c.id, s.source_id, s.name, s.position
+        FROM connected_sources s
+        JOIN registrations r ON r.provider = s.provider
+        JOIN connections c ON c.registration_id = r.id;
+    UPDATE history SET
+        registration_id = (SELECT r.id FROM registrations r WHERE r.provider = history.provider),
+        connection_id = (SELECT c.id FROM connections c JOIN registrations r
+                         ON c.registration_id = r.id WHERE r.provider = history.provider);
+    DROP TABLE connected_sources;
+    DROP TABLE accounts;
+    DROP TABLE provider_settings;
+"#,
 ];
 
-/// The path the loopback listener serves unless settings say otherwise.
-pub const DEFAULT_LOOPBACK_PATH: &str = "/callback";
-
-/// A provider's app registration and how its redirect comes back. The client secret is in
-/// the vault, not here.
+/// An app registration: a provider's server address(es) and client id, and how its redirect
+/// comes back. Its client secret is in the vault, not here.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderSettings {
+pub struct RegistrationRecord {
+    pub id: RegistrationId,
+    pub provider: Provider,
+    pub client_id: String,
+    /// Empty for the built-in sandbox, which is wherever it runs.
+    pub base_url: String,
+    pub transport: Transport,
+    /// The provider's own settings as a JSON object (`{}` when it has none); the service gives
+    /// them their type. Other server addresses of the registration live here.
+    pub options: String,
+    pub sandbox: bool,
+    /// Whether a client secret was stored for it (the vault holds the value).
+    pub has_client_secret: bool,
+    /// The settings moved to another server or client id; its connections stay bound to it.
+    pub retired: bool,
+    /// Its secrets may still be under the names of releases before registrations.
+    pub legacy_keyring: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What a new registration starts with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRegistration {
     pub provider: Provider,
     pub client_id: String,
     pub base_url: String,
     pub transport: Transport,
-    /// Path of the loopback redirect URI, [`DEFAULT_LOOPBACK_PATH`] unless changed.
-    pub loopback_path: String,
-    /// True when these settings point at the built-in sandbox.
-    pub sandbox: bool,
-    pub updated_at: i64,
-    /// The provider's own settings as a JSON object (`{}` when it has none); the service
-    /// gives them their type.
     pub options: String,
+    pub sandbox: bool,
+    pub has_client_secret: bool,
 }
 
-/// The connected account of a provider (one per provider). Tokens are in the vault.
+/// One account at one registration. Its tokens are in the vault.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountRecord {
+pub struct ConnectionRecord {
+    pub id: ConnectionId,
+    pub registration_id: RegistrationId,
     pub provider: Provider,
     pub account_id: String,
     pub username: Option<String>,
+    pub credential: CredentialKind,
+    /// Provider facts about the account as a JSON object (Human API: its humanId).
+    pub details: String,
     pub connected_at: i64,
     pub token_expires_at: Option<i64>,
     /// Set when the grant is gone and the person must connect again.
     pub reconnect_reason: Option<String>,
+    /// Its secrets may still be under the names of releases before registrations.
+    pub legacy_keyring: bool,
 }
 
-/// One line of a provider's history, as the UI lists it.
+/// What a sign-in learned about an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewConnection {
+    pub registration_id: RegistrationId,
+    pub account_id: String,
+    pub username: Option<String>,
+    pub credential: CredentialKind,
+    pub details: String,
+    pub token_expires_at: Option<i64>,
+}
+
+/// Which part of the history an event belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventScope {
+    pub provider: Provider,
+    pub registration: Option<RegistrationId>,
+    pub connection: Option<ConnectionId>,
+}
+
+/// Which events to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryFilter {
+    /// A connection's own events.
+    Connection(ConnectionId),
+    /// Everything at a registration: sign-ins, settings, and its connections' events.
+    Registration(RegistrationId),
+}
+
+/// One line of the history, as the UI lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct HistoryEvent {
@@ -101,6 +234,8 @@ pub struct HistoryEvent {
     #[ts(type = "number")]
     pub at: i64,
     pub provider: Provider,
+    pub registration_id: Option<RegistrationId>,
+    pub connection_id: Option<ConnectionId>,
     pub kind: String,
     pub detail: String,
 }
@@ -117,6 +252,13 @@ pub struct ConnectedSource {
 pub struct Store {
     connection: Mutex<Connection>,
 }
+
+const REGISTRATION_COLUMNS: &str = "id, provider, client_id, base_url, transport, options, sandbox,
+     has_client_secret, retired, legacy_keyring, created_at, updated_at";
+
+const CONNECTION_COLUMNS: &str = "c.id, c.registration_id, r.provider, c.account_id, c.username,
+     c.credential, c.details, c.connected_at, c.token_expires_at, c.reconnect_reason,
+     c.legacy_keyring";
 
 impl Store {
     /// Opens (or creates) the database file, creating its folder, and brings the schema up
@@ -158,6 +300,9 @@ impl Store {
     }
 
     fn with_connection(mut connection: Connection) -> Result<Self> {
+        connection
+            .pragma_update(None, "foreign_keys", true)
+            .map_err(failed("turn on foreign keys"))?;
         migrate(&mut connection)?;
         Ok(Self {
             connection: Mutex::new(connection),
@@ -171,131 +316,304 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn provider_settings(&self, provider: Provider) -> Result<Option<ProviderSettings>> {
+    // ---- registrations ----
+
+    /// Every registration of `provider` (all providers' when `None`), oldest first.
+    pub fn registrations(&self, provider: Option<Provider>) -> Result<Vec<RegistrationRecord>> {
+        let connection = self.lock();
+        let read_failed = failed("read the app registrations");
+        let mut statement = connection
+            .prepare_cached(&format!(
+                "SELECT {REGISTRATION_COLUMNS} FROM registrations
+                 WHERE ?1 IS NULL OR provider = ?1 ORDER BY id"
+            ))
+            .map_err(&read_failed)?;
+        let rows = statement
+            .query_map([provider.map(Provider::key)], registration_row)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(&read_failed)?;
+        rows.into_iter().collect()
+    }
+
+    pub fn registration(&self, id: RegistrationId) -> Result<Option<RegistrationRecord>> {
         let row = self
             .lock()
             .query_row(
-                "SELECT client_id, base_url, transport, loopback_path, sandbox, updated_at, options
-                 FROM provider_settings WHERE provider = ?1",
-                [provider.key()],
-                |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                        row.get::<_, String>(3)?,
-                        row.get::<_, bool>(4)?,
-                        row.get::<_, i64>(5)?,
-                        row.get::<_, String>(6)?,
-                    ))
-                },
+                &format!("SELECT {REGISTRATION_COLUMNS} FROM registrations WHERE id = ?1"),
+                [id.0],
+                registration_row,
             )
             .optional()
-            .map_err(failed(format!("read the {provider} settings")))?;
-        let Some((client_id, base_url, transport, loopback_path, sandbox, updated_at, options)) =
-            row
-        else {
-            return Ok(None);
-        };
-        Ok(Some(ProviderSettings {
-            provider,
-            client_id,
-            base_url,
-            transport: transport_from_column(&transport)?,
-            loopback_path,
-            sandbox,
-            updated_at,
-            options,
-        }))
+            .map_err(failed("read an app registration"))?;
+        row.transpose()
     }
 
-    pub fn save_provider_settings(&self, settings: &ProviderSettings) -> Result<()> {
-        self.lock()
+    pub fn insert_registration(&self, new: &NewRegistration) -> Result<RegistrationId> {
+        let connection = self.lock();
+        let now = now_unix();
+        connection
             .execute(
-                "INSERT OR REPLACE INTO provider_settings
-                 (provider, client_id, base_url, transport, loopback_path, sandbox, updated_at, options)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO registrations (provider, client_id, base_url, transport, options,
+                     sandbox, has_client_secret, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
                 params![
-                    settings.provider.key(),
-                    settings.client_id,
-                    settings.base_url,
-                    transport_column(settings.transport),
-                    settings.loopback_path,
-                    settings.sandbox,
-                    settings.updated_at,
-                    settings.options,
+                    new.provider.key(),
+                    new.client_id,
+                    new.base_url,
+                    transport_column(new.transport),
+                    new.options,
+                    new.sandbox,
+                    new.has_client_secret,
+                    now,
                 ],
             )
-            .map_err(failed(format!("save the {} settings", settings.provider)))?;
+            .map_err(failed(format!("save the {} registration", new.provider)))?;
+        Ok(RegistrationId(connection.last_insert_rowid()))
+    }
+
+    /// Saves what may change about a registration: transport, options, whether a secret is
+    /// stored, retired, and the legacy-keyring flag. Its provider, client id and address are
+    /// its identity and never change; another identity is another registration.
+    pub fn update_registration(&self, record: &RegistrationRecord) -> Result<()> {
+        self.lock()
+            .execute(
+                "UPDATE registrations SET transport = ?2, options = ?3, has_client_secret = ?4,
+                     retired = ?5, legacy_keyring = ?6, updated_at = ?7
+                 WHERE id = ?1",
+                params![
+                    record.id.0,
+                    transport_column(record.transport),
+                    record.options,
+                    record.has_client_secret,
+                    record.retired,
+                    record.legacy_keyring,
+                    now_unix(),
+                ],
+            )
+            .map_err(failed(format!("save the {} registration", record.provider)))?;
         Ok(())
     }
 
-    pub fn account(&self, provider: Provider) -> Result<Option<AccountRecord>> {
+    /// Removes a registration that has no connections left; false when there was none. A
+    /// registration with connections is refused (they are bound to it).
+    pub fn remove_registration(&self, id: RegistrationId) -> Result<bool> {
+        let removed = self
+            .lock()
+            .execute("DELETE FROM registrations WHERE id = ?1", [id.0])
+            .map_err(failed("remove an app registration"))?;
+        Ok(removed > 0)
+    }
+
+    // ---- connections ----
+
+    /// The connections of one registration, or of every registration of a provider, or all
+    /// of them: oldest first.
+    pub fn connections(&self, filter: ConnectionFilter) -> Result<Vec<ConnectionRecord>> {
+        let (provider, registration) = match filter {
+            ConnectionFilter::All => (None, None),
+            ConnectionFilter::Provider(provider) => (Some(provider.key()), None),
+            ConnectionFilter::Registration(id) => (None, Some(id.0)),
+        };
+        let connection = self.lock();
+        let read_failed = failed("read the connections");
+        let mut statement = connection
+            .prepare_cached(&format!(
+                "SELECT {CONNECTION_COLUMNS} FROM connections c
+                 JOIN registrations r ON r.id = c.registration_id
+                 WHERE (?1 IS NULL OR r.provider = ?1) AND (?2 IS NULL OR c.registration_id = ?2)
+                 ORDER BY c.id"
+            ))
+            .map_err(&read_failed)?;
+        let rows = statement
+            .query_map(params![provider, registration], connection_row)
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(&read_failed)?;
+        rows.into_iter().collect()
+    }
+
+    pub fn connection(&self, id: ConnectionId) -> Result<Option<ConnectionRecord>> {
+        let row = self
+            .lock()
+            .query_row(
+                &format!(
+                    "SELECT {CONNECTION_COLUMNS} FROM connections c
+                     JOIN registrations r ON r.id = c.registration_id WHERE c.id = ?1"
+                ),
+                [id.0],
+                connection_row,
+            )
+            .optional()
+            .map_err(failed("read a connection"))?;
+        row.transpose()
+    }
+
+    /// The connection of `account_id` at a registration, if it exists.
+    pub fn connection_of(
+        &self,
+        registration: RegistrationId,
+        account_id: &str,
+    ) -> Result<Option<ConnectionId>> {
         self.lock()
             .query_row(
-                "SELECT account_id, username, connected_at, token_expires_at, reconnect_reason
-                 FROM accounts WHERE provider = ?1",
-                [provider.key()],
-                |row| {
-                    Ok(AccountRecord {
-                        provider,
-                        account_id: row.get(0)?,
-                        username: row.get(1)?,
-                        connected_at: row.get(2)?,
-                        token_expires_at: row.get(3)?,
-                        reconnect_reason: row.get(4)?,
-                    })
-                },
+                "SELECT id FROM connections WHERE registration_id = ?1 AND account_id = ?2",
+                params![registration.0, account_id],
+                |row| row.get(0).map(ConnectionId),
             )
             .optional()
-            .map_err(failed(format!("read the {provider} account")))
+            .map_err(failed("read a connection"))
     }
 
-    /// Creates or replaces the provider's account.
-    pub fn save_account(&self, account: &AccountRecord) -> Result<()> {
-        self.lock()
-            .execute(
-                "INSERT OR REPLACE INTO accounts
-                 (provider, account_id, username, connected_at, token_expires_at, reconnect_reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    /// Saves a signed-in account: a new connection, or the existing one of the same account at
+    /// the same registration, connected again (its id, history and sources stay).
+    pub fn save_connection(&self, new: &NewConnection) -> Result<ConnectionId> {
+        let connection = self.lock();
+        connection
+            .query_row(
+                "INSERT INTO connections (registration_id, account_id, username, credential,
+                     details, connected_at, token_expires_at, reconnect_reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)
+                 ON CONFLICT (registration_id, account_id) DO UPDATE SET
+                     username = excluded.username, credential = excluded.credential,
+                     details = excluded.details, connected_at = excluded.connected_at,
+                     token_expires_at = excluded.token_expires_at, reconnect_reason = NULL
+                 RETURNING id",
                 params![
-                    account.provider.key(),
-                    account.account_id,
-                    account.username,
-                    account.connected_at,
-                    account.token_expires_at,
-                    account.reconnect_reason,
+                    new.registration_id.0,
+                    new.account_id,
+                    new.username,
+                    credential_column(new.credential),
+                    new.details,
+                    now_unix(),
+                    new.token_expires_at,
                 ],
+                |row| row.get(0).map(ConnectionId),
             )
-            .map_err(failed(format!("save the {} account", account.provider)))?;
-        Ok(())
+            .map_err(failed("save the connection"))
     }
 
-    /// Returns false when the provider has no account to update.
-    pub fn set_token_expiry(&self, provider: Provider, expires_at: Option<i64>) -> Result<bool> {
+    /// Returns false when the connection does not exist.
+    pub fn set_token_expiry(&self, id: ConnectionId, expires_at: Option<i64>) -> Result<bool> {
+        self.update_connection(id, "token_expires_at", expires_at)
+    }
+
+    /// Returns false when the connection does not exist.
+    pub fn set_reconnect_reason(&self, id: ConnectionId, reason: Option<&str>) -> Result<bool> {
+        self.update_connection(id, "reconnect_reason", reason)
+    }
+
+    /// Returns false when the connection does not exist.
+    pub fn set_username(&self, id: ConnectionId, username: Option<&str>) -> Result<bool> {
+        self.update_connection(id, "username", username)
+    }
+
+    /// Returns false when the connection does not exist.
+    pub fn set_details(&self, id: ConnectionId, details: &str) -> Result<bool> {
+        self.update_connection(id, "details", details)
+    }
+
+    /// Records that the connection's secrets moved to their new names.
+    pub fn set_connection_migrated(
+        &self,
+        id: ConnectionId,
+        credential: CredentialKind,
+    ) -> Result<bool> {
         let changed = self
             .lock()
             .execute(
-                "UPDATE accounts SET token_expires_at = ?2 WHERE provider = ?1",
-                params![provider.key(), expires_at],
+                "UPDATE connections SET legacy_keyring = 0, credential = ?2 WHERE id = ?1",
+                params![id.0, credential_column(credential)],
             )
-            .map_err(failed(format!("save the {provider} token expiry")))?;
+            .map_err(failed("save a connection"))?;
         Ok(changed > 0)
     }
 
-    /// Returns false when the provider has no account to update.
-    pub fn set_reconnect_reason(&self, provider: Provider, reason: Option<&str>) -> Result<bool> {
+    fn update_connection(
+        &self,
+        id: ConnectionId,
+        column: &'static str,
+        value: impl rusqlite::ToSql,
+    ) -> Result<bool> {
         let changed = self
             .lock()
             .execute(
-                "UPDATE accounts SET reconnect_reason = ?2 WHERE provider = ?1",
-                params![provider.key(), reason],
+                &format!("UPDATE connections SET {column} = ?2 WHERE id = ?1"),
+                params![id.0, value],
             )
-            .map_err(failed(format!("save why {provider} needs reconnecting")))?;
+            .map_err(failed("save a connection"))?;
         Ok(changed > 0)
     }
 
-    /// An app-wide setting (not tied to a provider), `None` when never set.
+    /// Forgets a connection and its sources; returns false when there was none. History stays.
+    pub fn remove_connection(&self, id: ConnectionId) -> Result<bool> {
+        let remove_failed = failed("remove a connection");
+        let mut connection = self.lock();
+        let transaction = connection.transaction().map_err(&remove_failed)?;
+        transaction
+            .execute(
+                "DELETE FROM connection_sources WHERE connection_id = ?1",
+                [id.0],
+            )
+            .map_err(&remove_failed)?;
+        let removed = transaction
+            .execute("DELETE FROM connections WHERE id = ?1", [id.0])
+            .map_err(&remove_failed)?;
+        transaction.commit().map_err(&remove_failed)?;
+        Ok(removed > 0)
+    }
+
+    /// The connection's linked sources, in the order the provider listed them.
+    pub fn connection_sources(&self, id: ConnectionId) -> Result<Vec<ConnectedSource>> {
+        let connection = self.lock();
+        let read_failed = failed("read the linked sources");
+        let mut statement = connection
+            .prepare_cached(
+                "SELECT source_id, name FROM connection_sources WHERE connection_id = ?1
+                 ORDER BY position",
+            )
+            .map_err(&read_failed)?;
+        let sources = statement
+            .query_map([id.0], |row| {
+                Ok(ConnectedSource {
+                    id: row.get(0)?,
+                    name: row.get(1)?,
+                })
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(&read_failed)?;
+        Ok(sources)
+    }
+
+    /// Replaces the connection's linked sources; returns how many there were before.
+    pub fn replace_connection_sources(
+        &self,
+        id: ConnectionId,
+        sources: &[ConnectedSource],
+    ) -> Result<usize> {
+        let save_failed = failed("save the linked sources");
+        let mut connection = self.lock();
+        let transaction = connection.transaction().map_err(&save_failed)?;
+        let before = transaction
+            .execute(
+                "DELETE FROM connection_sources WHERE connection_id = ?1",
+                [id.0],
+            )
+            .map_err(&save_failed)?;
+        for (position, source) in sources.iter().enumerate() {
+            transaction
+                .execute(
+                    "INSERT OR REPLACE INTO connection_sources (connection_id, source_id, name, position)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![id.0, source.id, source.name, position as i64],
+                )
+                .map_err(&save_failed)?;
+        }
+        transaction.commit().map_err(&save_failed)?;
+        Ok(before)
+    }
+
+    // ---- app settings ----
+
+    /// An app-wide setting (not tied to a registration), `None` when never set.
     pub fn app_setting(&self, name: &str) -> Result<Option<String>> {
         self.lock()
             .query_row(
@@ -317,98 +635,137 @@ impl Store {
         Ok(())
     }
 
-    /// Returns false when there was no account. Settings and history stay.
-    pub fn remove_account(&self, provider: Provider) -> Result<bool> {
-        let removed = self
-            .lock()
-            .execute("DELETE FROM accounts WHERE provider = ?1", [provider.key()])
-            .map_err(failed(format!("remove the {provider} account")))?;
-        Ok(removed > 0)
-    }
-
-    /// The provider's linked sources, in the order the provider listed them.
-    pub fn connected_sources(&self, provider: Provider) -> Result<Vec<ConnectedSource>> {
-        let connection = self.lock();
-        let read_failed = failed(format!("read the {provider} sources"));
-        let mut statement = connection
-            .prepare_cached(
-                "SELECT source_id, name FROM connected_sources WHERE provider = ?1 ORDER BY position",
-            )
-            .map_err(&read_failed)?;
-        let sources = statement
-            .query_map([provider.key()], |row| {
-                Ok(ConnectedSource {
-                    id: row.get(0)?,
-                    name: row.get(1)?,
-                })
-            })
-            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-            .map_err(&read_failed)?;
-        Ok(sources)
-    }
-
-    /// Replaces the provider's linked sources with `sources`; returns how many there were before.
-    pub fn replace_connected_sources(
-        &self,
-        provider: Provider,
-        sources: &[ConnectedSource],
-    ) -> Result<usize> {
-        let save_failed = failed(format!("save the {provider} sources"));
-        let mut connection = self.lock();
-        let transaction = connection.transaction().map_err(&save_failed)?;
-        let before = transaction
-            .execute(
-                "DELETE FROM connected_sources WHERE provider = ?1",
-                [provider.key()],
-            )
-            .map_err(&save_failed)?;
-        for (position, source) in sources.iter().enumerate() {
-            transaction
-                .execute(
-                    "INSERT OR REPLACE INTO connected_sources (provider, source_id, name, position)
-                     VALUES (?1, ?2, ?3, ?4)",
-                    params![provider.key(), source.id, source.name, position as i64],
-                )
-                .map_err(&save_failed)?;
-        }
-        transaction.commit().map_err(&save_failed)?;
-        Ok(before)
-    }
-
-    /// Appends an event stamped with the current time. `detail` must not contain a secret.
-    pub fn record_event(&self, provider: Provider, kind: &str, detail: &str) -> Result<()> {
+    pub fn remove_app_setting(&self, name: &str) -> Result<()> {
         self.lock()
-            .execute(
-                "INSERT INTO history (at, provider, kind, detail) VALUES (?1, ?2, ?3, ?4)",
-                params![now_unix(), provider.key(), kind, detail],
-            )
-            .map_err(failed(format!("record {provider} history")))?;
+            .execute("DELETE FROM app_settings WHERE name = ?1", [name])
+            .map_err(failed(format!("remove the setting {name}")))?;
         Ok(())
     }
 
-    /// The provider's `limit` most recent events, newest first.
-    pub fn history(&self, provider: Provider, limit: usize) -> Result<Vec<HistoryEvent>> {
-        let connection = self.lock();
-        let read_failed = failed(format!("read the {provider} history"));
-        let mut statement = connection
-            .prepare_cached(
-                "SELECT at, kind, detail FROM history WHERE provider = ?1 ORDER BY id DESC LIMIT ?2",
+    // ---- history ----
+
+    /// Appends an event stamped with the current time. `detail` must not contain a secret.
+    pub fn record_event(&self, scope: EventScope, kind: &str, detail: &str) -> Result<()> {
+        self.lock()
+            .execute(
+                "INSERT INTO history (at, provider, registration_id, connection_id, kind, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    now_unix(),
+                    scope.provider.key(),
+                    scope.registration.map(|r| r.0),
+                    scope.connection.map(|c| c.0),
+                    kind,
+                    detail
+                ],
             )
+            .map_err(failed(format!("record {} history", scope.provider)))?;
+        Ok(())
+    }
+
+    /// The `limit` most recent events that match `filter`, newest first.
+    pub fn history(&self, filter: HistoryFilter, limit: usize) -> Result<Vec<HistoryEvent>> {
+        let (clause, id) = match filter {
+            HistoryFilter::Connection(id) => ("connection_id = ?1", id.0),
+            HistoryFilter::Registration(id) => ("registration_id = ?1", id.0),
+        };
+        let connection = self.lock();
+        let read_failed = failed("read the history");
+        let mut statement = connection
+            .prepare_cached(&format!(
+                "SELECT at, provider, registration_id, connection_id, kind, detail FROM history
+                 WHERE {clause} ORDER BY id DESC LIMIT ?2"
+            ))
             .map_err(&read_failed)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let events = statement
-            .query_map(params![provider.key(), limit], |row| {
-                Ok(HistoryEvent {
-                    at: row.get(0)?,
-                    provider,
-                    kind: row.get(1)?,
-                    detail: row.get(2)?,
-                })
+        let rows = statement
+            .query_map(params![id, limit], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, Option<i64>>(2)?,
+                    row.get::<_, Option<i64>>(3)?,
+                    row.get::<_, String>(4)?,
+                    row.get::<_, String>(5)?,
+                ))
             })
             .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(&read_failed)?;
-        Ok(events)
+        rows.into_iter()
+            .map(|(at, provider, registration, connection, kind, detail)| {
+                Ok(HistoryEvent {
+                    at,
+                    provider: provider_from_column(&provider)?,
+                    registration_id: registration.map(RegistrationId),
+                    connection_id: connection.map(ConnectionId),
+                    kind,
+                    detail,
+                })
+            })
+            .collect()
     }
+}
+
+/// Which connections [`Store::connections`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionFilter {
+    All,
+    Provider(Provider),
+    Registration(RegistrationId),
+}
+
+fn registration_row(row: &Row<'_>) -> rusqlite::Result<Result<RegistrationRecord>> {
+    let provider: String = row.get(1)?;
+    let transport: String = row.get(4)?;
+    let (id, client_id, base_url, options) = (row.get(0)?, row.get(2)?, row.get(3)?, row.get(5)?);
+    let (sandbox, has_client_secret, retired, legacy_keyring) =
+        (row.get(6)?, row.get(7)?, row.get(8)?, row.get(9)?);
+    let (created_at, updated_at) = (row.get(10)?, row.get(11)?);
+    Ok(provider_from_column(&provider).and_then(|provider| {
+        Ok(RegistrationRecord {
+            id: RegistrationId(id),
+            provider,
+            client_id,
+            base_url,
+            transport: transport_from_column(&transport)?,
+            options,
+            sandbox,
+            has_client_secret,
+            retired,
+            legacy_keyring,
+            created_at,
+            updated_at,
+        })
+    }))
+}
+
+fn connection_row(row: &Row<'_>) -> rusqlite::Result<Result<ConnectionRecord>> {
+    let provider: String = row.get(2)?;
+    let credential: String = row.get(5)?;
+    let (id, registration_id, account_id, username) =
+        (row.get(0)?, row.get(1)?, row.get(3)?, row.get(4)?);
+    let (details, connected_at, token_expires_at, reconnect_reason, legacy_keyring) = (
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+        row.get(9)?,
+        row.get(10)?,
+    );
+    Ok(provider_from_column(&provider).and_then(|provider| {
+        Ok(ConnectionRecord {
+            id: ConnectionId(id),
+            registration_id: RegistrationId(registration_id),
+            provider,
+            account_id,
+            username,
+            credential: credential_from_column(&credential)?,
+            details,
+            connected_at,
+            token_expires_at,
+            reconnect_reason,
+            legacy_keyring,
+        })
+    }))
 }
 
 fn migrate(connection: &mut Connection) -> Result<()> {
@@ -457,6 +814,30 @@ fn transport_from_column(value: &str) -> Result<Transport> {
             "The database holds an unknown transport {other:?}."
         ))),
     }
+}
+
+fn credential_column(credential: CredentialKind) -> &'static str {
+    match credential {
+        CredentialKind::OAuth => "oauth",
+        CredentialKind::PersonalToken => "personal_token",
+        CredentialKind::Minted => "minted",
+    }
+}
+
+fn credential_from_column(value: &str) -> Result<CredentialKind> {
+    match value {
+        "oauth" => Ok(CredentialKind::OAuth),
+        "personal_token" => Ok(CredentialKind::PersonalToken),
+        "minted" => Ok(CredentialKind::Minted),
+        other => Err(Error::storage(format!(
+            "The database holds an unknown kind of credential {other:?}."
+        ))),
+    }
+}
+
+fn provider_from_column(value: &str) -> Result<Provider> {
+    Provider::from_key(value)
+        .ok_or_else(|| Error::storage(format!("The database names an unknown provider {value:?}.")))
 }
 
 #[cfg(test)]

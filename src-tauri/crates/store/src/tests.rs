@@ -3,146 +3,214 @@ use datalinks_core::ErrorCode;
 
 const OH: Provider = Provider::OpenHumans;
 
-fn settings() -> ProviderSettings {
-    ProviderSettings {
-        provider: OH,
+fn registration(provider: Provider) -> NewRegistration {
+    NewRegistration {
+        provider,
         client_id: "client-123".into(),
         base_url: "https://www.openhumans.org".into(),
         transport: Transport::Loopback,
-        loopback_path: DEFAULT_LOOPBACK_PATH.into(),
-        sandbox: false,
-        updated_at: 1_700_000_000,
         options: "{}".into(),
+        sandbox: false,
+        has_client_secret: true,
     }
 }
 
-fn account() -> AccountRecord {
-    AccountRecord {
-        provider: OH,
-        account_id: "12345678".into(),
+fn account(registration_id: RegistrationId, account_id: &str) -> NewConnection {
+    NewConnection {
+        registration_id,
+        account_id: account_id.into(),
         username: Some("alice".into()),
-        connected_at: 1_700_000_100,
+        credential: CredentialKind::OAuth,
+        details: "{}".into(),
         token_expires_at: Some(1_700_036_100),
-        reconnect_reason: None,
+    }
+}
+
+fn scope(registration: RegistrationId, connection: Option<ConnectionId>) -> EventScope {
+    EventScope {
+        provider: OH,
+        registration: Some(registration),
+        connection,
     }
 }
 
 #[test]
-fn provider_settings_round_trip_and_replace() {
+fn registrations_keep_their_identity_and_update_the_rest() {
     let store = Store::open_in_memory().unwrap();
-    assert_eq!(store.provider_settings(OH).unwrap(), None);
-    store.save_provider_settings(&settings()).unwrap();
-    assert_eq!(store.provider_settings(OH).unwrap(), Some(settings()));
+    assert!(store.registrations(None).unwrap().is_empty());
+    let id = store.insert_registration(&registration(OH)).unwrap();
+    let mut stored = store.registration(id).unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.client_id.as_str(),
+            stored.base_url.as_str(),
+            stored.retired
+        ),
+        ("client-123", "https://www.openhumans.org", false)
+    );
+    stored.transport = Transport::DeepLink;
+    stored.options = r#"{"scopes":["email"]}"#.into();
+    stored.retired = true;
+    stored.client_id = "ignored".into();
+    store.update_registration(&stored).unwrap();
+    let updated = store.registration(id).unwrap().unwrap();
+    assert_eq!(updated.transport, Transport::DeepLink);
+    assert_eq!(updated.options, r#"{"scopes":["email"]}"#);
+    assert!(updated.retired);
+    assert_eq!(
+        updated.client_id, "client-123",
+        "the identity never changes"
+    );
 
-    let sandbox = ProviderSettings {
-        base_url: "http://127.0.0.1:4567/".into(),
-        transport: Transport::DeepLink,
-        loopback_path: "/oauth/done".into(),
-        sandbox: true,
-        updated_at: 1_700_000_500,
-        options: r#"{"scopes":["email"]}"#.into(),
-        ..settings()
-    };
-    store.save_provider_settings(&sandbox).unwrap();
-    assert_eq!(store.provider_settings(OH).unwrap(), Some(sandbox));
+    let other = store
+        .insert_registration(&registration(Provider::OpenCollective))
+        .unwrap();
+    assert_eq!(store.registrations(Some(OH)).unwrap().len(), 1);
+    assert_eq!(store.registrations(None).unwrap().len(), 2);
+    assert!(store.remove_registration(other).unwrap());
+    assert!(!store.remove_registration(other).unwrap());
 }
 
 #[test]
 fn unknown_transport_in_the_database_is_a_storage_error() {
     let store = Store::open_in_memory().unwrap();
-    store.save_provider_settings(&settings()).unwrap();
+    let id = store.insert_registration(&registration(OH)).unwrap();
     store
         .lock()
-        .execute(
-            "UPDATE provider_settings SET transport = 'carrier_pigeon'",
-            [],
-        )
+        .execute("UPDATE registrations SET transport = 'carrier_pigeon'", [])
         .unwrap();
-    let err = store.provider_settings(OH).unwrap_err();
+    let err = store.registration(id).unwrap_err();
     assert_eq!(err.code, ErrorCode::Storage);
     assert!(err.message.contains("carrier_pigeon"), "{}", err.message);
 }
 
 #[test]
-fn account_round_trip_updates_and_removal() {
+fn several_accounts_per_registration_and_the_same_account_connects_again_in_place() {
     let store = Store::open_in_memory().unwrap();
-    assert_eq!(store.account(OH).unwrap(), None);
-    assert!(!store.set_token_expiry(OH, Some(1)).unwrap());
-    assert!(!store.set_reconnect_reason(OH, Some("gone")).unwrap());
+    let reg = store.insert_registration(&registration(OH)).unwrap();
+    let alice = store.save_connection(&account(reg, "12345678")).unwrap();
+    let bob = store.save_connection(&account(reg, "87654321")).unwrap();
+    assert_ne!(alice, bob);
+    assert_eq!(store.connection_of(reg, "87654321").unwrap(), Some(bob));
 
-    store.save_account(&account()).unwrap();
-    assert_eq!(store.account(OH).unwrap(), Some(account()));
-
-    assert!(store.set_token_expiry(OH, Some(1_800_000_000)).unwrap());
-    assert!(store
-        .set_reconnect_reason(OH, Some("The grant was revoked."))
-        .unwrap());
-    let updated = store.account(OH).unwrap().unwrap();
-    assert_eq!(updated.token_expires_at, Some(1_800_000_000));
+    assert!(store.set_reconnect_reason(alice, Some("revoked")).unwrap());
+    assert!(store.set_token_expiry(alice, None).unwrap());
+    let again = store
+        .save_connection(&NewConnection {
+            username: Some("alice2".into()),
+            ..account(reg, "12345678")
+        })
+        .unwrap();
     assert_eq!(
-        updated.reconnect_reason.as_deref(),
-        Some("The grant was revoked.")
+        again, alice,
+        "the same account at the same registration keeps its id"
     );
-    assert_eq!(updated.account_id, "12345678");
-
-    assert!(store.set_token_expiry(OH, None).unwrap());
-    assert!(store.set_reconnect_reason(OH, None).unwrap());
-    let cleared = store.account(OH).unwrap().unwrap();
+    let record = store.connection(alice).unwrap().unwrap();
     assert_eq!(
-        (cleared.token_expires_at, cleared.reconnect_reason),
-        (None, None)
+        record.reconnect_reason, None,
+        "connecting again clears the reason"
     );
+    assert_eq!(record.username.as_deref(), Some("alice2"));
+    assert_eq!(record.token_expires_at, Some(1_700_036_100));
+    assert_eq!(record.provider, OH);
 
-    let other = AccountRecord {
-        account_id: "87654321".into(),
-        username: None,
-        ..account()
-    };
-    store.save_account(&other).unwrap();
-    assert_eq!(store.account(OH).unwrap(), Some(other));
-
-    store.save_provider_settings(&settings()).unwrap();
-    store.record_event(OH, "connected", "as 87654321").unwrap();
-    assert!(store.remove_account(OH).unwrap());
-    assert!(!store.remove_account(OH).unwrap());
-    assert_eq!(store.account(OH).unwrap(), None);
+    let elsewhere = store
+        .insert_registration(&NewRegistration {
+            base_url: "https://staging.openhumans.org".into(),
+            ..registration(OH)
+        })
+        .unwrap();
+    let same_account_elsewhere = store
+        .save_connection(&account(elsewhere, "12345678"))
+        .unwrap();
+    assert_ne!(same_account_elsewhere, alice);
     assert_eq!(
-        store.provider_settings(OH).unwrap(),
-        Some(settings()),
-        "settings outlive the account"
+        store
+            .connections(ConnectionFilter::Provider(OH))
+            .unwrap()
+            .len(),
+        3
     );
     assert_eq!(
-        store.history(OH, 10).unwrap().len(),
+        store
+            .connections(ConnectionFilter::Registration(reg))
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>(),
+        [alice, bob]
+    );
+
+    let err = store.remove_registration(reg).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Storage, "connections are bound to it");
+    store
+        .record_event(scope(reg, Some(bob)), "connected", "as bob")
+        .unwrap();
+    assert!(store.remove_connection(bob).unwrap());
+    assert!(!store.remove_connection(bob).unwrap());
+    assert_eq!(store.connection(bob).unwrap(), None);
+    assert_eq!(
+        store
+            .history(HistoryFilter::Connection(bob), 10)
+            .unwrap()
+            .len(),
         1,
-        "history outlives the account"
+        "history outlives the connection"
     );
 }
 
 #[test]
-fn history_is_newest_first_and_limited() {
+fn history_is_per_connection_and_per_registration_newest_first_and_limited() {
     let store = Store::open_in_memory().unwrap();
-    assert!(store.history(OH, 10).unwrap().is_empty());
+    let reg = store.insert_registration(&registration(OH)).unwrap();
+    let alice = store.save_connection(&account(reg, "12345678")).unwrap();
+    let bob = store.save_connection(&account(reg, "87654321")).unwrap();
     let before = now_unix();
+    store
+        .record_event(scope(reg, None), "settings_saved", "saved")
+        .unwrap();
     for n in 1..=5 {
         store
-            .record_event(OH, "refreshed", &format!("event {n}"))
+            .record_event(scope(reg, Some(alice)), "refreshed", &format!("event {n}"))
             .unwrap();
     }
+    store
+        .record_event(scope(reg, Some(bob)), "connected", "bob")
+        .unwrap();
     let after = now_unix();
 
-    let latest = store.history(OH, 3).unwrap();
+    let latest = store.history(HistoryFilter::Connection(alice), 3).unwrap();
     let details: Vec<_> = latest.iter().map(|event| event.detail.as_str()).collect();
     assert_eq!(details, ["event 5", "event 4", "event 3"]);
-    assert!(latest
-        .iter()
-        .all(|event| event.provider == OH && event.kind == "refreshed"));
-    assert!(latest
-        .iter()
-        .all(|event| (before..=after).contains(&event.at)));
-
-    assert_eq!(store.history(OH, 100).unwrap().len(), 5);
-    assert!(store.history(OH, 0).unwrap().is_empty());
-    assert_eq!(store.history(OH, usize::MAX).unwrap().len(), 5);
+    assert!(latest.iter().all(|event| event.provider == OH
+        && event.connection_id == Some(alice)
+        && event.registration_id == Some(reg)
+        && (before..=after).contains(&event.at)));
+    assert_eq!(
+        store
+            .history(HistoryFilter::Connection(bob), 10)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .history(HistoryFilter::Registration(reg), 100)
+            .unwrap()
+            .len(),
+        7
+    );
+    assert!(store
+        .history(HistoryFilter::Connection(alice), 0)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .history(HistoryFilter::Connection(alice), usize::MAX)
+            .unwrap()
+            .len(),
+        5
+    );
 }
 
 #[test]
@@ -150,30 +218,48 @@ fn history_event_serializes_for_the_ui() {
     let event = HistoryEvent {
         at: 42,
         provider: OH,
+        registration_id: Some(RegistrationId(3)),
+        connection_id: None,
         kind: "connected".into(),
         detail: "as 1".into(),
     };
     let json = serde_json::to_value(&event).unwrap();
     assert_eq!(
         json,
-        serde_json::json!({"at": 42, "provider": "openhumans", "kind": "connected", "detail": "as 1"})
+        serde_json::json!({"at": 42, "provider": "openhumans", "registration_id": 3,
+            "connection_id": null, "kind": "connected", "detail": "as 1"})
     );
 }
 
 #[test]
-fn file_database_keeps_data_across_reopen_and_migrates_once() {
+fn file_database_keeps_data_across_reopen() {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("nested").join("datalinks.sqlite3");
-    {
+    let (reg, conn) = {
         let store = Store::open(&path).unwrap();
-        store.save_provider_settings(&settings()).unwrap();
-        store.save_account(&account()).unwrap();
-        store.record_event(OH, "connected", "as 12345678").unwrap();
-    }
+        let reg = store.insert_registration(&registration(OH)).unwrap();
+        let conn = store.save_connection(&account(reg, "12345678")).unwrap();
+        store
+            .record_event(scope(reg, Some(conn)), "connected", "as 12345678")
+            .unwrap();
+        (reg, conn)
+    };
     let reopened = Store::open(&path).unwrap();
-    assert_eq!(reopened.provider_settings(OH).unwrap(), Some(settings()));
-    assert_eq!(reopened.account(OH).unwrap(), Some(account()));
-    assert_eq!(reopened.history(OH, 10).unwrap()[0].detail, "as 12345678");
+    assert_eq!(
+        reopened.registration(reg).unwrap().unwrap().client_id,
+        "client-123"
+    );
+    assert_eq!(
+        reopened.connection(conn).unwrap().unwrap().account_id,
+        "12345678"
+    );
+    assert_eq!(
+        reopened
+            .history(HistoryFilter::Connection(conn), 10)
+            .unwrap()[0]
+            .detail,
+        "as 12345678"
+    );
 
     let connection = reopened.lock();
     let version: usize = connection
@@ -186,47 +272,130 @@ fn file_database_keeps_data_across_reopen_and_migrates_once() {
     assert_eq!(journal, "wal");
 }
 
+/// A database as the release before registrations left it: one settings row, one account and
+/// history per provider, a sandbox Open Collective, and Human API's person in its options.
+fn version_4_database(path: &Path) {
+    let mut connection = Connection::open(path).unwrap();
+    for step in &MIGRATIONS[..4] {
+        connection.execute_batch(step).unwrap();
+    }
+    connection.pragma_update(None, "user_version", 4).unwrap();
+    let transaction = connection.transaction().unwrap();
+    transaction
+        .execute_batch(
+            r#"
+            INSERT INTO provider_settings VALUES ('openhumans', 'oh-client',
+                'https://www.openhumans.org', 'loopback', '/callback', 0, 1700000000, '{}');
+            INSERT INTO provider_settings VALUES ('opencollective', 'oc-sandbox-client',
+                'http://127.0.0.1:40001', 'deep_link', '/callback', 1, 1700000001,
+                '{"api_url":"http://127.0.0.1:40001","scopes":["email"]}');
+            INSERT INTO provider_settings VALUES ('humanapi', 'hapi-client',
+                'https://auth.humanapi.co', 'loopback', '/callback', 0, 1700000002,
+                '{"client_user_id":"datalinks-abc","email":"ada@example.org"}');
+            INSERT INTO accounts VALUES ('openhumans', '12345678', 'alice', 1700000100, 1700036100, NULL);
+            INSERT INTO accounts VALUES ('opencollective', 'oc-7', 'ada', 1700000200, NULL, 'revoked');
+            INSERT INTO accounts VALUES ('humanapi', '5a1f0c9e2b7d4e8fa3c6b9d0', 'ada@example.org', 1700000300, NULL, NULL);
+            INSERT INTO connected_sources VALUES ('humanapi', 'src-1', 'Fitbit', 0);
+            INSERT INTO history (at, provider, kind, detail) VALUES (1700000100, 'openhumans', 'connected', 'as 12345678');
+            INSERT INTO history (at, provider, kind, detail) VALUES (1700000400, 'humanapi', 'source_connected', 'Fitbit');
+            INSERT INTO app_settings VALUES ('download_folder', '/home/me/Downloads');
+            "#,
+        )
+        .unwrap();
+    transaction.commit().unwrap();
+}
+
 #[test]
-fn a_version_2_database_gains_empty_provider_options_and_keeps_its_rows() {
+fn a_version_4_database_becomes_registrations_and_connections_once() {
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("datalinks.sqlite3");
-    {
-        let mut connection = Connection::open(&path).unwrap();
-        for step in &MIGRATIONS[..2] {
-            connection.execute_batch(step).unwrap();
-        }
-        connection.pragma_update(None, "user_version", 2).unwrap();
-        let transaction = connection.transaction().unwrap();
-        transaction
-            .execute(
-                "INSERT INTO provider_settings
-                 (provider, client_id, base_url, transport, loopback_path, sandbox, updated_at)
-                 VALUES ('openhumans', 'client-123', 'https://www.openhumans.org', 'loopback',
-                         '/callback', 0, 1700000000)",
-                [],
-            )
-            .unwrap();
-        transaction.commit().unwrap();
-    }
+    version_4_database(&path);
 
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.provider_settings(OH).unwrap(), Some(settings()));
-    let version: usize = store
-        .lock()
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(version, MIGRATIONS.len());
-    let oc = ProviderSettings {
-        provider: Provider::OpenCollective,
-        options: r#"{"scopes":["email","account"]}"#.into(),
-        ..settings()
+    let registrations = store.registrations(None).unwrap();
+    assert_eq!(registrations.len(), 3);
+    let by_provider = |provider| {
+        registrations
+            .iter()
+            .find(|r| r.provider == provider)
+            .unwrap()
     };
-    store.save_provider_settings(&oc).unwrap();
+    let oh = by_provider(OH);
     assert_eq!(
-        store.provider_settings(Provider::OpenCollective).unwrap(),
-        Some(oc)
+        (
+            oh.client_id.as_str(),
+            oh.base_url.as_str(),
+            oh.sandbox,
+            oh.has_client_secret
+        ),
+        ("oh-client", "https://www.openhumans.org", false, true)
     );
-    assert_eq!(store.provider_settings(OH).unwrap(), Some(settings()));
+    assert!(
+        oh.legacy_keyring,
+        "its secrets are still under the old names"
+    );
+    let oc = by_provider(Provider::OpenCollective);
+    assert!(oc.sandbox);
+    assert_eq!(oc.base_url, "", "a sandbox registration keeps no address");
+    assert_eq!(oc.transport, Transport::DeepLink);
+    let hapi = by_provider(Provider::HumanApi);
+    assert!(!hapi.options.contains("client_user_id"), "{}", hapi.options);
+    assert!(hapi.options.contains("ada@example.org"));
+
+    let connections = store.connections(ConnectionFilter::All).unwrap();
+    assert_eq!(connections.len(), 3);
+    let of = |provider| connections.iter().find(|c| c.provider == provider).unwrap();
+    let alice = of(OH);
+    assert_eq!(
+        (
+            alice.account_id.as_str(),
+            alice.username.as_deref(),
+            alice.token_expires_at
+        ),
+        ("12345678", Some("alice"), Some(1_700_036_100))
+    );
+    assert_eq!(alice.registration_id, oh.id);
+    assert!(alice.legacy_keyring);
+    assert_eq!(
+        of(Provider::OpenCollective).reconnect_reason.as_deref(),
+        Some("revoked")
+    );
+    let person = of(Provider::HumanApi);
+    assert_eq!(
+        person.account_id, "datalinks-abc",
+        "keyed by our client_user_id"
+    );
+    assert_eq!(person.credential, CredentialKind::Minted);
+    let details: serde_json::Value = serde_json::from_str(&person.details).unwrap();
+    assert_eq!(details["human_id"], "5a1f0c9e2b7d4e8fa3c6b9d0");
+    assert_eq!(
+        store.connection_sources(person.id).unwrap()[0].name,
+        "Fitbit"
+    );
+
+    let history = store
+        .history(HistoryFilter::Connection(alice.id), 10)
+        .unwrap();
+    assert_eq!(history[0].detail, "as 12345678");
+    assert_eq!(
+        store
+            .history(HistoryFilter::Registration(hapi.id), 10)
+            .unwrap()[0]
+            .kind,
+        "source_connected"
+    );
+    assert_eq!(
+        store.app_setting("download_folder").unwrap().as_deref(),
+        Some("/home/me/Downloads")
+    );
+    drop(store);
+
+    let reopened = Store::open(&path).unwrap();
+    assert_eq!(
+        reopened.registrations(None).unwrap(),
+        registrations,
+        "migrated once"
+    );
 }
 
 #[test]
@@ -239,6 +408,8 @@ fn app_settings_are_absent_until_set_and_the_last_value_wins() {
         store.app_setting("download_folder").unwrap().as_deref(),
         Some("/b")
     );
+    store.remove_app_setting("download_folder").unwrap();
+    assert_eq!(store.app_setting("download_folder").unwrap(), None);
 }
 
 #[test]
@@ -279,42 +450,61 @@ fn unopenable_path_is_a_storage_error() {
 #[test]
 fn store_is_shareable_between_threads() {
     let store = std::sync::Arc::new(Store::open_in_memory().unwrap());
+    let reg = store.insert_registration(&registration(OH)).unwrap();
     let writers: Vec<_> = (0..4)
         .map(|n| {
             let store = store.clone();
-            std::thread::spawn(move || store.record_event(OH, "thread", &n.to_string()).unwrap())
+            std::thread::spawn(move || {
+                store
+                    .record_event(scope(reg, None), "thread", &n.to_string())
+                    .unwrap()
+            })
         })
         .collect();
     for writer in writers {
         writer.join().unwrap();
     }
-    assert_eq!(store.history(OH, 10).unwrap().len(), 4);
+    assert_eq!(
+        store
+            .history(HistoryFilter::Registration(reg), 10)
+            .unwrap()
+            .len(),
+        4
+    );
 }
 
 #[test]
-fn connected_sources_are_replaced_as_a_whole_and_kept_per_provider() {
+fn linked_sources_are_replaced_as_a_whole_and_kept_per_connection() {
     let store = Store::open_in_memory().unwrap();
-    let hapi = Provider::HumanApi;
-    assert!(store.connected_sources(hapi).unwrap().is_empty());
+    let reg = store
+        .insert_registration(&registration(Provider::HumanApi))
+        .unwrap();
+    let ada = store
+        .save_connection(&account(reg, "datalinks-ada"))
+        .unwrap();
+    let bea = store
+        .save_connection(&account(reg, "datalinks-bea"))
+        .unwrap();
+    assert!(store.connection_sources(ada).unwrap().is_empty());
     let source = |id: &str, name: &str| ConnectedSource {
         id: id.into(),
         name: name.into(),
     };
     let two = [source("b1", "Fitbit"), source("a2", "Starfleet Medical")];
-    assert_eq!(store.replace_connected_sources(hapi, &two).unwrap(), 0);
+    assert_eq!(store.replace_connection_sources(ada, &two).unwrap(), 0);
     assert_eq!(
-        store.connected_sources(hapi).unwrap(),
+        store.connection_sources(ada).unwrap(),
         two,
         "in the order given"
     );
-    assert!(store.connected_sources(OH).unwrap().is_empty());
+    assert!(store.connection_sources(bea).unwrap().is_empty());
     assert_eq!(
         store
-            .replace_connected_sources(hapi, &[source("a2", "Starfleet Medical")])
+            .replace_connection_sources(ada, &[source("a2", "Starfleet Medical")])
             .unwrap(),
         2
     );
-    assert_eq!(store.connected_sources(hapi).unwrap().len(), 1);
-    assert_eq!(store.replace_connected_sources(hapi, &[]).unwrap(), 1);
-    assert!(store.connected_sources(hapi).unwrap().is_empty());
+    assert_eq!(store.connection_sources(ada).unwrap().len(), 1);
+    assert!(store.remove_connection(ada).unwrap());
+    assert!(store.connection_sources(ada).unwrap().is_empty());
 }
