@@ -1,6 +1,6 @@
 use crate::TokenEndpointError;
 use datalinks_core::{
-    now_unix, AccessToken, AccountIdentity, Error, ErrorCode, RefreshToken, Result,
+    now_unix, AccessToken, AccountIdentity, Error, ErrorCode, Provider, RefreshToken, Result,
 };
 use datalinks_vault::{SecretKind, SecretOwner, TokenSet, Vault};
 use std::future::Future;
@@ -49,7 +49,7 @@ impl TokenKeeper {
     pub async fn access_token<F, Fut>(&self, refresh: F) -> Result<AccessToken>
     where
         F: FnOnce(RefreshToken) -> Fut,
-        Fut: Future<Output = Result<TokenSet, TokenEndpointError>>,
+        Fut: Future<Output = Result<TokenSet>>,
     {
         let mut cached = self.cached.lock().await;
         let tokens = self.load(&mut cached).await?.ok_or_else(no_tokens)?;
@@ -68,7 +68,7 @@ impl TokenKeeper {
     ) -> Result<AccessToken>
     where
         F: FnOnce(RefreshToken) -> Fut,
-        Fut: Future<Output = Result<TokenSet, TokenEndpointError>>,
+        Fut: Future<Output = Result<TokenSet>>,
     {
         let mut cached = self.cached.lock().await;
         let tokens = self.load(&mut cached).await?.ok_or_else(no_tokens)?;
@@ -160,7 +160,7 @@ impl TokenKeeper {
     ) -> Result<AccessToken>
     where
         F: FnOnce(RefreshToken) -> Fut,
-        Fut: Future<Output = Result<TokenSet, TokenEndpointError>>,
+        Fut: Future<Output = Result<TokenSet>>,
     {
         let refresh_token = tokens.refresh_token.ok_or_else(|| {
             Error::new(
@@ -171,16 +171,7 @@ impl TokenKeeper {
                 ),
             )
         })?;
-        let mut fresh = refresh(refresh_token.clone()).await.map_err(|err| match err {
-            TokenEndpointError::InvalidGrant { .. } => Error::new(
-                ErrorCode::ReconnectNeeded,
-                format!(
-                    "{} no longer accepts this connection (invalid_grant): access was withdrawn or replaced. Connect again; your account, settings and history are kept.",
-                    self.account.registration.provider()
-                ),
-            ),
-            other => Error::from(other),
-        })?;
+        let mut fresh = refresh(refresh_token.clone()).await?;
         // A provider may keep the refresh token and omit it from the response.
         fresh.refresh_token.get_or_insert(refresh_token);
         self.save(&fresh).await?;
@@ -203,6 +194,21 @@ impl TokenKeeper {
         let account = self.account.clone();
         let tokens = tokens.clone();
         blocking(move || vault.set_tokens(&account, &tokens)).await
+    }
+}
+
+/// What a failed refresh means for the connection: `invalid_grant` (the refresh token was
+/// revoked, expired or already rotated) asks the person to connect again; anything else keeps
+/// the tokens for a later try.
+pub fn refresh_failed(provider: Provider, err: TokenEndpointError) -> Error {
+    match err {
+        TokenEndpointError::InvalidGrant { .. } => Error::new(
+            ErrorCode::ReconnectNeeded,
+            format!(
+                "{provider} no longer accepts this connection (invalid_grant): access was withdrawn or replaced. Connect again; your account, settings and history are kept."
+            ),
+        ),
+        other => Error::from(other),
     }
 }
 

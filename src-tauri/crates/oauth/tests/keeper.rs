@@ -3,7 +3,7 @@
 use datalinks_core::{
     now_unix, AccessToken, AccountIdentity, ErrorCode, Provider, RefreshToken, RegistrationIdentity,
 };
-use datalinks_oauth::{TokenEndpointError, TokenKeeper};
+use datalinks_oauth::{refresh_failed, TokenEndpointError, TokenKeeper};
 use datalinks_vault::{MemoryStore, TokenSet, Vault};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -121,7 +121,12 @@ async fn invalid_grant_means_reconnect_and_keeps_the_tokens() {
     let store = Arc::new(MemoryStore::new());
     let keeper = keeper_with(store.clone(), tokens("old", "dead-refresh", 0)).await;
     let err = keeper
-        .access_token(|_| async { Err(TokenEndpointError::InvalidGrant { description: None }) })
+        .access_token(|_| async {
+            Err(refresh_failed(
+                Provider::OpenHumans,
+                TokenEndpointError::InvalidGrant { description: None },
+            ))
+        })
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::ReconnectNeeded);
@@ -137,7 +142,10 @@ async fn network_failure_is_unreachable_and_leaves_tokens_untouched() {
     let keeper = keeper_with(store.clone(), tokens("old", "refresh", 0)).await;
     let err = keeper
         .access_token(|_| async {
-            Err(TokenEndpointError::Unreachable("connection refused".into()))
+            Err(refresh_failed(
+                Provider::OpenHumans,
+                TokenEndpointError::Unreachable("connection refused".into()),
+            ))
         })
         .await
         .unwrap_err();

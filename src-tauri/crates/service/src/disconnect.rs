@@ -1,20 +1,11 @@
-//! Disconnecting: revoke at the provider, delete the local secrets, forget the account,
-//! and say what happened at each step.
+//! Disconnecting one connection: revoke at the provider, delete its secrets from the keyring,
+//! forget the account, and say what happened at each step.
 
+use crate::providers::adapter;
 use crate::{Datalinks, DisconnectReceipt, ReceiptStep, StepOutcome};
-use datalinks_core::{Error, Provider, Result};
-
-/// Where a person withdraws an app's access on the provider's website, when the app cannot.
-/// Open Collective: authorized OAuth apps are listed under the account's admin pages,
-/// personal tokens under "For developers" (providers.md B2).
-fn revoke_page(website: &str, slug: Option<&str>, personal_token: bool) -> String {
-    let website = website.trim_end_matches('/');
-    match (slug, personal_token) {
-        (Some(slug), true) => format!("{website}/{slug}/admin/for-developers"),
-        (Some(slug), false) => format!("{website}/{slug}/admin/authorized-apps"),
-        (None, _) => website.to_owned(),
-    }
-}
+use datalinks_core::{AccountSummary, ConnectionId, Error, Result};
+use datalinks_store::ConnectionFilter;
+use datalinks_vault::{SecretKind, SecretOwner};
 
 pub(crate) fn step(label: &str, outcome: StepOutcome, detail: impl Into<String>) -> ReceiptStep {
     ReceiptStep {
@@ -57,6 +48,28 @@ pub(crate) fn record_deletion(
     true
 }
 
+/// The secrets a connection may have, each deleted on disconnect.
+const CONNECTION_SECRETS: [(SecretKind, &str, &str, Option<&str>); 3] = [
+    (
+        SecretKind::Tokens,
+        "Delete tokens from the OS keyring",
+        "The access and refresh tokens were deleted.",
+        Some("The keyring held no tokens."),
+    ),
+    (
+        SecretKind::PersonalToken,
+        "Delete the personal token from the OS keyring",
+        "The personal token was deleted.",
+        None,
+    ),
+    (
+        SecretKind::PublicToken,
+        "Delete the legacy public token from the OS keyring",
+        "The public token was deleted.",
+        None,
+    ),
+];
+
 impl Datalinks {
     /// Opens a page a disconnect receipt linked to in the system browser. Only links this
     /// service put in a receipt are opened, so the window cannot send the browser elsewhere.
@@ -69,141 +82,79 @@ impl Datalinks {
         self.host.open_in_browser(url)
     }
 
-    pub async fn disconnect(&self, provider: Provider) -> Result<DisconnectReceipt> {
-        let mut steps = Vec::new();
-        self.cancel_connect(provider).await?;
+    /// Disconnects one account; the provider's other connections are not touched.
+    pub async fn disconnect(&self, id: ConnectionId) -> Result<DisconnectReceipt> {
+        let (registration, connection) = self.connection_for_use(id).await?;
+        let provider = connection.provider;
+        let scope = self.connection_scope(&registration, id);
+        if self.attempts.inspect(&registration.id(), |a| a.context.reconnect) == Some(Some(id)) {
+            self.cancel_connect(registration.id()).await?;
+        }
+        self.end_connect_window_for(id);
 
-        let tokens = self.keeper(provider).current().await;
-        let client = self.oauth_client(provider).await;
-        let personal_token = self.personal_token(provider).await;
-        let cannot_revoke =
-            matches!(personal_token, Ok(Some(_))) || client.as_ref().is_ok_and(|c| !c.can_revoke());
-        match (&tokens, &client) {
-            _ if provider == Provider::HumanApi => steps.push(step(
-                "Revoke access",
-                StepOutcome::Skipped,
-                self.hapi_revoke_hint(),
-            )),
-            _ if cannot_revoke => {
-                let website = self
-                    .store
-                    .provider_settings(provider)?
-                    .map(|s| s.base_url)
-                    .unwrap_or_default();
-                let slug = self.store.account(provider)?.and_then(|a| a.username);
-                let link = revoke_page(
-                    &website,
-                    slug.as_deref(),
-                    matches!(personal_token, Ok(Some(_))),
-                );
-                self.receipt_links.lock().unwrap().insert(link.clone());
-                steps.push(ReceiptStep {
-                    link: Some(link.clone()),
-                    ..step(
-                        "Revoke access",
-                        StepOutcome::Skipped,
-                        format!("{provider} gives apps no way to revoke their own access. Datalinks forgets its tokens below; to withdraw access on {provider} too, open {link}."),
-                    )
-                });
+        let account = registration.account(&connection.account_id);
+        let stored = {
+            let account = account.clone();
+            self.vault_call(move |vault| vault.tokens(&account)).await
+        };
+        let mut steps = match &stored {
+            Ok(tokens) => {
+                adapter(provider)
+                    .revoke(self, &registration, &connection, tokens.as_ref())
+                    .await
             }
-            (Ok(Some(tokens)), Ok(client)) => {
-                let revoke_hint =
-                    format!("revoke access on {provider}'s website (Manage connections)");
-                let revocations = [
-                    (
-                        "Revoke the access token",
-                        Some(&tokens.access_token),
-                        "access_token",
-                    ),
-                    (
-                        "Revoke the refresh token",
-                        tokens.refresh_token.as_ref(),
-                        "refresh_token",
-                    ),
-                ];
-                for (label, token, type_hint) in revocations {
-                    steps.push(match token {
-                        None => step(label, StepOutcome::Skipped, "There was no such token."),
-                        Some(token) => match client.revoke(token, type_hint).await {
-                            Ok(()) => step(
-                                label,
-                                StepOutcome::Done,
-                                format!("{provider} accepted the revocation."),
-                            ),
-                            Err(e) => {
-                                step(label, StepOutcome::Failed, format!("{e}; {revoke_hint}."))
-                            }
-                        },
-                    });
-                }
-            }
-            (Ok(None), _) => steps.push(step(
-                "Revoke tokens",
-                StepOutcome::Skipped,
-                "No tokens were stored.",
-            )),
-            (Err(e), _) | (_, Err(e)) => steps.push(step(
-                "Revoke tokens",
-                StepOutcome::Failed,
-                e.message.clone(),
-            )),
+            Err(e) => vec![step("Revoke tokens", StepOutcome::Failed, e.message.clone())],
+        };
+
+        let mut all_deleted = true;
+        for (kind, label, done, absent) in CONNECTION_SECRETS {
+            let account = account.clone();
+            let deleted = self
+                .vault_call(move |vault| vault.delete(SecretOwner::Account(&account), kind))
+                .await;
+            all_deleted &= record_deletion(&mut steps, label, deleted, done, absent);
         }
 
-        let personal_token_deleted = match personal_token {
-            Ok(None) => true,
-            found => {
-                let deleted = match found {
-                    Ok(_) => {
-                        self.vault_call(move |v| v.delete_personal_token(provider))
-                            .await
-                    }
-                    Err(e) => Err(e),
-                };
-                record_deletion(
-                    &mut steps,
-                    "Delete the personal token from the OS keyring",
-                    deleted,
-                    "The personal token was deleted.",
-                    None,
-                )
-            }
-        };
-
-        let tokens_deleted = record_deletion(
-            &mut steps,
-            "Delete tokens from the OS keyring",
-            self.keeper(provider).forget().await,
-            "The access and refresh tokens were deleted.",
-            Some("The keyring held no tokens."),
-        );
-
-        let linked_data_forgotten = match provider {
-            Provider::HumanApi => self.hapi_forget_linked(&mut steps).await,
-            _ => true,
-        };
-
-        if tokens_deleted && personal_token_deleted && linked_data_forgotten {
-            let removed = self.store.remove_account(provider)?;
-            let (outcome, detail) = if removed {
-                (
+        if all_deleted {
+            let sources = self.store.connection_sources(id)?.len();
+            if sources > 0 {
+                steps.push(step(
+                    "Forget the linked sources",
                     StepOutcome::Done,
-                    "The account details were removed; settings and history are kept.",
-                )
-            } else {
-                (StepOutcome::Skipped, "No account details were stored.")
-            };
-            steps.push(step("Forget the account on this computer", outcome, detail));
-            self.store
-                .record_event(provider, "disconnected", "Disconnected.")?;
+                    format!("The list of {sources} linked source(s) was removed from this computer."),
+                ));
+            }
+            self.store.remove_connection(id)?;
+            self.forget_connection_state(id);
+            steps.push(step(
+                "Forget the account on this computer",
+                StepOutcome::Done,
+                "The account details were removed; settings and history are kept.",
+            ));
+            self.store.record_event(scope, "disconnected", "Disconnected.")?;
+            let left = self
+                .store
+                .connections(ConnectionFilter::Registration(registration.id()))?;
+            if registration.record.retired && left.is_empty() {
+                // An earlier setup with nothing bound to it any more goes, with its secret.
+                self.remove_unused_registration(&registration.record).await;
+            }
         } else {
             steps.push(step(
                 "Forget the account on this computer",
                 StepOutcome::Skipped,
-                "Kept until the tokens can be deleted.",
+                "Kept until its secrets can be deleted.",
             ));
         }
-        self.set_last_error(provider, None);
-        self.announce(provider).await;
-        Ok(DisconnectReceipt { provider, steps })
+        self.announce().await;
+        Ok(DisconnectReceipt {
+            provider,
+            account: AccountSummary {
+                account_id: connection.account_id,
+                username: connection.username,
+                connected_at: connection.connected_at,
+            },
+            steps,
+        })
     }
 }

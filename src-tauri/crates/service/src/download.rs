@@ -4,9 +4,9 @@
 
 use crate::progress::Tracker;
 use crate::{Datalinks, DownloadRunKind, DownloadSummary, FailedDownload};
-use datalinks_core::{Error, ErrorCode, Provider, Result};
+use datalinks_core::{ConnectionId, Error, ErrorCode, Result};
 use datalinks_openhumans::download::{fetch_file, Fetched, FileToFetch};
-use datalinks_openhumans::{ApiClient, DataFile};
+use datalinks_openhumans::{ApiClient, ApiError, DataFile};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -53,14 +53,14 @@ impl Datalinks {
     /// valid access token; files already on disk with the same md5 are skipped.
     pub async fn download_files(
         self: &Arc<Self>,
+        connection: ConnectionId,
         file_ids: Vec<u64>,
         folder: &Path,
     ) -> Result<DownloadSummary> {
         let cancel = self.begin_download_run()?;
         let _run = DownloadRun(self);
-        let provider = Provider::OpenHumans;
-        let api = self.api_client(provider)?;
-        let member = self.member(&api).await?;
+        let api = self.member_api(connection).await?;
+        let member = self.member(connection, &api).await?;
         let member_folder = folder.join(safe_file_name(&member.project_member_id));
         let (jobs, unknown) = plan(&member_folder, &member.files, &file_ids);
 
@@ -69,7 +69,9 @@ impl Datalinks {
         let (api, tracker, cancel) = (&api, &tracker, &cancel);
         let outcomes: Vec<(Job, Result<Fetched>)> = futures::stream::iter(jobs)
             .map(|job| async move {
-                let outcome = self.download_one(api, &job, tracker, cancel).await;
+                let outcome = self
+                    .download_one(connection, api, &job, tracker, cancel)
+                    .await;
                 (job, outcome)
             })
             .buffer_unordered(CONCURRENT_DOWNLOADS)
@@ -104,8 +106,7 @@ impl Datalinks {
                 Ok(Fetched::Cancelled) => summary.cancelled += 1,
             }
         }
-        self.store
-            .record_event(provider, "files_downloaded", &history_line(&summary))?;
+        self.record_for(connection, "files_downloaded", &history_line(&summary))?;
         Ok(summary)
     }
 
@@ -133,6 +134,7 @@ impl Datalinks {
 
     async fn download_one(
         self: &Arc<Self>,
+        connection: ConnectionId,
         api: &ApiClient,
         job: &Job,
         tracker: &Tracker<'_>,
@@ -144,9 +146,12 @@ impl Datalinks {
         tracker.start(job.file_id, &job.source, &job.basename);
         let file_id = job.file_id;
         let fresh_url = || {
-            self.with_token(Provider::OpenHumans, move |credential| {
+            self.with_token(connection, move |credential| {
                 let api = api.clone();
-                async move { api.download_url(credential.secret(), file_id).await }
+                async move {
+                    let token = credential.access_token().map_err(ApiError::Failed)?;
+                    api.download_url(token, file_id).await
+                }
             })
         };
         let progress = |bytes, total| tracker.advance(file_id, bytes, total);

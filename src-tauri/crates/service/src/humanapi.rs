@@ -7,25 +7,26 @@
 //! back over an untrusted channel, so [`Datalinks::apply_connect_event`] accepts them only for the
 //! Connect window that is open, and only in the exact documented shape.
 
-use crate::disconnect::{record_deletion, step};
-use crate::options::HumanApiOptions;
+use crate::providers::HumanApi;
+use crate::registrations::Registration;
 use crate::{
-    Datalinks, HapiActivity, HapiPage, HapiProfile, HapiReport, HapiSource, ProviderOptions,
-    ReceiptStep, SavedReport, StepOutcome,
+    wrong_provider, Datalinks, HapiActivity, HapiPage, HapiProfile, HapiReport, HapiSource,
+    SavedReport,
 };
-use datalinks_core::{now_unix, Error, ErrorCode, Provider, Result, SecretString};
+use datalinks_core::{
+    now_unix, ConnectionId, CredentialKind, Error, ErrorCode, Provider, PublicToken,
+    RegistrationId, Result, SecretString, SignInState, SignInTarget,
+};
 use datalinks_humanapi::{
-    self as hapi, CloseStatus, ConnectOutcome, ConnectToken, PageRequest, ReportFormat, SourceRef,
-    WellnessList,
+    self as hapi, CloseStatus, ConnectOutcome, ConnectToken, HumanApiError, PageRequest,
+    ReportFormat, SourceRef, WellnessList,
 };
 use datalinks_oauth::random_state;
-use datalinks_store::{AccountRecord, ConnectedSource};
+use datalinks_store::{ConnectedSource, ConnectionRecord, EventScope, NewConnection};
 use datalinks_vault::TokenSet;
 use std::path::Path;
 use std::sync::Arc;
 use url::Url;
-
-const PROVIDER: Provider = Provider::HumanApi;
 
 /// Items per page of the reports and the wellness list.
 pub const HAPI_PAGE_SIZE: u32 = 25;
@@ -41,11 +42,17 @@ const CONNECT_PAGE_ORIGIN: &str = "https://hapi-connect.humanapi.co";
 const CONNECT_WINDOW_SECS: i64 = 3600;
 
 /// The Connect window that is open: its results are accepted only under this id, until it
-/// closes or expires.
+/// closes or expires, and only for the person it was opened for.
 #[derive(Debug, Clone)]
 pub(crate) struct ConnectAttempt {
     id: String,
     expires_at: i64,
+    registration: RegistrationId,
+    /// Our id of the person at Human API: the connection's account id.
+    client_user_id: String,
+    email: Option<String>,
+    /// The connection this window links more sources for, if any.
+    reconnect: Option<ConnectionId>,
     /// From the session token; an id token (returning user) does not say.
     human_id: Option<String>,
     /// Connect 1.x, which reports `finish` and `close` instead of the 2.x events.
@@ -73,7 +80,7 @@ pub enum ConnectWidget {
     Legacy {
         client_id: String,
         client_user_id: String,
-        public_token: Option<SecretString>,
+        public_token: Option<PublicToken>,
     },
 }
 
@@ -94,7 +101,7 @@ impl ConnectLaunch {
                 .append_pair("clientUserId", client_user_id)
                 .append_pair(
                     "publicToken",
-                    public_token.as_ref().map_or("", SecretString::expose),
+                    public_token.as_ref().map_or("", PublicToken::expose),
                 ),
         };
         parameters.finish()
@@ -110,27 +117,9 @@ struct Opening {
     described: &'static str,
 }
 
-impl crate::status::ProviderFailure for hapi::HumanApiError {
-    fn token_rejected(&self) -> bool {
-        matches!(self, Self::TokenRejected { .. })
-    }
-}
-
 impl Datalinks {
-    fn hapi_options(&self) -> Result<(datalinks_store::ProviderSettings, HumanApiOptions)> {
-        let settings = self.settings_or_error(PROVIDER)?;
-        let ProviderOptions::HumanApi(options) = self.options(&settings)? else {
-            return Err(Error::internal("Human API settings of another provider"));
-        };
-        Ok((settings, options))
-    }
-
-    fn hapi_config(
-        &self,
-        settings: &datalinks_store::ProviderSettings,
-        options: &HumanApiOptions,
-        client_secret: SecretString,
-    ) -> Result<hapi::Config> {
+    fn hapi_config(registration: &Registration, client_secret: datalinks_core::ClientSecret) -> Result<hapi::Config> {
+        let options = HumanApi::options(&registration.settings)?;
         let parse = |raw: &str| {
             Url::parse(raw).map_err(|e| Error::invalid_input(format!("{raw:?} is not a URL: {e}")))
         };
@@ -140,96 +129,118 @@ impl Datalinks {
             data_api_url: parse(&options.data_api_url)?,
             connect_script_url: parse(&options.connect_script_url)?,
             legacy_connect_script_url: parse(&options.legacy_connect_script_url)?,
-            client_id: settings.client_id.clone(),
+            client_id: registration.settings.client_id.clone(),
             client_secret,
         })
     }
 
-    pub(crate) async fn hapi_auth(&self) -> Result<(hapi::AuthClient, String)> {
-        let (settings, options) = self.hapi_options()?;
-        let secret = self.client_secret(PROVIDER).await?;
-        let config = self.hapi_config(&settings, &options, secret)?;
-        let client_user_id = self.hapi_client_user_id(settings, options)?;
-        Ok((
-            hapi::AuthClient::new(self.http.clone(), config)?,
-            client_user_id,
-        ))
+    /// The registration's auth service client, with its client secret.
+    async fn hapi_auth(&self, registration: &Registration) -> Result<hapi::AuthClient> {
+        let secret = self.required_client_secret(registration).await?;
+        hapi::AuthClient::new(self.http.clone(), Self::hapi_config(registration, secret)?)
     }
 
-    /// The linked person's id at Human API, generated and stored the first time.
-    fn hapi_client_user_id(
-        &self,
-        mut settings: datalinks_store::ProviderSettings,
-        mut options: HumanApiOptions,
-    ) -> Result<String> {
-        if let Some(id) = &options.client_user_id {
-            return Ok(id.clone());
+    /// The Data API of a Human API connection's registration.
+    async fn hapi_data_api(&self, connection: ConnectionId) -> Result<hapi::DataApi> {
+        let (registration, record) = self.connection_for_use(connection).await?;
+        if record.provider != Provider::HumanApi {
+            return Err(wrong_provider(record.provider, Provider::HumanApi));
         }
-        let id = format!("datalinks-{}", &random_state()[..22]);
-        options.client_user_id = Some(id.clone());
-        settings.options = ProviderOptions::HumanApi(options).to_column();
-        self.store.save_provider_settings(&settings)?;
-        Ok(id)
-    }
-
-    fn hapi_data_api(&self) -> Result<hapi::DataApi> {
-        let (_, options) = self.hapi_options()?;
-        let url = Url::parse(&options.data_api_url)
+        let url = Url::parse(&HumanApi::options(&registration.settings)?.data_api_url)
             .map_err(|e| Error::invalid_input(format!("The Data API URL is not a URL: {e}")))?;
         hapi::DataApi::new(self.http.clone(), url)
     }
 
-    /// A new access token (type access, 86400 s) for the linked person.
-    pub(crate) async fn hapi_mint_access_token(&self) -> Result<TokenSet> {
-        let (_, options) = self.hapi_options()?;
-        if options.legacy_flow {
+    /// A new access token (type access, 86400 s) for the connection's person.
+    pub(crate) async fn hapi_mint_access_token(
+        &self,
+        registration: &Registration,
+        connection: &ConnectionRecord,
+    ) -> Result<TokenSet> {
+        if HumanApi::options(&registration.settings)?.legacy_flow {
             return Err(Error::new(
                 ErrorCode::ReconnectNeeded,
                 "The legacy Human API access token was refused: connect through Connect 1.x and finalize again.",
             ));
         }
-        let (auth, client_user_id) = self.hapi_auth().await?;
-        let access = auth.access_token(&client_user_id).await?;
+        let auth = self.hapi_auth(registration).await?;
+        let access = auth.access_token(&connection.account_id).await?;
         Ok(TokenSet {
             access_token: access.token,
             refresh_token: access.refresh_token,
-            expires_at: access.expires_at,
+            expires_at: Some(access.expires_at),
             scope: None,
         })
     }
 
-    /// Opens a Connect attempt: mints a session token, or an id token when Human API says the
-    /// person already connected a source (HTTP 403); with the legacy flow, Connect 1.x opens
-    /// with the person's public token instead. Any earlier attempt is retired.
-    pub async fn hapi_start_connect(self: &Arc<Self>) -> Result<ConnectLaunch> {
-        let (settings, options) = self.hapi_options()?;
-        let (auth, client_user_id) = self.hapi_auth().await?;
+    /// Opens a Connect attempt for a new person (the email in the registration's settings; one
+    /// of its connections when it is already theirs) or for an existing connection: mints a
+    /// session token, or an id token when Human API says the person already connected a source
+    /// (HTTP 403); with the legacy flow, Connect 1.x opens with the person's public token
+    /// instead. Any earlier attempt is retired.
+    pub async fn hapi_start_connect(self: &Arc<Self>, target: SignInTarget) -> Result<ConnectLaunch> {
+        let (registration, reconnect) = self.sign_in_target(target).await?;
+        if registration.record.provider != Provider::HumanApi {
+            return Err(wrong_provider(registration.record.provider, Provider::HumanApi));
+        }
+        let options = HumanApi::options(&registration.settings)?.clone();
+        let (client_user_id, email) = match &reconnect {
+            Some(connection) => (connection.account_id.clone(), connection.username.clone()),
+            None => {
+                let email = options.email.clone().ok_or_else(|| {
+                    Error::invalid_input(
+                        "Enter the email of the person to link in the Human API settings first.",
+                    )
+                })?;
+                let theirs = self
+                    .store
+                    .connections(datalinks_store::ConnectionFilter::Registration(registration.id()))?
+                    .into_iter()
+                    .find(|c| c.username.as_deref() == Some(email.as_str()));
+                let client_user_id = theirs
+                    .map(|c| c.account_id)
+                    .unwrap_or_else(|| format!("datalinks-{}", &random_state()[..22]));
+                (client_user_id, Some(email))
+            }
+        };
+        let auth = self.hapi_auth(&registration).await?;
+        let opened = if options.legacy_flow {
+            self.open_legacy(&auth, &registration, reconnect.as_ref(), &client_user_id)
+                .await
+        } else {
+            self.open_current(&auth, &client_user_id, email.clone()).await
+        };
         let Opening {
             widget,
             human_id,
             expires_at,
             described,
-        } = if options.legacy_flow {
-            self.open_legacy(&auth, settings.client_id, client_user_id)
-                .await?
-        } else {
-            self.open_current(&auth, client_user_id, options.email)
-                .await?
+        } = match opened {
+            Ok(opening) => opening,
+            Err(err) => {
+                self.set_sign_in_error(registration.id(), Some(err.clone()));
+                self.announce().await;
+                return Err(err);
+            }
         };
         let attempt = ConnectAttempt {
             id: random_state(),
             expires_at,
+            registration: registration.id(),
+            client_user_id,
+            email,
+            reconnect: reconnect.map(|c| c.id),
             human_id,
             legacy: options.legacy_flow,
         };
         *self.connect_window.lock().unwrap() = Some(attempt.clone());
-        self.set_last_error(PROVIDER, None);
+        self.set_sign_in_error(registration.id(), None);
         self.store.record_event(
-            PROVIDER,
+            self.registration_scope(&registration),
             "connect_opened",
             &format!("Opened Human API {described}."),
         )?;
-        self.announce(PROVIDER).await;
+        self.announce().await;
         let config = auth.config();
         let script_url = if attempt.legacy {
             config.legacy_connect_script_url.clone()
@@ -256,7 +267,7 @@ impl Datalinks {
     async fn open_current(
         &self,
         auth: &hapi::AuthClient,
-        client_user_id: String,
+        client_user_id: &str,
         email: Option<String>,
     ) -> Result<Opening> {
         let email = email.ok_or_else(|| {
@@ -264,15 +275,7 @@ impl Datalinks {
                 "Enter the email of the person to link in the Human API settings first.",
             )
         })?;
-        let token = match auth.connect_token(&client_user_id, &email).await {
-            Ok(token) => token,
-            Err(err) => {
-                let err = Error::from(err);
-                self.set_last_error(PROVIDER, Some(err.clone()));
-                self.announce(PROVIDER).await;
-                return Err(err);
-            }
-        };
+        let token = auth.connect_token(client_user_id, &email).await?;
         let (human_id, described) = match &token {
             ConnectToken::Session { human_id, .. } => (
                 Some(human_id.clone()),
@@ -293,24 +296,36 @@ impl Datalinks {
         })
     }
 
-    /// Connect 1.x: no token is minted; it opens with the kept public token, recovered first
-    /// when the keyring lost it.
+    /// Connect 1.x: no token is minted; it opens with the connection's kept public token,
+    /// recovered first when the keyring lost it.
     async fn open_legacy(
         &self,
         auth: &hapi::AuthClient,
-        client_id: String,
-        client_user_id: String,
+        registration: &Registration,
+        connection: Option<&ConnectionRecord>,
+        client_user_id: &str,
     ) -> Result<Opening> {
-        let human_id = self.store.account(PROVIDER)?.map(|a| a.account_id);
-        let kept = self.vault_call(|v| v.public_token(PROVIDER)).await?;
-        let public_token = match (kept, &human_id) {
-            (None, Some(human_id)) => Some(self.recover_public_token(auth, human_id).await?),
-            (kept, _) => kept,
+        let human_id = connection.and_then(human_id_of);
+        let public_token = match connection {
+            None => None,
+            Some(connection) => {
+                let account = registration.account(&connection.account_id);
+                let kept = self
+                    .vault_call(move |vault| vault.public_token(&account))
+                    .await?;
+                match (kept, &human_id) {
+                    (None, Some(human_id)) => Some(
+                        self.recover_public_token(auth, registration, connection, human_id)
+                            .await?,
+                    ),
+                    (kept, _) => kept,
+                }
+            }
         };
         Ok(Opening {
             widget: ConnectWidget::Legacy {
-                client_id,
-                client_user_id,
+                client_id: registration.settings.client_id.clone(),
+                client_user_id: client_user_id.to_owned(),
                 public_token,
             },
             human_id,
@@ -319,23 +334,46 @@ impl Datalinks {
         })
     }
 
-    /// Unix seconds until which the open Connect window's results are accepted.
-    pub(crate) fn connect_window_open(&self, provider: Provider) -> Option<i64> {
-        if provider != PROVIDER {
-            return None;
-        }
+    /// The registration's Connect window as a sign-in state, while one is open.
+    pub(crate) fn connect_window_state(&self, registration: RegistrationId) -> Option<SignInState> {
         let now = now_unix();
         self.connect_window
             .lock()
             .unwrap()
             .as_ref()
-            .filter(|a| a.expires_at >= now)
-            .map(|a| a.expires_at)
+            .filter(|a| a.registration == registration && a.expires_at >= now)
+            .map(|a| SignInState::ConnectWindowOpen {
+                expires_at: a.expires_at,
+                reconnecting: a.reconnect,
+            })
     }
 
-    /// Ends the Connect attempt without a result; returns whether one was open.
-    pub(crate) fn end_connect_window(&self) -> bool {
-        self.connect_window.lock().unwrap().take().is_some()
+    /// Ends the registration's Connect attempt without a result; returns whether one was open.
+    pub(crate) fn end_connect_window_of(&self, registration: RegistrationId) -> bool {
+        let mut open = self.connect_window.lock().unwrap();
+        let ours = open.as_ref().is_some_and(|a| a.registration == registration);
+        ours && open.take().is_some()
+    }
+
+    /// Ends a Connect attempt that links more sources for `connection`.
+    pub(crate) fn end_connect_window_for(&self, connection: ConnectionId) {
+        let mut open = self.connect_window.lock().unwrap();
+        if open.as_ref().is_some_and(|a| a.reconnect == Some(connection)) {
+            open.take();
+        }
+    }
+
+    /// Ends the open Connect attempt, whatever it was for.
+    fn end_connect_window(&self) {
+        self.connect_window.lock().unwrap().take();
+    }
+
+    fn attempt_scope(&self, attempt: &ConnectAttempt) -> EventScope {
+        EventScope {
+            provider: Provider::HumanApi,
+            registration: Some(attempt.registration),
+            connection: attempt.reconnect,
+        }
     }
 
     /// The Connect window of `attempt_id` was closed: its attempt ends, unless a result already
@@ -344,15 +382,19 @@ impl Datalinks {
         let ended = {
             let mut open = self.connect_window.lock().unwrap();
             let ours = open.as_ref().is_some_and(|a| a.id == attempt_id);
-            ours && open.take().is_some()
+            if ours {
+                open.take()
+            } else {
+                None
+            }
         };
-        if ended {
+        if let Some(attempt) = ended {
             let _ = self.store.record_event(
-                PROVIDER,
+                self.attempt_scope(&attempt),
                 "connect_cancelled",
                 "The Human API Connect window was closed before Connect reported back.",
             );
-            self.announce(PROVIDER).await;
+            self.announce().await;
         }
     }
 
@@ -410,18 +452,19 @@ impl Datalinks {
         kind: &str,
         json: &str,
     ) -> Result<()> {
-        let outcome = match self.open_attempt(attempt_id) {
-            Ok(attempt) if attempt.legacy => self.record_legacy_event(kind, json).await,
-            Ok(attempt) => self.record_connect_event(&attempt, kind, json),
-            Err(err) => Err(err),
+        let attempt = self.open_attempt(attempt_id);
+        let outcome = match &attempt {
+            Ok(attempt) if attempt.legacy => self.record_legacy_event(attempt, kind, json).await,
+            Ok(attempt) => self.record_connect_event(attempt, kind, json).await,
+            Err(err) => Err(err.clone()),
         };
-        if let Err(err) = &outcome {
+        if let (Err(err), Ok(attempt)) = (&outcome, &attempt) {
             let _ = self
                 .store
-                .record_event(PROVIDER, "connect_event_refused", &err.message);
-            self.set_last_error(PROVIDER, Some(err.clone()));
+                .record_event(self.attempt_scope(attempt), "connect_event_refused", &err.message);
+            self.set_sign_in_error(attempt.registration, Some(err.clone()));
         }
-        self.announce(PROVIDER).await;
+        self.announce().await;
         outcome
     }
 
@@ -442,13 +485,18 @@ impl Datalinks {
     /// Connect 1.x ends with `finish(err, sessionTokenObject)` once the person connected a
     /// source (seed 003), or with `close()`. The object is finalized with the client secret, so
     /// a forged one gains nothing: Human API verifies its session token.
-    async fn record_legacy_event(self: &Arc<Self>, kind: &str, json: &str) -> Result<()> {
+    async fn record_legacy_event(
+        self: &Arc<Self>,
+        attempt: &ConnectAttempt,
+        kind: &str,
+        json: &str,
+    ) -> Result<()> {
         match kind {
             "finish" => {
-                self.hapi_finalize_legacy(json).await?;
+                let connection = self.hapi_finalize_legacy(attempt, json).await?;
                 self.end_connect_window();
                 // `finish` does not say which sources; the Data API does.
-                self.hapi_sources().await.map(drop)
+                self.hapi_sources(connection).await.map(drop)
             }
             "error" => {
                 let message = serde_json::from_str::<serde_json::Value>(json)
@@ -462,14 +510,14 @@ impl Datalinks {
                     ErrorCode::ProviderError,
                     format!("Human API Connect 1.x ended with an error: {shown}"),
                 );
-                self.set_last_error(PROVIDER, Some(error.clone()));
+                self.set_sign_in_error(attempt.registration, Some(error.clone()));
                 self.store
-                    .record_event(PROVIDER, "connect_closed", &error.message)
+                    .record_event(self.attempt_scope(attempt), "connect_closed", &error.message)
             }
             "close" => {
                 self.end_connect_window();
                 self.store.record_event(
-                    PROVIDER,
+                    self.attempt_scope(attempt),
                     "connect_closed",
                     "Human API Connect 1.x was closed.",
                 )
@@ -481,7 +529,12 @@ impl Datalinks {
         }
     }
 
-    fn record_connect_event(&self, attempt: &ConnectAttempt, kind: &str, json: &str) -> Result<()> {
+    async fn record_connect_event(
+        &self,
+        attempt: &ConnectAttempt,
+        kind: &str,
+        json: &str,
+    ) -> Result<()> {
         let event = hapi::parse_connect_event(kind, json)?;
         let names = |sources: &[SourceRef]| {
             sources
@@ -492,7 +545,7 @@ impl Datalinks {
         };
         match event.outcome {
             ConnectOutcome::SourceConnected | ConnectOutcome::SourceDisconnected => {
-                self.save_sources(attempt, &event.current_connections)?;
+                let connection = self.save_sources(attempt, &event.current_connections)?;
                 let (kind, verb, changed) = match event.outcome {
                     ConnectOutcome::SourceConnected => {
                         ("source_connected", "Connected", &event.connected_sources)
@@ -503,9 +556,13 @@ impl Datalinks {
                         &event.disconnected_sources,
                     ),
                 };
-                self.set_last_error(PROVIDER, None);
+                self.set_sign_in_error(attempt.registration, None);
+                let scope = EventScope {
+                    connection: connection.or(attempt.reconnect),
+                    ..self.attempt_scope(attempt)
+                };
                 self.store.record_event(
-                    PROVIDER,
+                    scope,
                     kind,
                     &format!("{verb} {} in Human API Connect.", names(changed)),
                 )
@@ -514,10 +571,14 @@ impl Datalinks {
                 self.end_connect_window();
                 let message = match status {
                     CloseStatus::Success => {
-                        self.save_sources(attempt, &event.current_connections)?;
-                        self.set_last_error(PROVIDER, None);
+                        let connection = self.save_sources(attempt, &event.current_connections)?;
+                        self.set_sign_in_error(attempt.registration, None);
+                        let scope = EventScope {
+                            connection: connection.or(attempt.reconnect),
+                            ..self.attempt_scope(attempt)
+                        };
                         return self.store.record_event(
-                            PROVIDER,
+                            scope,
                             "connect_closed",
                             &format!(
                                 "Human API Connect was closed; {} source(s) connected.",
@@ -536,14 +597,20 @@ impl Datalinks {
                     }
                 };
                 let error = Error::new(ErrorCode::ProviderError, message);
-                self.set_last_error(PROVIDER, Some(error));
-                self.store.record_event(PROVIDER, "connect_closed", message)
+                self.set_sign_in_error(attempt.registration, Some(error));
+                self.store
+                    .record_event(self.attempt_scope(attempt), "connect_closed", message)
             }
         }
     }
 
-    /// Stores the person's current connections and, with the first one, the account.
-    fn save_sources(&self, attempt: &ConnectAttempt, current: &[SourceRef]) -> Result<()> {
+    /// Stores the person's current connections; with the first one, the person becomes a
+    /// connection of the registration. Returns it, once it exists.
+    fn save_sources(
+        &self,
+        attempt: &ConnectAttempt,
+        current: &[SourceRef],
+    ) -> Result<Option<ConnectionId>> {
         let sources: Vec<ConnectedSource> = current
             .iter()
             .map(|s| ConnectedSource {
@@ -551,42 +618,45 @@ impl Datalinks {
                 name: s.name.clone(),
             })
             .collect();
-        self.store.replace_connected_sources(PROVIDER, &sources)?;
-        if sources.is_empty() {
-            return Ok(());
-        }
-        if self.store.account(PROVIDER)?.is_some() {
-            // A connected source is what Human API issues access tokens for.
-            self.store.set_reconnect_reason(PROVIDER, None)?;
-            return Ok(());
-        }
-        let (_, options) = self.hapi_options()?;
-        let account_id = match (&attempt.human_id, &options.client_user_id) {
-            (Some(human_id), _) => human_id.clone(),
-            (None, Some(client_user_id)) => client_user_id.clone(),
-            (None, None) => return Err(Error::internal("a Connect attempt without a user")),
+        let existing = self
+            .store
+            .connection_of(attempt.registration, &attempt.client_user_id)?;
+        let connection = match existing {
+            Some(id) => {
+                if !sources.is_empty() {
+                    // A connected source is what Human API issues access tokens for.
+                    self.store.set_reconnect_reason(id, None)?;
+                }
+                id
+            }
+            None if sources.is_empty() => return Ok(None),
+            None => self.store.save_connection(&NewConnection {
+                registration_id: attempt.registration,
+                account_id: attempt.client_user_id.clone(),
+                username: attempt.email.clone(),
+                credential: CredentialKind::Minted,
+                details: serde_json::json!({ "human_id": attempt.human_id }).to_string(),
+                token_expires_at: None,
+            })?,
         };
-        self.store.save_account(&AccountRecord {
-            provider: PROVIDER,
-            account_id,
-            username: options.email,
-            connected_at: now_unix(),
-            token_expires_at: None,
-            reconnect_reason: None,
-        })
+        self.store.replace_connection_sources(connection, &sources)?;
+        Ok(Some(connection))
     }
 
-    /// The sources the person linked, as Connect last reported them.
-    pub fn hapi_connected_sources(&self) -> Result<Vec<ConnectedSource>> {
-        self.store.connected_sources(PROVIDER)
+    /// The sources the person linked, as Connect or the Data API last reported them.
+    pub fn hapi_connected_sources(&self, connection: ConnectionId) -> Result<Vec<ConnectedSource>> {
+        self.store.connection_sources(connection)
     }
 
-    pub async fn hapi_profile(self: &Arc<Self>) -> Result<HapiProfile> {
-        let api = self.hapi_data_api()?;
+    pub async fn hapi_profile(self: &Arc<Self>, connection: ConnectionId) -> Result<HapiProfile> {
+        let api = self.hapi_data_api(connection).await?;
         let profile = self
-            .with_token(PROVIDER, |credential| {
+            .with_token(connection, |credential| {
                 let api = api.clone();
-                async move { api.profile(credential.secret()).await }
+                async move {
+                    let token = credential.access_token().map_err(HumanApiError::Failed)?;
+                    api.profile(token).await
+                }
             })
             .await?;
         Ok(HapiProfile {
@@ -598,12 +668,15 @@ impl Datalinks {
     }
 
     /// Every connected source with its sync status; also brings the stored list up to date.
-    pub async fn hapi_sources(self: &Arc<Self>) -> Result<Vec<HapiSource>> {
-        let api = self.hapi_data_api()?;
+    pub async fn hapi_sources(self: &Arc<Self>, connection: ConnectionId) -> Result<Vec<HapiSource>> {
+        let api = self.hapi_data_api(connection).await?;
         let sources = self
-            .with_token(PROVIDER, |credential| {
+            .with_token(connection, |credential| {
                 let api = api.clone();
-                async move { api.sources(credential.secret()).await }
+                async move {
+                    let token = credential.access_token().map_err(HumanApiError::Failed)?;
+                    api.sources(token).await
+                }
             })
             .await?;
         let stored: Vec<ConnectedSource> = sources
@@ -613,7 +686,7 @@ impl Datalinks {
                 name: s.source_name.clone(),
             })
             .collect();
-        self.store.replace_connected_sources(PROVIDER, &stored)?;
+        self.store.replace_connection_sources(connection, &stored)?;
         Ok(sources
             .into_iter()
             .map(|s| HapiSource {
@@ -632,12 +705,19 @@ impl Datalinks {
     }
 
     /// The person's medical reports, from `offset`.
-    pub async fn hapi_reports(self: &Arc<Self>, offset: u64) -> Result<HapiPage<HapiReport>> {
-        let api = self.hapi_data_api()?;
+    pub async fn hapi_reports(
+        self: &Arc<Self>,
+        connection: ConnectionId,
+        offset: u64,
+    ) -> Result<HapiPage<HapiReport>> {
+        let api = self.hapi_data_api(connection).await?;
         let page = self
-            .with_token(PROVIDER, |credential| {
+            .with_token(connection, |credential| {
                 let api = api.clone();
-                async move { api.reports(credential.secret(), window(offset)).await }
+                async move {
+                    let token = credential.access_token().map_err(HumanApiError::Failed)?;
+                    api.reports(token, window(offset)).await
+                }
             })
             .await?;
         Ok(page_of(page, |r| HapiReport {
@@ -652,6 +732,7 @@ impl Datalinks {
     /// Saves a report as PDF at `dest` (an absolute path); returns its size in bytes.
     pub async fn hapi_save_report_pdf(
         self: &Arc<Self>,
+        connection: ConnectionId,
         report_id: &str,
         dest: &Path,
     ) -> Result<SavedReport> {
@@ -666,18 +747,19 @@ impl Datalinks {
                 dest.display()
             )));
         }
-        let api = self.hapi_data_api()?;
+        let api = self.hapi_data_api(connection).await?;
         let bytes = self
-            .with_token(PROVIDER, |credential| {
+            .with_token(connection, |credential| {
                 let api = api.clone();
                 async move {
-                    api.download_report(credential.secret(), report_id, ReportFormat::Pdf, dest)
+                    let token = credential.access_token().map_err(HumanApiError::Failed)?;
+                    api.download_report(token, report_id, ReportFormat::Pdf, dest)
                         .await
                 }
             })
             .await?;
-        self.store.record_event(
-            PROVIDER,
+        self.record_for(
+            connection,
             "report_saved",
             &format!(
                 "Saved report {report_id} as {} ({bytes} bytes).",
@@ -701,18 +783,19 @@ impl Datalinks {
     }
 
     /// Daily activity summaries, newest first, from `offset`.
-    pub async fn hapi_activities(self: &Arc<Self>, offset: u64) -> Result<HapiPage<HapiActivity>> {
-        let api = self.hapi_data_api()?;
+    pub async fn hapi_activities(
+        self: &Arc<Self>,
+        connection: ConnectionId,
+        offset: u64,
+    ) -> Result<HapiPage<HapiActivity>> {
+        let api = self.hapi_data_api(connection).await?;
         let page = self
-            .with_token(PROVIDER, |credential| {
+            .with_token(connection, |credential| {
                 let api = api.clone();
                 async move {
-                    api.wellness(
-                        credential.secret(),
-                        WellnessList::ActivitySummaries,
-                        window(offset),
-                    )
-                    .await
+                    let token = credential.access_token().map_err(HumanApiError::Failed)?;
+                    api.wellness(token, WellnessList::ActivitySummaries, window(offset))
+                        .await
                 }
             })
             .await?;
@@ -731,41 +814,58 @@ impl Datalinks {
     }
 
     /// Legacy 1.x flow: signs the Connect 1.x popup's `sessionTokenObject` with the client
-    /// secret and keeps the access token and the public token in the keyring.
-    async fn hapi_finalize_legacy(self: &Arc<Self>, session_token_object: &str) -> Result<()> {
-        let (auth, _) = self.hapi_auth().await?;
+    /// secret and keeps the access token and the public token in the keyring, under the person
+    /// the window was opened for.
+    async fn hapi_finalize_legacy(
+        self: &Arc<Self>,
+        attempt: &ConnectAttempt,
+        session_token_object: &str,
+    ) -> Result<ConnectionId> {
+        let registration = self.registration(attempt.registration).await?;
+        let auth = self.hapi_auth(&registration).await?;
         let tokens = auth.finalize_legacy(session_token_object).await?;
-        self.keeper(PROVIDER)
-            .store(TokenSet {
-                access_token: tokens.access_token,
-                refresh_token: None,
-                // Legacy access tokens carry no lifetime: used until Human API refuses them.
-                expires_at: i64::MAX,
-                scope: None,
-            })
-            .await?;
-        let public_token = tokens.public_token;
-        self.vault_call(move |v| v.set_public_token(PROVIDER, &public_token))
-            .await?;
-        self.store.save_account(&AccountRecord {
-            provider: PROVIDER,
-            account_id: tokens.human_id.clone(),
-            username: Some(tokens.client_user_id),
-            connected_at: now_unix(),
+        if tokens.client_user_id != attempt.client_user_id {
+            return Err(Error::new(
+                ErrorCode::CallbackRefused,
+                "Human API finalized Connect 1.x for another person than the window was opened for; nothing was kept.",
+            ));
+        }
+        let account = registration.account(&tokens.client_user_id);
+        let (access_token, public_token) = (tokens.access_token, tokens.public_token);
+        self.vault_call(move |vault| {
+            // Legacy access tokens carry no lifetime: used until Human API refuses them.
+            vault.set_tokens(
+                &account,
+                &TokenSet {
+                    access_token,
+                    refresh_token: None,
+                    expires_at: None,
+                    scope: None,
+                },
+            )?;
+            vault.set_public_token(&account, &public_token)
+        })
+        .await?;
+        let id = self.store.save_connection(&NewConnection {
+            registration_id: registration.id(),
+            account_id: tokens.client_user_id,
+            username: attempt.email.clone(),
+            credential: CredentialKind::Minted,
+            details: serde_json::json!({ "human_id": tokens.human_id }).to_string(),
             token_expires_at: None,
-            reconnect_reason: None,
         })?;
-        self.set_last_error(PROVIDER, None);
+        self.forget_connection_state(id);
+        self.set_sign_in_error(registration.id(), None);
         self.store.record_event(
-            PROVIDER,
+            self.connection_scope(&registration, id),
             "connected",
             &format!(
                 "Finalized the legacy Connect session of human {}.",
                 tokens.human_id
             ),
         )?;
-        self.announce(PROVIDER).await;
-        Ok(())
+        self.announce().await;
+        Ok(id)
     }
 
     /// Legacy 1.x flow: asks Human API for a new public token when the kept one is lost (the
@@ -773,14 +873,17 @@ impl Datalinks {
     async fn recover_public_token(
         &self,
         auth: &hapi::AuthClient,
+        registration: &Registration,
+        connection: &ConnectionRecord,
         human_id: &str,
-    ) -> Result<SecretString> {
+    ) -> Result<PublicToken> {
         let public_token = auth.recover_public_token(human_id).await?;
         let kept = public_token.clone();
-        self.vault_call(move |v| v.set_public_token(PROVIDER, &kept))
+        let account = registration.account(&connection.account_id);
+        self.vault_call(move |vault| vault.set_public_token(&account, &kept))
             .await?;
-        self.store.record_event(
-            PROVIDER,
+        self.record_for(
+            connection.id,
             "public_token_recovered",
             "The legacy public token was missing from the keyring; Human API issued a new one.",
         )?;
@@ -788,40 +891,13 @@ impl Datalinks {
     }
 }
 
-impl Datalinks {
-    /// What disconnecting cannot do at Human API, and where the person does it instead.
-    pub(crate) fn hapi_revoke_hint(&self) -> String {
-        let user = self
-            .hapi_options()
-            .ok()
-            .and_then(|(_, options)| options.client_user_id)
-            .map(|id| format!(" (client user id {id})"))
-            .unwrap_or_default();
-        format!("Human API gives apps no way to revoke a user's tokens; the last access token expires within 24 hours. To remove this person{user} and their data at Human API too, delete the user in the Human API portal, or disconnect each source in Connect first.")
-    }
-
-    /// Deletes the legacy public token and the list of linked sources; false when the
-    /// keyring could not be reached.
-    pub(crate) async fn hapi_forget_linked(&self, steps: &mut Vec<ReceiptStep>) -> bool {
-        let public_token_deleted = record_deletion(
-            steps,
-            "Delete the legacy public token from the OS keyring",
-            self.vault_call(|v| v.delete_public_token(PROVIDER)).await,
-            "The public token was deleted.",
-            None,
-        );
-        let label = "Forget the linked sources";
-        steps.push(match self.store.replace_connected_sources(PROVIDER, &[]) {
-            Ok(0) => step(label, StepOutcome::Skipped, "No sources were listed."),
-            Ok(n) => step(
-                label,
-                StepOutcome::Done,
-                format!("The list of {n} linked source(s) was removed from this computer."),
-            ),
-            Err(e) => step(label, StepOutcome::Failed, e.message),
-        });
-        public_token_deleted
-    }
+/// The humanId Human API gave for a connection's person, if it is known.
+fn human_id_of(connection: &ConnectionRecord) -> Option<String> {
+    serde_json::from_str::<serde_json::Value>(&connection.details)
+        .ok()?
+        .get("human_id")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 fn window(offset: u64) -> PageRequest {

@@ -1,32 +1,44 @@
 //! Datalinks use cases. The Tauri shell and the CLI are thin layers over [`Datalinks`].
+//!
+//! Connections are the heart of it: each provider has one adapter (`providers/`) behind the
+//! [`providers::Adapter`] trait, and everything else — registrations, sign-ins, tokens, health,
+//! disconnecting — is provider-neutral and works through it. Every secret belongs to a
+//! registration (server addresses and client id) and, for tokens, an account; it is read from
+//! the keyring under a name derived from that identity, so it can only reach the servers it
+//! was issued by.
 
-mod connect;
 mod disconnect;
 mod download;
 mod humanapi;
 mod member;
+mod migrate;
 mod opencollective;
 mod options;
 mod progress;
 mod project_views;
+mod providers;
+mod registrations;
 mod research;
 mod sandbox;
 mod settings;
+mod sign_in;
 mod status;
 mod upload;
 mod views;
 
-pub use connect::DEEP_LINK_REDIRECT_URI;
 pub use datalinks_store::{ConnectedSource, HistoryEvent};
 pub use humanapi::{ConnectLaunch, ConnectWidget, CONNECT_RESULT_URL, HAPI_PAGE_SIZE};
 pub use opencollective::OC_PAGE_SIZE;
 pub use options::{HumanApiOptions, OpenCollectiveOptions, ProviderOptions, LOOPBACK_PATH};
 pub use project_views::*;
+pub use sign_in::DEEP_LINK_REDIRECT_URI;
 pub use views::*;
 
-use datalinks_core::{Error, Provider, Result};
+use datalinks_core::{
+    ConnectionId, ConnectionsOverview, Error, ErrorCode, Provider, RegistrationId, Result,
+};
 use datalinks_oauth::{PendingAttempts, TokenKeeper};
-use datalinks_store::Store;
+use datalinks_store::{HistoryFilter, Store};
 use datalinks_vault::{SecretStore, Vault};
 use status::Health;
 use std::collections::HashMap;
@@ -37,7 +49,13 @@ use std::time::Duration;
 /// What the service tells its host (the Tauri shell or the CLI) as things happen.
 #[derive(Debug, Clone)]
 pub enum ServiceEvent {
-    ConnectionChanged(datalinks_core::ConnectionView),
+    /// Something about the connections changed; this is how they all look now.
+    ConnectionsChanged(ConnectionsOverview),
+    /// A sign-in ended: the connection it made or connected again, or why it failed.
+    SignInEnded {
+        registration: RegistrationId,
+        outcome: std::result::Result<ConnectionId, Error>,
+    },
     /// Something worth showing that belongs to no single connection (a refused deep link).
     Notice(Error),
     /// How far listing a project's members has come.
@@ -66,13 +84,23 @@ pub struct Datalinks {
     http: reqwest::Client,
     /// For file transfers: no overall time limit, only one on each read.
     download_http: reqwest::Client,
-    attempts: PendingAttempts,
-    keepers: HashMap<Provider, TokenKeeper>,
+    /// Browser sign-ins waiting for their redirect, one per registration.
+    attempts: PendingAttempts<RegistrationId, sign_in::SignIn>,
     /// Loopback listeners of open attempts, aborted on cancel or a new attempt.
-    listeners: Mutex<HashMap<Provider, tokio::task::JoinHandle<()>>>,
+    listeners: Mutex<HashMap<RegistrationId, tokio::task::JoinHandle<()>>>,
+    /// Each registration's client secret, read from the keyring the first time an exchange or a
+    /// refresh needs it, and dropped when the registration's settings change.
+    client_secrets: Mutex<HashMap<RegistrationId, datalinks_core::ClientSecret>>,
+    /// One token keeper per connection, made on first use.
+    keepers: Mutex<HashMap<ConnectionId, Arc<TokenKeeper>>>,
+    /// Personal tokens, read from the keyring once per connection.
+    personal_tokens: Mutex<HashMap<ConnectionId, datalinks_core::PersonalToken>>,
     /// Live, non-persisted health of each connection (unreachable, keyring trouble, last error).
-    health: Mutex<HashMap<Provider, Health>>,
-    sandbox: tokio::sync::Mutex<Option<sandbox::Sandboxes>>,
+    health: Mutex<HashMap<ConnectionId, Health>>,
+    /// The last sign-in problem of each registration, until its next attempt.
+    sign_in_errors: Mutex<HashMap<RegistrationId, Error>>,
+    /// The built-in sandbox, started the first time a sandbox registration is used.
+    sandbox: tokio::sync::Mutex<Option<Arc<sandbox::Sandboxes>>>,
     /// Cancels the running download, if one is running.
     download_run: Mutex<Option<tokio_util::sync::CancellationToken>>,
     /// The researcher's open project, if any.
@@ -87,14 +115,13 @@ pub struct Datalinks {
 
 impl Datalinks {
     /// Opens the service over the app data folder and a secret store (the OS keyring in the
-    /// app and CLI; an in-memory store in tests).
+    /// app and CLI; an in-memory store in tests). Reads nothing from the keyring.
     pub fn open(
         data_dir: &Path,
         secrets: Arc<dyn SecretStore>,
         host: Arc<dyn Host>,
     ) -> Result<Arc<Self>> {
         let store = Store::open(data_dir.join(DATABASE_FILE))?;
-        let vault = Vault::new(secrets);
         let http = http_client()
             .timeout(Duration::from_secs(60))
             .build()
@@ -103,21 +130,20 @@ impl Datalinks {
             .read_timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| Error::internal(format!("HTTP client: {e}")))?;
-        let keepers = Provider::ALL
-            .into_iter()
-            .map(|p| (p, TokenKeeper::new(p, vault.clone())))
-            .collect();
         Ok(Arc::new(Self {
             data_dir: data_dir.to_owned(),
             store,
-            vault,
+            vault: Vault::new(secrets),
             host,
             http,
             download_http,
             attempts: PendingAttempts::default(),
-            keepers,
             listeners: Mutex::default(),
+            client_secrets: Mutex::default(),
+            keepers: Mutex::default(),
+            personal_tokens: Mutex::default(),
             health: Mutex::default(),
+            sign_in_errors: Mutex::default(),
             sandbox: tokio::sync::Mutex::default(),
             download_run: Mutex::default(),
             project_session: Mutex::default(),
@@ -125,10 +151,6 @@ impl Datalinks {
             receipt_links: Mutex::default(),
             connect_window: Mutex::default(),
         }))
-    }
-
-    fn keeper(&self, provider: Provider) -> &TokenKeeper {
-        &self.keepers[&provider]
     }
 
     /// Runs a blocking keyring call off the async workers.
@@ -142,8 +164,33 @@ impl Datalinks {
             .map_err(|e| Error::internal(format!("keyring task failed: {e}")))?
     }
 
-    pub async fn history(&self, provider: Provider) -> Result<Vec<HistoryEvent>> {
-        self.store.history(provider, 200)
+    /// Appends an event to a connection's history. `detail` must not contain a secret.
+    pub(crate) fn record_for(&self, id: ConnectionId, kind: &str, detail: &str) -> Result<()> {
+        let connection = self.store.connection(id)?.ok_or_else(|| no_such_connection(id))?;
+        self.store.record_event(
+            datalinks_store::EventScope {
+                provider: connection.provider,
+                registration: Some(connection.registration_id),
+                connection: Some(id),
+            },
+            kind,
+            detail,
+        )
+    }
+
+    /// A connection's own events, newest first.
+    pub async fn history(&self, connection: ConnectionId) -> Result<Vec<HistoryEvent>> {
+        self.store.history(HistoryFilter::Connection(connection), 200)
+    }
+
+    /// Everything that happened at a registration: sign-ins, settings and its connections'
+    /// events, newest first.
+    pub async fn registration_history(
+        &self,
+        registration: RegistrationId,
+    ) -> Result<Vec<HistoryEvent>> {
+        self.store
+            .history(HistoryFilter::Registration(registration), 200)
     }
 }
 
@@ -151,4 +198,19 @@ fn http_client() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(concat!("Datalinks/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(10))
+}
+
+/// The error for a connection id that names nothing (disconnected meanwhile, or never was).
+fn no_such_connection(id: ConnectionId) -> Error {
+    Error::new(
+        ErrorCode::NotFound,
+        format!("There is no connection {id}: it may have been disconnected. Reload the page."),
+    )
+}
+
+/// The error for a connection of another provider than the use case serves.
+fn wrong_provider(provider: Provider, wanted: Provider) -> Error {
+    Error::invalid_input(format!(
+        "That is a {provider} connection; this works only with {wanted}."
+    ))
 }

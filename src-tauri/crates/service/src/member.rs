@@ -1,31 +1,45 @@
 //! The member view: who the person is to the Open Humans project and what they share.
 
-use crate::{Datalinks, FileGroup, MemberFile, MemberOverview};
-use datalinks_core::{Provider, Result};
-use datalinks_openhumans::{ApiClient, DataFile, Member};
+use crate::providers::OpenHumans;
+use crate::{wrong_provider, Datalinks, FileGroup, MemberFile, MemberOverview};
+use datalinks_core::{ConnectionId, Provider, Result};
+use datalinks_openhumans::{ApiClient, ApiError, DataFile, Member};
 use std::sync::Arc;
 
 impl Datalinks {
+    /// The project API of an Open Humans connection's registration: its token goes nowhere else.
+    pub(crate) async fn member_api(&self, connection: ConnectionId) -> Result<ApiClient> {
+        let (registration, record) = self.connection_for_use(connection).await?;
+        if record.provider != Provider::OpenHumans {
+            return Err(wrong_provider(record.provider, Provider::OpenHumans));
+        }
+        OpenHumans::api(self, &registration)
+    }
+
     /// The connected member and every file they share (all pages).
-    pub(crate) async fn member(self: &Arc<Self>, api: &ApiClient) -> Result<Member> {
-        self.with_token(Provider::OpenHumans, |credential| {
+    pub(crate) async fn member(
+        self: &Arc<Self>,
+        connection: ConnectionId,
+        api: &ApiClient,
+    ) -> Result<Member> {
+        self.with_token(connection, |credential| {
             let api = api.clone();
-            async move { api.exchange_member(credential.secret()).await }
+            async move {
+                let token = credential.access_token().map_err(ApiError::Failed)?;
+                api.exchange_member(token).await
+            }
         })
         .await
     }
 
     /// Fetches the member and every shared file (all pages), grouped by source.
-    pub async fn member_overview(self: &Arc<Self>) -> Result<MemberOverview> {
-        let provider = Provider::OpenHumans;
-        let member = self.member(&self.api_client(provider)?).await?;
-        if let Some(mut account) = self
-            .store
-            .account(provider)?
-            .filter(|a| a.username != member.username)
-        {
-            account.username = member.username.clone();
-            self.store.save_account(&account)?;
+    pub async fn member_overview(self: &Arc<Self>, connection: ConnectionId) -> Result<MemberOverview> {
+        let api = self.member_api(connection).await?;
+        let member = self.member(connection, &api).await?;
+        let stored = self.store.connection(connection)?.and_then(|c| c.username);
+        if stored != member.username {
+            self.store
+                .set_username(connection, member.username.as_deref())?;
         }
 
         Ok(MemberOverview {

@@ -1,33 +1,23 @@
 //! The Open Collective account overview: identity, memberships, transactions and expenses,
 //! one page at a time, and connecting with a personal token instead of OAuth.
 
-use crate::options::OpenCollectiveOptions;
+use crate::providers::OpenCollective;
 use crate::status::Credential;
 use crate::{
-    Datalinks, OcAccount, OcAccountRef, OcAmount, OcExpense, OcMembership, OcOverview, OcPage,
-    OcTransaction, ProviderOptions,
+    wrong_provider, Datalinks, OcAccount, OcAccountRef, OcAmount, OcExpense, OcMembership,
+    OcOverview, OcPage, OcTransaction,
 };
-use datalinks_core::{now_unix, Error, ErrorCode, Provider, Result};
+use datalinks_core::{
+    ConnectionId, CredentialKind, Error, ErrorCode, PersonalToken, Provider, RegistrationId,
+    Result,
+};
 use datalinks_opencollective as oc;
-use datalinks_openhumans::parse_base_url;
-use datalinks_store::{AccountRecord, ProviderSettings};
+use datalinks_store::NewConnection;
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
 
-const PROVIDER: Provider = Provider::OpenCollective;
-
 /// Items per page of each collection.
 pub const OC_PAGE_SIZE: u32 = 25;
-
-pub(crate) fn hosts(
-    settings: &ProviderSettings,
-    options: &OpenCollectiveOptions,
-) -> Result<oc::Hosts> {
-    Ok(oc::Hosts::new(
-        parse_base_url(&settings.base_url)?,
-        parse_base_url(&options.api_url)?,
-    ))
-}
 
 impl From<Credential> for oc::Credential {
     fn from(credential: Credential) -> Self {
@@ -39,36 +29,30 @@ impl From<Credential> for oc::Credential {
 }
 
 impl Datalinks {
-    pub(crate) fn oc_api(&self) -> Result<oc::ApiClient> {
-        let settings = self.settings_or_error(PROVIDER)?;
-        let ProviderOptions::OpenCollective(options) = self.options(&settings)? else {
-            return Err(Error::internal(
-                "Open Collective settings of another provider",
-            ));
-        };
+    /// The API of an Open Collective connection's registration: its token goes nowhere else.
+    async fn oc_api(&self, connection: ConnectionId) -> Result<oc::ApiClient> {
+        let (registration, record) = self.connection_for_use(connection).await?;
+        if record.provider != Provider::OpenCollective {
+            return Err(wrong_provider(record.provider, Provider::OpenCollective));
+        }
         Ok(oc::ApiClient::new(
             self.http.clone(),
-            &hosts(&settings, &options)?,
+            &OpenCollective::hosts(&registration.settings)?,
         ))
     }
 
-    /// The connected account, with the stored slug and name brought up to date.
-    pub async fn oc_me(self: &Arc<Self>) -> Result<OcAccount> {
-        let api = self.oc_api()?;
-        let personal_token = self.personal_token(PROVIDER).await?.is_some();
+    /// The connected account, with the stored slug brought up to date.
+    pub async fn oc_me(self: &Arc<Self>, connection: ConnectionId) -> Result<OcAccount> {
+        let api = self.oc_api(connection).await?;
         let me = self
-            .with_token(PROVIDER, |credential| {
+            .with_token(connection, |credential| {
                 let api = api.clone();
                 async move { api.me(&credential.into()).await }
             })
             .await?;
-        if let Some(mut account) = self
-            .store
-            .account(PROVIDER)?
-            .filter(|a| a.username.as_deref() != Some(me.slug.as_str()))
-        {
-            account.username = Some(me.slug.clone());
-            self.store.save_account(&account)?;
+        let record = self.store.connection(connection)?;
+        if record.as_ref().and_then(|c| c.username.as_deref()) != Some(me.slug.as_str()) {
+            self.store.set_username(connection, Some(&me.slug))?;
         }
         Ok(OcAccount {
             id: me.id,
@@ -77,26 +61,30 @@ impl Datalinks {
             email: me.email,
             image_url: me.image_url,
             created_at: rfc3339(me.created_at),
-            personal_token,
+            personal_token: record.is_some_and(|c| c.credential == CredentialKind::PersonalToken),
         })
     }
 
     /// Who the person is and the first page of each collection.
-    pub async fn oc_overview(self: &Arc<Self>) -> Result<OcOverview> {
-        let account = self.oc_me().await?;
+    pub async fn oc_overview(self: &Arc<Self>, connection: ConnectionId) -> Result<OcOverview> {
+        let account = self.oc_me(connection).await?;
         Ok(OcOverview {
-            memberships: self.oc_memberships(0).await?,
-            transactions: self.oc_transactions(0).await?,
-            expenses: self.oc_expenses_of(&account.slug, 0).await?,
+            memberships: self.oc_memberships(connection, 0).await?,
+            transactions: self.oc_transactions(connection, 0).await?,
+            expenses: self.oc_expenses_of(connection, &account.slug, 0).await?,
             account,
         })
     }
 
     /// The collectives and organizations the person belongs to, from `offset`.
-    pub async fn oc_memberships(self: &Arc<Self>, offset: u32) -> Result<OcPage<OcMembership>> {
-        let api = self.oc_api()?;
+    pub async fn oc_memberships(
+        self: &Arc<Self>,
+        connection: ConnectionId,
+        offset: u32,
+    ) -> Result<OcPage<OcMembership>> {
+        let api = self.oc_api(connection).await?;
         let page = self
-            .with_token(PROVIDER, |credential| {
+            .with_token(connection, |credential| {
                 let api = api.clone();
                 async move { api.memberships(&credential.into(), window(offset)).await }
             })
@@ -112,10 +100,14 @@ impl Datalinks {
     }
 
     /// The person's transactions, newest first, from `offset`.
-    pub async fn oc_transactions(self: &Arc<Self>, offset: u32) -> Result<OcPage<OcTransaction>> {
-        let api = self.oc_api()?;
+    pub async fn oc_transactions(
+        self: &Arc<Self>,
+        connection: ConnectionId,
+        offset: u32,
+    ) -> Result<OcPage<OcTransaction>> {
+        let api = self.oc_api(connection).await?;
         let page = self
-            .with_token(PROVIDER, |credential| {
+            .with_token(connection, |credential| {
                 let api = api.clone();
                 async move { api.transactions(&credential.into(), window(offset)).await }
             })
@@ -134,22 +126,27 @@ impl Datalinks {
     }
 
     /// The expenses the person submitted, from `offset`.
-    pub async fn oc_expenses(self: &Arc<Self>, offset: u32) -> Result<OcPage<OcExpense>> {
-        let slug = match self.store.account(PROVIDER)?.and_then(|a| a.username) {
+    pub async fn oc_expenses(
+        self: &Arc<Self>,
+        connection: ConnectionId,
+        offset: u32,
+    ) -> Result<OcPage<OcExpense>> {
+        let slug = match self.store.connection(connection)?.and_then(|c| c.username) {
             Some(slug) => slug,
-            None => self.oc_me().await?.slug,
+            None => self.oc_me(connection).await?.slug,
         };
-        self.oc_expenses_of(&slug, offset).await
+        self.oc_expenses_of(connection, &slug, offset).await
     }
 
     async fn oc_expenses_of(
         self: &Arc<Self>,
+        connection: ConnectionId,
         slug: &str,
         offset: u32,
     ) -> Result<OcPage<OcExpense>> {
-        let api = self.oc_api()?;
+        let api = self.oc_api(connection).await?;
         let page = self
-            .with_token(PROVIDER, |credential| {
+            .with_token(connection, |credential| {
                 let api = api.clone();
                 async move { api.expenses(&credential.into(), slug, window(offset)).await }
             })
@@ -165,43 +162,53 @@ impl Datalinks {
         }))
     }
 
-    /// Checks a newly stored personal token and links its account. A token Open Collective does
-    /// not accept is deleted again, so it cannot shadow an OAuth connection.
+    /// Checks a pasted personal token with the registration's API and connects its account
+    /// (a new connection, or the account's existing one). A token Open Collective does not
+    /// accept is not kept.
     pub(crate) async fn connect_with_personal_token(
         self: &Arc<Self>,
-        provider: Provider,
-    ) -> Result<()> {
-        self.cancel_connect(provider).await?;
-        match self.oc_me().await {
-            Ok(me) => {
-                self.store.save_account(&AccountRecord {
-                    provider,
-                    account_id: me.id,
-                    username: Some(me.slug.clone()),
-                    connected_at: now_unix(),
-                    token_expires_at: None,
-                    reconnect_reason: None,
-                })?;
-                self.set_last_error(provider, None);
-                self.store.record_event(
-                    provider,
-                    "connected",
-                    &format!("Connected with a personal token as @{}.", me.slug),
-                )
+        registration: RegistrationId,
+        token: PersonalToken,
+    ) -> Result<ConnectionId> {
+        let registration = self.registration(registration).await?;
+        let api = oc::ApiClient::new(
+            self.http.clone(),
+            &OpenCollective::hosts(&registration.settings)?,
+        );
+        let me = match api.me(&oc::Credential::PersonalToken(token.clone())).await {
+            Ok(me) => me,
+            Err(err) => {
+                let err = Error::from(err);
+                let err = match err.code {
+                    ErrorCode::ReconnectNeeded => Error::invalid_input(format!(
+                        "Open Collective did not accept this personal token, so it was not kept. Check that it is complete and not expired. ({})",
+                        err.message
+                    )),
+                    _ => err,
+                };
+                let scope = self.registration_scope(&registration);
+                self.store.record_event(scope, "connect_failed", &err.message)?;
+                return Err(err);
             }
-            Err(err) if err.code == ErrorCode::ReconnectNeeded => {
-                self.vault_call(move |v| v.delete_personal_token(provider))
-                    .await?;
-                let refused = Error::invalid_input(format!(
-                    "Open Collective did not accept this personal token, so it was not kept. Check that it is complete and not expired. ({})",
-                    err.message
-                ));
-                self.store
-                    .record_event(provider, "connect_failed", &refused.message)?;
-                Err(refused)
-            }
-            Err(err) => Err(err),
-        }
+        };
+        let account = registration.account(&me.id);
+        self.vault_call(move |vault| vault.set_personal_token(&account, &token))
+            .await?;
+        let id = self.store.save_connection(&NewConnection {
+            registration_id: registration.id(),
+            account_id: me.id,
+            username: Some(me.slug.clone()),
+            credential: CredentialKind::PersonalToken,
+            details: "{}".to_owned(),
+            token_expires_at: None,
+        })?;
+        self.forget_connection_state(id);
+        self.store.record_event(
+            self.connection_scope(&registration, id),
+            "connected",
+            &format!("Connected with a personal token as @{}.", me.slug),
+        )?;
+        Ok(id)
     }
 }
 

@@ -49,14 +49,14 @@ impl Default for OpenCollectiveOptions {
     }
 }
 
-/// Human API: the linked person and where each Human API host is. Its auth service
+/// Human API: whom "Connect" links next and where each Human API host is. Its auth service
 /// (`auth_url`) is also stored as the settings' server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default)]
 #[ts(export)]
 pub struct HumanApiOptions {
-    /// Our stable id for the linked person at Human API, generated on first connect.
-    pub client_user_id: Option<String>,
+    /// The email of the person "Connect" links (a new connection, unless one of this
+    /// registration already belongs to that email).
     pub email: Option<String>,
     pub connect_script_url: String,
     pub auth_url: String,
@@ -72,7 +72,6 @@ pub struct HumanApiOptions {
 impl Default for HumanApiOptions {
     fn default() -> Self {
         Self {
-            client_user_id: None,
             email: None,
             connect_script_url: datalinks_humanapi::DEFAULT_CONNECT_SCRIPT_URL.to_owned(),
             auth_url: datalinks_humanapi::DEFAULT_AUTH_BASE_URL.to_owned(),
@@ -103,7 +102,7 @@ impl ProviderOptions {
     }
 
     /// Reads the stored JSON object of `provider`'s options.
-    pub(crate) fn from_column(provider: Provider, column: &str) -> Result<Self> {
+    pub fn from_column(provider: Provider, column: &str) -> Result<Self> {
         let unreadable = |err: serde_json::Error| {
             Error::storage(format!(
                 "The stored {provider} settings are unreadable: {err}"
@@ -119,7 +118,7 @@ impl ProviderOptions {
     }
 
     /// The JSON object stored for these options (without the tag: the row names the provider).
-    pub(crate) fn to_column(&self) -> String {
+    pub fn to_column(&self) -> String {
         let value = match self {
             Self::OpenHumans => Ok(serde_json::json!({})),
             Self::OpenCollective(options) => serde_json::to_value(options),

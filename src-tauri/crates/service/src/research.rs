@@ -13,7 +13,11 @@ use crate::{
     ProjectDownloadSummary, ProjectMemberRow, ProjectMembers, ProjectStats, ProjectUploadReport,
     ProjectView, ServiceEvent, SourceStats, UploadModeInput, UploadOutcomeView,
 };
-use datalinks_core::{now_unix, Error, ErrorCode, Provider, Result, SecretString};
+use datalinks_core::{
+    now_unix, Error, ErrorCode, MasterToken, Provider, RegistrationIdentity, Result,
+};
+use datalinks_store::EventScope;
+use datalinks_vault::{legacy_key, SecretKind, SecretOwner};
 use datalinks_openhumans::{parse_base_url, DEFAULT_BASE_URL};
 use datalinks_research::{
     parse_size, plan, read_member_ids, render_preview, DownloadEvent, DownloadOptions,
@@ -32,30 +36,74 @@ const DEFAULT_CONCURRENCY: usize = 8;
 /// Whom the preview shows the message to when no member is chosen.
 const PREVIEW_MEMBER: &str = "12345678";
 
-/// The open project: its client, what the console shows of it, and the latest member list.
+/// The open project: its client, the server its master token belongs to, what the console
+/// shows of it, and the latest member list.
 pub(crate) struct ProjectSession {
     project: Arc<Project>,
+    server: ProjectServer,
     view: ProjectView,
     members: Option<Arc<Vec<ProjectMember>>>,
 }
 
+/// The Open Humans server a project (and its master token) lives on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ProjectServer {
+    /// The built-in sandbox, wherever it runs.
+    Sandbox,
+    /// A server address, normalized.
+    Address(String),
+}
+
+/// The app setting that remembers which server the kept master token belongs to.
+const PROJECT_SERVER_SETTING: &str = "project_server";
+const SANDBOX_SETTING_VALUE: &str = "sandbox";
+
+impl ProjectServer {
+    /// The name the master token is kept under: the server, with no client id.
+    fn identity(&self) -> RegistrationIdentity {
+        match self {
+            Self::Sandbox => RegistrationIdentity::sandbox(Provider::OpenHumans, ""),
+            Self::Address(address) => {
+                RegistrationIdentity::new(Provider::OpenHumans, "", vec![address.clone()])
+            }
+        }
+    }
+
+    fn setting(&self) -> &str {
+        match self {
+            Self::Sandbox => SANDBOX_SETTING_VALUE,
+            Self::Address(address) => address,
+        }
+    }
+
+    fn from_setting(value: &str) -> Self {
+        match value {
+            SANDBOX_SETTING_VALUE => Self::Sandbox,
+            address => Self::Address(address.to_owned()),
+        }
+    }
+}
+
 impl Datalinks {
-    /// Opens the project with a pasted master token, kept in the keyring only when `remember`.
+    /// Opens the project with a pasted master token, kept in the keyring only when `remember`,
+    /// under the server it belongs to.
     pub async fn open_project(&self, master_token: String, remember: bool) -> Result<ProjectView> {
-        let token = SecretString::new(master_token.trim());
+        let token = MasterToken::new(master_token.trim());
         if !is_master_token(token.expose()) {
             return Err(Error::invalid_input(
                 "That is not a master access token: it has 64 letters and digits. Copy it from \
                  the project's page on Open Humans.",
             ));
         }
+        let server = self.project_server()?;
         let expires_at = now_unix() + MASTER_TOKEN_LIFETIME_SECS;
         let view = self
-            .start_project_session(token.clone(), expires_at, remember)
+            .start_project_session(server.clone(), token.clone(), expires_at, remember)
             .await?;
         if remember {
+            let identity = server.identity();
             let kept = self
-                .vault_call(move |vault| vault.set_master_token(&token))
+                .vault_call(move |vault| vault.set_master_token(&identity, &token))
                 .await;
             if let Err(error) = kept {
                 // Not opened half-way: the person asked for the token to be kept.
@@ -63,14 +111,16 @@ impl Datalinks {
                 return Err(error);
             }
             self.store
+                .set_app_setting(PROJECT_SERVER_SETTING, server.setting())?;
+            self.store
                 .set_app_setting(MASTER_TOKEN_EXPIRY_SETTING, &expires_at.to_string())?;
-        } else if let Err(error) = self.vault_call(|vault| vault.delete_master_token()).await {
+        } else if let Err(error) = self.forget_kept_master_token().await {
             // Choosing not to remember it also forgets a token kept earlier; a locked keyring
             // must not stop a session-only project, and "Close and forget" can do it later.
             log::warn!("could not forget an earlier kept master token: {error}");
         }
         self.store.record_event(
-            Provider::OpenHumans,
+            self.project_scope(&server)?,
             "project_opened",
             &format!(
                 "Opened project {} with its master token ({}).",
@@ -85,12 +135,20 @@ impl Datalinks {
         Ok(view)
     }
 
-    /// The open project; else the one whose token is kept in the keyring; else `None`.
+    /// The open project; else the one whose token is kept in the keyring (on the server it was
+    /// kept for, whatever the settings say now); else `None`.
     pub async fn current_project(&self) -> Result<Option<ProjectView>> {
         if let Some(session) = self.project_session.lock().unwrap().as_ref() {
             return Ok(Some(session.view.clone()));
         }
-        let Some(token) = self.vault_call(|vault| vault.master_token()).await? else {
+        let Some(server) = self.kept_project_server().await? else {
+            return Ok(None);
+        };
+        let identity = server.identity();
+        let Some(token) = self
+            .vault_call(move |vault| vault.master_token(&identity))
+            .await?
+        else {
             return Ok(None);
         };
         let expires_at = self
@@ -98,15 +156,54 @@ impl Datalinks {
             .app_setting(MASTER_TOKEN_EXPIRY_SETTING)?
             .and_then(|value| value.parse().ok())
             .unwrap_or_else(|| now_unix() + MASTER_TOKEN_LIFETIME_SECS);
-        self.start_project_session(token, expires_at, true)
+        self.start_project_session(server, token, expires_at, true)
             .await
             .map(Some)
+    }
+
+    /// The server of the kept master token. A token kept by a release before registrations
+    /// (`openhumans/master_token`) belonged to the server the settings named, and moves to
+    /// that server's name.
+    async fn kept_project_server(&self) -> Result<Option<ProjectServer>> {
+        if let Some(value) = self.store.app_setting(PROJECT_SERVER_SETTING)? {
+            return Ok(Some(ProjectServer::from_setting(&value)));
+        }
+        let server = self.project_server()?;
+        let identity = server.identity();
+        let moved = self
+            .vault_call(move |vault| {
+                vault.adopt_legacy(
+                    &legacy_key(Provider::OpenHumans, SecretKind::MasterToken),
+                    SecretOwner::Registration(&identity),
+                    SecretKind::MasterToken,
+                )
+            })
+            .await?;
+        if !moved {
+            return Ok(None);
+        }
+        self.store
+            .set_app_setting(PROJECT_SERVER_SETTING, server.setting())?;
+        Ok(Some(server))
+    }
+
+    /// Deletes the kept master token, if any.
+    async fn forget_kept_master_token(&self) -> Result<()> {
+        let Some(value) = self.store.app_setting(PROJECT_SERVER_SETTING)? else {
+            return Ok(());
+        };
+        let identity = ProjectServer::from_setting(&value).identity();
+        self.vault_call(move |vault| {
+            vault.delete(SecretOwner::Registration(&identity), SecretKind::MasterToken)
+        })
+        .await?;
+        self.store.remove_app_setting(PROJECT_SERVER_SETTING)
     }
 
     /// Closes the project; `forget` also deletes a token kept in the keyring.
     pub async fn close_project(&self, forget: bool) -> Result<()> {
         if forget {
-            self.vault_call(|vault| vault.delete_master_token()).await?;
+            self.forget_kept_master_token().await?;
         }
         *self.project_session.lock().unwrap() = None;
         Ok(())
@@ -114,25 +211,75 @@ impl Datalinks {
 
     async fn start_project_session(
         &self,
-        token: SecretString,
+        server: ProjectServer,
+        token: MasterToken,
         token_expires_at: i64,
         token_in_keyring: bool,
     ) -> Result<ProjectView> {
-        let project = Arc::new(Project::new(self.openhumans_base_url()?, token)?);
+        let base_url = match &server {
+            ProjectServer::Sandbox => self.sandboxes().await?.open_humans.base_url(),
+            ProjectServer::Address(address) => parse_base_url(address)?,
+        };
+        let project = Arc::new(Project::new(base_url, token)?);
         let info = project.info().await?;
         let view = project_view(&info, token_expires_at, token_in_keyring, self)?;
         *self.project_session.lock().unwrap() = Some(ProjectSession {
             project,
+            server,
             view: view.clone(),
             members: None,
         });
         Ok(view)
     }
 
-    /// The Open Humans server of the configured (or sandbox) project app, else production.
-    fn openhumans_base_url(&self) -> Result<url::Url> {
-        let settings = self.store.provider_settings(Provider::OpenHumans)?;
-        parse_base_url(settings.as_ref().map_or(DEFAULT_BASE_URL, |s| &s.base_url))
+    /// The server a newly opened project is on: the person's own Open Humans registration's,
+    /// else the sandbox once tried, else production.
+    fn project_server(&self) -> Result<ProjectServer> {
+        let registrations = self.store.registrations(Some(Provider::OpenHumans))?;
+        let current = |sandbox: bool| registrations.iter().find(|r| r.sandbox == sandbox && !r.retired);
+        Ok(match (current(false), current(true)) {
+            (Some(own), _) => ProjectServer::Address(own.base_url.clone()),
+            (None, Some(_)) => ProjectServer::Sandbox,
+            (None, None) => ProjectServer::Address(DEFAULT_BASE_URL.to_owned()),
+        })
+    }
+
+    /// Where the console's events are recorded: with the registration of the project's server,
+    /// when there is one.
+    fn project_scope(&self, server: &ProjectServer) -> Result<EventScope> {
+        let registration = self
+            .store
+            .registrations(Some(Provider::OpenHumans))?
+            .into_iter()
+            .find(|r| match server {
+                ProjectServer::Sandbox => r.sandbox,
+                ProjectServer::Address(address) => !r.sandbox && &r.base_url == address,
+            })
+            .map(|r| r.id);
+        Ok(EventScope {
+            provider: Provider::OpenHumans,
+            registration,
+            connection: None,
+        })
+    }
+
+    /// Records an event of the open project's.
+    fn record_project_event(&self, kind: &str, detail: &str) -> Result<()> {
+        let server = self
+            .project_session
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|s| s.server.clone());
+        let scope = match server {
+            Some(server) => self.project_scope(&server)?,
+            None => EventScope {
+                provider: Provider::OpenHumans,
+                registration: None,
+                connection: None,
+            },
+        };
+        self.store.record_event(scope, kind, detail)
     }
 
     fn open_project_client(&self) -> Result<Arc<Project>> {
@@ -261,8 +408,7 @@ impl Datalinks {
             seconds: summary.seconds,
             cancelled: summary.cancelled,
         };
-        self.store.record_event(
-            Provider::OpenHumans,
+        self.record_project_event(
             "project_files_downloaded",
             &format!(
                 "Project download into {}: {} downloaded ({} bytes), {} already present, {} too \
@@ -377,8 +523,7 @@ impl Datalinks {
                 .message(&request.subject, &request.body, &recipients)
                 .await,
         )?;
-        self.store.record_event(
-            Provider::OpenHumans,
+        self.record_project_event(
             "project_message_sent",
             &format!("Sent {:?} to {count} members.", request.subject),
         )?;
@@ -413,8 +558,7 @@ impl Datalinks {
         };
         // A changed member's files make the listed ones stale.
         self.forget_listed_members();
-        self.store.record_event(
-            Provider::OpenHumans,
+        self.record_project_event(
             "project_files_uploaded",
             &format!(
                 "Uploaded from {}: {} outcomes, {} failed.",
@@ -435,8 +579,7 @@ impl Datalinks {
         let project = self.open_project_client()?;
         let ids = self.checked(project.delete(project_member_id, &target.into()).await)?;
         self.forget_listed_members();
-        self.store.record_event(
-            Provider::OpenHumans,
+        self.record_project_event(
             "project_files_deleted",
             &format!(
                 "Deleted {} project files of member {project_member_id}.",
@@ -450,8 +593,7 @@ impl Datalinks {
         let project = self.open_project_client()?;
         self.checked(project.remove_members(&project_member_ids).await)?;
         self.forget_listed_members();
-        self.store.record_event(
-            Provider::OpenHumans,
+        self.record_project_event(
             "project_members_removed",
             &format!(
                 "Removed {} members: {}.",

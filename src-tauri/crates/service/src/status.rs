@@ -1,10 +1,16 @@
-//! Where each connection stands, and the bookkeeping around every authenticated call:
-//! refresh on expiry or 401, quick retries, then "unreachable, will retry" with backoff.
+//! Where each connection stands, and the bookkeeping around every authenticated call: refresh
+//! (or mint) on expiry or 401, quick retries, then "unreachable, will retry" with backoff.
 
-use crate::{Datalinks, ServiceEvent};
+use crate::providers::{adapter, adapters};
+use crate::registrations::{settings_of, summary_of, Registration};
+use crate::{no_such_connection, Datalinks, ServiceEvent};
 use datalinks_core::{
-    now_unix, ConnectionState, ConnectionView, Error, ErrorCode, Provider, Result, SecretString,
+    now_unix, AccessToken, AccountSummary, ConnectionId, ConnectionState, ConnectionView,
+    ConnectionsOverview, CredentialKind, Error, ErrorCode, PersonalToken, ProviderConnections,
+    RegistrationSummary, Result, SignInState, SignInView,
 };
+use datalinks_oauth::TokenKeeper;
+use datalinks_store::{ConnectionFilter, ConnectionRecord, RegistrationRecord};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -35,7 +41,7 @@ struct Unreachable {
 
 /// An error of a provider's API client, as the token bookkeeping needs to see it.
 pub(crate) trait ProviderFailure: Into<Error> {
-    /// The access token was refused as expired or invalid: refresh, then try once more.
+    /// The access token was refused as expired or invalid: renew it, then try once more.
     fn token_rejected(&self) -> bool;
     /// How long the provider asked us to wait before the next call (HTTP 429).
     fn retry_after(&self) -> Option<Duration> {
@@ -61,25 +67,30 @@ impl ProviderFailure for datalinks_opencollective::ApiError {
     }
 }
 
-/// What authenticates a call: an OAuth access token from the keeper, or a personal token.
-#[derive(Debug, Clone)]
-pub(crate) enum Credential {
-    OAuth(SecretString),
-    PersonalToken(SecretString),
-}
-
-impl Credential {
-    pub(crate) fn secret(&self) -> &SecretString {
-        match self {
-            Self::OAuth(token) | Self::PersonalToken(token) => token,
-        }
+impl ProviderFailure for datalinks_humanapi::HumanApiError {
+    fn token_rejected(&self) -> bool {
+        matches!(self, Self::TokenRejected { .. })
     }
 }
 
-/// How a connection gets a new access token: OAuth refresh, or (Human API) minting one.
-enum Renewal {
-    Refresh(Box<datalinks_oauth::OAuthClient>),
-    Mint,
+/// What authenticates a call: an access token from the connection's keeper, or the personal
+/// token the person pasted in.
+#[derive(Debug, Clone)]
+pub(crate) enum Credential {
+    OAuth(AccessToken),
+    PersonalToken(PersonalToken),
+}
+
+impl Credential {
+    /// The access token of a provider that has no personal tokens.
+    pub(crate) fn access_token(&self) -> Result<&AccessToken> {
+        match self {
+            Self::OAuth(token) => Ok(token),
+            Self::PersonalToken(_) => Err(Error::internal(
+                "a personal token for a provider that has none",
+            )),
+        }
+    }
 }
 
 /// A failed call, with how long the provider asked us to wait.
@@ -108,121 +119,194 @@ impl Failure {
 }
 
 impl Datalinks {
-    pub(crate) fn health(&self, provider: Provider) -> Health {
+    pub(crate) fn health(&self, id: ConnectionId) -> Health {
         self.health
             .lock()
             .unwrap()
-            .get(&provider)
+            .get(&id)
             .cloned()
             .unwrap_or_default()
     }
 
-    fn update_health(&self, provider: Provider, change: impl FnOnce(&mut Health)) {
-        change(self.health.lock().unwrap().entry(provider).or_default());
+    fn update_health(&self, id: ConnectionId, change: impl FnOnce(&mut Health)) {
+        change(self.health.lock().unwrap().entry(id).or_default());
     }
 
-    /// Shows `error` on the provider's card until the next success.
-    pub(crate) fn set_last_error(&self, provider: Provider, error: Option<Error>) {
-        self.update_health(provider, |h| h.last_error = error);
+    /// Shows `error` on the connection's card until the next success.
+    pub(crate) fn set_last_error(&self, id: ConnectionId, error: Option<Error>) {
+        self.update_health(id, |h| h.last_error = error);
     }
 
-    pub async fn list_connections(&self) -> Result<Vec<ConnectionView>> {
-        let mut views = Vec::new();
-        for provider in Provider::ALL {
-            views.push(self.connection(provider).await?);
-        }
-        Ok(views)
+    /// Forgets what is kept in memory about a connection (its tokens, health), after it was
+    /// connected again or removed.
+    pub(crate) fn forget_connection_state(&self, id: ConnectionId) {
+        self.keepers.lock().unwrap().remove(&id);
+        self.personal_tokens.lock().unwrap().remove(&id);
+        self.health.lock().unwrap().remove(&id);
     }
 
-    pub async fn connection(&self, provider: Provider) -> Result<ConnectionView> {
-        let settings = self.store.provider_settings(provider)?;
-        let account = self.store.account(provider)?;
-        let health = self.health(provider);
-        let mut view = ConnectionView {
-            provider,
-            state: ConnectionState::Disconnected,
-            sandbox: settings.as_ref().is_some_and(|s| s.sandbox),
-            account: account.as_ref().map(account_summary),
-            token_expires_at: account.as_ref().and_then(|a| a.token_expires_at),
-            secret_location: self.vault.location(),
-            last_error: health.last_error.clone(),
+    /// Every provider's sign-ins and connections, from the database and memory alone: listing
+    /// never reads the keyring or calls a provider.
+    pub fn overview(&self) -> Result<ConnectionsOverview> {
+        let registrations = self.store.registrations(None)?;
+        let connections = self.store.connections(ConnectionFilter::All)?;
+        let summary = |id| {
+            registrations
+                .iter()
+                .find(|r| r.id == id)
+                .map(summary_of)
+                .ok_or_else(|| Error::internal("a connection without its registration"))
         };
-        view.state = match self.has_credentials(provider).await {
-            _ if settings.is_none() => ConnectionState::NotConfigured,
-            Err(err) if err.code == ErrorCode::KeyringUnavailable => {
-                ConnectionState::KeyringUnavailable {
-                    message: err.message,
-                }
-            }
-            Err(err) => return Err(err),
-            Ok(false) => ConnectionState::NotConfigured,
-            Ok(true) => match (
-                self.attempts.current(provider),
-                self.connect_window_open(provider),
-                account,
-            ) {
-                (Some(attempt), _, _) => ConnectionState::Waiting {
-                    authorize_url: attempt.authorize_url,
-                    transport: attempt.transport,
-                    expires_at: attempt.expires_at,
-                },
-                (None, Some(expires_at), _) => ConnectionState::ConnectWindowOpen { expires_at },
-                (None, None, None) => ConnectionState::Disconnected,
-                (None, None, Some(account)) => {
-                    match (account.reconnect_reason, health.keyring, health.unreachable) {
-                        (Some(reason), _, _) => ConnectionState::ReconnectNeeded { reason },
-                        (None, Some(message), _) => ConnectionState::KeyringUnavailable { message },
-                        (None, None, Some(down)) if down.rate_limited => {
-                            ConnectionState::RateLimited {
-                                message: down.message,
-                                retry_at: down.retry_at,
-                            }
-                        }
-                        (None, None, Some(down)) => ConnectionState::Unreachable {
-                            message: down.message,
-                            retry_at: down.retry_at,
-                        },
-                        (None, None, None) => ConnectionState::Connected,
+        let providers = adapters()
+            .map(|adapter| {
+                let provider = adapter.provider();
+                let mut sign_ins = Vec::new();
+                for record in registrations.iter().filter(|r| r.provider == provider) {
+                    if !record.retired && adapter.takes_sign_ins(&settings_of(record)?) {
+                        sign_ins.push(self.sign_in_view(record));
                     }
                 }
-            },
-        };
-        Ok(view)
+                // The person's own setup first, then the sandbox.
+                sign_ins.sort_by_key(|s| s.registration.sandbox);
+                let connections = connections
+                    .iter()
+                    .filter(|c| c.provider == provider)
+                    .map(|c| Ok(self.connection_view(c, summary(c.registration_id)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(ProviderConnections {
+                    provider,
+                    sign_ins,
+                    connections,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ConnectionsOverview {
+            providers,
+            secret_location: self.vault.location(),
+        })
     }
 
-    /// Whether the app credentials a connection needs are stored: Open Humans needs its client
-    /// secret; Open Collective a client ID (PKCE works without a secret) or a personal token.
-    async fn has_credentials(&self, provider: Provider) -> Result<bool> {
-        match provider {
-            Provider::OpenCollective => {
-                let has_client_id = self
-                    .store
-                    .provider_settings(provider)?
-                    .is_some_and(|s| !s.client_id.is_empty());
-                Ok(self.personal_token(provider).await?.is_some() || has_client_id)
-            }
-            _ => Ok(self
-                .vault_call(move |v| v.client_secret(provider))
-                .await?
-                .is_some()),
+    pub async fn list_connections(&self) -> Result<ConnectionsOverview> {
+        self.overview()
+    }
+
+    /// One connection as the connections page shows it.
+    pub async fn connection(&self, id: ConnectionId) -> Result<ConnectionView> {
+        let record = self.store.connection(id)?.ok_or_else(|| no_such_connection(id))?;
+        let registration = self.registration_record(record.registration_id)?;
+        Ok(self.connection_view(&record, summary_of(&registration)))
+    }
+
+    fn sign_in_view(&self, record: &RegistrationRecord) -> SignInView {
+        let waiting = self.attempts.inspect(&record.id, |a| SignInState::Waiting {
+            authorize_url: a.authorize_url.clone(),
+            transport: a.transport,
+            expires_at: a.expires_at,
+            reconnecting: a.context.reconnect,
+        });
+        let state = waiting
+            .or_else(|| self.connect_window_state(record.id))
+            .unwrap_or(SignInState::Ready);
+        SignInView {
+            registration: summary_of(record),
+            state,
+            last_error: self.sign_in_errors.lock().unwrap().get(&record.id).cloned(),
         }
     }
 
-    /// Tells the host that a connection changed.
-    pub(crate) async fn announce(&self, provider: Provider) {
-        match self.connection(provider).await {
-            Ok(view) => self.host.emit(ServiceEvent::ConnectionChanged(view)),
+    fn connection_view(
+        &self,
+        record: &ConnectionRecord,
+        registration: RegistrationSummary,
+    ) -> ConnectionView {
+        let health = self.health(record.id);
+        let state = match (&record.reconnect_reason, health.keyring, health.unreachable) {
+            (Some(reason), _, _) => ConnectionState::ReconnectNeeded {
+                reason: reason.clone(),
+            },
+            (None, Some(message), _) => ConnectionState::KeyringUnavailable { message },
+            (None, None, Some(down)) if down.rate_limited => ConnectionState::RateLimited {
+                message: down.message,
+                retry_at: down.retry_at,
+            },
+            (None, None, Some(down)) => ConnectionState::Unreachable {
+                message: down.message,
+                retry_at: down.retry_at,
+            },
+            (None, None, None) => ConnectionState::Connected,
+        };
+        ConnectionView {
+            id: record.id,
+            provider: record.provider,
+            registration,
+            account: AccountSummary {
+                account_id: record.account_id.clone(),
+                username: record.username.clone(),
+                connected_at: record.connected_at,
+            },
+            credential: record.credential,
+            state,
+            token_expires_at: record.token_expires_at,
+            last_error: health.last_error,
+        }
+    }
+
+    /// Tells the host how the connections look now.
+    pub(crate) async fn announce(&self) {
+        match self.overview() {
+            Ok(overview) => self.host.emit(ServiceEvent::ConnectionsChanged(overview)),
             Err(err) => self.host.emit(ServiceEvent::Notice(err)),
         }
     }
 
-    /// Runs a provider API call with a valid credential: a stored personal token as is, else an
-    /// OAuth access token, refreshed when it is about to expire or the provider rejects it.
-    /// Retries briefly when the provider is unreachable, and records the outcome in the
+    /// The connection's token keeper, made on first use.
+    fn keeper(&self, registration: &Registration, connection: &ConnectionRecord) -> Arc<TokenKeeper> {
+        self.keepers
+            .lock()
+            .unwrap()
+            .entry(connection.id)
+            .or_insert_with(|| {
+                Arc::new(TokenKeeper::new(
+                    registration.account(&connection.account_id),
+                    self.vault.clone(),
+                ))
+            })
+            .clone()
+    }
+
+    /// The connection's personal token, read from the keyring once.
+    async fn personal_token(
+        &self,
+        registration: &Registration,
+        connection: &ConnectionRecord,
+    ) -> Result<PersonalToken> {
+        if let Some(token) = self.personal_tokens.lock().unwrap().get(&connection.id) {
+            return Ok(token.clone());
+        }
+        let account = registration.account(&connection.account_id);
+        let token = self
+            .vault_call(move |vault| vault.personal_token(&account))
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::ReconnectNeeded,
+                    "The personal token of this connection is no longer in the keyring. Paste it again in Settings.",
+                )
+            })?;
+        self.personal_tokens
+            .lock()
+            .unwrap()
+            .insert(connection.id, token.clone());
+        Ok(token)
+    }
+
+    /// Runs a provider API call for a connection with a valid credential: its personal token
+    /// as is, else an access token, renewed when it is about to expire or the provider rejects
+    /// it. Retries briefly when the provider is unreachable, and records the outcome in the
     /// connection's state.
     pub(crate) async fn with_token<T, E, F, Fut>(
         self: &Arc<Self>,
-        provider: Provider,
+        id: ConnectionId,
         call: F,
     ) -> Result<T>
     where
@@ -230,9 +314,17 @@ impl Datalinks {
         F: Fn(Credential) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
+        let (registration, connection) = match self.connection_for_use(id).await {
+            Ok(found) => found,
+            Err(error) => {
+                self.record_outcome(id, Some(&Failure::from(error.clone())))
+                    .await;
+                return Err(error);
+            }
+        };
         let mut delays = QUICK_RETRY_DELAYS.iter();
         let outcome = loop {
-            match self.call_once(provider, &call).await {
+            match self.call_once(&registration, &connection, &call).await {
                 Err(failure) if failure.error.code == ErrorCode::Unreachable => {
                     match delays.next() {
                         Some(delay) => tokio::time::sleep(*delay).await,
@@ -242,29 +334,33 @@ impl Datalinks {
                 other => break other,
             }
         };
-        self.record_outcome(provider, outcome.as_ref().err()).await;
+        self.record_outcome(id, outcome.as_ref().err()).await;
         outcome.map_err(|failure| failure.error)
     }
 
-    async fn call_once<T, E, F, Fut>(&self, provider: Provider, call: &F) -> Result<T, Failure>
+    async fn call_once<T, E, F, Fut>(
+        &self,
+        registration: &Registration,
+        connection: &ConnectionRecord,
+        call: &F,
+    ) -> Result<T, Failure>
     where
         E: ProviderFailure,
         F: Fn(Credential) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        if let Some(token) = self.personal_token(provider).await? {
+        if connection.credential == CredentialKind::PersonalToken {
+            let token = self.personal_token(registration, connection).await?;
             return call(Credential::PersonalToken(token))
                 .await
                 .map_err(Failure::from_provider);
         }
-        let renewal = match provider {
-            Provider::HumanApi => Renewal::Mint,
-            _ => Renewal::Refresh(Box::new(self.oauth_client(provider).await?)),
-        };
-        let token = self.access_token(provider, &renewal, None).await?;
+        let token = self.access_token(registration, connection, None).await?;
         match call(Credential::OAuth(token.clone())).await {
             Err(err) if err.token_rejected() => {
-                let token = self.access_token(provider, &renewal, Some(&token)).await?;
+                let token = self
+                    .access_token(registration, connection, Some(&token))
+                    .await?;
                 call(Credential::OAuth(token))
                     .await
                     .map_err(Failure::from_provider)
@@ -273,84 +369,93 @@ impl Datalinks {
         }
     }
 
-    /// A valid access token from the keeper, renewed when about to expire or after the
-    /// provider rejected `rejected`.
+    /// A valid access token from the connection's keeper, renewed when about to expire or
+    /// after the provider rejected `rejected`: refreshed with the registration's own client,
+    /// or minted by providers that mint.
     async fn access_token(
         &self,
-        provider: Provider,
-        renewal: &Renewal,
-        rejected: Option<&SecretString>,
-    ) -> Result<SecretString> {
-        let keeper = self.keeper(provider);
-        match renewal {
-            Renewal::Refresh(client) => {
-                let refresh = |token: SecretString| async move { client.refresh(&token).await };
-                match rejected {
-                    None => keeper.access_token(refresh).await,
-                    Some(token) => keeper.access_token_after_rejection(token, refresh).await,
-                }
-            }
-            Renewal::Mint => {
-                let mint = || self.hapi_mint_access_token();
-                match rejected {
-                    None => keeper.access_token_minting(mint).await,
-                    Some(token) => {
-                        keeper
-                            .access_token_minting_after_rejection(token, mint)
-                            .await
-                    }
-                }
-            }
+        registration: &Registration,
+        connection: &ConnectionRecord,
+        rejected: Option<&AccessToken>,
+    ) -> Result<AccessToken> {
+        let keeper = self.keeper(registration, connection);
+        let adapter = adapter(connection.provider);
+        if connection.credential == CredentialKind::Minted {
+            let mint = || async {
+                adapter
+                    .mint(self, registration, connection)
+                    .await
+                    .unwrap_or_else(|| Err(Error::internal("a minted connection of a provider that does not mint")))
+            };
+            return match rejected {
+                None => keeper.access_token_minting(mint).await,
+                Some(token) => keeper.access_token_minting_after_rejection(token, mint).await,
+            };
+        }
+        let refresh = |token| async move {
+            let client = self.oauth_client(registration).await?;
+            client
+                .refresh(&token)
+                .await
+                .map_err(|err| datalinks_oauth::refresh_failed(connection.provider, err))
+        };
+        match rejected {
+            None => keeper.access_token(refresh).await,
+            Some(token) => keeper.access_token_after_rejection(token, refresh).await,
         }
     }
 
     /// Updates the stored and live state after an authenticated call, and schedules a
     /// background retry when the provider was unreachable.
-    async fn record_outcome(self: &Arc<Self>, provider: Provider, failure: Option<&Failure>) {
+    async fn record_outcome(self: &Arc<Self>, id: ConnectionId, failure: Option<&Failure>) {
         let retry_after = failure.and_then(|f| f.retry_after);
         match failure.map(|f| &f.error) {
             None => {
                 // A healthy call changes nothing unless it ended a problem or renewed the
                 // token: say so only then, so long runs of calls stay quiet.
                 let mut recovered = false;
-                self.update_health(provider, |h| {
-                    recovered = std::mem::take(h) != Health::default()
-                });
+                self.update_health(id, |h| recovered = std::mem::take(h) != Health::default());
                 let stored = self
                     .store
-                    .account(provider)
+                    .connection(id)
                     .ok()
                     .flatten()
-                    .and_then(|a| a.token_expires_at);
-                let current = self
-                    .keeper(provider)
-                    .current()
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|t| t.expires_at)
-                    // i64::MAX stands for "no expiry known" (legacy Human API tokens).
-                    .filter(|&at| at != i64::MAX);
+                    .and_then(|c| c.token_expires_at);
+                let keeper = self.keepers.lock().unwrap().get(&id).cloned();
+                let current = match keeper {
+                    Some(keeper) => keeper
+                        .current()
+                        .await
+                        .ok()
+                        .flatten()
+                        .and_then(|t| t.expires_at),
+                    None => None,
+                };
                 if current.is_some() && current != stored {
-                    let _ = self.store.set_token_expiry(provider, current);
+                    let _ = self.store.set_token_expiry(id, current);
                 } else if !recovered {
                     return;
                 }
             }
             Some(err) if err.code == ErrorCode::ReconnectNeeded => {
-                let _ = self
-                    .store
-                    .set_reconnect_reason(provider, Some(&err.message));
-                let _ = self
-                    .store
-                    .record_event(provider, "reconnect_needed", &err.message);
+                if let Ok(Some(connection)) = self.store.connection(id) {
+                    let _ = self.store.set_reconnect_reason(id, Some(&err.message));
+                    if let Ok(registration) = self.registration_record(connection.registration_id) {
+                        let scope = datalinks_store::EventScope {
+                            provider: registration.provider,
+                            registration: Some(registration.id),
+                            connection: Some(id),
+                        };
+                        let _ = self.store.record_event(scope, "reconnect_needed", &err.message);
+                    }
+                }
             }
             Some(err) if err.code == ErrorCode::KeyringUnavailable => {
-                self.update_health(provider, |h| h.keyring = Some(err.message.clone()));
+                self.update_health(id, |h| h.keyring = Some(err.message.clone()));
             }
             Some(err) if matches!(err.code, ErrorCode::Unreachable | ErrorCode::RateLimited) => {
                 let mut retry_in = BACKGROUND_RETRY_FIRST_SECS;
-                self.update_health(provider, |h| {
+                self.update_health(id, |h| {
                     let failures = h.unreachable.as_ref().map_or(0, |u| u.failures) + 1;
                     retry_in = match retry_after {
                         Some(wait) => i64::try_from(wait.as_secs()).unwrap_or(i64::MAX).max(1),
@@ -364,55 +469,42 @@ impl Datalinks {
                         rate_limited: err.code == ErrorCode::RateLimited,
                     });
                 });
-                self.schedule_retry(provider, Duration::from_secs(retry_in as u64));
+                self.schedule_retry(id, Duration::from_secs(retry_in as u64));
             }
-            Some(_) => {}
+            // Anything else stays on the card until the next success.
+            Some(err) => self.set_last_error(id, Some(err.clone())),
         }
-        self.announce(provider).await;
+        self.announce().await;
     }
 
     /// Checks the connection again after `delay`, unless something else already did. Boxed
     /// with an explicit `Send` because the check can schedule the next one (recursion).
-    fn schedule_retry(self: &Arc<Self>, provider: Provider, delay: Duration) {
+    fn schedule_retry(self: &Arc<Self>, id: ConnectionId, delay: Duration) {
         let service = Arc::clone(self);
         let check: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
             tokio::time::sleep(delay).await;
-            if service.health(provider).unreachable.is_some() {
-                let _ = service.check(provider).await;
+            if service.health(id).unreachable.is_some() {
+                let _ = service.check(id).await;
             }
         });
         tokio::spawn(check);
     }
 
     /// Re-checks a connection now: reads the keyring again and calls the provider.
-    pub async fn retry(self: &Arc<Self>, provider: Provider) -> Result<ConnectionView> {
-        self.update_health(provider, |h| *h = Health::default());
-        self.keeper(provider).reload().await;
-        let connected = self
-            .store
-            .account(provider)?
-            .is_some_and(|a| a.reconnect_reason.is_none());
-        if connected {
+    pub async fn retry(self: &Arc<Self>, id: ConnectionId) -> Result<ConnectionsOverview> {
+        let record = self.store.connection(id)?.ok_or_else(|| no_such_connection(id))?;
+        self.forget_connection_state(id);
+        self.forget_cached(record.registration_id);
+        if record.reconnect_reason.is_none() {
             // The outcome is recorded in the connection's state, which is what we return.
-            let _ = self.check(provider).await;
+            let _ = self.check(id).await;
         }
-        self.connection(provider).await
+        self.overview()
     }
 
     /// One authenticated call that shows whether the connection works.
-    async fn check(self: &Arc<Self>, provider: Provider) -> Result<()> {
-        match provider {
-            Provider::OpenHumans => self.member_overview().await.map(drop),
-            Provider::OpenCollective => self.oc_me().await.map(drop),
-            Provider::HumanApi => self.hapi_profile().await.map(drop),
-        }
-    }
-}
-
-fn account_summary(record: &datalinks_store::AccountRecord) -> datalinks_core::AccountSummary {
-    datalinks_core::AccountSummary {
-        account_id: record.account_id.clone(),
-        username: record.username.clone(),
-        connected_at: record.connected_at,
+    async fn check(self: &Arc<Self>, id: ConnectionId) -> Result<()> {
+        let record = self.store.connection(id)?.ok_or_else(|| no_such_connection(id))?;
+        adapter(record.provider).check(self, id).await
     }
 }

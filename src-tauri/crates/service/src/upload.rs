@@ -4,9 +4,9 @@
 
 use crate::progress::PROGRESS_INTERVAL;
 use crate::{Datalinks, DeleteTargetInput, UploadInput, UploadProgress, UploadedFile};
-use datalinks_core::{Error, Provider, Result};
+use datalinks_core::{ConnectionId, Error, Result};
 use datalinks_openhumans::upload::{self as steps, Progress, UploadApi};
-use datalinks_openhumans::ApiClient;
+use datalinks_openhumans::{ApiClient, ApiError};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -16,6 +16,7 @@ use std::time::Instant;
 /// Upload requests with the member's own token.
 struct MemberUploads<'a> {
     service: &'a Arc<Datalinks>,
+    connection: ConnectionId,
     api: ApiClient,
 }
 
@@ -26,31 +27,42 @@ impl UploadApi for MemberUploads<'_> {
         form: Vec<(&'static str, String)>,
     ) -> Result<T> {
         self.service
-            .with_token(Provider::OpenHumans, |credential| {
+            .with_token(self.connection, |credential| {
                 let api = self.api.clone();
                 let form = form.clone();
-                async move { api.post_form(credential.secret(), path, &form).await }
+                async move {
+                    let token = credential.access_token().map_err(ApiError::Failed)?;
+                    api.post_form(token, path, &form).await
+                }
             })
             .await
     }
 
     async fn lists_file(&self, file_id: u64) -> Result<bool> {
-        let member = self.service.member(&self.api).await?;
+        let member = self.service.member(self.connection, &self.api).await?;
         Ok(member.files.iter().any(|f| f.id == file_id))
     }
 }
 
 impl Datalinks {
-    fn member_uploads(self: &Arc<Self>) -> Result<MemberUploads<'_>> {
+    async fn member_uploads(
+        self: &Arc<Self>,
+        connection: ConnectionId,
+    ) -> Result<MemberUploads<'_>> {
         Ok(MemberUploads {
             service: self,
-            api: self.api_client(Provider::OpenHumans)?,
+            connection,
+            api: self.member_api(connection).await?,
         })
     }
 
     /// Uploads a local file with its metadata (checked before any request) through the direct
     /// upload, reporting the bytes sent to the host.
-    pub async fn upload_file(self: &Arc<Self>, input: UploadInput) -> Result<UploadedFile> {
+    pub async fn upload_file(
+        self: &Arc<Self>,
+        connection: ConnectionId,
+        input: UploadInput,
+    ) -> Result<UploadedFile> {
         let path = Path::new(input.path.trim());
         if !path.is_absolute() {
             return Err(Error::invalid_input(
@@ -87,13 +99,12 @@ impl Datalinks {
         let file = steps::prepare_file(path, filename, metadata, input.datatypes, None).await?;
 
         let progress = self.upload_progress_reporter(&file.filename, file.size);
-        let uploads = self.member_uploads()?;
+        let uploads = self.member_uploads(connection).await?;
         let outcome = steps::upload(&uploads, &self.download_http, &file, progress).await;
-        let provider = Provider::OpenHumans;
         match outcome {
             Ok(uploaded) => {
-                self.store.record_event(
-                    provider,
+                self.record_for(
+                    connection,
                     "file_uploaded",
                     &format!(
                         "Uploaded {} ({} bytes, md5 {}) as file {}.",
@@ -108,8 +119,8 @@ impl Datalinks {
                 })
             }
             Err(error) => {
-                self.store.record_event(
-                    provider,
+                self.record_for(
+                    connection,
                     "upload_failed",
                     &format!("The upload of {} failed: {}", file.filename, error.message),
                 )?;
@@ -120,7 +131,11 @@ impl Datalinks {
 
     /// Deletes the member's files that the project uploaded, as `target` says; returns the ids
     /// Open Humans deleted.
-    pub async fn delete_files(self: &Arc<Self>, target: DeleteTargetInput) -> Result<Vec<u64>> {
+    pub async fn delete_files(
+        self: &Arc<Self>,
+        connection: ConnectionId,
+        target: DeleteTargetInput,
+    ) -> Result<Vec<u64>> {
         let what = match &target {
             DeleteTargetInput::FileId { file_id } => format!("file {file_id}"),
             DeleteTargetInput::Basename { basename } if basename.trim().is_empty() => {
@@ -129,7 +144,7 @@ impl Datalinks {
             DeleteTargetInput::Basename { basename } => format!("the files named {basename}"),
             DeleteTargetInput::AllFiles => "all files".to_owned(),
         };
-        let ids = steps::delete(&self.member_uploads()?, &target.into()).await?;
+        let ids = steps::delete(&self.member_uploads(connection).await?, &target.into()).await?;
         let deleted = match ids.as_slice() {
             [] => "none".to_owned(),
             ids => {
@@ -137,8 +152,8 @@ impl Datalinks {
                 format!("{} (ids {})", ids.len(), listed.join(", "))
             }
         };
-        self.store.record_event(
-            Provider::OpenHumans,
+        self.record_for(
+            connection,
             "files_deleted",
             &format!("Asked to delete {what}; Open Humans deleted {deleted}."),
         )?;

@@ -2,29 +2,49 @@
 //! None of these types can hold a secret.
 
 use crate::ProviderOptions;
-use datalinks_core::{Provider, Transport};
+use datalinks_core::{AccountSummary, Provider, RegistrationSummary, Transport};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-/// A provider's app credentials as the UI sees them: the client secret is only ever reported
-/// as present or absent.
+/// A registration's settings as the Settings page edits them. The client secret is only ever
+/// reported as present or absent.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
-pub struct ProviderSettingsView {
-    pub provider: Provider,
+pub struct RegistrationSettingsView {
+    pub registration: RegistrationSummary,
     pub client_id: String,
+    /// Empty for the sandbox, which is wherever it runs.
     pub base_url: String,
     pub transport: Transport,
     pub loopback_path: String,
     pub has_client_secret: bool,
-    /// Whether a personal token (Open Collective) is stored in the keyring.
-    pub has_personal_token: bool,
-    pub sandbox: bool,
     pub options: ProviderOptions,
 }
 
-/// What the settings form submits. `client_secret: null` and `personal_token: null` keep the
-/// stored secrets.
+/// A registration and the accounts connected through it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct RegistrationListing {
+    pub registration: RegistrationSummary,
+    pub accounts: Vec<AccountSummary>,
+}
+
+/// A provider's settings: the person's own registration, the sandbox's, and every
+/// registration with the connections bound to it (earlier setups included).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ProviderSettingsView {
+    pub provider: Provider,
+    /// The registration new sign-ins use; `None` until the provider is set up.
+    pub own: Option<RegistrationSettingsView>,
+    /// The built-in sandbox's registration, once tried.
+    pub sandbox: Option<RegistrationSettingsView>,
+    pub registrations: Vec<RegistrationListing>,
+}
+
+/// What the settings form submits for the person's own registration. `client_secret: null`
+/// keeps the secret stored for the same server and client ID; a personal token connects an
+/// account at once.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]
 pub struct ProviderSettingsInput {
@@ -32,13 +52,22 @@ pub struct ProviderSettingsInput {
     pub client_secret: Option<String>,
     pub base_url: String,
     pub transport: Transport,
-    /// Open Collective's personal token, used instead of OAuth when present.
+    /// Open Collective's personal token, used instead of OAuth for its account.
     pub personal_token: Option<String>,
     pub options: ProviderOptions,
 }
 
-impl ProviderSettingsView {
-    /// These settings as the form would submit them unchanged: the stored secrets are kept.
+/// What can be changed about the sandbox's registration: how the redirect comes back and the
+/// provider's own choices (its addresses are the sandbox's and are not taken from here).
+#[derive(Debug, Clone, Deserialize, TS)]
+#[ts(export)]
+pub struct SandboxSettingsInput {
+    pub transport: Transport,
+    pub options: ProviderOptions,
+}
+
+impl RegistrationSettingsView {
+    /// These settings as the form would submit them unchanged: the stored secret is kept.
     pub fn into_input(self) -> ProviderSettingsInput {
         ProviderSettingsInput {
             client_id: self.client_id,
@@ -108,6 +137,8 @@ pub struct ReceiptStep {
 #[ts(export)]
 pub struct DisconnectReceipt {
     pub provider: Provider,
+    /// Whose connection it was.
+    pub account: AccountSummary,
     pub steps: Vec<ReceiptStep>,
 }
 

@@ -1,0 +1,183 @@
+//! One adapter per provider, behind [`Adapter`]. The service never asks which provider it is
+//! dealing with: what differs between providers is said here, once, in the provider's own file.
+//!
+//! Adding a provider: its adapter file in this folder, its line in [`ADAPTERS`], its variant of
+//! [`datalinks_core::Provider`] and of [`crate::ProviderOptions`], its simulator in the sandbox
+//! crate (started in `sandbox.rs`), and its entry in the UI's `providers.ts`.
+
+mod humanapi;
+mod openhumans;
+mod opencollective;
+
+use crate::registrations::{Registration, RegistrationSettings};
+use crate::sandbox::Sandboxes;
+use crate::{Datalinks, ReceiptStep};
+use async_trait::async_trait;
+use datalinks_core::{
+    AccessToken, ClientSecret, ConnectionId, Error, Provider, Result, Transport,
+};
+use datalinks_oauth::{OAuthClient, PkceVerifier};
+use datalinks_store::ConnectionRecord;
+use datalinks_vault::TokenSet;
+use std::sync::Arc;
+use url::Url;
+
+pub(crate) use humanapi::HumanApi;
+pub(crate) use opencollective::OpenCollective;
+pub(crate) use openhumans::OpenHumans;
+
+/// Every provider Datalinks connects to, in the order they are shown.
+static ADAPTERS: [&dyn Adapter; 3] = [
+    &openhumans::OpenHumans,
+    &opencollective::OpenCollective,
+    &humanapi::HumanApi,
+];
+
+/// The adapter of `provider`.
+pub(crate) fn adapter(provider: Provider) -> &'static dyn Adapter {
+    *ADAPTERS
+        .iter()
+        .find(|adapter| adapter.provider() == provider)
+        .expect("every provider has an adapter")
+}
+
+/// Every adapter, in display order.
+pub(crate) fn adapters() -> impl Iterator<Item = &'static dyn Adapter> {
+    ADAPTERS.iter().copied()
+}
+
+/// Who a fresh access token belongs to.
+pub(crate) struct Identity {
+    pub account_id: String,
+    pub username: Option<String>,
+    /// Provider facts kept with the connection, as a JSON object.
+    pub details: serde_json::Value,
+    /// For the history: whom it connected.
+    pub summary: String,
+}
+
+/// The client id and secret the built-in sandbox registers for a provider.
+pub(crate) struct SandboxApp {
+    pub client_id: String,
+    pub client_secret: ClientSecret,
+}
+
+/// What differs between providers. Methods a provider has no use for keep their defaults.
+#[async_trait]
+pub(crate) trait Adapter: Send + Sync {
+    fn provider(&self) -> Provider;
+
+    // ---- settings ----
+
+    /// Checks what the Settings form entered and returns it normalized.
+    fn normalize(&self, settings: RegistrationSettings) -> Result<RegistrationSettings>;
+
+    /// The server addresses a registration with these settings sends its secrets to, in a
+    /// fixed order: changing any of them (or the client id) makes another registration.
+    fn servers(&self, settings: &RegistrationSettings) -> Vec<String>;
+
+    /// Whether a registration cannot work without a client secret (a confidential client).
+    fn requires_client_secret(&self) -> bool {
+        true
+    }
+
+    /// Whether new accounts can sign in through a registration with these settings.
+    fn takes_sign_ins(&self, _settings: &RegistrationSettings) -> bool {
+        true
+    }
+
+    /// The transport a new sandbox registration starts with.
+    fn sandbox_transport(&self) -> Transport {
+        Transport::Loopback
+    }
+
+    /// The app the built-in sandbox registers for this provider.
+    fn sandbox_app(&self, sandboxes: &Sandboxes) -> SandboxApp;
+
+    /// Points a sandbox registration's settings at the running sandbox's servers.
+    fn point_at_sandbox(&self, sandboxes: &Sandboxes, settings: &mut RegistrationSettings);
+
+    // ---- signing in through the system browser ----
+
+    /// Whether people sign in through the system browser (OAuth); otherwise in a window of
+    /// the provider's own (Human API Connect).
+    fn signs_in_through_browser(&self) -> bool {
+        true
+    }
+
+    /// The OAuth client of a registration (token and revocation endpoints, client
+    /// authentication), with its client secret when one is stored.
+    fn oauth_client(
+        &self,
+        _http: &reqwest::Client,
+        _registration: &Registration,
+        _secret: Option<ClientSecret>,
+    ) -> Result<OAuthClient> {
+        Err(no_browser_sign_in(self.provider()))
+    }
+
+    /// The authorize page for an attempt, with its state and PKCE challenge.
+    fn authorize_url(
+        &self,
+        _registration: &Registration,
+        _redirect_uri: &str,
+        _state: &str,
+        _verifier: &PkceVerifier,
+    ) -> Result<Url> {
+        Err(no_browser_sign_in(self.provider()))
+    }
+
+    /// The loopback port to listen on; 0 picks a free one.
+    fn loopback_port(&self, _registration: &Registration) -> Result<u16> {
+        Ok(0)
+    }
+
+    /// Before a sign-in on the sandbox: tells the simulator the redirect the attempt uses, as a
+    /// developer registers it with the provider.
+    fn expect_sandbox_redirect(&self, _sandboxes: &Sandboxes, _redirect_uri: &str) -> Result<()> {
+        Ok(())
+    }
+
+    /// Who a fresh access token belongs to.
+    async fn identify(
+        &self,
+        _service: &Datalinks,
+        _registration: &Registration,
+        _token: &AccessToken,
+    ) -> Result<Identity> {
+        Err(no_browser_sign_in(self.provider()))
+    }
+
+    // ---- using a connection ----
+
+    /// A new access token for a connection whose provider mints them instead of refreshing
+    /// (Human API); `None` for OAuth providers, which refresh.
+    async fn mint(
+        &self,
+        _service: &Datalinks,
+        _registration: &Registration,
+        _connection: &ConnectionRecord,
+    ) -> Option<Result<TokenSet>> {
+        None
+    }
+
+    /// Withdraws the connection's access at the provider, as far as the provider lets apps, and
+    /// says what was done and what the person can do on the provider's website.
+    async fn revoke(
+        &self,
+        service: &Datalinks,
+        registration: &Registration,
+        connection: &ConnectionRecord,
+        tokens: Option<&TokenSet>,
+    ) -> Vec<ReceiptStep>;
+
+    /// One authenticated call that shows whether the connection works.
+    async fn check(&self, service: &Arc<Datalinks>, connection: ConnectionId) -> Result<()>;
+}
+
+/// Human API has no OAuth sign-in: people link it in its Connect window.
+fn no_browser_sign_in(provider: Provider) -> Error {
+    Error::invalid_input(format!(
+        "{provider} does not sign in through the browser: open Connect from its card."
+    ))
+}

@@ -1,0 +1,223 @@
+//! Open Collective: OAuth2 on the website (authorize page) and the API host (token endpoint,
+//! GraphQL), PKCE with or without a client secret, or a personal token instead; no way for apps
+//! to revoke (docs/providers/open-collective.md).
+
+use super::{Adapter, Identity, SandboxApp};
+use crate::disconnect::step;
+use crate::registrations::{Registration, RegistrationSettings};
+use crate::sandbox::Sandboxes;
+use crate::settings::normalized_url;
+use crate::{Datalinks, OpenCollectiveOptions, ProviderOptions, ReceiptStep, StepOutcome};
+use async_trait::async_trait;
+use datalinks_core::{
+    AccessToken, ClientSecret, ConnectionId, CredentialKind, Error, Provider, Result, Transport,
+};
+use datalinks_oauth::{OAuthClient, PkceVerifier};
+use datalinks_opencollective as oc;
+use datalinks_openhumans::parse_base_url;
+use datalinks_store::ConnectionRecord;
+use datalinks_vault::TokenSet;
+use std::sync::Arc;
+use url::Url;
+
+pub(crate) struct OpenCollective;
+
+impl OpenCollective {
+    /// The registration's Open Collective options.
+    pub(crate) fn options(settings: &RegistrationSettings) -> Result<&OpenCollectiveOptions> {
+        match &settings.options {
+            ProviderOptions::OpenCollective(options) => Ok(options),
+            _ => Err(Error::internal("Open Collective settings of another provider")),
+        }
+    }
+
+    /// Where the registration's website and API are.
+    pub(crate) fn hosts(settings: &RegistrationSettings) -> Result<oc::Hosts> {
+        Ok(oc::Hosts::new(
+            parse_base_url(&settings.base_url)?,
+            parse_base_url(&Self::options(settings)?.api_url)?,
+        ))
+    }
+
+    /// Where a person withdraws an app's access on the website, since apps cannot: authorized
+    /// OAuth apps are listed under the account's admin pages, personal tokens under "For
+    /// developers".
+    fn revoke_page(website: &str, slug: Option<&str>, personal_token: bool) -> String {
+        let website = website.trim_end_matches('/');
+        match (slug, personal_token) {
+            (Some(slug), true) => format!("{website}/{slug}/admin/for-developers"),
+            (Some(slug), false) => format!("{website}/{slug}/admin/authorized-apps"),
+            (None, _) => website.to_owned(),
+        }
+    }
+}
+
+#[async_trait]
+impl Adapter for OpenCollective {
+    fn provider(&self) -> Provider {
+        Provider::OpenCollective
+    }
+
+    fn normalize(&self, settings: RegistrationSettings) -> Result<RegistrationSettings> {
+        let ProviderOptions::OpenCollective(mut options) = settings.options else {
+            return Err(Error::invalid_input(
+                "These settings do not belong to Open Collective.",
+            ));
+        };
+        options.api_url = normalized_url(&options.api_url)?;
+        if options.loopback_port == Some(0) {
+            return Err(Error::invalid_input(
+                "The loopback port must be between 1 and 65535: Open Collective needs the exact callback URL.",
+            ));
+        }
+        let mut seen = Vec::new();
+        options.scopes.retain(|scope| {
+            let first = !seen.contains(scope);
+            seen.push(*scope);
+            first
+        });
+        Ok(RegistrationSettings {
+            base_url: normalized_url(&settings.base_url)?,
+            options: ProviderOptions::OpenCollective(options),
+            ..settings
+        })
+    }
+
+    fn servers(&self, settings: &RegistrationSettings) -> Vec<String> {
+        let api = Self::options(settings)
+            .map(|o| o.api_url.clone())
+            .unwrap_or_default();
+        vec![settings.base_url.clone(), api]
+    }
+
+    /// A code exchange with PKCE needs no secret; only refreshing does.
+    fn requires_client_secret(&self) -> bool {
+        false
+    }
+
+    /// Without a client id only personal tokens connect.
+    fn takes_sign_ins(&self, settings: &RegistrationSettings) -> bool {
+        !settings.client_id.is_empty()
+    }
+
+    fn sandbox_transport(&self) -> Transport {
+        Transport::DeepLink
+    }
+
+    fn sandbox_app(&self, sandboxes: &Sandboxes) -> SandboxApp {
+        SandboxApp {
+            client_id: sandboxes.open_collective.client_id().to_owned(),
+            client_secret: ClientSecret::new(sandboxes.open_collective.client_secret()),
+        }
+    }
+
+    fn point_at_sandbox(&self, sandboxes: &Sandboxes, settings: &mut RegistrationSettings) {
+        let address = Sandboxes::address(&sandboxes.open_collective.base_url());
+        settings.base_url = address.clone();
+        if let ProviderOptions::OpenCollective(options) = &mut settings.options {
+            options.api_url = address;
+        }
+    }
+
+    fn oauth_client(
+        &self,
+        http: &reqwest::Client,
+        registration: &Registration,
+        secret: Option<ClientSecret>,
+    ) -> Result<OAuthClient> {
+        Ok(oc::oauth_client(
+            http.clone(),
+            &Self::hosts(&registration.settings)?,
+            registration.settings.client_id.clone(),
+            secret,
+        ))
+    }
+
+    fn authorize_url(
+        &self,
+        registration: &Registration,
+        redirect_uri: &str,
+        state: &str,
+        verifier: &PkceVerifier,
+    ) -> Result<Url> {
+        let settings = &registration.settings;
+        let options = Self::options(settings)?;
+        Ok(oc::AuthorizeRequest {
+            client_id: &settings.client_id,
+            redirect_uri,
+            state,
+            code_challenge: &verifier.s256_challenge(),
+            scopes: &options.scopes,
+            scope_separator: options.scope_separator,
+        }
+        .url(&Self::hosts(settings)?))
+    }
+
+    /// Open Collective compares the whole redirect URI with the one registered callback, so a
+    /// loopback sign-in needs the fixed port registered with the app. The sandbox registers
+    /// whatever port the attempt listens on.
+    fn loopback_port(&self, registration: &Registration) -> Result<u16> {
+        match Self::options(&registration.settings)?.loopback_port {
+            Some(port) => Ok(port),
+            None if registration.record.sandbox => Ok(0),
+            None => Err(Error::invalid_input(
+                "Open Collective compares the whole callback URL, so the local-address transport needs a fixed port: set it in Settings to the port of the callback registered with your app.",
+            )),
+        }
+    }
+
+    fn expect_sandbox_redirect(&self, sandboxes: &Sandboxes, redirect_uri: &str) -> Result<()> {
+        sandboxes
+            .open_collective
+            .set_callback_url(redirect_uri)
+            .map_err(Error::internal)
+    }
+
+    async fn identify(
+        &self,
+        service: &Datalinks,
+        registration: &Registration,
+        token: &AccessToken,
+    ) -> Result<Identity> {
+        let api = oc::ApiClient::new(service.http.clone(), &Self::hosts(&registration.settings)?);
+        let me = api.me(&oc::Credential::OAuth(token.clone())).await?;
+        Ok(Identity {
+            summary: format!(
+                "Connected as {} (@{}).",
+                me.name.as_deref().unwrap_or(&me.slug),
+                me.slug
+            ),
+            account_id: me.id,
+            username: Some(me.slug),
+            details: serde_json::json!({}),
+        })
+    }
+
+    async fn revoke(
+        &self,
+        service: &Datalinks,
+        registration: &Registration,
+        connection: &ConnectionRecord,
+        _tokens: Option<&TokenSet>,
+    ) -> Vec<ReceiptStep> {
+        let personal_token = connection.credential == CredentialKind::PersonalToken;
+        let link = Self::revoke_page(
+            &registration.settings.base_url,
+            connection.username.as_deref(),
+            personal_token,
+        );
+        service.receipt_links.lock().unwrap().insert(link.clone());
+        vec![ReceiptStep {
+            link: Some(link.clone()),
+            ..step(
+                "Revoke access",
+                StepOutcome::Skipped,
+                format!("Open Collective gives apps no way to revoke their own access. Datalinks forgets its tokens below; to withdraw access on Open Collective too, open {link}."),
+            )
+        }]
+    }
+
+    async fn check(&self, service: &Arc<Datalinks>, connection: ConnectionId) -> Result<()> {
+        service.oc_me(connection).await.map(drop)
+    }
+}

@@ -1,0 +1,171 @@
+//! Open Humans: OAuth2 with a confidential client (HTTP Basic), PKCE, RFC 7009 revocation of
+//! both tokens, and exchange-member to learn who signed in (docs/providers/open-humans.md).
+
+use super::{Adapter, Identity, SandboxApp};
+use crate::disconnect::step;
+use crate::registrations::{Registration, RegistrationSettings};
+use crate::sandbox::Sandboxes;
+use crate::settings::normalized_url;
+use crate::{Datalinks, ProviderOptions, ReceiptStep, StepOutcome};
+use async_trait::async_trait;
+use datalinks_core::{
+    AccessToken, ClientSecret, ConnectionId, Error, ErrorCode, Provider, Result,
+};
+use datalinks_oauth::{OAuthClient, PkceVerifier};
+use datalinks_openhumans::{parse_base_url, ApiClient};
+use datalinks_store::ConnectionRecord;
+use datalinks_vault::TokenSet;
+use std::sync::Arc;
+use url::Url;
+
+pub(crate) struct OpenHumans;
+
+impl OpenHumans {
+    /// The project API of a registration's server.
+    pub(crate) fn api(service: &Datalinks, registration: &Registration) -> Result<ApiClient> {
+        Ok(ApiClient::new(
+            service.http.clone(),
+            parse_base_url(&registration.settings.base_url)?,
+        ))
+    }
+}
+
+#[async_trait]
+impl Adapter for OpenHumans {
+    fn provider(&self) -> Provider {
+        Provider::OpenHumans
+    }
+
+    fn normalize(&self, settings: RegistrationSettings) -> Result<RegistrationSettings> {
+        if settings.client_id.is_empty() {
+            return Err(Error::invalid_input(
+                "Enter the client ID of your Open Humans project (from its OAuth2 settings).",
+            ));
+        }
+        Ok(RegistrationSettings {
+            base_url: normalized_url(&settings.base_url)?,
+            options: ProviderOptions::OpenHumans,
+            ..settings
+        })
+    }
+
+    fn servers(&self, settings: &RegistrationSettings) -> Vec<String> {
+        vec![settings.base_url.clone()]
+    }
+
+    fn sandbox_app(&self, sandboxes: &Sandboxes) -> SandboxApp {
+        SandboxApp {
+            client_id: sandboxes.open_humans.client_id().to_owned(),
+            client_secret: ClientSecret::new(sandboxes.open_humans.client_secret()),
+        }
+    }
+
+    fn point_at_sandbox(&self, sandboxes: &Sandboxes, settings: &mut RegistrationSettings) {
+        settings.base_url = Sandboxes::address(&sandboxes.open_humans.base_url());
+    }
+
+    fn oauth_client(
+        &self,
+        http: &reqwest::Client,
+        registration: &Registration,
+        secret: Option<ClientSecret>,
+    ) -> Result<OAuthClient> {
+        let secret = secret.ok_or_else(|| {
+            Error::new(
+                ErrorCode::NotConfigured,
+                "Open Humans projects are confidential clients: enter the client secret in Settings.",
+            )
+        })?;
+        Ok(datalinks_openhumans::oauth_client(
+            http.clone(),
+            &parse_base_url(&registration.settings.base_url)?,
+            registration.settings.client_id.clone(),
+            secret,
+        ))
+    }
+
+    fn authorize_url(
+        &self,
+        registration: &Registration,
+        redirect_uri: &str,
+        state: &str,
+        verifier: &PkceVerifier,
+    ) -> Result<Url> {
+        Ok(datalinks_openhumans::authorize_url(
+            &parse_base_url(&registration.settings.base_url)?,
+            &registration.settings.client_id,
+            redirect_uri,
+            state,
+            &verifier.s256_challenge(),
+        ))
+    }
+
+    async fn identify(
+        &self,
+        service: &Datalinks,
+        registration: &Registration,
+        token: &AccessToken,
+    ) -> Result<Identity> {
+        let member = Self::api(service, registration)?
+            .exchange_member(token)
+            .await?;
+        Ok(Identity {
+            summary: format!(
+                "Connected as project member {} ({} files shared).",
+                member.project_member_id, member.count
+            ),
+            account_id: member.project_member_id,
+            username: member.username,
+            details: serde_json::json!({}),
+        })
+    }
+
+    async fn revoke(
+        &self,
+        service: &Datalinks,
+        registration: &Registration,
+        _connection: &ConnectionRecord,
+        tokens: Option<&TokenSet>,
+    ) -> Vec<ReceiptStep> {
+        let Some(tokens) = tokens else {
+            return vec![step(
+                "Revoke tokens",
+                StepOutcome::Skipped,
+                "No tokens were stored.",
+            )];
+        };
+        let client = match service.oauth_client(registration).await {
+            Ok(client) => client,
+            Err(e) => return vec![step("Revoke tokens", StepOutcome::Failed, e.message)],
+        };
+        let hint = "revoke access on Open Humans' website (Manage connections)";
+        let outcome = |label: &str, result: std::result::Result<(), _>| match result {
+            Ok(()) => step(
+                label,
+                StepOutcome::Done,
+                "Open Humans accepted the revocation.",
+            ),
+            Err(e) => step(label, StepOutcome::Failed, format!("{e}; {hint}.")),
+        };
+        let mut steps = vec![outcome(
+            "Revoke the access token",
+            client.revoke_access_token(&tokens.access_token).await,
+        )];
+        steps.push(match &tokens.refresh_token {
+            Some(refresh) => outcome(
+                "Revoke the refresh token",
+                client.revoke_refresh_token(refresh).await,
+            ),
+            None => step(
+                "Revoke the refresh token",
+                StepOutcome::Skipped,
+                "There was no such token.",
+            ),
+        });
+        steps
+    }
+
+    async fn check(&self, service: &Arc<Datalinks>, connection: ConnectionId) -> Result<()> {
+        service.member_overview(connection).await.map(drop)
+    }
+}
