@@ -27,7 +27,7 @@
 //! script, and IPC would need a capability for this window. A navigation carries no authority
 //! and is checked in one place.
 
-use datalinks_core::{ConnectionView, Error, Provider, Result};
+use datalinks_core::{ConnectionsOverview, Error, Result, SignInTarget};
 use datalinks_service::{Datalinks, CONNECT_RESULT_URL};
 use std::sync::{Arc, Mutex};
 use tauri::http::{header, Request, Response, StatusCode};
@@ -117,6 +117,21 @@ pub fn close<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
+/// Closes the Connect window once the service no longer accepts its results (its sign-in was
+/// cancelled, or the connection it was for disconnected).
+pub fn close_unless_open<R: Runtime>(app: &AppHandle<R>, service: &Datalinks) {
+    let attempt = app
+        .state::<ConnectPage>()
+        .0
+        .lock()
+        .unwrap()
+        .as_ref()
+        .map(|page| page.attempt_id.clone());
+    if attempt.is_some_and(|id| !service.hapi_connect_attempt_open(&id)) {
+        close(app);
+    }
+}
+
 fn page_url() -> Url {
     let raw = if cfg!(any(windows, target_os = "android")) {
         format!("http://{SCHEME}.localhost/")
@@ -131,11 +146,12 @@ fn same_place(a: &Url, b: &Url) -> bool {
 }
 
 /// Opens the Connect window for a new attempt (replacing an open one) and returns the
-/// connection in its "Connect is open" state.
+/// connections with its sign-in in the "Connect is open" state.
 pub async fn open<R: Runtime>(
     app: &AppHandle<R>,
     service: &Arc<Datalinks>,
-) -> Result<ConnectionView> {
+    target: SignInTarget,
+) -> Result<ConnectionsOverview> {
     if let Some(old) = app.get_webview_window(LABEL) {
         // The label is free again only once the event loop has destroyed the old window.
         let _ = old.destroy();
@@ -146,7 +162,7 @@ pub async fn open<R: Runtime>(
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
-    let launch = service.hapi_start_connect().await?;
+    let launch = service.hapi_start_connect(target).await?;
     let attempt_id = launch.attempt_id.clone();
     let origins: Vec<String> = launch
         .allowed_origins
@@ -204,5 +220,5 @@ pub async fn open<R: Runtime>(
             });
         }
     });
-    service.connection(Provider::HumanApi).await
+    service.list_connections().await
 }

@@ -25,7 +25,11 @@ impl Host for TauriHost {
 
     fn emit(&self, event: ServiceEvent) {
         let sent = match event {
-            ServiceEvent::ConnectionChanged(view) => self.app.emit("connection-changed", view),
+            ServiceEvent::ConnectionsChanged(overview) => {
+                self.app.emit("connections-changed", overview)
+            }
+            // The overview that follows carries the outcome: a new card, or the sign-in's error.
+            ServiceEvent::SignInEnded { .. } => Ok(()),
             ServiceEvent::Notice(error) => {
                 log::info!("notice: {error}");
                 self.app.emit("notice", error)

@@ -72,10 +72,6 @@ fn main() {
                     });
                 }
             }
-            // Before the window asks for anything, so a sandbox connection is reachable at once.
-            if let Err(err) = tauri::async_runtime::block_on(service.resume_sandbox()) {
-                log::warn!("sandbox: {err}");
-            }
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -85,9 +81,12 @@ fn main() {
             commands::connections::retry,
             commands::connections::disconnect,
             commands::connections::history,
+            commands::connections::registration_history,
+            commands::connections::hapi_open_connect,
             commands::connections::open_receipt_link,
             commands::settings::get_provider_settings,
             commands::settings::save_provider_settings,
+            commands::settings::save_sandbox_settings,
             commands::settings::start_sandbox,
             commands::member::member_overview,
             commands::files::download_files,
@@ -114,7 +113,6 @@ fn main() {
             commands::opencollective::oc_scopes,
             commands::files::upload_file,
             commands::files::delete_files,
-            commands::humanapi::hapi_open_connect,
             commands::humanapi::hapi_connected_sources,
             commands::humanapi::hapi_profile,
             commands::humanapi::hapi_sources,

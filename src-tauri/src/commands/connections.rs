@@ -1,56 +1,79 @@
 use super::{CmdResult, Service};
 use crate::connect_window;
-use datalinks_core::{ConnectionView, Provider};
+use datalinks_core::{ConnectionId, ConnectionsOverview, RegistrationId, SignInTarget};
 use datalinks_service::{DisconnectReceipt, HistoryEvent};
 
 #[tauri::command]
-pub async fn list_connections(service: Service<'_>) -> CmdResult<Vec<ConnectionView>> {
+pub async fn list_connections(service: Service<'_>) -> CmdResult<ConnectionsOverview> {
     service.list_connections().await
 }
 
+/// Signs a new account in, or an existing connection again, through the system browser.
 #[tauri::command]
-pub async fn connect(service: Service<'_>, provider: Provider) -> CmdResult<ConnectionView> {
-    service.connect(provider, None).await
+pub async fn connect(service: Service<'_>, target: SignInTarget) -> CmdResult<ConnectionsOverview> {
+    service.connect(target, None).await
 }
 
-/// Also closes the Human API Connect window, whose attempt this ends.
+/// Also closes a Human API Connect window of the registration, whose attempt this ends.
 #[tauri::command]
 pub async fn cancel_connect(
     app: tauri::AppHandle,
     service: Service<'_>,
-    provider: Provider,
-) -> CmdResult<ConnectionView> {
-    let view = service.cancel_connect(provider).await?;
-    if provider == Provider::HumanApi {
-        connect_window::close(&app);
-    }
-    Ok(view)
+    registration: RegistrationId,
+) -> CmdResult<ConnectionsOverview> {
+    let overview = service.cancel_connect(registration).await?;
+    connect_window::close_unless_open(&app, &service);
+    Ok(overview)
 }
 
 #[tauri::command]
-pub async fn retry(service: Service<'_>, provider: Provider) -> CmdResult<ConnectionView> {
-    service.retry(provider).await
+pub async fn retry(
+    service: Service<'_>,
+    connection: ConnectionId,
+) -> CmdResult<ConnectionsOverview> {
+    service.retry(connection).await
 }
 
 #[tauri::command]
 pub async fn disconnect(
     app: tauri::AppHandle,
     service: Service<'_>,
-    provider: Provider,
+    connection: ConnectionId,
 ) -> CmdResult<DisconnectReceipt> {
-    if provider == Provider::HumanApi {
-        connect_window::close(&app);
-    }
-    service.disconnect(provider).await
+    let receipt = service.disconnect(connection).await?;
+    connect_window::close_unless_open(&app, &service);
+    Ok(receipt)
 }
 
 #[tauri::command]
-pub async fn history(service: Service<'_>, provider: Provider) -> CmdResult<Vec<HistoryEvent>> {
-    service.history(provider).await
+pub async fn history(
+    service: Service<'_>,
+    connection: ConnectionId,
+) -> CmdResult<Vec<HistoryEvent>> {
+    service.history(connection).await
+}
+
+#[tauri::command]
+pub async fn registration_history(
+    service: Service<'_>,
+    registration: RegistrationId,
+) -> CmdResult<Vec<HistoryEvent>> {
+    service.registration_history(registration).await
 }
 
 /// Opens a page a disconnect receipt linked to, in the system browser.
 #[tauri::command]
 pub fn open_receipt_link(service: Service<'_>, url: String) -> CmdResult<()> {
     service.open_receipt_link(&url)
+}
+
+/// Opens Human API Connect in its own window for a new person or an existing connection; its
+/// token goes to that window only.
+#[tauri::command]
+pub async fn hapi_open_connect(
+    app: tauri::AppHandle,
+    service: Service<'_>,
+    target: SignInTarget,
+) -> CmdResult<ConnectionsOverview> {
+    connect_window::open(&app, &service, target).await
 }

@@ -1,6 +1,5 @@
 use super::{CmdResult, Service};
-use crate::connect_window;
-use datalinks_core::{ConnectionView, Error};
+use datalinks_core::{ConnectionId, Error};
 use datalinks_service::{
     ConnectedSource, Datalinks, HapiActivity, HapiPage, HapiProfile, HapiReport, HapiSource,
     SavedReport,
@@ -9,33 +8,37 @@ use tauri::WebviewWindow;
 use tauri_plugin_dialog::DialogExt;
 use tokio::sync::oneshot;
 
-/// Opens Human API Connect in its own window; the token goes to that window only.
 #[tauri::command]
-pub async fn hapi_open_connect(
-    app: tauri::AppHandle,
+pub fn hapi_connected_sources(
     service: Service<'_>,
-) -> CmdResult<ConnectionView> {
-    connect_window::open(&app, &service).await
+    connection: ConnectionId,
+) -> CmdResult<Vec<ConnectedSource>> {
+    service.hapi_connected_sources(connection)
 }
 
 #[tauri::command]
-pub fn hapi_connected_sources(service: Service<'_>) -> CmdResult<Vec<ConnectedSource>> {
-    service.hapi_connected_sources()
+pub async fn hapi_profile(
+    service: Service<'_>,
+    connection: ConnectionId,
+) -> CmdResult<HapiProfile> {
+    service.hapi_profile(connection).await
 }
 
 #[tauri::command]
-pub async fn hapi_profile(service: Service<'_>) -> CmdResult<HapiProfile> {
-    service.hapi_profile().await
+pub async fn hapi_sources(
+    service: Service<'_>,
+    connection: ConnectionId,
+) -> CmdResult<Vec<HapiSource>> {
+    service.hapi_sources(connection).await
 }
 
 #[tauri::command]
-pub async fn hapi_sources(service: Service<'_>) -> CmdResult<Vec<HapiSource>> {
-    service.hapi_sources().await
-}
-
-#[tauri::command]
-pub async fn hapi_reports(service: Service<'_>, offset: u64) -> CmdResult<HapiPage<HapiReport>> {
-    service.hapi_reports(offset).await
+pub async fn hapi_reports(
+    service: Service<'_>,
+    connection: ConnectionId,
+    offset: u64,
+) -> CmdResult<HapiPage<HapiReport>> {
+    service.hapi_reports(connection, offset).await
 }
 
 /// Asks where to save a report as PDF with the system's save dialog, then writes it there;
@@ -44,6 +47,7 @@ pub async fn hapi_reports(service: Service<'_>, offset: u64) -> CmdResult<HapiPa
 pub async fn hapi_save_report_pdf(
     window: WebviewWindow,
     service: Service<'_>,
+    connection: ConnectionId,
     report_id: String,
 ) -> CmdResult<Option<SavedReport>> {
     let (chosen_tx, chosen) = oneshot::channel();
@@ -65,7 +69,7 @@ pub async fn hapi_save_report_pdf(
         .into_path()
         .map_err(|e| Error::invalid_input(format!("The chosen file is not a local path: {e}")))?;
     service
-        .hapi_save_report_pdf(&report_id, &path)
+        .hapi_save_report_pdf(connection, &report_id, &path)
         .await
         .map(Some)
 }
@@ -73,7 +77,8 @@ pub async fn hapi_save_report_pdf(
 #[tauri::command]
 pub async fn hapi_activities(
     service: Service<'_>,
+    connection: ConnectionId,
     offset: u64,
 ) -> CmdResult<HapiPage<HapiActivity>> {
-    service.hapi_activities(offset).await
+    service.hapi_activities(connection, offset).await
 }

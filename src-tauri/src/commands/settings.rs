@@ -1,12 +1,12 @@
 use super::{CmdResult, Service};
-use datalinks_core::Provider;
-use datalinks_service::{ProviderSettingsInput, ProviderSettingsView};
+use datalinks_core::{ConnectionsOverview, Provider};
+use datalinks_service::{ProviderSettingsInput, ProviderSettingsView, SandboxSettingsInput};
 
 #[tauri::command]
 pub async fn get_provider_settings(
     service: Service<'_>,
     provider: Provider,
-) -> CmdResult<Option<ProviderSettingsView>> {
+) -> CmdResult<ProviderSettingsView> {
     service.provider_settings(provider).await
 }
 
@@ -20,6 +20,15 @@ pub async fn save_provider_settings(
 }
 
 #[tauri::command]
-pub async fn start_sandbox(service: Service<'_>) -> CmdResult<ProviderSettingsView> {
+pub async fn save_sandbox_settings(
+    service: Service<'_>,
+    provider: Provider,
+    input: SandboxSettingsInput,
+) -> CmdResult<ProviderSettingsView> {
+    service.save_sandbox_settings(provider, input).await
+}
+
+#[tauri::command]
+pub async fn start_sandbox(service: Service<'_>) -> CmdResult<ConnectionsOverview> {
     service.start_sandbox().await
 }

@@ -6,7 +6,8 @@ mod oh;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use datalinks_core::{
-    ConnectionState, ConnectionView, Error, Provider, Result, Transport, APP_IDENTIFIER,
+    ConnectionId, ConnectionsOverview, Error, ErrorCode, Provider, RegistrationId, Result,
+    SignInState, SignInTarget, Transport, APP_IDENTIFIER,
 };
 use datalinks_openhumans::DEFAULT_BASE_URL;
 use datalinks_service::{Datalinks, Host, ProviderOptions, ProviderSettingsInput, ServiceEvent};
@@ -55,14 +56,26 @@ enum Command {
     Oc {
         #[command(subcommand)]
         command: OcCommand,
+        #[command(flatten)]
+        account: AccountArg,
     },
     /// Human API: the linked person's data.
     Hapi {
         #[command(subcommand)]
         command: HapiCommand,
+        #[command(flatten)]
+        account: AccountArg,
     },
     /// Run the provider sandbox until interrupted.
     Sandbox(SandboxArgs),
+}
+
+/// Which of a provider's connections a command uses, when there are several.
+#[derive(clap::Args)]
+struct AccountArg {
+    /// The account: its id, its username, or the connection number `datalinks status` shows.
+    #[arg(long, global = true)]
+    account: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -151,9 +164,9 @@ impl Credentials {
     }
 }
 
-/// Prints what happens and forwards connection changes to the waiting command.
+/// Prints what happens and forwards how sign-ins end to the waiting command.
 struct TerminalHost {
-    changes: mpsc::UnboundedSender<ConnectionView>,
+    sign_ins: mpsc::UnboundedSender<(RegistrationId, Result<ConnectionId>)>,
 }
 
 impl Host for TerminalHost {
@@ -165,9 +178,13 @@ impl Host for TerminalHost {
 
     fn emit(&self, event: ServiceEvent) {
         match event {
-            ServiceEvent::ConnectionChanged(view) => {
-                let _ = self.changes.send(view);
+            ServiceEvent::SignInEnded {
+                registration,
+                outcome,
+            } => {
+                let _ = self.sign_ins.send((registration, outcome));
             }
+            ServiceEvent::ConnectionsChanged(_) => {}
             ServiceEvent::Notice(error) => eprintln!("notice: {error}"),
             ServiceEvent::ProjectListing(_) => {}
         }
@@ -197,17 +214,12 @@ async fn run(cli: Cli) -> Result<()> {
         .data_dir
         .or_else(|| dirs::data_dir().map(|d| d.join(APP_IDENTIFIER)))
         .ok_or_else(|| Error::internal("No data folder: set DATALINKS_DATA_DIR."))?;
-    let (changes, mut changed) = mpsc::unbounded_channel();
+    let (sign_ins, mut ended) = mpsc::unbounded_channel();
     let service = Datalinks::open(
         &data_dir,
         Arc::new(KeyringStore::new()),
-        Arc::new(TerminalHost { changes }),
+        Arc::new(TerminalHost { sign_ins }),
     )?;
-    // Connections made on the built-in sandbox need it running to be used (as the app does at
-    // start); showing their state does not.
-    if !matches!(command, Command::Status { .. }) {
-        service.resume_sandbox().await?;
-    }
     match command {
         Command::Status { json } => print_status(&service.list_connections().await?, json),
         Command::Connect {
@@ -218,24 +230,33 @@ async fn run(cli: Cli) -> Result<()> {
             let provider = provider.into();
             if sandbox {
                 service.start_sandbox().await?;
-                if provider == Provider::OpenCollective {
-                    use_fixed_loopback_port(&service).await?;
-                }
             } else {
                 let credentials = credentials.or_env(provider, |name| std::env::var(name).ok());
                 apply_credentials(&service, provider, credentials).await?;
             }
-            // Only what happens from here on answers this attempt.
-            while changed.try_recv().is_ok() {}
-            service.connect(provider, Some(Transport::Loopback)).await?;
-            wait_for_outcome(&service, provider, &mut changed).await
+            let registration = service.sign_in_registration(provider, sandbox)?;
+            service
+                .connect(
+                    SignInTarget::NewAccount { registration },
+                    Some(Transport::Loopback),
+                )
+                .await?;
+            wait_for_outcome(&service, registration, &mut ended).await
         }
         Command::Oc {
             command: OcCommand::Me { json },
-        } => print_oc_me(&service, json).await,
+            account,
+        } => {
+            let connection = select(&service, Provider::OpenCollective, &account).await?;
+            print_oc_me(&service, connection, json).await
+        }
         Command::Hapi {
             command: HapiCommand::Sources { json },
-        } => print_hapi_sources(&service, json).await,
+            account,
+        } => {
+            let connection = select(&service, Provider::HumanApi, &account).await?;
+            print_hapi_sources(&service, connection, json).await
+        }
         Command::Sandbox(_) | Command::Oh(_) => unreachable!("handled above"),
     }
 }
@@ -248,7 +269,7 @@ async fn apply_credentials(
     if given.base_url.is_none() && given.client_id.is_none() && given.client_secret.is_none() {
         return Ok(());
     }
-    let stored = service.provider_settings(provider).await?;
+    let stored = service.provider_settings(provider).await?.own;
     let input = ProviderSettingsInput {
         client_id: given
             .client_id
@@ -271,33 +292,6 @@ async fn apply_credentials(
         .map(|_| ())
 }
 
-/// The command line takes the redirect on a loopback port, and Open Collective compares the whole
-/// callback URL: unless a port is set already, pick a free one, which the sandbox then registers.
-async fn use_fixed_loopback_port(service: &Arc<Datalinks>) -> Result<()> {
-    let provider = Provider::OpenCollective;
-    let mut input = service
-        .provider_settings(provider)
-        .await?
-        .ok_or_else(|| Error::internal("the sandbox did not set up Open Collective"))?
-        .into_input();
-    let ProviderOptions::OpenCollective(options) = &mut input.options else {
-        return Err(Error::internal(
-            "Open Collective settings of another provider",
-        ));
-    };
-    if options.loopback_port.is_none() {
-        let probe = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .and_then(|listener| listener.local_addr())
-            .map_err(|e| Error::internal(format!("No free local port: {e}")))?;
-        options.loopback_port = Some(probe.port());
-    }
-    input.transport = Transport::Loopback;
-    service
-        .save_provider_settings(provider, input)
-        .await
-        .map(drop)
-}
-
 /// Rust ignores SIGPIPE, so printing into a closed pipe (`datalinks status | head -1`) would
 /// panic; like other command-line tools, end quietly instead.
 fn restore_default_sigpipe() {
@@ -317,40 +311,101 @@ fn default_base_url(provider: Provider) -> &'static str {
     }
 }
 
-/// Waits until the attempt ends: connected, or back to another state with an error.
+/// Waits until the sign-in through `registration` ends, and prints the connection it made.
 async fn wait_for_outcome(
     service: &Datalinks,
-    provider: Provider,
-    changed: &mut mpsc::UnboundedReceiver<ConnectionView>,
+    registration: RegistrationId,
+    ended: &mut mpsc::UnboundedReceiver<(RegistrationId, Result<ConnectionId>)>,
 ) -> Result<()> {
     eprintln!("Waiting for you in your browser… (Ctrl-C cancels)");
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {
-                service.cancel_connect(provider).await?;
-                return Err(Error::new(datalinks_core::ErrorCode::Cancelled, "Cancelled."));
+                service.cancel_connect(registration).await?;
+                return Err(Error::new(ErrorCode::Cancelled, "Cancelled."));
             }
-            view = changed.recv() => {
-                let Some(view) = view else { return Err(Error::internal("the service stopped")) };
-                if view.provider != provider {
+            event = ended.recv() => {
+                let Some((from, outcome)) = event else {
+                    return Err(Error::internal("the service stopped"));
+                };
+                if from != registration {
                     continue;
                 }
-                match (&view.state, &view.last_error) {
-                    (ConnectionState::Waiting { .. }, _) => continue,
-                    (ConnectionState::Connected, None) => {
-                        print_status(&[view], false)?;
-                        return Ok(());
-                    }
-                    (_, Some(error)) => return Err(error.clone()),
-                    (_, None) => continue,
-                }
+                let connection = outcome?;
+                let overview = service.list_connections().await?;
+                print_connections(&overview, |c| c.id == connection);
+                return Ok(());
             }
         }
     }
 }
 
-async fn print_oc_me(service: &Arc<Datalinks>, json: bool) -> Result<()> {
-    let overview = service.oc_overview().await?;
+/// The connection of `provider` a command uses: the only one, or the one `--account` names.
+async fn select(
+    service: &Datalinks,
+    provider: Provider,
+    account: &AccountArg,
+) -> Result<ConnectionId> {
+    let overview = service.list_connections().await?;
+    let candidates: Vec<_> = overview
+        .connections()
+        .filter(|c| c.provider == provider)
+        .collect();
+    let describe = |c: &&datalinks_core::ConnectionView| {
+        let name = c
+            .account
+            .username
+            .as_deref()
+            .unwrap_or(&c.account.account_id);
+        let sandbox = if c.registration.sandbox {
+            ", sandbox"
+        } else {
+            ""
+        };
+        format!("{name} (connection {}{sandbox})", c.id)
+    };
+    let listed = || {
+        candidates
+            .iter()
+            .map(describe)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match &account.account {
+        Some(wanted) => candidates
+            .iter()
+            .find(|c| {
+                c.account.account_id == *wanted
+                    || c.account.username.as_deref() == Some(wanted.as_str())
+                    || c.id.to_string() == *wanted
+            })
+            .map(|c| c.id)
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::NotFound,
+                    format!(
+                        "No {provider} connection is {wanted:?}. Connected: {}.",
+                        listed()
+                    ),
+                )
+            }),
+        None => match candidates.as_slice() {
+            [only] => Ok(only.id),
+            [] => Err(Error::new(
+                ErrorCode::NotConfigured,
+                format!("No {provider} account is connected: run `datalinks connect` first."),
+            )),
+            _ => Err(Error::invalid_input(format!(
+                "{} {provider} accounts are connected; choose one with --account: {}.",
+                candidates.len(),
+                listed()
+            ))),
+        },
+    }
+}
+
+async fn print_oc_me(service: &Arc<Datalinks>, connection: ConnectionId, json: bool) -> Result<()> {
+    let overview = service.oc_overview(connection).await?;
     if json {
         let text =
             serde_json::to_string_pretty(&overview).map_err(|e| Error::internal(e.to_string()))?;
@@ -381,8 +436,12 @@ async fn print_oc_me(service: &Arc<Datalinks>, json: bool) -> Result<()> {
     Ok(())
 }
 
-async fn print_hapi_sources(service: &Arc<Datalinks>, json: bool) -> Result<()> {
-    let sources = service.hapi_sources().await?;
+async fn print_hapi_sources(
+    service: &Arc<Datalinks>,
+    connection: ConnectionId,
+    json: bool,
+) -> Result<()> {
+    let sources = service.hapi_sources(connection).await?;
     if json {
         let text =
             serde_json::to_string_pretty(&sources).map_err(|e| Error::internal(e.to_string()))?;
@@ -406,38 +465,78 @@ async fn print_hapi_sources(service: &Arc<Datalinks>, json: bool) -> Result<()> 
     Ok(())
 }
 
-fn print_status(views: &[ConnectionView], json: bool) -> Result<()> {
+fn print_status(overview: &ConnectionsOverview, json: bool) -> Result<()> {
     if json {
         let text =
-            serde_json::to_string_pretty(views).map_err(|e| Error::internal(e.to_string()))?;
+            serde_json::to_string_pretty(overview).map_err(|e| Error::internal(e.to_string()))?;
         println!("{text}");
         return Ok(());
     }
-    for view in views {
+    for provider in &overview.providers {
+        if provider.sign_ins.is_empty() && provider.connections.is_empty() {
+            println!("{}: not set up", provider.provider);
+        }
+        for sign_in in &provider.sign_ins {
+            if let SignInState::Waiting { .. } | SignInState::ConnectWindowOpen { .. } =
+                sign_in.state
+            {
+                let sandbox = if sign_in.registration.sandbox {
+                    " [sandbox]"
+                } else {
+                    ""
+                };
+                println!("{}{sandbox}: signing in", provider.provider);
+            }
+            if let Some(error) = &sign_in.last_error {
+                println!("{}: last sign-in problem: {error}", provider.provider);
+            }
+        }
+    }
+    print_connections(overview, |_| true);
+    println!("secrets: {}", overview.secret_location);
+    Ok(())
+}
+
+/// One block per connection that `shown` picks.
+fn print_connections(
+    overview: &ConnectionsOverview,
+    shown: impl Fn(&datalinks_core::ConnectionView) -> bool,
+) {
+    for view in overview.connections().filter(|c| shown(c)) {
         let state = serde_json::to_value(&view.state).ok();
         let kind = state
             .as_ref()
             .and_then(|s| s["kind"].as_str())
             .unwrap_or("unknown");
-        let sandbox = if view.sandbox { " [sandbox]" } else { "" };
-        println!("{}{sandbox}: {kind}", view.provider);
-        if let Some(account) = &view.account {
-            let username = account
-                .username
-                .as_deref()
-                .map(|u| format!(" ({u})"))
-                .unwrap_or_default();
-            println!("  account: {}{username}", account.account_id);
-        }
+        let sandbox = if view.registration.sandbox {
+            " [sandbox]"
+        } else {
+            ""
+        };
+        let earlier = if view.registration.retired {
+            " [earlier setup]"
+        } else {
+            ""
+        };
+        println!(
+            "{}{sandbox}{earlier}: {kind} (connection {})",
+            view.provider, view.id
+        );
+        let username = view
+            .account
+            .username
+            .as_deref()
+            .map(|u| format!(" ({u})"))
+            .unwrap_or_default();
+        println!("  account: {}{username}", view.account.account_id);
+        println!("  server: {}", view.registration.server);
         if let Some(expires_at) = view.token_expires_at {
             println!("  access token expires: {} (unix seconds)", expires_at);
         }
-        println!("  secrets: {}", view.secret_location);
         if let Some(error) = &view.last_error {
             println!("  last error: {error}");
         }
     }
-    Ok(())
 }
 
 async fn run_sandbox(args: SandboxArgs) -> Result<()> {

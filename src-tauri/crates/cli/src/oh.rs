@@ -3,7 +3,7 @@
 //! visible to other users). Progress goes to stderr, results to stdout.
 
 use clap::{Args, Subcommand, ValueEnum};
-use datalinks_core::{Error, ErrorCode, Result, SecretString};
+use datalinks_core::{Error, ErrorCode, MasterToken, Result};
 use datalinks_openhumans::{parse_base_url, DEFAULT_BASE_URL};
 use datalinks_research::{
     metadata_csv, parse_member_ids, parse_size, read_member_ids, render_preview, CancellationToken,
@@ -164,7 +164,7 @@ impl ProjectArgs {
         };
         Project::new(
             parse_base_url(&self.base_url)?,
-            SecretString::new(token.trim()),
+            MasterToken::new(token.trim()),
         )
     }
 }

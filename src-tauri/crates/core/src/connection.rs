@@ -119,7 +119,9 @@ pub enum CredentialKind {
 pub enum ConnectionState {
     Connected,
     /// The grant was revoked or expired (`invalid_grant`): account, settings and history are kept.
-    ReconnectNeeded { reason: String },
+    ReconnectNeeded {
+        reason: String,
+    },
     /// Network failure or a 5xx: tokens are untouched; `retry_at` is when we try again.
     Unreachable {
         message: String,
@@ -133,7 +135,9 @@ pub enum ConnectionState {
         retry_at: i64,
     },
     /// The keyring could not be read or written. Nothing was deleted.
-    KeyringUnavailable { message: String },
+    KeyringUnavailable {
+        message: String,
+    },
 }
 
 /// Who the connected person is to the provider (non-secret, kept in SQLite).

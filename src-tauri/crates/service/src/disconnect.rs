@@ -87,7 +87,11 @@ impl Datalinks {
         let (registration, connection) = self.connection_for_use(id).await?;
         let provider = connection.provider;
         let scope = self.connection_scope(&registration, id);
-        if self.attempts.inspect(&registration.id(), |a| a.context.reconnect) == Some(Some(id)) {
+        if self
+            .attempts
+            .inspect(&registration.id(), |a| a.context.reconnect)
+            == Some(Some(id))
+        {
             self.cancel_connect(registration.id()).await?;
         }
         self.end_connect_window_for(id);
@@ -103,7 +107,11 @@ impl Datalinks {
                     .revoke(self, &registration, &connection, tokens.as_ref())
                     .await
             }
-            Err(e) => vec![step("Revoke tokens", StepOutcome::Failed, e.message.clone())],
+            Err(e) => vec![step(
+                "Revoke tokens",
+                StepOutcome::Failed,
+                e.message.clone(),
+            )],
         };
 
         let mut all_deleted = true;
@@ -121,7 +129,9 @@ impl Datalinks {
                 steps.push(step(
                     "Forget the linked sources",
                     StepOutcome::Done,
-                    format!("The list of {sources} linked source(s) was removed from this computer."),
+                    format!(
+                        "The list of {sources} linked source(s) was removed from this computer."
+                    ),
                 ));
             }
             self.store.remove_connection(id)?;
@@ -131,7 +141,8 @@ impl Datalinks {
                 StepOutcome::Done,
                 "The account details were removed; settings and history are kept.",
             ));
-            self.store.record_event(scope, "disconnected", "Disconnected.")?;
+            self.store
+                .record_event(scope, "disconnected", "Disconnected.")?;
             let left = self
                 .store
                 .connections(ConnectionFilter::Registration(registration.id()))?;

@@ -63,6 +63,8 @@ pub(crate) struct ConnectAttempt {
 #[derive(Debug)]
 pub struct ConnectLaunch {
     pub attempt_id: String,
+    /// Whom the window links: our id of the person at Human API (not secret).
+    pub client_user_id: String,
     pub widget: ConnectWidget,
     pub script_url: Url,
     /// Origins the window may load besides its own page: the script's and Connect's page.
@@ -118,7 +120,10 @@ struct Opening {
 }
 
 impl Datalinks {
-    fn hapi_config(registration: &Registration, client_secret: datalinks_core::ClientSecret) -> Result<hapi::Config> {
+    fn hapi_config(
+        registration: &Registration,
+        client_secret: datalinks_core::ClientSecret,
+    ) -> Result<hapi::Config> {
         let options = HumanApi::options(&registration.settings)?;
         let parse = |raw: &str| {
             Url::parse(raw).map_err(|e| Error::invalid_input(format!("{raw:?} is not a URL: {e}")))
@@ -178,37 +183,50 @@ impl Datalinks {
     /// session token, or an id token when Human API says the person already connected a source
     /// (HTTP 403); with the legacy flow, Connect 1.x opens with the person's public token
     /// instead. Any earlier attempt is retired.
-    pub async fn hapi_start_connect(self: &Arc<Self>, target: SignInTarget) -> Result<ConnectLaunch> {
+    pub async fn hapi_start_connect(
+        self: &Arc<Self>,
+        target: SignInTarget,
+    ) -> Result<ConnectLaunch> {
         let (registration, reconnect) = self.sign_in_target(target).await?;
         if registration.record.provider != Provider::HumanApi {
-            return Err(wrong_provider(registration.record.provider, Provider::HumanApi));
+            return Err(wrong_provider(
+                registration.record.provider,
+                Provider::HumanApi,
+            ));
         }
         let options = HumanApi::options(&registration.settings)?.clone();
-        let (client_user_id, email) = match &reconnect {
-            Some(connection) => (connection.account_id.clone(), connection.username.clone()),
+        // The person the window is for: the connection given, or the registration's
+        // connection of the email the settings name, or someone new.
+        let person = match reconnect {
+            Some(connection) => Some(connection),
             None => {
-                let email = options.email.clone().ok_or_else(|| {
+                let email = options.email.as_deref().ok_or_else(|| {
                     Error::invalid_input(
                         "Enter the email of the person to link in the Human API settings first.",
                     )
                 })?;
-                let theirs = self
-                    .store
-                    .connections(datalinks_store::ConnectionFilter::Registration(registration.id()))?
+                self.store
+                    .connections(datalinks_store::ConnectionFilter::Registration(
+                        registration.id(),
+                    ))?
                     .into_iter()
-                    .find(|c| c.username.as_deref() == Some(email.as_str()));
-                let client_user_id = theirs
-                    .map(|c| c.account_id)
-                    .unwrap_or_else(|| format!("datalinks-{}", &random_state()[..22]));
-                (client_user_id, Some(email))
+                    .find(|c| c.username.as_deref() == Some(email))
+            }
+        };
+        let (client_user_id, email) = match &person {
+            Some(connection) => (connection.account_id.clone(), connection.username.clone()),
+            None => {
+                let email = options.email.clone().unwrap_or_default();
+                (client_user_id_for(&registration, &email), Some(email))
             }
         };
         let auth = self.hapi_auth(&registration).await?;
         let opened = if options.legacy_flow {
-            self.open_legacy(&auth, &registration, reconnect.as_ref(), &client_user_id)
+            self.open_legacy(&auth, &registration, person.as_ref(), &client_user_id)
                 .await
         } else {
-            self.open_current(&auth, &client_user_id, email.clone()).await
+            self.open_current(&auth, &client_user_id, email.clone())
+                .await
         };
         let Opening {
             widget,
@@ -229,7 +247,7 @@ impl Datalinks {
             registration: registration.id(),
             client_user_id,
             email,
-            reconnect: reconnect.map(|c| c.id),
+            reconnect: person.map(|c| c.id),
             human_id,
             legacy: options.legacy_flow,
         };
@@ -256,6 +274,7 @@ impl Datalinks {
         }
         Ok(ConnectLaunch {
             attempt_id: attempt.id,
+            client_user_id: attempt.client_user_id,
             widget,
             script_url,
             allowed_origins,
@@ -351,14 +370,19 @@ impl Datalinks {
     /// Ends the registration's Connect attempt without a result; returns whether one was open.
     pub(crate) fn end_connect_window_of(&self, registration: RegistrationId) -> bool {
         let mut open = self.connect_window.lock().unwrap();
-        let ours = open.as_ref().is_some_and(|a| a.registration == registration);
+        let ours = open
+            .as_ref()
+            .is_some_and(|a| a.registration == registration);
         ours && open.take().is_some()
     }
 
     /// Ends a Connect attempt that links more sources for `connection`.
     pub(crate) fn end_connect_window_for(&self, connection: ConnectionId) {
         let mut open = self.connect_window.lock().unwrap();
-        if open.as_ref().is_some_and(|a| a.reconnect == Some(connection)) {
+        if open
+            .as_ref()
+            .is_some_and(|a| a.reconnect == Some(connection))
+        {
             open.take();
         }
     }
@@ -459,9 +483,11 @@ impl Datalinks {
             Err(err) => Err(err.clone()),
         };
         if let (Err(err), Ok(attempt)) = (&outcome, &attempt) {
-            let _ = self
-                .store
-                .record_event(self.attempt_scope(attempt), "connect_event_refused", &err.message);
+            let _ = self.store.record_event(
+                self.attempt_scope(attempt),
+                "connect_event_refused",
+                &err.message,
+            );
             self.set_sign_in_error(attempt.registration, Some(err.clone()));
         }
         self.announce().await;
@@ -639,7 +665,8 @@ impl Datalinks {
                 token_expires_at: None,
             })?,
         };
-        self.store.replace_connection_sources(connection, &sources)?;
+        self.store
+            .replace_connection_sources(connection, &sources)?;
         Ok(Some(connection))
     }
 
@@ -668,7 +695,10 @@ impl Datalinks {
     }
 
     /// Every connected source with its sync status; also brings the stored list up to date.
-    pub async fn hapi_sources(self: &Arc<Self>, connection: ConnectionId) -> Result<Vec<HapiSource>> {
+    pub async fn hapi_sources(
+        self: &Arc<Self>,
+        connection: ConnectionId,
+    ) -> Result<Vec<HapiSource>> {
         let api = self.hapi_data_api(connection).await?;
         let sources = self
             .with_token(connection, |credential| {
@@ -889,6 +919,20 @@ impl Datalinks {
         )?;
         Ok(public_token)
     }
+}
+
+/// Our id of the person with `email` at Human API, the same every time they are linked
+/// through this registration, so connecting them again after a disconnect finds the person
+/// (and their sources) Human API already has. A digest, so the id itself says nothing.
+fn client_user_id_for(registration: &Registration, email: &str) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    digest.update(registration.identity.fingerprint().as_bytes());
+    digest.update(b"\n");
+    digest.update(email.trim().to_lowercase().as_bytes());
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.finalize());
+    format!("datalinks-{}", &encoded[..22])
 }
 
 /// The humanId Human API gave for a connection's person, if it is known.

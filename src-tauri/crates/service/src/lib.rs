@@ -166,7 +166,10 @@ impl Datalinks {
 
     /// Appends an event to a connection's history. `detail` must not contain a secret.
     pub(crate) fn record_for(&self, id: ConnectionId, kind: &str, detail: &str) -> Result<()> {
-        let connection = self.store.connection(id)?.ok_or_else(|| no_such_connection(id))?;
+        let connection = self
+            .store
+            .connection(id)?
+            .ok_or_else(|| no_such_connection(id))?;
         self.store.record_event(
             datalinks_store::EventScope {
                 provider: connection.provider,
@@ -180,7 +183,8 @@ impl Datalinks {
 
     /// A connection's own events, newest first.
     pub async fn history(&self, connection: ConnectionId) -> Result<Vec<HistoryEvent>> {
-        self.store.history(HistoryFilter::Connection(connection), 200)
+        self.store
+            .history(HistoryFilter::Connection(connection), 200)
     }
 
     /// Everything that happened at a registration: sign-ins, settings and its connections'

@@ -33,7 +33,10 @@ impl Datalinks {
     }
 
     /// Fetches the member and every shared file (all pages), grouped by source.
-    pub async fn member_overview(self: &Arc<Self>, connection: ConnectionId) -> Result<MemberOverview> {
+    pub async fn member_overview(
+        self: &Arc<Self>,
+        connection: ConnectionId,
+    ) -> Result<MemberOverview> {
         let api = self.member_api(connection).await?;
         let member = self.member(connection, &api).await?;
         let stored = self.store.connection(connection)?.and_then(|c| c.username);

@@ -8,8 +8,7 @@ use crate::{
     OcOverview, OcPage, OcTransaction,
 };
 use datalinks_core::{
-    ConnectionId, CredentialKind, Error, ErrorCode, PersonalToken, Provider, RegistrationId,
-    Result,
+    ConnectionId, CredentialKind, Error, ErrorCode, PersonalToken, Provider, RegistrationId, Result,
 };
 use datalinks_opencollective as oc;
 use datalinks_store::NewConnection;
@@ -187,7 +186,8 @@ impl Datalinks {
                     _ => err,
                 };
                 let scope = self.registration_scope(&registration);
-                self.store.record_event(scope, "connect_failed", &err.message)?;
+                self.store
+                    .record_event(scope, "connect_failed", &err.message)?;
                 return Err(err);
             }
         };

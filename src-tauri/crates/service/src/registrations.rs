@@ -106,9 +106,7 @@ impl Datalinks {
             let sandboxes = self.sandboxes().await?;
             adapter(record.provider).point_at_sandbox(&sandboxes, &mut settings);
         }
-        let record = self
-            .migrate_registration_secrets(record, &identity)
-            .await?;
+        let record = self.migrate_registration_secrets(record, &identity).await?;
         Ok(Registration {
             record,
             settings,
@@ -122,7 +120,10 @@ impl Datalinks {
         &self,
         id: ConnectionId,
     ) -> Result<(Registration, ConnectionRecord)> {
-        let connection = self.store.connection(id)?.ok_or_else(|| no_such_connection(id))?;
+        let connection = self
+            .store
+            .connection(id)?
+            .ok_or_else(|| no_such_connection(id))?;
         let registration = self.registration(connection.registration_id).await?;
         let connection = self
             .migrate_connection_secrets(&registration, connection)
@@ -154,6 +155,16 @@ impl Datalinks {
                 .insert(id, secret.clone());
         }
         Ok(secret)
+    }
+
+    /// The identity a connection's secrets are kept under: its registration and its account.
+    pub fn account_identity(&self, id: ConnectionId) -> Result<AccountIdentity> {
+        let connection = self
+            .store
+            .connection(id)?
+            .ok_or_else(|| no_such_connection(id))?;
+        let registration = self.registration_record(connection.registration_id)?;
+        Ok(identity_of(&registration)?.account(connection.account_id))
     }
 
     /// The client secret a confidential client cannot work without.

@@ -16,14 +16,14 @@ use crate::{
 use datalinks_core::{
     now_unix, Error, ErrorCode, MasterToken, Provider, RegistrationIdentity, Result,
 };
-use datalinks_store::EventScope;
-use datalinks_vault::{legacy_key, SecretKind, SecretOwner};
 use datalinks_openhumans::{parse_base_url, DEFAULT_BASE_URL};
 use datalinks_research::{
     parse_size, plan, read_member_ids, render_preview, DownloadEvent, DownloadOptions,
     MemberFilter, Project, ProjectInfo, ProjectMember, Recipients, UploadMode, UploadOptions,
     UploadOutcome,
 };
+use datalinks_store::EventScope;
+use datalinks_vault::{legacy_key, SecretKind, SecretOwner};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -194,7 +194,10 @@ impl Datalinks {
         };
         let identity = ProjectServer::from_setting(&value).identity();
         self.vault_call(move |vault| {
-            vault.delete(SecretOwner::Registration(&identity), SecretKind::MasterToken)
+            vault.delete(
+                SecretOwner::Registration(&identity),
+                SecretKind::MasterToken,
+            )
         })
         .await?;
         self.store.remove_app_setting(PROJECT_SERVER_SETTING)
@@ -236,7 +239,11 @@ impl Datalinks {
     /// else the sandbox once tried, else production.
     fn project_server(&self) -> Result<ProjectServer> {
         let registrations = self.store.registrations(Some(Provider::OpenHumans))?;
-        let current = |sandbox: bool| registrations.iter().find(|r| r.sandbox == sandbox && !r.retired);
+        let current = |sandbox: bool| {
+            registrations
+                .iter()
+                .find(|r| r.sandbox == sandbox && !r.retired)
+        };
         Ok(match (current(false), current(true)) {
             (Some(own), _) => ProjectServer::Address(own.base_url.clone()),
             (None, Some(_)) => ProjectServer::Sandbox,

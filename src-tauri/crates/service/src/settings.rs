@@ -47,7 +47,9 @@ impl Datalinks {
     /// The provider's registrations as the Settings page shows them. Reads no secret.
     pub async fn provider_settings(&self, provider: Provider) -> Result<ProviderSettingsView> {
         let registrations = self.store.registrations(Some(provider))?;
-        let connections = self.store.connections(ConnectionFilter::Provider(provider))?;
+        let connections = self
+            .store
+            .connections(ConnectionFilter::Provider(provider))?;
         let current = |sandbox: bool| {
             registrations
                 .iter()
@@ -111,8 +113,7 @@ impl Datalinks {
             transport: input.transport,
             options: input.options,
         })?;
-        let identity =
-            RegistrationIdentity::new(provider, &client_id, adapter.servers(&settings));
+        let identity = RegistrationIdentity::new(provider, &client_id, adapter.servers(&settings));
         let own: Vec<RegistrationRecord> = self
             .store
             .registrations(Some(provider))?
@@ -228,11 +229,12 @@ impl Datalinks {
                 input.options.provider()
             )));
         }
-        let stored = settings_of(&record)?;
+        // Checked against where the sandbox runs; its addresses are never stored.
+        let running = self.resolve(record.clone()).await?.settings;
         let settings = adapter(provider).normalize(RegistrationSettings {
             transport: input.transport,
             options: input.options,
-            ..stored
+            ..running
         })?;
         record.transport = settings.transport;
         record.options = settings.options.to_column();
@@ -292,7 +294,10 @@ impl Datalinks {
         };
         let deleted = self
             .vault_call(move |vault| {
-                vault.delete(SecretOwner::Registration(&identity), SecretKind::ClientSecret)
+                vault.delete(
+                    SecretOwner::Registration(&identity),
+                    SecretKind::ClientSecret,
+                )
             })
             .await;
         if let Err(err) = deleted {
@@ -305,7 +310,11 @@ impl Datalinks {
 
     /// The registration new accounts of `provider` sign in through: the person's own, or with
     /// `sandbox` the sandbox's.
-    pub fn sign_in_registration(&self, provider: Provider, sandbox: bool) -> Result<RegistrationId> {
+    pub fn sign_in_registration(
+        &self,
+        provider: Provider,
+        sandbox: bool,
+    ) -> Result<RegistrationId> {
         self.store
             .registrations(Some(provider))?
             .into_iter()

@@ -105,9 +105,9 @@ impl Datalinks {
         self.stop_listener(id);
 
         let listener = match transport {
-            Transport::Loopback => Some(
-                LoopbackListener::bind_port(adapter.loopback_port(&registration)?).await?,
-            ),
+            Transport::Loopback => {
+                Some(LoopbackListener::bind_port(adapter.loopback_port(&registration)?).await?)
+            }
             Transport::DeepLink => None,
         };
         let redirect_uri = match &listener {
@@ -142,9 +142,12 @@ impl Datalinks {
             self.spawn_listener(id, listener, redirect_uri)?;
         }
         let opened = self.host.open_in_browser(url.as_str());
+        let provider = adapter.provider();
         let detail = match &opened {
-            Ok(()) => "Opened the sign-in page in the browser.",
-            Err(_) => "The browser did not open; the sign-in link can be copied instead.",
+            Ok(()) => format!("Opened the {provider} sign-in page in the browser."),
+            Err(_) => format!(
+                "The browser did not open the {provider} sign-in page; the link can be copied instead."
+            ),
         };
         if let Err(err) = opened {
             self.set_sign_in_error(
@@ -155,14 +158,17 @@ impl Datalinks {
                 )),
             );
         }
-        let _ = self.store.record_event(scope, "authorize_started", detail);
+        let _ = self.store.record_event(scope, "authorize_started", &detail);
         self.announce().await;
         self.overview()
     }
 
     /// Cancels the registration's open sign-in: its `state` is no longer accepted, its
     /// listener stops, and a Connect window of it closes.
-    pub async fn cancel_connect(&self, registration: RegistrationId) -> Result<ConnectionsOverview> {
+    pub async fn cancel_connect(
+        &self,
+        registration: RegistrationId,
+    ) -> Result<ConnectionsOverview> {
         let record = self.registration_record(registration)?;
         self.stop_listener(registration);
         let window_closed = self.end_connect_window_of(registration);
@@ -382,8 +388,11 @@ impl Datalinks {
         if let Some(wanted) = sign_in.reconnect.filter(|&wanted| wanted != id) {
             summary += &format!(" That is another account than connection {wanted}, which still needs connecting again; this one was added beside it.");
         }
-        self.store
-            .record_event(self.connection_scope(registration, id), "connected", &summary)?;
+        self.store.record_event(
+            self.connection_scope(registration, id),
+            "connected",
+            &summary,
+        )?;
         log::info!("{provider}: tokens kept and the connection saved");
         Ok(id)
     }

@@ -192,7 +192,10 @@ impl Datalinks {
 
     /// One connection as the connections page shows it.
     pub async fn connection(&self, id: ConnectionId) -> Result<ConnectionView> {
-        let record = self.store.connection(id)?.ok_or_else(|| no_such_connection(id))?;
+        let record = self
+            .store
+            .connection(id)?
+            .ok_or_else(|| no_such_connection(id))?;
         let registration = self.registration_record(record.registration_id)?;
         Ok(self.connection_view(&record, summary_of(&registration)))
     }
@@ -260,7 +263,11 @@ impl Datalinks {
     }
 
     /// The connection's token keeper, made on first use.
-    fn keeper(&self, registration: &Registration, connection: &ConnectionRecord) -> Arc<TokenKeeper> {
+    fn keeper(
+        &self,
+        registration: &Registration,
+        connection: &ConnectionRecord,
+    ) -> Arc<TokenKeeper> {
         self.keepers
             .lock()
             .unwrap()
@@ -385,11 +392,19 @@ impl Datalinks {
                 adapter
                     .mint(self, registration, connection)
                     .await
-                    .unwrap_or_else(|| Err(Error::internal("a minted connection of a provider that does not mint")))
+                    .unwrap_or_else(|| {
+                        Err(Error::internal(
+                            "a minted connection of a provider that does not mint",
+                        ))
+                    })
             };
             return match rejected {
                 None => keeper.access_token_minting(mint).await,
-                Some(token) => keeper.access_token_minting_after_rejection(token, mint).await,
+                Some(token) => {
+                    keeper
+                        .access_token_minting_after_rejection(token, mint)
+                        .await
+                }
             };
         }
         let refresh = |token| async move {
@@ -446,7 +461,9 @@ impl Datalinks {
                             registration: Some(registration.id),
                             connection: Some(id),
                         };
-                        let _ = self.store.record_event(scope, "reconnect_needed", &err.message);
+                        let _ = self
+                            .store
+                            .record_event(scope, "reconnect_needed", &err.message);
                     }
                 }
             }
@@ -492,7 +509,10 @@ impl Datalinks {
 
     /// Re-checks a connection now: reads the keyring again and calls the provider.
     pub async fn retry(self: &Arc<Self>, id: ConnectionId) -> Result<ConnectionsOverview> {
-        let record = self.store.connection(id)?.ok_or_else(|| no_such_connection(id))?;
+        let record = self
+            .store
+            .connection(id)?
+            .ok_or_else(|| no_such_connection(id))?;
         self.forget_connection_state(id);
         self.forget_cached(record.registration_id);
         if record.reconnect_reason.is_none() {
@@ -504,7 +524,10 @@ impl Datalinks {
 
     /// One authenticated call that shows whether the connection works.
     async fn check(self: &Arc<Self>, id: ConnectionId) -> Result<()> {
-        let record = self.store.connection(id)?.ok_or_else(|| no_such_connection(id))?;
+        let record = self
+            .store
+            .connection(id)?
+            .ok_or_else(|| no_such_connection(id))?;
         adapter(record.provider).check(self, id).await
     }
 }

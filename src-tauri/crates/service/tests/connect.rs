@@ -3,7 +3,7 @@
 
 mod support;
 
-use datalinks_core::{ConnectionState, ErrorCode, Provider, Transport};
+use datalinks_core::{ConnectionState, ErrorCode, Provider, SignInState, Transport};
 use datalinks_sandbox::humanapi::SOURCES;
 use datalinks_sandbox::person::Answer;
 use datalinks_service::{Datalinks, StepOutcome};
@@ -11,11 +11,18 @@ use datalinks_vault::Vault;
 use serde_json::{json, Value};
 use support::{connect_token, sandbox_config, Harness};
 
-fn stored_tokens(harness: &Harness) -> datalinks_vault::TokenSet {
+/// The tokens of the harness's first connection of `provider`, read from the keyring under the
+/// name of its registration and account.
+fn tokens_of(harness: &Harness, provider: Provider) -> datalinks_vault::TokenSet {
+    let account = harness.account_identity(harness.conn(provider));
     Vault::new(harness.secrets.clone())
-        .tokens(Provider::OpenHumans)
+        .tokens(&account)
         .unwrap()
         .expect("tokens in the keyring")
+}
+
+fn stored_tokens(harness: &Harness) -> datalinks_vault::TokenSet {
+    tokens_of(harness, Provider::OpenHumans)
 }
 
 #[tokio::test]
@@ -23,12 +30,9 @@ async fn loopback_connect_shows_the_member_and_every_file() {
     let harness = Harness::connected(Transport::Loopback).await;
     let view = harness.connection_view().await;
     let seeded = harness.sandbox().seeded_member();
-    assert_eq!(
-        view.account.as_ref().unwrap().account_id,
-        seeded.project_member_id
-    );
+    assert_eq!(view.account.account_id, seeded.project_member_id);
 
-    let overview = harness.service.member_overview().await.unwrap();
+    let overview = harness.service.member_overview(view.id).await.unwrap();
     assert_eq!(overview.project_member_id, seeded.project_member_id);
     assert_eq!(overview.username.as_deref(), Some("alice"));
     assert_eq!(
@@ -51,7 +55,7 @@ async fn loopback_connect_shows_the_member_and_every_file() {
 
     let tokens = stored_tokens(&harness);
     assert!(
-        tokens.expires_at > datalinks_core::now_unix() + 35_000,
+        tokens.expires_at.unwrap() > datalinks_core::now_unix() + 35_000,
         "36000 s access token"
     );
     let database = std::fs::read(harness.data_dir.join(datalinks_service::DATABASE_FILE)).unwrap();
@@ -103,12 +107,14 @@ async fn a_server_that_rejects_custom_schemes_is_reported_not_hung() {
         result.is_err(),
         "the sandbox refuses datalinks:// like Open Humans does"
     );
-    let view = harness
-        .service
-        .cancel_connect(Provider::OpenHumans)
-        .await
+    let registration = harness.registration(Provider::OpenHumans);
+    let overview = harness.service.cancel_connect(registration).await.unwrap();
+    let sign_in = overview
+        .sign_ins()
+        .find(|s| s.registration.id == registration)
         .unwrap();
-    assert_eq!(view.state, ConnectionState::Disconnected);
+    assert_eq!(sign_in.state, SignInState::Ready);
+    assert_eq!(overview.connections().count(), 0);
 }
 
 #[tokio::test]
@@ -116,16 +122,20 @@ async fn declining_in_the_browser_is_shown_and_changes_nothing() {
     let harness = Harness::new(sandbox_config()).await;
     harness.configure(Transport::Loopback).await;
     *harness.host.answer.lock().unwrap() = Some(Answer::Cancel);
-    let view = harness.connect().await;
-    assert_eq!(view.state, ConnectionState::Disconnected);
+    let err = harness.connect().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::AuthorizationDenied);
+    let overview = harness.service.overview().unwrap();
+    assert_eq!(overview.connections().count(), 0);
+    let sign_in = overview.sign_ins().next().unwrap();
     assert_eq!(
-        view.last_error.unwrap().code,
+        sign_in.last_error.as_ref().unwrap().code,
         ErrorCode::AuthorizationDenied
     );
-    assert!(Vault::new(harness.secrets.clone())
-        .tokens(Provider::OpenHumans)
-        .unwrap()
-        .is_none());
+    assert!(harness
+        .secrets
+        .keys()
+        .iter()
+        .all(|k| !k.ends_with("/tokens")));
 }
 
 #[tokio::test]
@@ -149,9 +159,9 @@ async fn callbacks_with_a_wrong_state_or_garbage_are_refused_with_a_notice() {
         harness.service.handle_deep_link(link).await;
         assert_eq!(harness.wait_for_notice().await.code, code, "{link}");
     }
-    let view = harness.connection_view().await;
+    let registration = harness.registration(Provider::OpenHumans);
     assert!(
-        matches!(view.state, ConnectionState::Waiting { .. }),
+        support::waiting(&harness.service.overview().unwrap(), registration).is_some(),
         "the real attempt is still open"
     );
 }
@@ -173,34 +183,30 @@ async fn an_error_redirect_for_the_open_attempt_ends_it() {
             "datalinks://oauth/callback?error=access_denied&state={state}"
         ))
         .await;
-    let view = harness
-        .wait_until(|v| v.state == ConnectionState::Disconnected)
-        .await;
-    assert_eq!(
-        view.last_error.unwrap().code,
-        ErrorCode::AuthorizationDenied
-    );
+    let registration = harness.registration(Provider::OpenHumans);
+    let err = harness.wait_for_sign_in(registration).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::AuthorizationDenied);
+    let overview = harness.service.overview().unwrap();
+    assert!(support::waiting(&overview, registration).is_none());
 }
 
 #[tokio::test]
 async fn disconnect_revokes_deletes_secrets_and_gives_a_receipt() {
     let harness = Harness::connected(Transport::Loopback).await;
     let tokens = stored_tokens(&harness);
+    let connection = harness.conn(Provider::OpenHumans);
 
-    let receipt = harness
-        .service
-        .disconnect(Provider::OpenHumans)
-        .await
-        .unwrap();
+    let receipt = harness.service.disconnect(connection).await.unwrap();
     assert!(
         receipt.steps.iter().all(|s| s.outcome == StepOutcome::Done),
         "{receipt:?}"
     );
     assert_eq!(harness.sandbox().stats().revocation_requests, 2);
-    assert!(Vault::new(harness.secrets.clone())
-        .tokens(Provider::OpenHumans)
-        .unwrap()
-        .is_none());
+    assert!(harness
+        .secrets
+        .keys()
+        .iter()
+        .all(|k| !k.ends_with("/tokens")));
     let old = reqwest::Client::new()
         .get(
             harness
@@ -214,39 +220,56 @@ async fn disconnect_revokes_deletes_secrets_and_gives_a_receipt() {
         .await
         .unwrap();
     assert_eq!(old.status(), 401, "the revoked token no longer works");
-    let view = harness.connection_view().await;
-    assert_eq!(view.state, ConnectionState::Disconnected);
-    let history = harness.service.history(Provider::OpenHumans).await.unwrap();
+    assert_eq!(harness.service.overview().unwrap().connections().count(), 0);
+    let history = harness.service.history(connection).await.unwrap();
     assert_eq!(history[0].kind, "disconnected");
 }
 
 #[tokio::test]
 async fn the_built_in_sandbox_is_a_complete_first_run() {
     let harness = Harness::new(sandbox_config()).await;
-    let settings = harness.service.start_sandbox().await.unwrap();
-    assert!(settings.sandbox && settings.has_client_secret);
+    let overview = harness.service.start_sandbox().await.unwrap();
+    for provider in Provider::ALL {
+        let sandbox = harness
+            .service
+            .provider_settings(provider)
+            .await
+            .unwrap()
+            .sandbox;
+        assert!(sandbox.unwrap().has_client_secret, "{provider}");
+    }
+    assert_eq!(
+        overview.sign_ins().count(),
+        3,
+        "one sandbox sign-in per provider"
+    );
     let view = harness.connect_successfully().await;
-    assert!(view.sandbox);
+    assert!(view.registration.sandbox);
 }
 
 #[tokio::test]
 async fn the_built_in_sandbox_keeps_its_grants_when_the_app_restarts() {
     let harness = Harness::new(sandbox_config()).await;
     harness.service.start_sandbox().await.unwrap();
-    assert_eq!(harness.connect().await.state, ConnectionState::Connected);
+    let connection = harness.connect().await.unwrap().id;
 
     let restarted = harness.restarted();
-    restarted.resume_sandbox().await.unwrap();
-    let overview = restarted.member_overview().await.unwrap();
+    let overview = restarted.member_overview(connection).await.unwrap();
     assert_eq!(overview.file_count, 130, "the stored tokens still work");
-    let view = restarted.connection(Provider::OpenHumans).await.unwrap();
+    let view = restarted.connection(connection).await.unwrap();
     assert_eq!(view.state, ConnectionState::Connected);
 }
 
 /// Opens Human API Connect, links Fitbit on the built-in sandbox's Connect page and closes it, as
 /// the person would.
 async fn link_fitbit_in_connect(service: &std::sync::Arc<Datalinks>) {
-    let launch = service.hapi_start_connect().await.unwrap();
+    let registration = service
+        .sign_in_registration(Provider::HumanApi, true)
+        .unwrap();
+    let launch = service
+        .hapi_start_connect(datalinks_core::SignInTarget::NewAccount { registration })
+        .await
+        .unwrap();
     let fitbit = json!({"name": SOURCES[2].name, "id": SOURCES[2].id});
     let click = launch
         .script_url
@@ -283,28 +306,22 @@ async fn the_built_in_sandbox_keeps_open_collective_and_human_api_connected_when
 {
     let harness = Harness::without_sandbox();
     harness.service.start_sandbox().await.unwrap();
-    harness.connect_provider(Provider::OpenCollective).await;
-    let account = harness.service.oc_me().await.unwrap();
+    let oc = harness.connect_provider(Provider::OpenCollective).await.id;
+    let account = harness.service.oc_me(oc).await.unwrap();
     link_fitbit_in_connect(&harness.service).await;
-    let sources = harness.service.hapi_sources().await.unwrap();
+    let hapi = harness.conn(Provider::HumanApi);
+    let sources = harness.service.hapi_sources(hapi).await.unwrap();
     assert_eq!(sources[0].id, SOURCES[2].id);
-    let vault = Vault::new(harness.secrets.clone());
-    let tokens = |provider| {
-        vault
-            .tokens(provider)
-            .unwrap()
-            .expect("tokens in the keyring")
-    };
+    let tokens = |provider| tokens_of(&harness, provider);
     let oc_tokens = tokens(Provider::OpenCollective);
     let hapi_tokens = tokens(Provider::HumanApi);
 
     let restarted = harness.restarted();
-    restarted.resume_sandbox().await.unwrap();
-    assert_eq!(restarted.oc_me().await.unwrap(), account);
-    assert_eq!(restarted.hapi_sources().await.unwrap(), sources);
-    for provider in [Provider::OpenCollective, Provider::HumanApi] {
-        let view = restarted.connection(provider).await.unwrap();
-        assert_eq!(view.state, ConnectionState::Connected, "{provider:?}");
+    assert_eq!(restarted.oc_me(oc).await.unwrap(), account);
+    assert_eq!(restarted.hapi_sources(hapi).await.unwrap(), sources);
+    for connection in [oc, hapi] {
+        let view = restarted.connection(connection).await.unwrap();
+        assert_eq!(view.state, ConnectionState::Connected, "{connection}");
     }
     // The sandbox recognized the stored tokens: none was refreshed or minted again.
     for (provider, before) in [

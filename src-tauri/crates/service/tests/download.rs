@@ -7,7 +7,6 @@ use datalinks_core::{Provider, Transport};
 use datalinks_openhumans::ApiClient;
 use datalinks_sandbox::{Faults, SandboxConfig};
 use datalinks_service::DownloadSummary;
-use datalinks_vault::Vault;
 use md5::{Digest, Md5};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,10 +14,7 @@ use support::{sandbox_config, Harness};
 
 /// Every file's md5 as the sandbox's metadata states it, sorted.
 async fn expected_md5s(harness: &Harness) -> Vec<String> {
-    let tokens = Vault::new(harness.secrets.clone())
-        .tokens(Provider::OpenHumans)
-        .unwrap()
-        .unwrap();
+    let tokens = harness.stored_tokens(Provider::OpenHumans).unwrap();
     let api = ApiClient::new(reqwest::Client::new(), harness.sandbox().base_url());
     let member = api.exchange_member(&tokens.access_token).await.unwrap();
     let mut md5s: Vec<String> = member
@@ -68,7 +64,7 @@ fn temp_folder() -> tempfile::TempDir {
 async fn download_all(harness: &Harness, folder: &Path) -> DownloadSummary {
     harness
         .service
-        .download_files(Vec::new(), folder)
+        .download_files(harness.conn(Provider::OpenHumans), Vec::new(), folder)
         .await
         .unwrap()
 }
@@ -80,7 +76,12 @@ fn start_download_all(
 ) -> tokio::task::JoinHandle<datalinks_core::Result<DownloadSummary>> {
     let service = harness.service.clone();
     let folder = folder.to_owned();
-    tokio::spawn(async move { service.download_files(Vec::new(), &folder).await })
+    let connection = harness.conn(Provider::OpenHumans);
+    tokio::spawn(async move {
+        service
+            .download_files(connection, Vec::new(), &folder)
+            .await
+    })
 }
 
 fn sized_files(count: usize, size: u64) -> SandboxConfig {
@@ -127,7 +128,11 @@ async fn every_file_arrives_identical_and_a_second_run_skips_them_all() {
     assert_eq!((second.downloaded, second.skipped), (0, 130));
     assert_eq!(second.bytes_written, 0);
 
-    let history = harness.service.history(Provider::OpenHumans).await.unwrap();
+    let history = harness
+        .service
+        .history(harness.conn(Provider::OpenHumans))
+        .await
+        .unwrap();
     let runs: Vec<_> = history
         .iter()
         .filter(|e| e.kind == "files_downloaded")
@@ -139,7 +144,11 @@ async fn every_file_arrives_identical_and_a_second_run_skips_them_all() {
 #[tokio::test]
 async fn selected_files_only_and_unknown_ids_are_reported_as_failed() {
     let harness = Harness::connected(Transport::Loopback).await;
-    let overview = harness.service.member_overview().await.unwrap();
+    let overview = harness
+        .service
+        .member_overview(harness.conn(Provider::OpenHumans))
+        .await
+        .unwrap();
     let chosen: Vec<u64> = overview.groups[0]
         .files
         .iter()
@@ -150,7 +159,11 @@ async fn selected_files_only_and_unknown_ids_are_reported_as_failed() {
 
     let summary = harness
         .service
-        .download_files(vec![chosen[0], chosen[1], 999_999_999], folder.path())
+        .download_files(
+            harness.conn(Provider::OpenHumans),
+            vec![chosen[0], chosen[1], 999_999_999],
+            folder.path(),
+        )
         .await
         .unwrap();
     assert_eq!(summary.downloaded, 2);

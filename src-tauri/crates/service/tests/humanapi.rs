@@ -5,14 +5,14 @@
 
 mod support;
 
-use datalinks_core::{ConnectionState, ErrorCode, Provider};
-use datalinks_sandbox::humanapi::{connect_page_data, HumanApiConfig, SOURCES};
-use datalinks_service::{
-    ConnectLaunch, ConnectWidget, Datalinks, ProviderOptions, StepOutcome, CONNECT_RESULT_URL,
+use datalinks_core::{
+    ConnectionId, ConnectionState, Error, ErrorCode, Provider, SignInState, SignInTarget,
 };
-use datalinks_vault::Vault;
+use datalinks_sandbox::humanapi::{connect_page_data, HumanApiConfig, SOURCES};
+use datalinks_service::{ConnectLaunch, ConnectWidget, Datalinks, StepOutcome, CONNECT_RESULT_URL};
+use datalinks_vault::{SecretKind, SecretOwner, Vault};
 use serde_json::json;
-use support::{connect_token, Harness};
+use support::{connect_token, first_connection, Harness};
 
 const HAPI: Provider = Provider::HumanApi;
 
@@ -26,12 +26,55 @@ async fn configured(legacy_flow: bool) -> Harness {
     harness
 }
 
-async fn client_user_id(harness: &Harness) -> String {
-    let settings = harness.service.provider_settings(HAPI).await.unwrap();
-    let ProviderOptions::HumanApi(options) = settings.unwrap().options else {
-        panic!("Human API options")
-    };
-    options.client_user_id.expect("generated on connect")
+/// Opens Connect for the person the settings name.
+async fn start(harness: &Harness) -> ConnectLaunch {
+    let registration = harness.registration(HAPI);
+    harness
+        .service
+        .hapi_start_connect(SignInTarget::NewAccount { registration })
+        .await
+        .unwrap()
+}
+
+/// The Human API connection (there is one person in these tests).
+fn hapi_conn(harness: &Harness) -> ConnectionId {
+    harness.conn(HAPI)
+}
+
+/// Our id of the linked person at Human API.
+fn person(harness: &Harness) -> String {
+    let overview = harness.service.overview().unwrap();
+    first_connection(&overview, HAPI)
+        .expect("a Human API connection")
+        .account
+        .account_id
+        .clone()
+}
+
+/// How many sources are listed as linked (none without a connection).
+fn linked(harness: &Harness) -> usize {
+    let overview = harness.service.overview().unwrap();
+    first_connection(&overview, HAPI).map_or(0, |c| {
+        harness.service.hapi_connected_sources(c.id).unwrap().len()
+    })
+}
+
+/// The last problem of signing in through Connect.
+fn sign_in_error(harness: &Harness) -> Option<Error> {
+    let overview = harness.service.overview().unwrap();
+    let error = overview
+        .sign_ins()
+        .find(|s| s.registration.provider == HAPI)
+        .and_then(|s| s.last_error.clone());
+    error
+}
+
+/// What the Human API card shows: the open Connect window, else the connection's state.
+#[derive(Debug, PartialEq)]
+enum Seen {
+    Disconnected,
+    WindowOpen(i64),
+    Account(ConnectionState),
 }
 
 /// The payload Connect hands its `onConnectSource` / `onDisconnectSource` / `onClose`
@@ -59,8 +102,8 @@ fn payload(harness: &Harness, user: &str, status: &str, connected: &[usize]) -> 
 
 /// Opens Connect, connects `sources` in it, and closes it, as the person would.
 async fn connect_sources(harness: &Harness, sources: &[usize]) -> ConnectLaunch {
-    let launch = harness.service.hapi_start_connect().await.unwrap();
-    let user = client_user_id(harness).await;
+    let launch = start(harness).await;
+    let user = launch.client_user_id.clone();
     for i in sources {
         assert!(harness.hapi().connect_source(&user, SOURCES[*i].id));
         let event = payload(harness, &user, "CONNECTED_SOURCE", &[*i]);
@@ -79,23 +122,32 @@ async fn connect_sources(harness: &Harness, sources: &[usize]) -> ConnectLaunch 
     launch
 }
 
-async fn state(harness: &Harness) -> ConnectionState {
-    harness.service.connection(HAPI).await.unwrap().state
+async fn state(harness: &Harness) -> Seen {
+    let overview = harness.service.overview().unwrap();
+    let window = overview.sign_ins().find_map(|s| match s.state {
+        SignInState::ConnectWindowOpen { expires_at, .. } => Some(expires_at),
+        _ => None,
+    });
+    match (window, first_connection(&overview, HAPI)) {
+        (Some(expires_at), _) => Seen::WindowOpen(expires_at),
+        (None, Some(connection)) => Seen::Account(connection.state.clone()),
+        (None, None) => Seen::Disconnected,
+    }
 }
 
 #[tokio::test]
 async fn a_new_user_gets_a_session_token_and_a_returning_user_an_id_token() {
     let harness = configured(false).await;
-    assert_eq!(state(&harness).await, ConnectionState::Disconnected);
+    assert_eq!(state(&harness).await, Seen::Disconnected);
 
-    let launch = harness.service.hapi_start_connect().await.unwrap();
-    let user = client_user_id(&harness).await;
+    let launch = start(&harness).await;
+    let user = launch.client_user_id.clone();
     assert!(user.starts_with("datalinks-"));
-    let human_id = harness
-        .hapi()
-        .human_id(&user)
-        .expect("a session was started");
-    let ConnectionState::ConnectWindowOpen { expires_at } = state(&harness).await else {
+    assert!(
+        harness.hapi().human_id(&user).is_some(),
+        "a session was started"
+    );
+    let Seen::WindowOpen(expires_at) = state(&harness).await else {
         panic!("Connect is open")
     };
     assert!((expires_at - datalinks_core::now_unix() - 3600).abs() < 60);
@@ -126,16 +178,30 @@ async fn a_new_user_gets_a_session_token_and_a_returning_user_an_id_token() {
         .apply_connect_event(&launch.attempt_id, "close", &close)
         .await
         .unwrap();
-    assert_eq!(state(&harness).await, ConnectionState::Connected);
-    let view = harness.service.connection(HAPI).await.unwrap();
-    assert_eq!(view.account.unwrap().account_id, human_id);
-    let sources = harness.service.hapi_connected_sources().unwrap();
+    assert_eq!(
+        state(&harness).await,
+        Seen::Account(ConnectionState::Connected)
+    );
+    let view = harness
+        .service
+        .connection(hapi_conn(&harness))
+        .await
+        .unwrap();
+    assert_eq!(
+        view.account.account_id, user,
+        "keyed by our id of the person"
+    );
+    assert_eq!(view.account.username.as_deref(), Some("ada@example.org"));
+    let sources = harness
+        .service
+        .hapi_connected_sources(hapi_conn(&harness))
+        .unwrap();
     assert_eq!(sources.len(), 1);
     assert_eq!(sources[0].name, "Fitbit");
 
     // Human API answers the session request with 403 now: the id token takes over.
     let stats_before = harness.hapi().stats();
-    let again = harness.service.hapi_start_connect().await.unwrap();
+    let again = start(&harness).await;
     let stats = harness.hapi().stats();
     assert_eq!(
         stats.session_token_requests,
@@ -143,14 +209,18 @@ async fn a_new_user_gets_a_session_token_and_a_returning_user_an_id_token() {
     );
     assert_eq!(stats.id_token_requests, stats_before.id_token_requests + 1);
     assert_ne!(connect_token(&again), connect_token(&launch));
-    let ConnectionState::ConnectWindowOpen { expires_at } = state(&harness).await else {
+    let Seen::WindowOpen(expires_at) = state(&harness).await else {
         panic!("Connect is open")
     };
     assert!(
         (expires_at - datalinks_core::now_unix() - 3600).abs() < 60,
         "the window is listened to for an hour even though id tokens last a day"
     );
-    let history = harness.service.history(HAPI).await.unwrap();
+    let history = harness
+        .service
+        .registration_history(harness.registration(HAPI))
+        .await
+        .unwrap();
     assert!(history[0].detail.contains("id token"), "{history:?}");
     assert!(history
         .iter()
@@ -160,8 +230,8 @@ async fn a_new_user_gets_a_session_token_and_a_returning_user_an_id_token() {
 #[tokio::test]
 async fn forged_malformed_and_replayed_connect_results_are_refused() {
     let harness = configured(false).await;
-    let launch = harness.service.hapi_start_connect().await.unwrap();
-    let user = client_user_id(&harness).await;
+    let launch = start(&harness).await;
+    let user = launch.client_user_id.clone();
     harness.hapi().connect_source(&user, SOURCES[0].id);
     let event = payload(&harness, &user, "CONNECTED_SOURCE", &[0]);
 
@@ -229,9 +299,11 @@ async fn forged_malformed_and_replayed_connect_results_are_refused() {
             assert!(err.message.contains("too large"), "{}", err.message);
         }
     }
-    assert!(harness.service.hapi_connected_sources().unwrap().is_empty());
-    let view = harness.service.connection(HAPI).await.unwrap();
-    assert_eq!(view.last_error.unwrap().code, ErrorCode::CallbackRefused);
+    assert!(linked(&harness) == 0);
+    assert_eq!(
+        sign_in_error(&harness).unwrap().code,
+        ErrorCode::CallbackRefused
+    );
 
     // The genuine event through the reserved URL is applied.
     let mut genuine = url::Url::parse(CONNECT_RESULT_URL).unwrap();
@@ -244,7 +316,7 @@ async fn forged_malformed_and_replayed_connect_results_are_refused() {
         .apply_connect_result(&launch.attempt_id, &genuine)
         .await
         .unwrap();
-    assert_eq!(harness.service.hapi_connected_sources().unwrap().len(), 1);
+    assert_eq!(linked(&harness), 1);
     let close = payload(&harness, &user, "SUCCESS", &[0]);
     harness
         .service
@@ -267,14 +339,17 @@ async fn forged_malformed_and_replayed_connect_results_are_refused() {
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::StateMismatch);
-    assert_eq!(harness.service.hapi_connected_sources().unwrap().len(), 1);
-    assert_eq!(state(&harness).await, ConnectionState::Connected);
+    assert_eq!(linked(&harness), 1);
+    assert_eq!(
+        state(&harness).await,
+        Seen::Account(ConnectionState::Connected)
+    );
 }
 
 #[tokio::test]
 async fn an_expired_connect_session_is_shown_and_cancel_ends_the_attempt() {
     let harness = configured(false).await;
-    let launch = harness.service.hapi_start_connect().await.unwrap();
+    let launch = start(&harness).await;
     let closed = json!({
         "status": "SESSION_TOKEN_EXPIRED",
         "sessionResults": {"connectedSources": [], "disconnectedSources": []},
@@ -286,29 +361,29 @@ async fn an_expired_connect_session_is_shown_and_cancel_ends_the_attempt() {
         .apply_connect_event(&launch.attempt_id, "close", &closed)
         .await
         .unwrap();
-    let view = harness.service.connection(HAPI).await.unwrap();
-    assert_eq!(view.state, ConnectionState::Disconnected);
-    assert!(view.last_error.unwrap().message.contains("expired"));
+    assert_eq!(state(&harness).await, Seen::Disconnected);
+    assert!(sign_in_error(&harness).unwrap().message.contains("expired"));
 
-    let launch = harness.service.hapi_start_connect().await.unwrap();
-    let newer = harness.service.hapi_start_connect().await.unwrap();
+    let launch = start(&harness).await;
+    let newer = start(&harness).await;
     // The replaced window closing does not end the newer attempt.
     harness
         .service
         .hapi_connect_window_closed(&launch.attempt_id)
         .await;
-    assert!(matches!(
-        state(&harness).await,
-        ConnectionState::ConnectWindowOpen { .. }
-    ));
+    assert!(matches!(state(&harness).await, Seen::WindowOpen(_)));
     harness
         .service
         .hapi_connect_window_closed(&newer.attempt_id)
         .await;
-    assert_eq!(state(&harness).await, ConnectionState::Disconnected);
-    let launch = harness.service.hapi_start_connect().await.unwrap();
-    harness.service.cancel_connect(HAPI).await.unwrap();
-    assert_eq!(state(&harness).await, ConnectionState::Disconnected);
+    assert_eq!(state(&harness).await, Seen::Disconnected);
+    let launch = start(&harness).await;
+    harness
+        .service
+        .cancel_connect(harness.registration(HAPI))
+        .await
+        .unwrap();
+    assert_eq!(state(&harness).await, Seen::Disconnected);
     let err = harness
         .service
         .apply_connect_event(&launch.attempt_id, "close", &closed)
@@ -321,49 +396,69 @@ async fn an_expired_connect_session_is_shown_and_cancel_ends_the_attempt() {
 async fn the_access_token_is_minted_when_needed_kept_and_minted_again_when_refused() {
     let harness = configured(false).await;
     connect_sources(&harness, &[2]).await;
-    let vault = Vault::new(harness.secrets.clone());
     assert!(
-        vault.tokens(HAPI).unwrap().is_none(),
+        harness.stored_tokens(HAPI).is_none(),
         "minted only when data is needed"
     );
 
-    let profile = harness.service.hapi_profile().await.unwrap();
-    let user = client_user_id(&harness).await;
+    let profile = harness
+        .service
+        .hapi_profile(hapi_conn(&harness))
+        .await
+        .unwrap();
+    let user = person(&harness);
     assert_eq!(Some(profile.human_id), harness.hapi().human_id(&user));
     assert_eq!(profile.email.as_deref(), Some("ada@example.org"));
-    let first = vault.tokens(HAPI).unwrap().expect("kept in the keyring");
-    assert!((first.expires_at - datalinks_core::now_unix() - 86_400).abs() < 60);
-    harness.service.hapi_sources().await.unwrap();
+    let first = harness.stored_tokens(HAPI).expect("kept in the keyring");
+    assert!((first.expires_at.unwrap() - datalinks_core::now_unix() - 86_400).abs() < 60);
+    harness
+        .service
+        .hapi_sources(hapi_conn(&harness))
+        .await
+        .unwrap();
     assert_eq!(harness.hapi().stats().access_token_requests, 1, "reused");
 
     harness.hapi().expire_tokens();
-    harness.service.hapi_profile().await.unwrap();
-    let second = vault.tokens(HAPI).unwrap().unwrap();
+    harness
+        .service
+        .hapi_profile(hapi_conn(&harness))
+        .await
+        .unwrap();
+    let second = harness.stored_tokens(HAPI).unwrap();
     assert_ne!(second.access_token, first.access_token);
     let stats = harness.hapi().stats();
     assert_eq!(stats.access_token_requests, 2);
     assert_eq!(stats.data_api_auth_failures, 1);
-    let view = harness.service.connection(HAPI).await.unwrap();
-    assert_eq!(view.token_expires_at, Some(second.expires_at));
+    let view = harness
+        .service
+        .connection(hapi_conn(&harness))
+        .await
+        .unwrap();
+    assert_eq!(view.token_expires_at, second.expires_at);
     assert_eq!(view.state, ConnectionState::Connected);
 }
 
 #[tokio::test]
 async fn no_connected_source_means_reconnect_in_connect() {
     let harness = configured(false).await;
-    harness.service.hapi_start_connect().await.unwrap();
-    let err = harness.service.hapi_profile().await.unwrap_err();
-    assert_eq!(err.code, ErrorCode::ReconnectNeeded, "{}", err.message);
+    let launch = start(&harness).await;
+    // Until a source is linked, the person is no connection: there is nothing to read.
+    assert_eq!(state(&harness).await, Seen::WindowOpen(launch.expires_at));
+    assert!(first_connection(&harness.service.overview().unwrap(), HAPI).is_none());
 }
 
 #[tokio::test]
 async fn unlinking_every_source_asks_to_reconnect_until_one_is_linked_again() {
     let harness = configured(false).await;
     connect_sources(&harness, &[2]).await;
-    harness.service.hapi_profile().await.unwrap();
-    let user = client_user_id(&harness).await;
+    harness
+        .service
+        .hapi_profile(hapi_conn(&harness))
+        .await
+        .unwrap();
+    let user = person(&harness);
 
-    let launch = harness.service.hapi_start_connect().await.unwrap();
+    let launch = start(&harness).await;
     assert!(harness.hapi().disconnect_source(&user, SOURCES[2].id));
     let mut event: serde_json::Value =
         serde_json::from_str(&payload(&harness, &user, "DISCONNECTED_SOURCE", &[])).unwrap();
@@ -374,21 +469,36 @@ async fn unlinking_every_source_asks_to_reconnect_until_one_is_linked_again() {
         .apply_connect_event(&launch.attempt_id, "disconnect", &event.to_string())
         .await
         .unwrap();
-    assert!(harness.service.hapi_connected_sources().unwrap().is_empty());
-    harness.service.cancel_connect(HAPI).await.unwrap();
+    assert!(linked(&harness) == 0);
+    harness
+        .service
+        .cancel_connect(harness.registration(HAPI))
+        .await
+        .unwrap();
 
     // Human API refuses tokens to a user with no source; the stored one is refused too.
     harness.hapi().expire_tokens();
-    let err = harness.service.hapi_profile().await.unwrap_err();
+    let err = harness
+        .service
+        .hapi_profile(hapi_conn(&harness))
+        .await
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::ReconnectNeeded, "{}", err.message);
     assert!(matches!(
         state(&harness).await,
-        ConnectionState::ReconnectNeeded { .. }
+        Seen::Account(ConnectionState::ReconnectNeeded { .. })
     ));
 
     connect_sources(&harness, &[3]).await;
-    assert_eq!(state(&harness).await, ConnectionState::Connected);
-    harness.service.hapi_profile().await.unwrap();
+    assert_eq!(
+        state(&harness).await,
+        Seen::Account(ConnectionState::Connected)
+    );
+    harness
+        .service
+        .hapi_profile(hapi_conn(&harness))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -396,19 +506,31 @@ async fn the_data_api_viewer_lists_sources_reports_pages_of_activities_and_saves
     let harness = configured(false).await;
     connect_sources(&harness, &[0, 2]).await;
 
-    let sources = harness.service.hapi_sources().await.unwrap();
+    let sources = harness
+        .service
+        .hapi_sources(hapi_conn(&harness))
+        .await
+        .unwrap();
     assert_eq!(sources.len(), 2);
     let fitbit = sources.iter().find(|s| s.name == "Fitbit").unwrap();
     assert_eq!(fitbit.source, "fitbit");
     assert!(!fitbit.sync_status.is_empty());
     assert!(fitbit.synched_at.is_some());
 
-    let reports = harness.service.hapi_reports(0).await.unwrap();
+    let reports = harness
+        .service
+        .hapi_reports(hapi_conn(&harness), 0)
+        .await
+        .unwrap();
     assert!(!reports.items.is_empty());
     assert_eq!(reports.total, reports.items.len() as u64);
     let report = &reports.items[0];
 
-    let first = harness.service.hapi_activities(0).await.unwrap();
+    let first = harness
+        .service
+        .hapi_activities(hapi_conn(&harness), 0)
+        .await
+        .unwrap();
     assert_eq!(first.offset, 0);
     assert_eq!(first.items.len(), 25);
     assert_eq!(
@@ -418,10 +540,18 @@ async fn the_data_api_viewer_lists_sources_reports_pages_of_activities_and_saves
     assert!(first.items.iter().all(|a| a.steps.is_some()));
     let next = first.next_offset.expect("more pages");
     assert_eq!(next, 25);
-    let second = harness.service.hapi_activities(next).await.unwrap();
+    let second = harness
+        .service
+        .hapi_activities(hapi_conn(&harness), next)
+        .await
+        .unwrap();
     assert_eq!(second.offset, 25);
     assert!(second.items.iter().all(|a| !first.items.contains(a)));
-    let last = harness.service.hapi_activities(75).await.unwrap();
+    let last = harness
+        .service
+        .hapi_activities(hapi_conn(&harness), 75)
+        .await
+        .unwrap();
     assert_eq!(last.items.len(), 15);
     assert_eq!(last.next_offset, None);
 
@@ -429,7 +559,7 @@ async fn the_data_api_viewer_lists_sources_reports_pages_of_activities_and_saves
     let dest = dir.path().join("report.pdf");
     let saved = harness
         .service
-        .hapi_save_report_pdf(&report.id, &dest)
+        .hapi_save_report_pdf(hapi_conn(&harness), &report.id, &dest)
         .await
         .unwrap();
     assert_eq!(saved.path, dest.display().to_string());
@@ -438,7 +568,11 @@ async fn the_data_api_viewer_lists_sources_reports_pages_of_activities_and_saves
     assert!(pdf.starts_with(b"%PDF-"));
     let err = harness
         .service
-        .hapi_save_report_pdf(&report.id, std::path::Path::new("report.pdf"))
+        .hapi_save_report_pdf(
+            hapi_conn(&harness),
+            &report.id,
+            std::path::Path::new("report.pdf"),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidInput);
@@ -471,7 +605,7 @@ async fn legacy_page(harness: &Harness, launch: &ConnectLaunch) -> serde_json::V
 #[tokio::test]
 async fn the_legacy_flow_finalizes_what_connect_1x_finishes_with_and_recovers_the_public_token() {
     let harness = configured(true).await;
-    let launch = harness.service.hapi_start_connect().await.unwrap();
+    let launch = start(&harness).await;
     assert_eq!(
         launch.script_url,
         harness.hapi().legacy_connect_script_url()
@@ -483,7 +617,7 @@ async fn the_legacy_flow_finalizes_what_connect_1x_finishes_with_and_recovers_th
     assert!(public_token.is_none(), "a new user has no public token");
     assert_eq!(harness.hapi().stats().session_token_requests, 0);
     let object = legacy_page(&harness, &launch).await;
-    let user = client_user_id(&harness).await;
+    let user = launch.client_user_id.clone();
     let human_id = harness.hapi().human_id(&user).unwrap();
     assert_eq!(object["humanId"], human_id);
 
@@ -517,19 +651,38 @@ async fn the_legacy_flow_finalizes_what_connect_1x_finishes_with_and_recovers_th
             .hapi_connect_attempt_open(&launch.attempt_id),
         "finish ends Connect 1.x"
     );
-    assert_eq!(state(&harness).await, ConnectionState::Connected);
+    assert_eq!(
+        state(&harness).await,
+        Seen::Account(ConnectionState::Connected)
+    );
     let vault = Vault::new(harness.secrets.clone());
-    let public_token = vault.public_token(HAPI).unwrap().expect("kept");
-    assert!(vault.tokens(HAPI).unwrap().is_some());
-    let view = harness.service.connection(HAPI).await.unwrap();
-    assert_eq!(view.account.unwrap().account_id, human_id);
-    let linked = harness.service.hapi_connected_sources().unwrap();
+    let account = harness.account_identity(hapi_conn(&harness));
+    let public_token = vault.public_token(&account).unwrap().expect("kept");
+    assert!(harness.stored_tokens(HAPI).is_some());
+    let view = harness
+        .service
+        .connection(hapi_conn(&harness))
+        .await
+        .unwrap();
+    assert_eq!(view.account.account_id, user);
+    let linked = harness
+        .service
+        .hapi_connected_sources(hapi_conn(&harness))
+        .unwrap();
     assert_eq!(linked.len(), 1);
     assert_eq!(linked[0].id, SOURCES[2].id);
     // The legacy access token reads the Data API without minting a new one.
-    harness.service.hapi_profile().await.unwrap();
+    harness
+        .service
+        .hapi_profile(hapi_conn(&harness))
+        .await
+        .unwrap();
     assert_eq!(harness.hapi().stats().access_token_requests, 0);
-    let view = harness.service.connection(HAPI).await.unwrap();
+    let view = harness
+        .service
+        .connection(hapi_conn(&harness))
+        .await
+        .unwrap();
     assert_eq!(
         view.token_expires_at, None,
         "legacy tokens carry no lifetime"
@@ -543,7 +696,7 @@ async fn the_legacy_flow_finalizes_what_connect_1x_finishes_with_and_recovers_th
     assert_eq!(late.code, ErrorCode::StateMismatch);
 
     // Connect reopens in edit mode with the kept public token.
-    let again = harness.service.hapi_start_connect().await.unwrap();
+    let again = start(&harness).await;
     let ConnectWidget::Legacy {
         public_token: kept, ..
     } = &again.widget
@@ -560,10 +713,13 @@ async fn the_legacy_flow_finalizes_what_connect_1x_finishes_with_and_recovers_th
         .await
         .unwrap();
     assert!(!harness.service.hapi_connect_attempt_open(&again.attempt_id));
-    assert_eq!(state(&harness).await, ConnectionState::Connected);
+    assert_eq!(
+        state(&harness).await,
+        Seen::Account(ConnectionState::Connected)
+    );
 
     // Connect 1.x ending with an error says so, ends the attempt and keeps what was finalized.
-    let failing = harness.service.hapi_start_connect().await.unwrap();
+    let failing = start(&harness).await;
     harness
         .service
         .apply_connect_event(
@@ -576,13 +732,22 @@ async fn the_legacy_flow_finalizes_what_connect_1x_finishes_with_and_recovers_th
     assert!(!harness
         .service
         .hapi_connect_attempt_open(&failing.attempt_id));
-    let view = harness.service.connection(HAPI).await.unwrap();
+    let view = harness
+        .service
+        .connection(hapi_conn(&harness))
+        .await
+        .unwrap();
     assert_eq!(view.state, ConnectionState::Connected);
-    assert!(view.last_error.unwrap().message.contains("popup blocked"));
+    assert!(sign_in_error(&harness)
+        .unwrap()
+        .message
+        .contains("popup blocked"));
 
     // A public token lost from the keyring is recovered when Connect opens next.
-    vault.delete_public_token(HAPI).unwrap();
-    let recovering = harness.service.hapi_start_connect().await.unwrap();
+    vault
+        .delete(SecretOwner::Account(&account), SecretKind::PublicToken)
+        .unwrap();
+    let recovering = start(&harness).await;
     let ConnectWidget::Legacy {
         public_token: Some(recovered),
         ..
@@ -594,7 +759,10 @@ async fn the_legacy_flow_finalizes_what_connect_1x_finishes_with_and_recovers_th
         recovered, &public_token,
         "recovery issues a new public token"
     );
-    assert_eq!(vault.public_token(HAPI).unwrap().as_ref(), Some(recovered));
+    assert_eq!(
+        vault.public_token(&account).unwrap().as_ref(),
+        Some(recovered)
+    );
     assert_eq!(harness.hapi().stats().public_token_requests, 1);
     assert_eq!(
         legacy_page(&harness, &recovering).await["humanId"],
@@ -606,7 +774,7 @@ async fn the_legacy_flow_finalizes_what_connect_1x_finishes_with_and_recovers_th
 #[tokio::test]
 async fn connect_2x_windows_refuse_connect_1x_results() {
     let harness = configured(false).await;
-    let launch = harness.service.hapi_start_connect().await.unwrap();
+    let launch = start(&harness).await;
     let err = harness
         .service
         .apply_connect_event(&launch.attempt_id, "finish", "{}")
@@ -620,10 +788,18 @@ async fn connect_2x_windows_refuse_connect_1x_results() {
 async fn disconnect_forgets_tokens_and_sources_and_says_what_human_api_needs() {
     let harness = configured(false).await;
     connect_sources(&harness, &[2, 3]).await;
-    harness.service.hapi_profile().await.unwrap();
-    let user = client_user_id(&harness).await;
+    harness
+        .service
+        .hapi_profile(hapi_conn(&harness))
+        .await
+        .unwrap();
+    let user = person(&harness);
 
-    let receipt = harness.service.disconnect(HAPI).await.unwrap();
+    let receipt = harness
+        .service
+        .disconnect(hapi_conn(&harness))
+        .await
+        .unwrap();
     let step = |label: &str| {
         receipt
             .steps
@@ -638,27 +814,25 @@ async fn disconnect_forgets_tokens_and_sources_and_says_what_human_api_needs() {
     assert!(step("linked sources").detail.contains('2'));
     assert_eq!(step("Forget the account").outcome, StepOutcome::Done);
 
-    let vault = Vault::new(harness.secrets.clone());
-    assert!(vault.tokens(HAPI).unwrap().is_none());
-    assert!(harness.service.hapi_connected_sources().unwrap().is_empty());
-    assert_eq!(state(&harness).await, ConnectionState::Disconnected);
+    assert!(harness
+        .secrets
+        .keys()
+        .iter()
+        .all(|k| !k.ends_with("/tokens")));
+    assert!(linked(&harness) == 0);
+    assert_eq!(state(&harness).await, Seen::Disconnected);
     // The person stays the same one at Human API: reconnecting is a returning user.
-    assert_eq!(client_user_id(&harness).await, user);
+    assert_eq!(start(&harness).await.client_user_id, user);
 }
 
 #[tokio::test]
 async fn the_built_in_sandbox_configures_human_api_with_its_connect_stand_in() {
     let harness = Harness::without_sandbox();
     harness.service.start_sandbox().await.unwrap();
-    let settings = harness
-        .service
-        .provider_settings(HAPI)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(settings.sandbox);
-    assert!(settings.has_client_secret);
-    let launch = harness.service.hapi_start_connect().await.unwrap();
+    let settings = harness.service.provider_settings(HAPI).await.unwrap();
+    assert!(settings.own.is_none());
+    assert!(settings.sandbox.unwrap().has_client_secret);
+    let launch = start(&harness).await;
     assert!(launch.script_url.as_str().starts_with("http://127.0.0.1:"));
     let script = reqwest::get(launch.script_url.clone())
         .await
@@ -667,8 +841,5 @@ async fn the_built_in_sandbox_configures_human_api_with_its_connect_stand_in() {
         .await
         .unwrap();
     assert!(script.contains("HumanConnect"));
-    assert!(matches!(
-        state(&harness).await,
-        ConnectionState::ConnectWindowOpen { .. }
-    ));
+    assert!(matches!(state(&harness).await, Seen::WindowOpen(_)));
 }

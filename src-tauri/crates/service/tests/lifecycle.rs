@@ -3,16 +3,16 @@
 
 mod support;
 
-use datalinks_core::{ConnectionState, ErrorCode, Provider, Transport};
-use datalinks_vault::Vault;
+use datalinks_core::{ConnectionState, ErrorCode, Provider, SignInTarget, Transport};
 use std::time::Duration;
 use support::{sandbox_config, Harness};
 
 async fn fifty_overviews(harness: &Harness) {
+    let connection = harness.conn(Provider::OpenHumans);
     let calls: Vec<_> = (0..50)
         .map(|_| {
             let service = harness.service.clone();
-            tokio::spawn(async move { service.member_overview().await })
+            tokio::spawn(async move { service.member_overview(connection).await })
         })
         .collect();
     for call in calls {
@@ -27,7 +27,7 @@ async fn fifty_calls_with_a_nearly_expired_token_cause_exactly_one_refresh() {
         .sandbox()
         .set_access_token_lifetime(Duration::from_secs(30)); // under the 60 s margin
     harness.configure(Transport::Loopback).await;
-    harness.connect().await;
+    harness.connect().await.unwrap();
     harness
         .sandbox()
         .set_access_token_lifetime(Duration::from_secs(36_000));
@@ -61,11 +61,14 @@ async fn fifty_calls_meeting_expired_token_401s_cause_exactly_one_refresh() {
 #[tokio::test]
 async fn a_rotated_refresh_token_is_stored_and_the_old_one_is_dead() {
     let harness = Harness::connected(Transport::Loopback).await;
-    let vault = Vault::new(harness.secrets.clone());
-    let old = vault.tokens(Provider::OpenHumans).unwrap().unwrap();
+    let old = harness.stored_tokens(Provider::OpenHumans).unwrap();
     harness.sandbox().expire_access_tokens();
-    harness.service.member_overview().await.unwrap();
-    let new = vault.tokens(Provider::OpenHumans).unwrap().unwrap();
+    harness
+        .service
+        .member_overview(harness.conn(Provider::OpenHumans))
+        .await
+        .unwrap();
+    let new = harness.stored_tokens(Provider::OpenHumans).unwrap();
     assert_ne!(
         old.refresh_token, new.refresh_token,
         "the rotated refresh token was written to the keyring"
@@ -76,10 +79,7 @@ async fn a_rotated_refresh_token_is_stored_and_the_old_one_is_dead() {
 #[tokio::test]
 async fn a_revoked_grant_asks_to_reconnect_and_keeps_account_settings_and_history() {
     let harness = Harness::connected(Transport::Loopback).await;
-    let tokens = Vault::new(harness.secrets.clone())
-        .tokens(Provider::OpenHumans)
-        .unwrap()
-        .unwrap();
+    let tokens = harness.stored_tokens(Provider::OpenHumans).unwrap();
     // The member withdraws on the website: the refresh token (and its access token) die.
     let revoked = reqwest::Client::new()
         .post(harness.sandbox().revoke_url())
@@ -96,7 +96,11 @@ async fn a_revoked_grant_asks_to_reconnect_and_keeps_account_settings_and_histor
         .unwrap();
     assert!(revoked.status().is_success());
 
-    let err = harness.service.member_overview().await.unwrap_err();
+    let err = harness
+        .service
+        .member_overview(harness.conn(Provider::OpenHumans))
+        .await
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::ReconnectNeeded);
     let view = harness.connection_view().await;
     assert!(
@@ -104,29 +108,48 @@ async fn a_revoked_grant_asks_to_reconnect_and_keeps_account_settings_and_histor
         "{:?}",
         view.state
     );
-    assert!(view.account.is_some(), "the account is kept");
+    assert_eq!(
+        view.account.account_id,
+        harness.sandbox().seeded_member().project_member_id,
+        "the account is kept"
+    );
     assert!(harness
         .service
         .provider_settings(Provider::OpenHumans)
         .await
         .unwrap()
+        .own
         .is_some());
-    let history = harness.service.history(Provider::OpenHumans).await.unwrap();
+    let history = harness.service.history(view.id).await.unwrap();
     assert!(history.iter().any(|e| e.kind == "connected") && history[0].kind == "reconnect_needed");
 
-    // Reconnecting clears it.
-    let view = harness.connect().await;
-    assert_eq!(view.state, ConnectionState::Connected);
+    // Connecting again clears it, on the same connection.
+    let again = harness
+        .sign_in_with(
+            SignInTarget::Reconnect {
+                connection: view.id,
+            },
+            harness.registration(Provider::OpenHumans),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.id, again.state),
+        (view.id, ConnectionState::Connected)
+    );
 }
 
 #[tokio::test]
 async fn an_unreachable_provider_leaves_tokens_untouched_and_says_it_will_retry() {
     let mut harness = Harness::connected(Transport::Loopback).await;
-    let vault = Vault::new(harness.secrets.clone());
-    let before = vault.tokens(Provider::OpenHumans).unwrap().unwrap();
+    let before = harness.stored_tokens(Provider::OpenHumans).unwrap();
     harness.stop_sandbox().await;
 
-    let err = harness.service.member_overview().await.unwrap_err();
+    let err = harness
+        .service
+        .member_overview(harness.conn(Provider::OpenHumans))
+        .await
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::Unreachable, "{err:?}");
     let view = harness.connection_view().await;
     let ConnectionState::Unreachable { retry_at, .. } = view.state else {
@@ -137,11 +160,10 @@ async fn an_unreachable_provider_leaves_tokens_untouched_and_says_it_will_retry(
         "a retry is scheduled"
     );
     assert_eq!(
-        vault.tokens(Provider::OpenHumans).unwrap().unwrap(),
+        harness.stored_tokens(Provider::OpenHumans).unwrap(),
         before,
         "tokens untouched"
     );
-    assert!(view.account.is_some());
 }
 
 #[tokio::test]
@@ -150,18 +172,17 @@ async fn a_locked_keyring_is_a_visible_retryable_state_and_nothing_is_deleted() 
     harness
         .secrets
         .set_unavailable(Some("the collection is locked".into()));
-    let view = harness.service.retry(Provider::OpenHumans).await.unwrap();
+    let connection = harness.conn(Provider::OpenHumans);
+    harness.service.retry(connection).await.unwrap();
+    let view = harness.service.connection(connection).await.unwrap();
     let ConnectionState::KeyringUnavailable { message } = view.state else {
         panic!("{:?}", view.state)
     };
     assert!(message.contains("Nothing was deleted"), "{message}");
-    assert!(view.account.is_some());
 
     harness.secrets.set_unavailable(None);
-    let view = harness.service.retry(Provider::OpenHumans).await.unwrap();
+    harness.service.retry(connection).await.unwrap();
+    let view = harness.service.connection(connection).await.unwrap();
     assert_eq!(view.state, ConnectionState::Connected);
-    assert!(Vault::new(harness.secrets.clone())
-        .tokens(Provider::OpenHumans)
-        .unwrap()
-        .is_some());
+    assert!(harness.stored_tokens(Provider::OpenHumans).is_some());
 }

@@ -4,12 +4,17 @@
 
 mod support;
 
-use datalinks_core::{now_unix, ConnectionState, ErrorCode, Provider, Transport};
+use datalinks_core::{
+    now_unix, ConnectionState, CredentialKind, ErrorCode, Provider, SignInState, SignInTarget,
+    Transport,
+};
 use datalinks_oauth::{parse_callback, random_state, CallbackTarget, PkceVerifier, Redirect};
 use datalinks_opencollective::{oauth_client, AuthorizeRequest, Hosts, ScopeSeparator};
 use datalinks_sandbox::opencollective::{OpenCollectiveConfig, TokenResponseShape, SEEDED_SLUG};
 use datalinks_sandbox::person::{Answer, Person};
-use datalinks_service::{ProviderOptions, ProviderSettingsInput, StepOutcome, OC_PAGE_SIZE};
+use datalinks_service::{
+    ProviderOptions, ProviderSettingsInput, SandboxSettingsInput, StepOutcome, OC_PAGE_SIZE,
+};
 use datalinks_vault::Vault;
 use std::collections::HashSet;
 use support::Harness;
@@ -24,7 +29,14 @@ async fn connected(config: OpenCollectiveConfig) -> Harness {
 }
 
 fn stored_tokens(harness: &Harness) -> Option<datalinks_vault::TokenSet> {
-    Vault::new(harness.secrets.clone()).tokens(OC).unwrap()
+    harness.stored_tokens(OC)
+}
+
+fn personal_token(harness: &Harness, connection: datalinks_core::ConnectionId) -> Option<String> {
+    Vault::new(harness.secrets.clone())
+        .personal_token(&harness.account_identity(connection))
+        .unwrap()
+        .map(|t| t.expose().to_owned())
 }
 
 /// The same Open Collective account linked from another device: the sandbox's one-token policy
@@ -59,9 +71,8 @@ async fn link_from_another_device(harness: &Harness) {
 #[tokio::test]
 async fn deep_link_connect_with_scopes_pkce_and_the_current_token_shape() {
     let harness = connected(OpenCollectiveConfig::default()).await;
-    let view = harness.service.connection(OC).await.unwrap();
-    let account = view.account.unwrap();
-    assert_eq!(account.username.as_deref(), Some(SEEDED_SLUG));
+    let view = harness.service.connection(harness.conn(OC)).await.unwrap();
+    assert_eq!(view.account.username.as_deref(), Some(SEEDED_SLUG));
     let expires_at = view.token_expires_at.expect("expires_in was given");
     assert!((expires_at - now_unix() - 7_776_000).abs() < 60);
 
@@ -71,11 +82,16 @@ async fn deep_link_connect_with_scopes_pkce_and_the_current_token_shape() {
     let stats = harness.oc().stats();
     assert_eq!(stats.codes_exchanged, 1);
 
-    let history = harness.service.history(OC).await.unwrap();
+    let history = harness.service.history(view.id).await.unwrap();
     assert!(history
         .iter()
         .any(|e| e.kind == "connected" && e.detail.contains("@ada")));
-    let authorize = history
+    let registration = harness
+        .service
+        .registration_history(view.registration.id)
+        .await
+        .unwrap();
+    let authorize = registration
         .iter()
         .find(|e| e.kind == "authorize_started")
         .expect("the attempt was recorded");
@@ -91,12 +107,17 @@ async fn the_authorize_url_sends_comma_separated_scopes_state_and_an_s256_challe
         .save_provider_settings(OC, harness.oc_settings(None))
         .await
         .unwrap();
-    let view = harness.service.connect(OC, None).await.unwrap();
-    let ConnectionState::Waiting {
+    let registration = harness.registration(OC);
+    let overview = harness
+        .service
+        .connect(SignInTarget::NewAccount { registration }, None)
+        .await
+        .unwrap();
+    let Some(SignInState::Waiting {
         authorize_url,
         transport,
         ..
-    } = view.state
+    }) = overview.sign_ins().next().map(|s| s.state.clone())
     else {
         panic!("waiting")
     };
@@ -122,12 +143,12 @@ async fn a_pkce_only_app_with_the_oldest_token_shape_connects_and_reconnects_on_
         "no expires_in, no expiry shown"
     );
     assert!(stored_tokens(&harness).unwrap().refresh_token.is_none());
-    harness.service.oc_me().await.unwrap();
+    harness.service.oc_me(harness.conn(OC)).await.unwrap();
 
     harness.oc().expire_access_tokens();
-    let err = harness.service.oc_me().await.unwrap_err();
+    let err = harness.service.oc_me(harness.conn(OC)).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::ReconnectNeeded);
-    let view = harness.service.connection(OC).await.unwrap();
+    let view = harness.service.connection(harness.conn(OC)).await.unwrap();
     assert!(matches!(
         view.state,
         ConnectionState::ReconnectNeeded { .. }
@@ -153,7 +174,7 @@ async fn an_expired_jwt_is_refreshed_once_and_the_call_goes_through() {
     let harness = connected(OpenCollectiveConfig::default()).await;
     let before = stored_tokens(&harness).unwrap();
     harness.oc().expire_access_tokens();
-    let me = harness.service.oc_me().await.unwrap();
+    let me = harness.service.oc_me(harness.conn(OC)).await.unwrap();
     assert_eq!(me.slug, SEEDED_SLUG);
     assert_eq!(harness.oc().stats().successful_refreshes, 1);
     assert!(harness.oc().stats().graphql_expired_tokens >= 1);
@@ -166,14 +187,18 @@ async fn me_null_after_linking_elsewhere_asks_to_reconnect_and_keeps_the_account
     let harness = connected(OpenCollectiveConfig::default()).await;
     link_from_another_device(&harness).await;
 
-    let err = harness.service.oc_overview().await.unwrap_err();
+    let err = harness
+        .service
+        .oc_overview(harness.conn(OC))
+        .await
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::ReconnectNeeded);
     assert!(
         err.message.contains("removed or replaced"),
         "{}",
         err.message
     );
-    let view = harness.service.connection(OC).await.unwrap();
+    let view = harness.service.connection(harness.conn(OC)).await.unwrap();
     let ConnectionState::ReconnectNeeded { reason } = view.state else {
         panic!("reconnect needed, got {:?}", view.state)
     };
@@ -181,7 +206,11 @@ async fn me_null_after_linking_elsewhere_asks_to_reconnect_and_keeps_the_account
         reason.contains("access was removed or replaced"),
         "{reason}"
     );
-    assert!(view.account.is_some(), "the account is kept");
+    assert_eq!(
+        view.account.username.as_deref(),
+        Some(SEEDED_SLUG),
+        "the account is kept"
+    );
     assert!(stored_tokens(&harness).is_some(), "nothing deleted");
     assert!(harness.oc().stats().graphql_unrecognized_tokens >= 1);
 }
@@ -194,10 +223,14 @@ async fn a_429_backs_off_as_long_as_asked_and_says_so() {
     })
     .await;
     // connect used one call (me); the overview needs four.
-    let err = harness.service.oc_overview().await.unwrap_err();
+    let err = harness
+        .service
+        .oc_overview(harness.conn(OC))
+        .await
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::RateLimited);
     assert!(err.message.contains("rate limit"), "{}", err.message);
-    let view = harness.service.connection(OC).await.unwrap();
+    let view = harness.service.connection(harness.conn(OC)).await.unwrap();
     let ConnectionState::RateLimited { message, retry_at } = view.state else {
         panic!("rate limited, got {:?}", view.state)
     };
@@ -214,7 +247,7 @@ async fn a_429_backs_off_as_long_as_asked_and_says_so() {
 #[tokio::test]
 async fn every_collection_pages_on_demand() {
     let harness = connected(OpenCollectiveConfig::default()).await;
-    let overview = harness.service.oc_overview().await.unwrap();
+    let overview = harness.service.oc_overview(harness.conn(OC)).await.unwrap();
     assert_eq!(overview.account.slug, SEEDED_SLUG);
     assert_eq!(overview.account.email.as_deref(), Some("ada@example.org"));
     assert!(!overview.account.personal_token);
@@ -233,7 +266,11 @@ async fn every_collection_pages_on_demand() {
         .collect();
     let mut next = overview.transactions.next_offset;
     while let Some(offset) = next {
-        let page = harness.service.oc_transactions(offset).await.unwrap();
+        let page = harness
+            .service
+            .oc_transactions(harness.conn(OC), offset)
+            .await
+            .unwrap();
         assert_eq!(page.offset, offset);
         ids.extend(page.nodes.into_iter().map(|t| t.id));
         next = page.next_offset;
@@ -241,7 +278,11 @@ async fn every_collection_pages_on_demand() {
     assert_eq!(ids.len(), 250);
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 250);
 
-    let rest = harness.service.oc_expenses(OC_PAGE_SIZE).await.unwrap();
+    let rest = harness
+        .service
+        .oc_expenses(harness.conn(OC), OC_PAGE_SIZE)
+        .await
+        .unwrap();
     assert_eq!(rest.nodes.len(), 5);
     assert_eq!(rest.next_offset, None);
 }
@@ -260,32 +301,29 @@ async fn a_personal_token_connects_without_oauth_and_is_never_shown_back() {
         .save_provider_settings(OC, input)
         .await
         .unwrap();
-    assert!(settings.has_personal_token);
     assert!(!serde_json::to_string(&settings).unwrap().contains(&token));
 
-    let view = harness.service.connection(OC).await.unwrap();
+    let view = harness.service.connection(harness.conn(OC)).await.unwrap();
+    assert_eq!(view.credential, CredentialKind::PersonalToken);
     assert_eq!(
         view.state,
         ConnectionState::Connected,
         "{:?}",
         view.last_error
     );
-    let overview = harness.service.oc_overview().await.unwrap();
+    let overview = harness.service.oc_overview(harness.conn(OC)).await.unwrap();
     assert!(overview.account.personal_token);
     assert_eq!(overview.account.slug, SEEDED_SLUG);
     assert_eq!(harness.oc().stats().codes_issued, 0, "no OAuth at all");
     assert_eq!(
-        Vault::new(harness.secrets.clone())
-            .personal_token(OC)
-            .unwrap()
-            .unwrap()
-            .expose(),
-        token
+        personal_token(&harness, view.id).as_deref(),
+        Some(token.as_str())
     );
     let database = std::fs::read(harness.data_dir.join(datalinks_service::DATABASE_FILE)).unwrap();
     assert!(!database.windows(token.len()).any(|w| w == token.as_bytes()));
 
-    let receipt = harness.service.disconnect(OC).await.unwrap();
+    let account = harness.account_identity(view.id);
+    let receipt = harness.service.disconnect(view.id).await.unwrap();
     let revoke = &receipt.steps[0];
     assert_eq!(revoke.outcome, StepOutcome::Skipped);
     assert!(revoke
@@ -299,7 +337,7 @@ async fn a_personal_token_connects_without_oauth_and_is_never_shown_back() {
         .any(|s| s.label.contains("personal token") && s.outcome == StepOutcome::Done));
     assert_eq!(
         Vault::new(harness.secrets.clone())
-            .personal_token(OC)
+            .personal_token(&account)
             .unwrap(),
         None
     );
@@ -319,19 +357,20 @@ async fn an_expired_personal_token_asks_for_a_new_one_and_is_kept_until_replaced
         .await
         .unwrap();
     harness.oc().expire_personal_token();
-    let err = harness.service.oc_overview().await.unwrap_err();
+    let err = harness
+        .service
+        .oc_overview(harness.conn(OC))
+        .await
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::ReconnectNeeded, "{err:?}");
     assert!(err.message.contains("Expired Personal Token"), "{err:?}");
-    let view = harness.service.connection(OC).await.unwrap();
+    let view = harness.service.connection(harness.conn(OC)).await.unwrap();
     let ConnectionState::ReconnectNeeded { reason } = view.state else {
         panic!("{:?}", view.state)
     };
     assert!(reason.contains("Expired Personal Token"), "{reason}");
     assert!(
-        Vault::new(harness.secrets.clone())
-            .personal_token(OC)
-            .unwrap()
-            .is_some(),
+        personal_token(&harness, view.id).is_some(),
         "nothing is deleted on a refusal"
     );
 }
@@ -350,23 +389,21 @@ async fn a_personal_token_open_collective_refuses_is_not_kept() {
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidInput);
     assert!(err.message.contains("not kept"), "{}", err.message);
-    assert_eq!(
-        Vault::new(harness.secrets.clone())
-            .personal_token(OC)
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        harness.service.connection(OC).await.unwrap().state,
-        ConnectionState::Disconnected
-    );
+    assert!(harness
+        .secrets
+        .keys()
+        .iter()
+        .all(|k| !k.ends_with("/personal_token")));
+    assert_eq!(harness.service.overview().unwrap().connections().count(), 0);
 }
 
 #[tokio::test]
 async fn disconnect_says_access_is_revoked_on_open_collective_and_forgets_only_secrets_and_account()
 {
     let harness = connected(OpenCollectiveConfig::default()).await;
-    let receipt = harness.service.disconnect(OC).await.unwrap();
+    let connection = harness.conn(OC);
+    let registration = harness.registration(OC);
+    let receipt = harness.service.disconnect(connection).await.unwrap();
     let revoke = &receipt.steps[0];
     assert_eq!(revoke.outcome, StepOutcome::Skipped);
     let link = revoke.link.as_deref().unwrap();
@@ -389,22 +426,28 @@ async fn disconnect_says_access_is_revoked_on_open_collective_and_forgets_only_s
         "{receipt:?}"
     );
 
-    assert!(stored_tokens(&harness).is_none());
-    let vault = Vault::new(harness.secrets.clone());
+    assert!(harness
+        .secrets
+        .keys()
+        .iter()
+        .all(|k| !k.ends_with("/tokens")));
     assert!(
-        vault.client_secret(OC).unwrap().is_some(),
+        harness
+            .secrets
+            .keys()
+            .iter()
+            .any(|k| k.ends_with("/client_secret")),
         "settings are kept"
     );
-    let view = harness.service.connection(OC).await.unwrap();
-    assert_eq!(view.state, ConnectionState::Disconnected);
-    assert!(view.account.is_none());
+    assert_eq!(harness.service.overview().unwrap().connections().count(), 0);
     assert!(harness
         .service
         .provider_settings(OC)
         .await
         .unwrap()
-        .is_some());
-    let history = harness.service.history(OC).await.unwrap();
+        .own
+        .is_some_and(|own| own.registration.id == registration));
+    let history = harness.service.history(connection).await.unwrap();
     assert!(history.iter().any(|e| e.kind == "connected"));
     assert_eq!(history[0].kind, "disconnected");
 }
@@ -413,40 +456,42 @@ async fn disconnect_says_access_is_revoked_on_open_collective_and_forgets_only_s
 async fn the_built_in_sandbox_lets_a_new_user_connect_open_collective() {
     let harness = Harness::without_sandbox();
     harness.service.start_sandbox().await.unwrap();
-    let settings = harness
-        .service
-        .provider_settings(OC)
-        .await
-        .unwrap()
-        .expect("Open Collective is configured");
-    assert!(settings.sandbox);
-    assert_eq!(settings.transport, Transport::DeepLink);
-    assert_eq!(
-        harness.service.connection(OC).await.unwrap().state,
-        ConnectionState::Disconnected
+    let settings = harness.service.provider_settings(OC).await.unwrap();
+    assert!(
+        settings.own.is_none(),
+        "the person's own setup is not touched"
     );
+    let sandbox = settings
+        .sandbox
+        .expect("Open Collective's sandbox is set up");
+    assert_eq!(sandbox.transport, Transport::DeepLink);
     let view = harness.connect_provider(OC).await;
-    assert!(view.sandbox);
-    // Open Humans was configured by the same click.
+    assert!(view.registration.sandbox);
+    // Open Humans was set up by the same click.
     assert!(harness
         .service
         .provider_settings(Provider::OpenHumans)
         .await
         .unwrap()
-        .is_some_and(|s| s.sandbox));
+        .sandbox
+        .is_some());
 }
 
 #[tokio::test]
 async fn the_sandbox_registers_the_loopback_callback_the_person_switches_to() {
     let harness = Harness::without_sandbox();
     harness.service.start_sandbox().await.unwrap();
-    let mut loopback = harness
+    let sandbox = harness
         .service
         .provider_settings(OC)
         .await
         .unwrap()
-        .unwrap()
-        .into_input();
+        .sandbox
+        .unwrap();
+    let mut loopback = SandboxSettingsInput {
+        transport: Transport::Loopback,
+        options: sandbox.options,
+    };
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -456,12 +501,13 @@ async fn the_sandbox_registers_the_loopback_callback_the_person_switches_to() {
         panic!("Open Collective options")
     };
     options.loopback_port = Some(port);
-    loopback.transport = Transport::Loopback;
     harness
         .service
-        .save_provider_settings(OC, loopback)
+        .save_sandbox_settings(OC, loopback)
         .await
         .unwrap();
+    // The sandbox compares the whole callback, as Open Collective does: connecting works only
+    // because it was told the port the attempt listens on.
     harness.connect_provider(OC).await;
 
     // Trying the sandbox again keeps the person's transport and port.
@@ -471,6 +517,7 @@ async fn the_sandbox_registers_the_loopback_callback_the_person_switches_to() {
         .provider_settings(OC)
         .await
         .unwrap()
+        .sandbox
         .unwrap();
     assert_eq!(kept.transport, Transport::Loopback);
     let ProviderOptions::OpenCollective(options) = kept.options else {
@@ -485,32 +532,36 @@ async fn a_deep_link_reaches_the_provider_whose_attempt_its_state_belongs_to() {
     harness.service.start_sandbox().await.unwrap();
     *harness.host.answer.lock().unwrap() = None;
     // An Open Humans attempt is open too; the Open Collective answer must not land there.
-    let oh = harness
+    let oh = harness.registration(Provider::OpenHumans);
+    let overview = harness
         .service
-        .connect(Provider::OpenHumans, Some(Transport::DeepLink))
+        .connect(
+            SignInTarget::NewAccount { registration: oh },
+            Some(Transport::DeepLink),
+        )
         .await
         .unwrap();
-    assert!(matches!(oh.state, ConnectionState::Waiting { .. }));
-    let view = harness.service.connect(OC, None).await.unwrap();
-    let ConnectionState::Waiting { authorize_url, .. } = view.state else {
-        panic!("waiting")
-    };
+    assert!(support::waiting(&overview, oh).is_some());
+    let oc = harness.registration(OC);
+    let overview = harness
+        .service
+        .connect(SignInTarget::NewAccount { registration: oc }, None)
+        .await
+        .unwrap();
+    let authorize_url = support::waiting(&overview, oc).expect("waiting");
     let redirect = Person::new(SEEDED_SLUG, "sandbox")
         .answer(&authorize_url, Answer::Authorize)
         .await
         .unwrap();
     harness.service.handle_deep_link(&redirect).await;
     assert_eq!(
-        harness.service.connection(OC).await.unwrap().state,
-        ConnectionState::Connected
-    );
-    assert!(matches!(
         harness
             .service
-            .connection(Provider::OpenHumans)
+            .connection(harness.conn(OC))
             .await
             .unwrap()
             .state,
-        ConnectionState::Waiting { .. }
-    ));
+        ConnectionState::Connected
+    );
+    assert!(support::waiting(&harness.service.overview().unwrap(), oh).is_some());
 }

@@ -35,6 +35,23 @@ async fn opened_project(members: usize, files: usize) -> (Harness, Vec<ProjectMe
     (harness, listed.members)
 }
 
+/// Whether the keyring holds a master token, under the name of the project's server.
+fn kept_master_token(harness: &Harness) -> bool {
+    let server = datalinks_core::RegistrationIdentity::new(
+        datalinks_core::Provider::OpenHumans,
+        "",
+        vec![harness
+            .sandbox()
+            .base_url()
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned()],
+    );
+    let key = datalinks_vault::SecretOwner::Registration(&server)
+        .key(datalinks_vault::SecretKind::MasterToken);
+    harness.secrets.contains(&key)
+}
+
 fn master_token(harness: &Harness) -> String {
     harness.sandbox().master_access_token()
 }
@@ -49,7 +66,7 @@ async fn a_pasted_token_is_held_for_the_session_only_unless_kept() {
         .await
         .unwrap();
     assert!(!view.token_in_keyring);
-    assert!(!harness.secrets.contains("openhumans/master_token"));
+    assert!(!kept_master_token(&harness));
     let remaining = view.token_expires_at - datalinks_core::now_unix();
     assert!(
         (24 * 3600 - 60..=24 * 3600).contains(&remaining),
@@ -62,7 +79,7 @@ async fn a_pasted_token_is_held_for_the_session_only_unless_kept() {
         .open_project(master_token(&harness), true)
         .await
         .unwrap();
-    assert!(harness.secrets.contains("openhumans/master_token"));
+    assert!(kept_master_token(&harness));
     service.close_project(false).await.unwrap();
     let resumed = service.current_project().await.unwrap().expect("resumed");
     assert!(resumed.token_in_keyring);
@@ -71,7 +88,7 @@ async fn a_pasted_token_is_held_for_the_session_only_unless_kept() {
 
     // Forgotten: nothing left to resume.
     service.close_project(true).await.unwrap();
-    assert!(!harness.secrets.contains("openhumans/master_token"));
+    assert!(!kept_master_token(&harness));
     assert_eq!(service.current_project().await.unwrap(), None);
 }
 
@@ -91,7 +108,7 @@ async fn malformed_refused_and_expired_tokens_are_clear_errors() {
         .await
         .unwrap_err();
     assert_eq!(unknown.code, ErrorCode::ReconnectNeeded, "{unknown}");
-    assert!(!harness.secrets.contains("openhumans/master_token"));
+    assert!(!kept_master_token(&harness));
 
     service
         .open_project(master_token(&harness), false)
@@ -121,7 +138,7 @@ async fn a_locked_keyring_refuses_to_keep_the_token_and_deletes_nothing() {
     let err = service.close_project(true).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::KeyringUnavailable);
     harness.secrets.set_unavailable(None);
-    assert!(harness.secrets.contains("openhumans/master_token"));
+    assert!(kept_master_token(&harness));
 
     // While locked: keeping a token fails and leaves no half-open project; a session-only
     // project still opens.
@@ -145,7 +162,7 @@ async fn a_locked_keyring_refuses_to_keep_the_token_and_deletes_nothing() {
         1
     );
     harness.secrets.set_unavailable(None);
-    assert!(harness.secrets.contains("openhumans/master_token"));
+    assert!(kept_master_token(&harness));
 }
 
 #[tokio::test]

@@ -8,7 +8,6 @@ use datalinks_core::{ErrorCode, Provider, Transport};
 use datalinks_openhumans::{ApiClient, DataFile};
 use datalinks_sandbox::{Faults, SandboxConfig};
 use datalinks_service::{DeleteTargetInput, UploadInput, UploadedFile};
-use datalinks_vault::Vault;
 use md5::{Digest, Md5};
 use std::path::Path;
 use std::time::Duration;
@@ -40,17 +39,17 @@ async fn upload(harness: &Harness, dir: &Path, name: &str, content: &[u8]) -> Up
     std::fs::write(&path, content).unwrap();
     harness
         .service
-        .upload_file(input(&path, &format!("About {name}"), &["test"]))
+        .upload_file(
+            harness.conn(Provider::OpenHumans),
+            input(&path, &format!("About {name}"), &["test"]),
+        )
         .await
         .unwrap()
 }
 
 /// The member's files as Open Humans lists them now, metadata included.
 async fn listed_files(harness: &Harness) -> Vec<DataFile> {
-    let tokens = Vault::new(harness.secrets.clone())
-        .tokens(Provider::OpenHumans)
-        .unwrap()
-        .unwrap();
+    let tokens = harness.stored_tokens(Provider::OpenHumans).unwrap();
     let api = ApiClient::new(reqwest::Client::new(), harness.sandbox().base_url());
     api.exchange_member(&tokens.access_token)
         .await
@@ -66,7 +65,11 @@ fn md5_hex(bytes: &[u8]) -> String {
 }
 
 async fn history_kinds(harness: &Harness) -> Vec<String> {
-    let history = harness.service.history(Provider::OpenHumans).await.unwrap();
+    let history = harness
+        .service
+        .history(harness.conn(Provider::OpenHumans))
+        .await
+        .unwrap();
     history.into_iter().map(|event| event.kind).collect()
 }
 
@@ -81,7 +84,11 @@ async fn an_upload_is_listed_with_its_metadata_and_md5_and_reports_progress() {
     let mut request = input(&path, "  Daily steps  ", &["steps", " ", "fitness "]);
     request.creation_date = Some("2024-03-01T10:00:00Z".into());
 
-    let uploaded = harness.service.upload_file(request).await.unwrap();
+    let uploaded = harness
+        .service
+        .upload_file(harness.conn(Provider::OpenHumans), request)
+        .await
+        .unwrap();
 
     assert_eq!(uploaded.basename, "steps 2024.csv");
     assert_eq!(uploaded.size, content.len() as u64);
@@ -93,7 +100,11 @@ async fn an_upload_is_listed_with_its_metadata_and_md5_and_reports_progress() {
     assert_eq!(file.md5(), Some(uploaded.md5.as_str()));
     assert_eq!(file.metadata["creation_date"], "2024-03-01T10:00:00Z");
 
-    let overview = harness.service.member_overview().await.unwrap();
+    let overview = harness
+        .service
+        .member_overview(harness.conn(Provider::OpenHumans))
+        .await
+        .unwrap();
     assert_eq!(overview.file_count as usize, SEEDED_FILES + 1);
     let own = overview
         .groups
@@ -149,7 +160,11 @@ async fn metadata_is_refused_before_any_request() {
     let before = harness.sandbox().stats().api_calls;
     for (request, expected) in cases {
         let shown = format!("{request:?}");
-        let error = harness.service.upload_file(request).await.unwrap_err();
+        let error = harness
+            .service
+            .upload_file(harness.conn(Provider::OpenHumans), request)
+            .await
+            .unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidInput, "{shown}");
         assert!(
             error.message.contains(expected),
@@ -179,7 +194,10 @@ async fn a_completion_that_fails_is_not_reported_as_done() {
     });
     let error = harness
         .service
-        .upload_file(input(&path, "Half", &["t"]))
+        .upload_file(
+            harness.conn(Provider::OpenHumans),
+            input(&path, "Half", &["t"]),
+        )
         .await
         .unwrap_err();
     assert_eq!(error.code, ErrorCode::Unreachable);
@@ -219,25 +237,37 @@ async fn delete_by_id_by_basename_and_all() {
 
     let service = &harness.service;
     let deleted = service
-        .delete_files(DeleteTargetInput::FileId { file_id: b.id })
+        .delete_files(
+            harness.conn(Provider::OpenHumans),
+            DeleteTargetInput::FileId { file_id: b.id },
+        )
         .await
         .unwrap();
     assert_eq!(deleted, vec![b.id]);
     let mut deleted = service
-        .delete_files(DeleteTargetInput::Basename {
-            basename: "a.txt".into(),
-        })
+        .delete_files(
+            harness.conn(Provider::OpenHumans),
+            DeleteTargetInput::Basename {
+                basename: "a.txt".into(),
+            },
+        )
         .await
         .unwrap();
     deleted.sort_unstable();
     assert_eq!(deleted, vec![first_a.id, second_a.id]);
     let again = service
-        .delete_files(DeleteTargetInput::FileId { file_id: b.id })
+        .delete_files(
+            harness.conn(Provider::OpenHumans),
+            DeleteTargetInput::FileId { file_id: b.id },
+        )
         .await
         .unwrap();
     assert!(again.is_empty(), "already gone");
     let deleted = service
-        .delete_files(DeleteTargetInput::AllFiles)
+        .delete_files(
+            harness.conn(Provider::OpenHumans),
+            DeleteTargetInput::AllFiles,
+        )
         .await
         .unwrap();
     assert_eq!(deleted, vec![c.id]);
@@ -250,9 +280,12 @@ async fn delete_by_id_by_basename_and_all() {
     );
     assert_eq!(history_kinds(&harness).await[0], "files_deleted");
     let error = service
-        .delete_files(DeleteTargetInput::Basename {
-            basename: " ".into(),
-        })
+        .delete_files(
+            harness.conn(Provider::OpenHumans),
+            DeleteTargetInput::Basename {
+                basename: " ".into(),
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(error.code, ErrorCode::InvalidInput);
@@ -276,7 +309,12 @@ async fn an_access_token_that_expires_mid_upload_is_refreshed() {
     let before = harness.sandbox().stats();
 
     let service = harness.service.clone();
-    let run = tokio::spawn(async move { service.upload_file(input(&path, "Late", &["t"])).await });
+    let connection = harness.conn(Provider::OpenHumans);
+    let run = tokio::spawn(async move {
+        service
+            .upload_file(connection, input(&path, "Late", &["t"]))
+            .await
+    });
     harness.wait_for_upload_progress().await;
     harness.sandbox().expire_access_tokens();
     let uploaded = run.await.unwrap().unwrap();

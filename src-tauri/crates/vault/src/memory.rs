@@ -48,6 +48,13 @@ impl MemoryStore {
         self.lock().entries.contains_key(key)
     }
 
+    /// Every key with an entry, sorted, without counting as reads.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.lock().entries.keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+
     fn lock(&self) -> MutexGuard<'_, MemoryState> {
         // A panicking test thread must not hide the entries from the assertions that follow.
         self.state

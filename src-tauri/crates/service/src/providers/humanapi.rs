@@ -39,7 +39,9 @@ impl Adapter for HumanApi {
             ));
         }
         let ProviderOptions::HumanApi(mut options) = settings.options else {
-            return Err(Error::invalid_input("These settings do not belong to Human API."));
+            return Err(Error::invalid_input(
+                "These settings do not belong to Human API.",
+            ));
         };
         options.connect_script_url = normalized_url(&options.connect_script_url)?;
         options.auth_url = normalized_url(&options.auth_url)?;
@@ -100,7 +102,11 @@ impl Adapter for HumanApi {
         registration: &Registration,
         connection: &ConnectionRecord,
     ) -> Option<Result<TokenSet>> {
-        Some(service.hapi_mint_access_token(registration, connection).await)
+        Some(
+            service
+                .hapi_mint_access_token(registration, connection)
+                .await,
+        )
     }
 
     async fn revoke(

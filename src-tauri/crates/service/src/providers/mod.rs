@@ -6,16 +6,14 @@
 //! crate (started in `sandbox.rs`), and its entry in the UI's `providers.ts`.
 
 mod humanapi;
-mod openhumans;
 mod opencollective;
+mod openhumans;
 
 use crate::registrations::{Registration, RegistrationSettings};
 use crate::sandbox::Sandboxes;
 use crate::{Datalinks, ReceiptStep};
 use async_trait::async_trait;
-use datalinks_core::{
-    AccessToken, ClientSecret, ConnectionId, Error, Provider, Result, Transport,
-};
+use datalinks_core::{AccessToken, ClientSecret, ConnectionId, Error, Provider, Result, Transport};
 use datalinks_oauth::{OAuthClient, PkceVerifier};
 use datalinks_store::ConnectionRecord;
 use datalinks_vault::TokenSet;

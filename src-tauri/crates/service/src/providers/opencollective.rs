@@ -27,7 +27,9 @@ impl OpenCollective {
     pub(crate) fn options(settings: &RegistrationSettings) -> Result<&OpenCollectiveOptions> {
         match &settings.options {
             ProviderOptions::OpenCollective(options) => Ok(options),
-            _ => Err(Error::internal("Open Collective settings of another provider")),
+            _ => Err(Error::internal(
+                "Open Collective settings of another provider",
+            )),
         }
     }
 

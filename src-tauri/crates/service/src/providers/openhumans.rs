@@ -8,9 +8,7 @@ use crate::sandbox::Sandboxes;
 use crate::settings::normalized_url;
 use crate::{Datalinks, ProviderOptions, ReceiptStep, StepOutcome};
 use async_trait::async_trait;
-use datalinks_core::{
-    AccessToken, ClientSecret, ConnectionId, Error, ErrorCode, Provider, Result,
-};
+use datalinks_core::{AccessToken, ClientSecret, ConnectionId, Error, ErrorCode, Provider, Result};
 use datalinks_oauth::{OAuthClient, PkceVerifier};
 use datalinks_openhumans::{parse_base_url, ApiClient};
 use datalinks_store::ConnectionRecord;

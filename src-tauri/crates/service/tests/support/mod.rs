@@ -4,7 +4,10 @@
 //! A service wired to an in-process sandbox, an in-memory keyring and a scripted person at
 //! the "system browser".
 
-use datalinks_core::{ConnectionState, ConnectionView, Error, Provider, Result, Transport};
+use datalinks_core::{
+    ConnectionId, ConnectionState, ConnectionView, ConnectionsOverview, Error, Provider,
+    RegistrationId, Result, SignInState, SignInTarget, Transport,
+};
 use datalinks_sandbox::humanapi::{HumanApiConfig, RunningHumanApi};
 use datalinks_sandbox::opencollective::{OpenCollectiveConfig, RunningOpenCollective};
 use datalinks_sandbox::person::{Answer, Person};
@@ -139,7 +142,6 @@ impl Harness {
             transport: Transport::Loopback,
             personal_token: None,
             options: ProviderOptions::HumanApi(HumanApiOptions {
-                client_user_id: None,
                 email: Some("ada@example.org".into()),
                 connect_script_url: hapi.connect_script_url().to_string(),
                 auth_url: base.clone(),
@@ -262,28 +264,37 @@ impl Harness {
         self.connect_provider(Provider::OpenHumans).await
     }
 
+    /// The registration new `provider` accounts sign in through: the person's own, else the
+    /// sandbox's.
+    pub fn registration(&self, provider: Provider) -> RegistrationId {
+        self.service
+            .sign_in_registration(provider, false)
+            .or_else(|_| self.service.sign_in_registration(provider, true))
+            .expect("the provider is set up")
+    }
+
     /// Starts a deep-link connection that nobody answers in the browser; returns the authorize
     /// URL it waits on.
     pub async fn start_unanswered_deep_link(&self) -> String {
         self.configure(Transport::DeepLink).await;
         *self.host.answer.lock().unwrap() = None;
-        let view = self
+        let registration = self.registration(Provider::OpenHumans);
+        let overview = self
             .service
-            .connect(Provider::OpenHumans, None)
+            .connect(SignInTarget::NewAccount { registration }, None)
             .await
             .unwrap();
-        let ConnectionState::Waiting { authorize_url, .. } = view.state else {
-            panic!("waiting")
-        };
-        authorize_url
+        match waiting(&overview, registration) {
+            Some(url) => url,
+            None => panic!("waiting"),
+        }
     }
 
-    /// The Open Humans connection as the service shows it now.
-    /// Connects `provider` with its saved settings, the browser answering as the person would,
-    /// and checks that it ends connected.
+    /// Connects a new account of `provider` with its saved settings, the browser answering as
+    /// the person would, and checks that it ends connected.
     pub async fn connect_provider(&self, provider: Provider) -> ConnectionView {
-        self.service.connect(provider, None).await.unwrap();
-        let view = self.wait_until_for(provider, attempt_settled).await;
+        let connected = self.sign_in(provider).await;
+        let view = connected.unwrap_or_else(|e| panic!("{provider} did not connect: {e:?}"));
         assert_eq!(
             view.state,
             ConnectionState::Connected,
@@ -293,35 +304,73 @@ impl Harness {
         view
     }
 
+    /// Signs a new account of `provider` in and returns how the sign-in ended.
+    pub async fn sign_in(&self, provider: Provider) -> Result<ConnectionView> {
+        let registration = self.registration(provider);
+        self.sign_in_with(SignInTarget::NewAccount { registration }, registration)
+            .await
+    }
+
+    /// Starts the sign-in `target` (through `registration`) and waits for its end.
+    pub async fn sign_in_with(
+        &self,
+        target: SignInTarget,
+        registration: RegistrationId,
+    ) -> Result<ConnectionView> {
+        self.clear_events();
+        self.service.connect(target, None).await?;
+        let outcome = self.wait_for_sign_in(registration).await;
+        match outcome {
+            Ok(id) => Ok(self.service.connection(id).await.unwrap()),
+            Err(err) => Err(err),
+        }
+    }
+
     /// A second start over the same data folder and keyring, as after quitting the app.
     pub fn restarted(&self) -> Arc<Datalinks> {
         Datalinks::open(&self.data_dir, self.secrets.clone(), self.host.clone()).unwrap()
     }
 
+    /// The first connection of `provider`.
+    pub fn conn(&self, provider: Provider) -> ConnectionId {
+        first_connection(&self.service.overview().unwrap(), provider)
+            .unwrap_or_else(|| panic!("no {provider} connection"))
+            .id
+    }
+
+    /// The first Open Humans connection as the service shows it now.
     pub async fn connection_view(&self) -> ConnectionView {
-        self.service.connection(Provider::OpenHumans).await.unwrap()
-    }
-
-    pub async fn connect(&self) -> ConnectionView {
         self.service
-            .connect(Provider::OpenHumans, None)
+            .connection(self.conn(Provider::OpenHumans))
             .await
-            .unwrap();
-        self.wait_until(attempt_settled).await
+            .unwrap()
     }
 
-    /// Waits (at most 10 s) for an Open Humans connection-changed event whose view satisfies `done`.
-    pub async fn wait_until(&self, done: impl Fn(&ConnectionView) -> bool) -> ConnectionView {
-        self.wait_until_for(Provider::OpenHumans, done).await
+    /// Signs a new Open Humans account in and returns how it ended.
+    pub async fn connect(&self) -> Result<ConnectionView> {
+        self.sign_in(Provider::OpenHumans).await
     }
 
-    /// Waits (at most 10 s) for a connection-changed event of `provider` whose view satisfies `done`.
-    pub async fn wait_until_for(
+    /// Waits (at most 10 s) for the sign-in through `registration` to end.
+    pub async fn wait_for_sign_in(&self, registration: RegistrationId) -> Result<ConnectionId> {
+        self.wait_for("the sign-in ended", |host| {
+            host.events.lock().unwrap().iter().find_map(|e| match e {
+                ServiceEvent::SignInEnded {
+                    registration: from,
+                    outcome,
+                } if *from == registration => Some(outcome.clone()),
+                _ => None,
+            })
+        })
+        .await
+    }
+
+    /// Waits (at most 10 s) for a connections-changed event whose overview satisfies `done`.
+    pub async fn wait_for_overview(
         &self,
-        provider: Provider,
-        done: impl Fn(&ConnectionView) -> bool,
-    ) -> ConnectionView {
-        self.wait_for("the connection reached the expected state", |host| {
+        done: impl Fn(&ConnectionsOverview) -> bool,
+    ) -> ConnectionsOverview {
+        self.wait_for("the connections reached the expected state", |host| {
             let last = host
                 .events
                 .lock()
@@ -329,12 +378,10 @@ impl Harness {
                 .iter()
                 .rev()
                 .find_map(|e| match e {
-                    ServiceEvent::ConnectionChanged(view) if view.provider == provider => {
-                        Some(view.clone())
-                    }
+                    ServiceEvent::ConnectionsChanged(overview) => Some(overview.clone()),
                     _ => None,
                 });
-            last.filter(|v| done(v))
+            last.filter(|o| done(o))
         })
         .await
     }
@@ -385,6 +432,21 @@ impl Harness {
             .unwrap_or_else(|_| panic!("timed out waiting: {what}"))
     }
 
+    /// The identity a connection's tokens are kept under.
+    pub fn account_identity(&self, connection: ConnectionId) -> datalinks_core::AccountIdentity {
+        self.service
+            .account_identity(connection)
+            .expect("the connection exists")
+    }
+
+    /// The tokens the keyring holds for the first connection of `provider`.
+    pub fn stored_tokens(&self, provider: Provider) -> Option<datalinks_vault::TokenSet> {
+        let account = self.account_identity(self.conn(provider));
+        datalinks_vault::Vault::new(self.secrets.clone())
+            .tokens(&account)
+            .unwrap()
+    }
+
     pub fn clear_events(&self) {
         self.host.events.lock().unwrap().clear();
     }
@@ -396,12 +458,23 @@ impl Drop for Harness {
     }
 }
 
-/// A connect attempt has ended: not waiting any more, and not in the brief window in which the
-/// redirect has been taken but the code exchange has not finished (seen as disconnected with
-/// no error), which `connect`'s own announcement can land in when the browser is quick.
-pub fn attempt_settled(view: &ConnectionView) -> bool {
-    let exchanging = view.state == ConnectionState::Disconnected && view.last_error.is_none();
-    !matches!(view.state, ConnectionState::Waiting { .. }) && !exchanging
+/// The first connection of `provider` in an overview.
+pub fn first_connection(
+    overview: &ConnectionsOverview,
+    provider: Provider,
+) -> Option<&ConnectionView> {
+    overview.connections().find(|c| c.provider == provider)
+}
+
+/// The authorize URL the registration's sign-in waits on, if it waits.
+pub fn waiting(overview: &ConnectionsOverview, registration: RegistrationId) -> Option<String> {
+    overview
+        .sign_ins()
+        .find(|s| s.registration.id == registration)
+        .and_then(|s| match &s.state {
+            SignInState::Waiting { authorize_url, .. } => Some(authorize_url.clone()),
+            _ => None,
+        })
 }
 
 /// The Connect 2.x token of a launch.
