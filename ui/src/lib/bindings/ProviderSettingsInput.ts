@@ -3,11 +3,12 @@ import type { ProviderOptions } from "./ProviderOptions";
 import type { Transport } from "./Transport";
 
 /**
- * What the settings form submits. `client_secret: null` and `personal_token: null` keep the
- * stored secrets.
+ * What the settings form submits for the person's own registration. `client_secret: null`
+ * keeps the secret stored for the same server and client ID; a personal token connects an
+ * account at once.
  */
 export type ProviderSettingsInput = { client_id: string, client_secret: string | null, base_url: string, transport: Transport, 
 /**
- * Open Collective's personal token, used instead of OAuth when present.
+ * Open Collective's personal token, used instead of OAuth for its account.
  */
 personal_token: string | null, options: ProviderOptions, };
