@@ -4,13 +4,14 @@
 
 mod oh;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use datalinks_core::{
     ConnectionId, ConnectionsOverview, Error, ErrorCode, Provider, RegistrationId, Result,
     SignInState, SignInTarget, Transport, APP_IDENTIFIER,
 };
-use datalinks_openhumans::DEFAULT_BASE_URL;
-use datalinks_service::{Datalinks, Host, ProviderOptions, ProviderSettingsInput, ServiceEvent};
+use datalinks_service::{
+    Datalinks, Host, ProviderDefaults, ProviderOptions, ProviderSettingsInput, ServiceEvent,
+};
 use datalinks_vault::KeyringStore;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -43,7 +44,9 @@ enum Command {
     /// Connect an account: opens the sign-in page in the system browser and waits for the
     /// redirect on a loopback port.
     Connect {
-        provider: ProviderArg,
+        /// openhumans or opencollective.
+        #[arg(value_parser = provider_arg)]
+        provider: Provider,
         #[command(flatten)]
         credentials: Credentials,
         /// Use the built-in sandbox instead of a real server.
@@ -117,19 +120,12 @@ struct SandboxArgs {
     latency_ms: u64,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum ProviderArg {
-    Openhumans,
-    Opencollective,
-}
-
-impl From<ProviderArg> for Provider {
-    fn from(arg: ProviderArg) -> Self {
-        match arg {
-            ProviderArg::Openhumans => Provider::OpenHumans,
-            ProviderArg::Opencollective => Provider::OpenCollective,
-        }
-    }
+/// A provider named by its key, as `datalinks status --json` spells it.
+fn provider_arg(key: &str) -> std::result::Result<Provider, String> {
+    Provider::from_key(key).ok_or_else(|| {
+        let keys: Vec<&str> = Provider::ALL.iter().map(|p| p.key()).collect();
+        format!("not a provider; one of {}", keys.join(", "))
+    })
 }
 
 /// Project credentials for scripted use; when given they replace the stored settings. Each
@@ -150,11 +146,7 @@ struct Credentials {
 impl Credentials {
     /// Fills what no flag gave from `lookup` of the provider's variables.
     fn or_env(self, provider: Provider, lookup: impl Fn(&str) -> Option<String>) -> Self {
-        let prefix = match provider {
-            Provider::OpenHumans => "DATALINKS_OH",
-            Provider::OpenCollective => "DATALINKS_OC",
-            Provider::HumanApi => "DATALINKS_HAPI",
-        };
+        let prefix = ProviderDefaults::of(provider).env_prefix;
         let env = |name: &str| lookup(&format!("{prefix}_{name}")).filter(|v| !v.is_empty());
         Credentials {
             base_url: self.base_url.or_else(|| env("BASE_URL")),
@@ -227,7 +219,6 @@ async fn run(cli: Cli) -> Result<()> {
             credentials,
             sandbox,
         } => {
-            let provider = provider.into();
             if sandbox {
                 service.start_sandbox().await?;
             } else {
@@ -279,7 +270,7 @@ async fn apply_credentials(
         base_url: given
             .base_url
             .or_else(|| stored.as_ref().map(|s| s.base_url.clone()))
-            .unwrap_or_else(|| default_base_url(provider).to_owned()),
+            .unwrap_or_else(|| ProviderDefaults::of(provider).base_url.to_owned()),
         transport: Transport::Loopback,
         personal_token: None,
         options: stored
@@ -300,14 +291,6 @@ fn restore_default_sigpipe() {
     // handler code of ours.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
-}
-
-/// Where a provider's sign-in lives when neither a flag nor the settings say.
-fn default_base_url(provider: Provider) -> &'static str {
-    match provider {
-        Provider::OpenCollective => datalinks_opencollective::WEBSITE_URL,
-        _ => DEFAULT_BASE_URL,
     }
 }
 

@@ -31,6 +31,7 @@ pub use humanapi::{ConnectLaunch, ConnectWidget, CONNECT_RESULT_URL, HAPI_PAGE_S
 pub use opencollective::OC_PAGE_SIZE;
 pub use options::{HumanApiOptions, OpenCollectiveOptions, ProviderOptions, LOOPBACK_PATH};
 pub use project_views::*;
+pub use providers::ProviderDefaults;
 pub use sign_in::DEEP_LINK_REDIRECT_URI;
 pub use views::*;
 

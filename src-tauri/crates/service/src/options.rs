@@ -1,6 +1,7 @@
 //! Each provider's own settings, beside the shared ones (client ID, server, transport). They
 //! are stored as a JSON object in the settings row; the type comes from the provider.
 
+use crate::providers::adapter;
 use datalinks_core::{Error, Provider, Result};
 use datalinks_opencollective::{Scope, ScopeSeparator};
 use serde::{Deserialize, Serialize};
@@ -85,12 +86,9 @@ impl Default for HumanApiOptions {
 }
 
 impl ProviderOptions {
+    /// The options a new registration of `provider` starts with.
     pub fn default_for(provider: Provider) -> Self {
-        match provider {
-            Provider::OpenHumans => Self::OpenHumans,
-            Provider::OpenCollective => Self::OpenCollective(OpenCollectiveOptions::default()),
-            Provider::HumanApi => Self::HumanApi(HumanApiOptions::default()),
-        }
+        adapter(provider).default_options()
     }
 
     pub fn provider(&self) -> Provider {
@@ -108,13 +106,7 @@ impl ProviderOptions {
                 "The stored {provider} settings are unreadable: {err}"
             ))
         };
-        Ok(match provider {
-            Provider::OpenHumans => Self::OpenHumans,
-            Provider::OpenCollective => {
-                Self::OpenCollective(serde_json::from_str(column).map_err(unreadable)?)
-            }
-            Provider::HumanApi => Self::HumanApi(serde_json::from_str(column).map_err(unreadable)?),
-        })
+        adapter(provider).options_from(column).map_err(unreadable)
     }
 
     /// The JSON object stored for these options (without the tag: the row names the provider).

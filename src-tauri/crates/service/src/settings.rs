@@ -102,7 +102,7 @@ impl Datalinks {
             ));
         }
         let personal_token = non_empty(input.personal_token).map(PersonalToken::new);
-        if personal_token.is_some() && provider != Provider::OpenCollective {
+        if personal_token.is_some() && !adapter.takes_personal_tokens() {
             return Err(Error::invalid_input(format!(
                 "{provider} has no personal tokens."
             )));

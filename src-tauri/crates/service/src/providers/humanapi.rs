@@ -31,6 +31,22 @@ impl Adapter for HumanApi {
         Provider::HumanApi
     }
 
+    fn default_options(&self) -> ProviderOptions {
+        ProviderOptions::HumanApi(HumanApiOptions::default())
+    }
+
+    fn options_from(&self, column: &str) -> serde_json::Result<ProviderOptions> {
+        serde_json::from_str(column).map(ProviderOptions::HumanApi)
+    }
+
+    fn env_prefix(&self) -> &'static str {
+        "DATALINKS_HAPI"
+    }
+
+    fn default_base_url(&self) -> &'static str {
+        datalinks_humanapi::DEFAULT_AUTH_BASE_URL
+    }
+
     /// The auth service (`auth_url`) is also the registration's server address.
     fn normalize(&self, settings: RegistrationSettings) -> Result<RegistrationSettings> {
         if settings.client_id.is_empty() {

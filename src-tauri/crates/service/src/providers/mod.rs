@@ -11,7 +11,7 @@ mod openhumans;
 
 use crate::registrations::{Registration, RegistrationSettings};
 use crate::sandbox::Sandboxes;
-use crate::{Datalinks, ReceiptStep};
+use crate::{Datalinks, ProviderOptions, ReceiptStep};
 use async_trait::async_trait;
 use datalinks_core::{AccessToken, ClientSecret, ConnectionId, Error, Provider, Result, Transport};
 use datalinks_oauth::{OAuthClient, PkceVerifier};
@@ -37,6 +37,22 @@ pub(crate) fn adapter(provider: Provider) -> &'static dyn Adapter {
         .iter()
         .find(|adapter| adapter.provider() == provider)
         .expect("every provider has an adapter")
+}
+
+/// How a provider is set up from the command line, when nothing is stored.
+pub struct ProviderDefaults {
+    pub env_prefix: &'static str,
+    pub base_url: &'static str,
+}
+
+impl ProviderDefaults {
+    pub fn of(provider: Provider) -> Self {
+        let adapter = adapter(provider);
+        Self {
+            env_prefix: adapter.env_prefix(),
+            base_url: adapter.default_base_url(),
+        }
+    }
 }
 
 /// Every adapter, in display order.
@@ -66,6 +82,25 @@ pub(crate) trait Adapter: Send + Sync {
     fn provider(&self) -> Provider;
 
     // ---- settings ----
+
+    /// The options a new registration starts with.
+    fn default_options(&self) -> ProviderOptions;
+
+    /// The provider's options from their stored JSON object (`{}` reads as the defaults).
+    fn options_from(&self, column: &str) -> serde_json::Result<ProviderOptions>;
+
+    /// Whether the person can paste a token made on the provider's website instead of
+    /// signing in.
+    fn takes_personal_tokens(&self) -> bool {
+        false
+    }
+
+    /// The prefix of the environment variables that set the provider up from the command line
+    /// (`<prefix>_BASE_URL`, `<prefix>_CLIENT_ID`, `<prefix>_CLIENT_SECRET`).
+    fn env_prefix(&self) -> &'static str;
+
+    /// The public service's address, where sign-ins go unless settings say otherwise.
+    fn default_base_url(&self) -> &'static str;
 
     /// Checks what the Settings form entered and returns it normalized.
     fn normalize(&self, settings: RegistrationSettings) -> Result<RegistrationSettings>;

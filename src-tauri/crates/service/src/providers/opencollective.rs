@@ -60,6 +60,26 @@ impl Adapter for OpenCollective {
         Provider::OpenCollective
     }
 
+    fn default_options(&self) -> ProviderOptions {
+        ProviderOptions::OpenCollective(OpenCollectiveOptions::default())
+    }
+
+    fn options_from(&self, column: &str) -> serde_json::Result<ProviderOptions> {
+        serde_json::from_str(column).map(ProviderOptions::OpenCollective)
+    }
+
+    fn takes_personal_tokens(&self) -> bool {
+        true
+    }
+
+    fn env_prefix(&self) -> &'static str {
+        "DATALINKS_OC"
+    }
+
+    fn default_base_url(&self) -> &'static str {
+        oc::WEBSITE_URL
+    }
+
     fn normalize(&self, settings: RegistrationSettings) -> Result<RegistrationSettings> {
         let ProviderOptions::OpenCollective(mut options) = settings.options else {
             return Err(Error::invalid_input(

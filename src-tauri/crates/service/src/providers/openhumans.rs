@@ -34,6 +34,23 @@ impl Adapter for OpenHumans {
         Provider::OpenHumans
     }
 
+    fn default_options(&self) -> ProviderOptions {
+        ProviderOptions::OpenHumans
+    }
+
+    /// Open Humans has no options of its own.
+    fn options_from(&self, _column: &str) -> serde_json::Result<ProviderOptions> {
+        Ok(ProviderOptions::OpenHumans)
+    }
+
+    fn env_prefix(&self) -> &'static str {
+        "DATALINKS_OH"
+    }
+
+    fn default_base_url(&self) -> &'static str {
+        datalinks_openhumans::DEFAULT_BASE_URL
+    }
+
     fn normalize(&self, settings: RegistrationSettings) -> Result<RegistrationSettings> {
         if settings.client_id.is_empty() {
             return Err(Error::invalid_input(
