@@ -2,18 +2,28 @@ use crate::{keyring_unavailable, SecretStore};
 use datalinks_core::{Error, Result, SecretString, APP_IDENTIFIER};
 use keyring_core::api::CredentialStore;
 use keyring_core::Entry;
+#[cfg(any(target_os = "linux", windows))]
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// The OS keyring. On Linux this is the Secret Service (GNOME Keyring, KWallet, KeePassXC)
-/// over D-Bus, with attributes `service` = [`APP_IDENTIFIER`] and `username` = the key.
+/// The OS keyring, with one entry per key:
+/// - Linux: the Secret Service (GNOME Keyring, KWallet, KeePassXC) over D-Bus, an item with
+///   attributes `service` = [`APP_IDENTIFIER`] and `username` = the key, labelled
+///   `Datalinks: <key>`.
+/// - macOS: the login keychain (Keychain Services), a generic password with service
+///   [`APP_IDENTIFIER`] and account = the key.
+/// - Windows: the Credential Manager, a generic credential named `<key>.<APP_IDENTIFIER>` with
+///   user name = the key, kept on this computer only (local persistence: it does not roam with
+///   a domain profile).
+///
+/// Other systems have no store: every call fails with `keyring_unavailable`.
 ///
 /// Construction never fails: the connection is opened on first use, and any failure reported
 /// as `keyring_unavailable` drops it so the next call (a Retry) connects afresh, for example
 /// after the person unlocked the keyring or a restarted daemon replaced the old session.
 ///
-/// Calls block on D-Bus round trips and need no async runtime; call them from plain threads
-/// or `spawn_blocking`.
+/// Calls block (D-Bus round trips on Linux, system calls elsewhere) and need no async runtime;
+/// call them from plain threads or `spawn_blocking`.
 pub struct KeyringStore {
     connection: Mutex<Option<Arc<CredentialStore>>>,
 }
@@ -27,11 +37,7 @@ impl KeyringStore {
 
     fn entry(&self, key: &str) -> Result<(Arc<CredentialStore>, Entry)> {
         let store = self.connect()?;
-        // The label is what keyring managers such as Seahorse show.
-        let label = format!("Datalinks: {key}");
-        let modifiers = HashMap::from([("label", label.as_str())]);
-        let entry = store
-            .build(APP_IDENTIFIER, key, Some(&modifiers))
+        let entry = build_entry(store.as_ref(), key)
             .map_err(|err| Error::internal(format!("Invalid keyring entry name {key:?}: {err}")))?;
         Ok((store, entry))
     }
@@ -106,11 +112,16 @@ impl SecretStore for KeyringStore {
     }
 
     fn location(&self) -> String {
-        if cfg!(target_os = "linux") {
-            "OS keyring (Secret Service)".to_owned()
+        let keyring = if cfg!(target_os = "linux") {
+            "OS keyring (Secret Service)"
+        } else if cfg!(target_os = "macos") {
+            "OS keyring (macOS Keychain)"
+        } else if cfg!(windows) {
+            "OS keyring (Windows Credential Manager)"
         } else {
-            "OS keyring".to_owned()
-        }
+            "OS keyring"
+        };
+        keyring.to_owned()
     }
 }
 
@@ -119,11 +130,45 @@ fn open_platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
     Ok(zbus_secret_service_keyring_store::Store::new()?)
 }
 
-#[cfg(not(target_os = "linux"))]
+/// The login keychain. The `keychain` module (Keychain Services) works for any app; the
+/// `protected` one needs a provisioning profile, which a Developer ID-signed app has not.
+#[cfg(target_os = "macos")]
+fn open_platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    Ok(apple_native_keyring_store::keychain::Store::new()?)
+}
+
+/// Target names `<user>.<service>`, the store's default (keyring v3's too).
+#[cfg(windows)]
+fn open_platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    Ok(windows_native_keyring_store::Store::new()?)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 fn open_platform_store() -> keyring_core::Result<Arc<CredentialStore>> {
     Err(keyring_core::Error::NotSupportedByStore(
         "this build has no keyring backend for this operating system".to_owned(),
     ))
+}
+
+/// The entry for `key`. Each store takes only its own modifiers (an unknown one is an error).
+fn build_entry(store: &CredentialStore, key: &str) -> keyring_core::Result<Entry> {
+    #[cfg(target_os = "linux")]
+    {
+        // The label is what keyring managers such as Seahorse show.
+        let label = format!("Datalinks: {key}");
+        let modifiers = HashMap::from([("label", label.as_str())]);
+        store.build(APP_IDENTIFIER, key, Some(&modifiers))
+    }
+    #[cfg(windows)]
+    {
+        // Tokens belong to this computer: not the default Enterprise persistence, which roams.
+        let modifiers = HashMap::from([("persistence", "Local")]);
+        store.build(APP_IDENTIFIER, key, Some(&modifiers))
+    }
+    #[cfg(not(any(target_os = "linux", windows)))]
+    {
+        store.build(APP_IDENTIFIER, key, None)
+    }
 }
 
 /// A short cause for people: what kind of failure, then the platform's own words.
