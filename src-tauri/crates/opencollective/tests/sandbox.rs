@@ -10,7 +10,7 @@ use datalinks_oauth::{
     Redirect, TokenEndpointError,
 };
 use datalinks_opencollective::{
-    oauth_client, ApiClient, ApiError, AuthorizeRequest, Credential, Hosts, Page, PageRequest,
+    oauth_client, scope_parameter, ApiClient, ApiError, Credential, Hosts, Page, PageRequest,
     Scope, ScopeSeparator, DEFAULT_RATE_LIMIT_WAIT,
 };
 use datalinks_sandbox::opencollective::{
@@ -62,15 +62,22 @@ async fn authorize(
 ) -> (AuthorizationCode, PkceVerifier) {
     let verifier = PkceVerifier::generate();
     let state = random_state();
-    let url = AuthorizeRequest {
-        client_id: oc.client_id(),
-        redirect_uri: &oc.registered_callback_url(),
-        state: &state,
-        code_challenge: &verifier.s256_challenge(),
-        scopes,
-        scope_separator: separator,
-    }
-    .url(&hosts(oc));
+    let scope = scope_parameter(scopes, separator);
+    let extra: Vec<(&str, &str)> = scope.iter().map(|s| ("scope", s.as_str())).collect();
+    let url = oauth_client(
+        reqwest::Client::new(),
+        &hosts(oc),
+        oc.client_id().into(),
+        None,
+    )
+    .authorize_url(
+        &hosts(oc).authorize_url(),
+        &oc.registered_callback_url(),
+        &state,
+        &verifier,
+        &extra,
+    )
+    .unwrap();
     let back = Person::new(SEEDED_SLUG, "sandbox")
         .answer(url.as_str(), Answer::Authorize)
         .await

@@ -41,23 +41,9 @@ fn endpoint(base: &Url, path: &str) -> Url {
     url
 }
 
-/// The authorize URL (providers.md §A1.1) with `state` and a PKCE S256 challenge.
-pub fn authorize_url(
-    base: &Url,
-    client_id: &str,
-    redirect_uri: &str,
-    state: &str,
-    code_challenge: &str,
-) -> Url {
-    let mut url = endpoint(base, AUTHORIZE_PATH);
-    url.query_pairs_mut()
-        .append_pair("client_id", client_id)
-        .append_pair("response_type", "code")
-        .append_pair("redirect_uri", redirect_uri)
-        .append_pair("state", state)
-        .append_pair("code_challenge", code_challenge)
-        .append_pair("code_challenge_method", "S256");
-    url
+/// The authorize page (providers.md §A1.1); the OAuth client adds the request's parameters.
+pub fn authorize_endpoint(base: &Url) -> Url {
+    endpoint(base, AUTHORIZE_PATH)
 }
 
 /// The token and revocation endpoints, with HTTP Basic client authentication.
@@ -309,18 +295,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn authorize_url_carries_every_parameter() {
-        let base = parse_base_url("https://www.openhumans.org").unwrap();
-        let url = authorize_url(&base, "cid", "http://127.0.0.1:5000/callback", "st", "ch");
-        assert_eq!(url.path(), "/direct-sharing/projects/oauth2/authorize/");
-        let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        assert!(query.contains(&("client_id".into(), "cid".into())));
-        assert!(query.contains(&("response_type".into(), "code".into())));
-        assert!(query.contains(&(
-            "redirect_uri".into(),
-            "http://127.0.0.1:5000/callback".into()
-        )));
-        assert!(query.contains(&("code_challenge_method".into(), "S256".into())));
+    fn the_authorize_page_is_under_the_base() {
+        let base = parse_base_url("https://example.org/oh/").unwrap();
+        assert_eq!(
+            authorize_endpoint(&base).as_str(),
+            "https://example.org/oh/direct-sharing/projects/oauth2/authorize/"
+        );
     }
 
     #[test]

@@ -30,13 +30,20 @@ async fn setup_with(config: SandboxConfig) -> Setup {
         .unwrap();
     let base = sandbox.base_url();
     let verifier = datalinks_oauth::PkceVerifier::generate();
-    let authorize = datalinks_openhumans::authorize_url(
+    let authorize = datalinks_openhumans::oauth_client(
+        reqwest::Client::new(),
         &base,
-        sandbox.client_id(),
+        sandbox.client_id().into(),
+        sandbox.client_secret().into(),
+    )
+    .authorize_url(
+        &datalinks_openhumans::authorize_endpoint(&base),
         CALLBACK,
         "state",
-        &verifier.s256_challenge(),
-    );
+        &verifier,
+        &[],
+    )
+    .unwrap();
     let redirect = Person::alice()
         .answer(authorize.as_str(), Answer::Authorize)
         .await

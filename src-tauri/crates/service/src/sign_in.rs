@@ -119,7 +119,8 @@ impl Datalinks {
         }
         let state = random_state();
         let verifier = PkceVerifier::generate();
-        let url = adapter.authorize_url(&registration, &redirect_uri, &state, &verifier)?;
+        let url =
+            adapter.authorize_url(&registration, &client, &redirect_uri, &state, &verifier)?;
         let scope = self.registration_scope(&registration);
         self.attempts.insert(
             id,

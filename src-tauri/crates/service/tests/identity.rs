@@ -441,13 +441,20 @@ async fn a_data_folder_and_keyring_of_the_previous_release_open_with_the_connect
     let base = sandbox.base_url();
     let callback = "http://127.0.0.1:9/callback";
     let verifier = datalinks_oauth::PkceVerifier::generate();
-    let authorize = datalinks_openhumans::authorize_url(
+    let authorize = datalinks_openhumans::oauth_client(
+        reqwest::Client::new(),
         &base,
-        sandbox.client_id(),
+        sandbox.client_id().into(),
+        sandbox.client_secret().into(),
+    )
+    .authorize_url(
+        &datalinks_openhumans::authorize_endpoint(&base),
         callback,
         "state",
-        &verifier.s256_challenge(),
-    );
+        &verifier,
+        &[],
+    )
+    .unwrap();
     let redirect = Person::alice()
         .answer(authorize.as_str(), Answer::Authorize)
         .await

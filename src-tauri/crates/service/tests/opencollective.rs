@@ -9,7 +9,7 @@ use datalinks_core::{
     Transport,
 };
 use datalinks_oauth::{parse_callback, random_state, CallbackTarget, PkceVerifier, Redirect};
-use datalinks_opencollective::{oauth_client, AuthorizeRequest, Hosts, ScopeSeparator};
+use datalinks_opencollective::{oauth_client, Hosts};
 use datalinks_sandbox::opencollective::{OpenCollectiveConfig, TokenResponseShape, SEEDED_SLUG};
 use datalinks_sandbox::person::{Answer, Person};
 use datalinks_service::{
@@ -45,15 +45,16 @@ async fn link_from_another_device(harness: &Harness) {
     let oc = harness.oc();
     let hosts = Hosts::single(oc.base_url());
     let verifier = PkceVerifier::generate();
-    let url = AuthorizeRequest {
-        client_id: oc.client_id(),
-        redirect_uri: &oc.registered_callback_url(),
-        state: &random_state(),
-        code_challenge: &verifier.s256_challenge(),
-        scopes: &[],
-        scope_separator: ScopeSeparator::Comma,
-    }
-    .url(&hosts);
+    let client = oauth_client(reqwest::Client::new(), &hosts, oc.client_id().into(), None);
+    let url = client
+        .authorize_url(
+            &hosts.authorize_url(),
+            &oc.registered_callback_url(),
+            &random_state(),
+            &verifier,
+            &[],
+        )
+        .unwrap();
     let back = Person::new(SEEDED_SLUG, "sandbox")
         .answer(url.as_str(), Answer::Authorize)
         .await
@@ -62,7 +63,7 @@ async fn link_from_another_device(harness: &Harness) {
     let Redirect::Code { code, .. } = parse_callback(&back, &target).unwrap() else {
         panic!("a code")
     };
-    oauth_client(reqwest::Client::new(), &hosts, oc.client_id().into(), None)
+    client
         .exchange_code(&code, &oc.registered_callback_url(), &verifier)
         .await
         .unwrap();

@@ -153,6 +153,7 @@ pub(crate) trait Adapter: Send + Sync {
     fn authorize_url(
         &self,
         _registration: &Registration,
+        _client: &OAuthClient,
         _redirect_uri: &str,
         _state: &str,
         _verifier: &PkceVerifier,

@@ -158,21 +158,17 @@ impl Adapter for OpenCollective {
     fn authorize_url(
         &self,
         registration: &Registration,
+        client: &OAuthClient,
         redirect_uri: &str,
         state: &str,
         verifier: &PkceVerifier,
     ) -> Result<Url> {
         let settings = &registration.settings;
         let options = Self::options(settings)?;
-        Ok(oc::AuthorizeRequest {
-            client_id: &settings.client_id,
-            redirect_uri,
-            state,
-            code_challenge: &verifier.s256_challenge(),
-            scopes: &options.scopes,
-            scope_separator: options.scope_separator,
-        }
-        .url(&Self::hosts(settings)?))
+        let scope = oc::scope_parameter(&options.scopes, options.scope_separator);
+        let extra: Vec<(&str, &str)> = scope.iter().map(|s| ("scope", s.as_str())).collect();
+        let page = Self::hosts(settings)?.authorize_url();
+        client.authorize_url(&page, redirect_uri, state, verifier, &extra)
     }
 
     /// Open Collective compares the whole redirect URI with the one registered callback, so a

@@ -102,17 +102,15 @@ impl Adapter for OpenHumans {
     fn authorize_url(
         &self,
         registration: &Registration,
+        client: &OAuthClient,
         redirect_uri: &str,
         state: &str,
         verifier: &PkceVerifier,
     ) -> Result<Url> {
-        Ok(datalinks_openhumans::authorize_url(
-            &parse_base_url(&registration.settings.base_url)?,
-            &registration.settings.client_id,
-            redirect_uri,
-            state,
-            &verifier.s256_challenge(),
-        ))
+        let page = datalinks_openhumans::authorize_endpoint(&parse_base_url(
+            &registration.settings.base_url,
+        )?);
+        client.authorize_url(&page, redirect_uri, state, verifier, &[])
     }
 
     async fn identify(
