@@ -273,9 +273,16 @@ impl Datalinks {
             .unwrap()
             .entry(connection.id)
             .or_insert_with(|| {
+                let account = registration.account(&connection.account_id);
+                // One lock file per connection, named like its token entry.
+                let name = datalinks_vault::SecretOwner::Account(&account)
+                    .key(datalinks_vault::SecretKind::Tokens)
+                    .replace('/', "-");
+                let lock_file = self.data_dir.join("locks").join(format!("{name}.lock"));
                 Arc::new(TokenKeeper::new(
-                    registration.account(&connection.account_id),
+                    account,
                     self.vault.clone(),
+                    Some(lock_file),
                 ))
             })
             .clone()

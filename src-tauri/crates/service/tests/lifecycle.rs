@@ -186,3 +186,37 @@ async fn a_locked_keyring_is_a_visible_retryable_state_and_nothing_is_deleted() 
     assert_eq!(view.state, ConnectionState::Connected);
     assert!(harness.stored_tokens(Provider::OpenHumans).is_some());
 }
+
+#[tokio::test]
+async fn a_keyring_that_refuses_the_rotated_tokens_loses_no_rotation() {
+    let harness = Harness::connected(Transport::Loopback).await;
+    let connection = harness.conn(Provider::OpenHumans);
+    let before = harness.stored_tokens(Provider::OpenHumans).unwrap();
+    harness.secrets.fail_writes(true);
+    // Open Humans rotates on every refresh and kills the old refresh token at once.
+    for _ in 0..2 {
+        harness.sandbox().expire_access_tokens();
+        harness.service.member_overview(connection).await.unwrap();
+    }
+    let view = harness.service.connection(connection).await.unwrap();
+    assert_eq!(
+        view.state,
+        ConnectionState::Connected,
+        "{:?}",
+        view.last_error
+    );
+
+    // Once the keyring takes writes again, the newest set reaches it, and another process
+    // (a restarted app) works with it.
+    assert_eq!(harness.stored_tokens(Provider::OpenHumans).unwrap(), before);
+    harness.secrets.fail_writes(false);
+    let mut tries = 0;
+    while harness.stored_tokens(Provider::OpenHumans).unwrap() == before {
+        tries += 1;
+        assert!(tries < 100, "the rotated tokens never reached the keyring");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let restarted = harness.restarted();
+    restarted.member_overview(connection).await.unwrap();
+    assert_eq!(harness.sandbox().stats().successful_refreshes, 2);
+}
