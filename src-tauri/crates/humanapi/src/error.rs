@@ -48,9 +48,13 @@ impl From<HumanApiError> for Error {
 }
 
 pub(crate) fn network_failure(error: reqwest::Error) -> HumanApiError {
-    HumanApiError::Unreachable {
-        detail: error.without_url().to_string(),
+    let detail = datalinks_http::describe(&error);
+    if datalinks_http::is_refused_redirect(&error) {
+        return HumanApiError::Failed(Error::provider(format!(
+            "Human API's answer was not followed: {detail}."
+        )));
     }
+    HumanApiError::Unreachable { detail }
 }
 
 /// A status that no call gives a meaning of its own.
@@ -72,13 +76,13 @@ struct ErrorBody {
     message: String,
 }
 
-/// The error body's `message`, else the start of the body, at most 200 characters.
+/// The error body's `message`, else the start of the body, scrubbed of anything secret.
 pub(crate) async fn error_detail(response: Response) -> String {
     let body = response.text().await.unwrap_or_default();
     let detail = serde_json::from_str::<ErrorBody>(&body)
         .map(|error| error.message)
         .unwrap_or(body);
-    detail.chars().take(200).collect()
+    datalinks_http::excerpt(&detail, &[])
 }
 
 pub(crate) async fn read_json<T: DeserializeOwned>(response: Response) -> Result<T, HumanApiError> {

@@ -400,7 +400,7 @@ impl Bridge {
             .body(reqwest::Body::wrap(body))
             .send()
             .await
-            .map_err(|e| Unreachable(e.without_url().to_string()))?;
+            .map_err(|e| Unreachable(datalinks_http::describe(&e)))?;
         if response.url() != &url {
             return Err(Unreachable(
                 "the endpoint redirected the request elsewhere, which Datalinks does not follow"

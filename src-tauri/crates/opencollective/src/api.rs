@@ -400,9 +400,11 @@ fn window(page: PageRequest) -> serde_json::Value {
 }
 
 fn unreachable(err: reqwest::Error) -> ApiError {
-    ApiError::Unreachable {
-        message: err.without_url().to_string(),
+    let message = datalinks_http::describe(&err);
+    if datalinks_http::is_refused_redirect(&err) {
+        return ApiError::Provider { message };
     }
+    ApiError::Unreachable { message }
 }
 
 fn read_response<T: DeserializeOwned>(

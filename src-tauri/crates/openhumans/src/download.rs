@@ -167,7 +167,7 @@ async fn attempt<P: FnMut(u64, Option<u64>)>(
     let response = sent.map_err(|e| {
         Stop::Retry(Error::unreachable(format!(
             "download failed: {}",
-            e.without_url()
+            datalinks_http::describe(&e)
         )))
     })?;
     let (start, total) = match response.status() {

@@ -225,7 +225,7 @@ impl ApiClient {
         access_token: &AccessToken,
     ) -> Result<T, ApiError> {
         let request = self.http.get(url).bearer_auth(access_token.expose());
-        read_json(request).await
+        read_json(request, access_token).await
     }
 
     /// POSTs a form to an API endpoint (`path` as in [`upload::DIRECT_UPLOAD_PATH`]) with the
@@ -241,7 +241,7 @@ impl ApiClient {
             .post(endpoint(&self.base, path))
             .bearer_auth(access_token.expose())
             .form(form);
-        read_json(request).await
+        read_json(request, access_token).await
     }
 }
 
@@ -249,23 +249,26 @@ impl ApiClient {
 /// failures are unreachable, other failures are quoted.
 async fn read_json<T: serde::de::DeserializeOwned>(
     request: reqwest::RequestBuilder,
+    access_token: &AccessToken,
 ) -> Result<T, ApiError> {
     let response = request
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
         .map_err(|e| {
-            ApiError::Failed(Error::unreachable(format!(
-                "Open Humans could not be reached: {}.",
-                e.without_url()
-            )))
+            let detail = datalinks_http::describe(&e);
+            ApiError::Failed(if datalinks_http::is_refused_redirect(&e) {
+                Error::provider(format!("Open Humans' answer was not followed: {detail}."))
+            } else {
+                Error::unreachable(format!("Open Humans could not be reached: {detail}."))
+            })
         })?;
     let status = response.status();
     if status == reqwest::StatusCode::UNAUTHORIZED {
         let detail = response
             .json::<DetailBody>()
             .await
-            .map(|b| b.detail)
+            .map(|b| datalinks_http::excerpt(&b.detail, &[access_token.expose()]))
             .unwrap_or_else(|_| "HTTP 401".into());
         return Err(ApiError::TokenRejected { detail });
     }
@@ -277,7 +280,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     }
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();
-        let excerpt: String = body.chars().take(200).collect();
+        let excerpt = datalinks_http::excerpt(&body, &[access_token.expose()]);
         return Err(ApiError::Failed(Error::provider(format!(
             "Open Humans answered HTTP {}: {excerpt}",
             status.as_u16()

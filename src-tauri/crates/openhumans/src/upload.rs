@@ -299,7 +299,7 @@ async fn put_once(
         return Ok(Some(format!("HTTP {}", status.as_u16())));
     }
     let body = response.text().await.unwrap_or_default();
-    let excerpt: String = body.chars().take(300).collect();
+    let excerpt = datalinks_http::excerpt(&body, &[]);
     Err(Error::provider(format!(
         "Open Humans' storage refused {} (HTTP {}): {excerpt}",
         file.filename,

@@ -299,7 +299,7 @@ impl Project {
             });
         };
         Some(
-            match fetch_file(&self.http.client, &to_fetch, fresh_url, progress, cancel).await {
+            match fetch_file(&self.http.transfer, &to_fetch, fresh_url, progress, cancel).await {
                 Ok(Fetched::Cancelled) => return None,
                 Ok(Fetched::AlreadyPresent) => FileOutcome::AlreadyPresent,
                 Ok(Fetched::TooLarge { size }) => FileOutcome::TooLarge { size },

@@ -20,20 +20,24 @@ pub enum Retry {
 }
 
 pub struct Api {
-    pub client: reqwest::Client,
+    /// For the project API: redirects only within its origin (the master token rides along).
+    client: reqwest::Client,
+    /// For storage downloads and uploads, which authorize themselves.
+    pub transfer: reqwest::Client,
     base: Url,
     master_token: MasterToken,
 }
 
 impl Api {
-    pub fn new(client: reqwest::Client, mut base: Url, master_token: MasterToken) -> Self {
+    pub fn new(mut base: Url, master_token: MasterToken) -> Self {
         // Endpoints join onto the base, so a self-hosted path prefix must end with a slash.
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
         Self {
-            client,
+            client: datalinks_http::api(),
+            transfer: datalinks_http::transfer(),
             base,
             master_token,
         }
@@ -101,7 +105,7 @@ impl Api {
 
     /// Sends with the master token; a success status is returned, anything else is an error.
     pub async fn send(&self, retry: Retry, build: impl Fn() -> RequestBuilder) -> Result<Response> {
-        send_with_backoff(retry, || {
+        send_with_backoff(retry, &self.master_token, || {
             build()
                 .bearer_auth(self.master_token.expose())
                 .header(reqwest::header::ACCEPT, "application/json")
@@ -110,9 +114,11 @@ impl Api {
     }
 }
 
-/// Sends `build()`'s request, again after 5xx or network failures when `retry` allows it.
-pub async fn send_with_backoff(
+/// Sends `build()`'s request, again after 5xx or network failures when `retry` allows it; an
+/// error quotes the answer without `master_token`.
+async fn send_with_backoff(
     retry: Retry,
+    master_token: &MasterToken,
     build: impl Fn() -> RequestBuilder,
 ) -> Result<Response> {
     let attempts = if retry == Retry::Safe { ATTEMPTS } else { 1 };
@@ -126,10 +132,16 @@ pub async fn send_with_backoff(
                     response.status().as_u16()
                 )))
             }
-            Ok(response) => return check_status(response).await,
+            Ok(response) => return check_status(response, master_token).await,
+            Err(e) if datalinks_http::is_refused_redirect(&e) => {
+                return Err(Error::provider(format!(
+                    "Open Humans' answer was not followed: {}.",
+                    datalinks_http::describe(&e)
+                )))
+            }
             Err(e) => Err(Error::unreachable(format!(
                 "Open Humans could not be reached: {}.",
-                e.without_url()
+                datalinks_http::describe(&e)
             ))),
         };
         if attempt >= attempts {
@@ -141,7 +153,7 @@ pub async fn send_with_backoff(
     }
 }
 
-async fn check_status(response: Response) -> Result<Response> {
+async fn check_status(response: Response, master_token: &MasterToken) -> Result<Response> {
     let status = response.status();
     if status.is_success() {
         return Ok(response);
@@ -151,6 +163,7 @@ async fn check_status(response: Response) -> Result<Response> {
         let detail = serde_json::from_str::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| v["detail"].as_str().map(str::to_owned))
+            .map(|detail| datalinks_http::excerpt(&detail, &[master_token.expose()]))
             .unwrap_or_else(|| "HTTP 401".into());
         return Err(Error::new(
             ErrorCode::ReconnectNeeded,
@@ -159,7 +172,7 @@ async fn check_status(response: Response) -> Result<Response> {
             ),
         ));
     }
-    let excerpt: String = body.chars().take(300).collect();
+    let excerpt = datalinks_http::excerpt(&body, &[master_token.expose()]);
     let code = if status == StatusCode::NOT_FOUND {
         ErrorCode::NotFound
     } else {

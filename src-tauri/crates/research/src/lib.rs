@@ -134,12 +134,8 @@ impl Project {
         if master_token.expose().trim().is_empty() {
             return Err(Error::invalid_input("The master access token is empty."));
         }
-        let client = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(20))
-            .build()
-            .map_err(|e| Error::internal(format!("HTTP client: {e}")))?;
         Ok(Self {
-            http: http::Api::new(client, base_url, master_token),
+            http: http::Api::new(base_url, master_token),
             links: Mutex::new(HashMap::new()),
         })
     }

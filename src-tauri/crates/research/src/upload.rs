@@ -190,7 +190,7 @@ impl Project {
             project_member_id: member,
         };
         let steps::Uploaded { file_id, size } =
-            match steps::upload(&api, &self.http.client, local, Arc::new(|_| {})).await {
+            match steps::upload(&api, &self.http.transfer, local, Arc::new(|_| {})).await {
                 Ok(done) => done,
                 Err(reason) => return failed(reason),
             };

@@ -697,3 +697,42 @@ async fn delete_by_id_basename_and_all() {
         "shared files are not the project's to delete"
     );
 }
+
+/// A server whose error pages echo the request, token and all, as some do.
+async fn echoing_server() -> url::Url {
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    let app = axum::Router::new().fallback(|uri: Uri, headers: HeaderMap| async move {
+        let authorization = headers
+            .get("authorization")
+            .map(|v| v.to_str().unwrap_or_default().to_owned())
+            .unwrap_or_default();
+        let status = if uri.path().contains("members") {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::NOT_FOUND
+        };
+        (
+            status,
+            format!(r#"{{"detail":"No such page: {uri} ({authorization})"}}"#),
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[tokio::test]
+async fn an_error_page_that_echoes_the_request_never_shows_the_master_token() {
+    let token = "M".repeat(20) + &"4".repeat(44);
+    let project = Project::new(echoing_server().await, MasterToken::new(token.clone())).unwrap();
+    let info = project.info().await.unwrap_err();
+    assert_eq!(info.code, ErrorCode::NotFound);
+    assert!(info.message.contains("No such page"), "{}", info.message);
+    let members = project.member_count().await.unwrap_err();
+    assert_eq!(members.code, ErrorCode::ReconnectNeeded);
+    for error in [info, members] {
+        assert!(!error.message.contains(&token), "{}", error.message);
+        assert!(!error.message.contains(&token[..24]), "{}", error.message);
+    }
+}

@@ -45,7 +45,6 @@ use status::Health;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// What the service tells its host (the Tauri shell or the CLI) as things happen.
 #[derive(Debug, Clone)]
@@ -123,14 +122,8 @@ impl Datalinks {
         host: Arc<dyn Host>,
     ) -> Result<Arc<Self>> {
         let store = Store::open(data_dir.join(DATABASE_FILE))?;
-        let http = http_client()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| Error::internal(format!("HTTP client: {e}")))?;
-        let download_http = http_client()
-            .read_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| Error::internal(format!("HTTP client: {e}")))?;
+        let http = datalinks_http::api();
+        let download_http = datalinks_http::transfer();
         Ok(Arc::new(Self {
             data_dir: data_dir.to_owned(),
             store,
@@ -197,12 +190,6 @@ impl Datalinks {
         self.store
             .history(HistoryFilter::Registration(registration), 200)
     }
-}
-
-fn http_client() -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        .user_agent(concat!("Datalinks/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(10))
 }
 
 /// The error for a connection id that names nothing (disconnected meanwhile, or never was).
