@@ -4,7 +4,7 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 use datalinks_core::{Error, ErrorCode, MasterToken, Result};
-use datalinks_openhumans::{parse_base_url, DEFAULT_BASE_URL};
+use datalinks_openhumans::DEFAULT_BASE_URL;
 use datalinks_research::{
     metadata_csv, parse_member_ids, parse_size, read_member_ids, render_preview, CancellationToken,
     DeleteTarget, DownloadEvent, DownloadOptions, FileOutcome, MemberFilter, Project, Recipients,
@@ -163,7 +163,7 @@ impl ProjectArgs {
             })?,
         };
         Project::new(
-            parse_base_url(&self.base_url)?,
+            datalinks_core::server_url(&self.base_url)?,
             MasterToken::new(token.trim()),
         )
     }

@@ -7,6 +7,7 @@ mod error;
 mod identity;
 mod provider;
 mod secret;
+mod server_url;
 
 pub use connection::{
     AccountSummary, ConnectionId, ConnectionState, ConnectionView, ConnectionsOverview,
@@ -20,6 +21,7 @@ pub use secret::{
     AccessToken, AuthorizationCode, ClientSecret, MasterToken, PersonalToken, PublicToken,
     RefreshToken, SecretString,
 };
+pub use server_url::server_url;
 
 /// The app identifier: the D-Bus single-instance name, the app data folder and the keyring
 /// service all derive from it, so the app and the CLI find the same state.

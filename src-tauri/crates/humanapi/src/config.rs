@@ -1,7 +1,7 @@
 //! Where Human API lives and the app's portal credentials.
 
-use datalinks_core::{ClientSecret, Error, ErrorCode};
-use url::{Host, Url};
+use datalinks_core::{server_url, ClientSecret, Error, ErrorCode};
+use url::Url;
 
 /// `auth.humanapi.co`: `POST /v1/connect/token` (§C1).
 pub const DEFAULT_AUTH_BASE_URL: &str = "https://auth.humanapi.co";
@@ -57,27 +57,12 @@ impl Config {
     }
 }
 
-/// https, or http to this machine only (the sandbox); no query or fragment, since paths are
-/// appended to it.
+/// The one rule for server addresses ([`server_url`]), naming which of Human API's addresses
+/// is wrong.
 pub(crate) fn check_url(what: &str, url: &Url) -> Result<(), Error> {
-    let loopback = match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(name)) => name == "localhost",
-        None => false,
-    };
-    let allowed_scheme = url.scheme() == "https" || (url.scheme() == "http" && loopback);
-    if !allowed_scheme || url.host().is_none() {
-        return Err(Error::invalid_input(format!(
-            "The Human API {what} must start with https:// (http:// only for this machine): {url}."
-        )));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::invalid_input(format!(
-            "The Human API {what} must not carry a query or fragment: {url}."
-        )));
-    }
-    Ok(())
+    server_url(url.as_str())
+        .map(drop)
+        .map_err(|err| Error::invalid_input(format!("The Human API {what}: {}", err.message)))
 }
 
 /// `base` with `segments` appended, each percent-encoded (report ids come from the server).

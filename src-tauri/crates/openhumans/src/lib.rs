@@ -15,24 +15,6 @@ const TOKEN_PATH: &str = "/oauth2/token/";
 const REVOKE_PATH: &str = "/oauth2/revoke_token/";
 const EXCHANGE_MEMBER_PATH: &str = "/api/direct-sharing/project/exchange-member/";
 
-/// Parses and checks a base URL typed by a person.
-pub fn parse_base_url(raw: &str) -> Result<Url, Error> {
-    let url = Url::parse(raw.trim()).map_err(|e| {
-        Error::invalid_input(format!("The base URL {raw:?} is not a valid URL: {e}."))
-    })?;
-    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
-        return Err(Error::invalid_input(
-            "The base URL must start with https:// (or http:// for a local server).",
-        ));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::invalid_input(
-            "The base URL must not carry a query or fragment.",
-        ));
-    }
-    Ok(url)
-}
-
 fn endpoint(base: &Url, path: &str) -> Url {
     // Keep any path prefix of a self-hosted server (https://host/oh/ + oauth2/token/).
     let mut url = base.clone();
@@ -299,7 +281,7 @@ mod tests {
 
     #[test]
     fn the_authorize_page_is_under_the_base() {
-        let base = parse_base_url("https://example.org/oh/").unwrap();
+        let base = datalinks_core::server_url("https://example.org/oh/").unwrap();
         assert_eq!(
             authorize_endpoint(&base).as_str(),
             "https://example.org/oh/direct-sharing/projects/oauth2/authorize/"
@@ -308,7 +290,7 @@ mod tests {
 
     #[test]
     fn endpoints_keep_a_self_hosted_path_prefix() {
-        let base = parse_base_url("https://example.org/oh/").unwrap();
+        let base = datalinks_core::server_url("https://example.org/oh/").unwrap();
         assert_eq!(
             endpoint(&base, TOKEN_PATH).as_str(),
             "https://example.org/oh/oauth2/token/"
@@ -329,12 +311,5 @@ mod tests {
         assert_eq!(file(serde_json::json!({ "md5": "xyz" })).md5(), None);
         assert_eq!(file(serde_json::json!({ "md5": 12 })).md5(), None);
         assert_eq!(file(serde_json::json!({})).md5(), None);
-    }
-
-    #[test]
-    fn base_url_must_be_http_without_query() {
-        assert!(parse_base_url("ftp://x").is_err());
-        assert!(parse_base_url("https://x/?a=1").is_err());
-        assert!(parse_base_url("nonsense").is_err());
     }
 }

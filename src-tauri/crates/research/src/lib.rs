@@ -129,7 +129,7 @@ pub struct Project {
 }
 
 impl Project {
-    /// `base_url` is the Open Humans server (see `datalinks_openhumans::parse_base_url`).
+    /// `base_url` is the Open Humans server (checked with `datalinks_core::server_url`).
     pub fn new(base_url: Url, master_token: MasterToken) -> Result<Self> {
         if master_token.expose().trim().is_empty() {
             return Err(Error::invalid_input("The master access token is empty."));

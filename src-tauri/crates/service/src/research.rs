@@ -16,7 +16,7 @@ use crate::{
 use datalinks_core::{
     now_unix, Error, ErrorCode, MasterToken, Provider, RegistrationIdentity, Result,
 };
-use datalinks_openhumans::{parse_base_url, DEFAULT_BASE_URL};
+use datalinks_openhumans::DEFAULT_BASE_URL;
 use datalinks_research::{
     parse_size, plan, read_member_ids, render_preview, DownloadEvent, DownloadOptions,
     MemberFilter, Project, ProjectInfo, ProjectMember, Recipients, UploadMode, UploadOptions,
@@ -221,7 +221,7 @@ impl Datalinks {
     ) -> Result<ProjectView> {
         let base_url = match &server {
             ProjectServer::Sandbox => self.sandboxes().await?.open_humans.base_url(),
-            ProjectServer::Address(address) => parse_base_url(address)?,
+            ProjectServer::Address(address) => datalinks_core::server_url(address)?,
         };
         let project = Arc::new(Project::new(base_url, token)?);
         let info = project.info().await?;

@@ -13,14 +13,13 @@ use datalinks_core::{
     AccountSummary, ClientSecret, Error, PersonalToken, Provider, RegistrationId,
     RegistrationIdentity, Result,
 };
-use datalinks_openhumans::parse_base_url;
 use datalinks_store::{ConnectionFilter, EventScope, NewRegistration, RegistrationRecord};
 use datalinks_vault::{SecretKind, SecretOwner};
 use std::sync::Arc;
 
 /// A server address as stored: validated, without a trailing slash.
 pub(crate) fn normalized_url(raw: &str) -> Result<String> {
-    Ok(parse_base_url(raw)?
+    Ok(datalinks_core::server_url(raw)?
         .as_str()
         .trim_end_matches('/')
         .to_owned())

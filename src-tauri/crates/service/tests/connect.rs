@@ -332,3 +332,56 @@ async fn the_built_in_sandbox_keeps_open_collective_and_human_api_connected_when
         assert_eq!(after.access_token.expose(), before.access_token.expose());
     }
 }
+
+#[tokio::test]
+async fn plain_http_is_refused_for_every_server_elsewhere_than_this_machine() {
+    let harness = Harness::new(sandbox_config()).await;
+    let input = |base_url: &str| datalinks_service::ProviderSettingsInput {
+        client_id: "client".into(),
+        client_secret: Some("secret".into()),
+        base_url: base_url.into(),
+        transport: Transport::Loopback,
+        personal_token: None,
+        options: datalinks_service::ProviderOptions::OpenHumans,
+    };
+    let err = harness
+        .service
+        .save_provider_settings(Provider::OpenHumans, input("http://openhumans.example"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput);
+    assert!(err.message.contains("https://"), "{}", err.message);
+    assert!(harness.secrets.keys().is_empty(), "nothing was kept");
+    // Open Collective's API address and every Human API address follow the same rule.
+    let mut oc = datalinks_service::OpenCollectiveOptions::default();
+    oc.api_url = "http://api.opencollective.example".into();
+    let err = harness
+        .service
+        .save_provider_settings(
+            Provider::OpenCollective,
+            datalinks_service::ProviderSettingsInput {
+                base_url: "https://opencollective.com".into(),
+                options: datalinks_service::ProviderOptions::OpenCollective(oc),
+                ..input("")
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("https://"), "{}", err.message);
+    let hapi = datalinks_service::HumanApiOptions {
+        data_api_url: "http://api.humanapi.example/v1/human".into(),
+        ..Default::default()
+    };
+    let err = harness
+        .service
+        .save_provider_settings(
+            Provider::HumanApi,
+            datalinks_service::ProviderSettingsInput {
+                options: datalinks_service::ProviderOptions::HumanApi(hapi),
+                ..input("https://auth.humanapi.co")
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("https://"), "{}", err.message);
+}

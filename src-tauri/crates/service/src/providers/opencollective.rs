@@ -14,7 +14,6 @@ use datalinks_core::{
 };
 use datalinks_oauth::{OAuthClient, PkceVerifier};
 use datalinks_opencollective as oc;
-use datalinks_openhumans::parse_base_url;
 use datalinks_store::ConnectionRecord;
 use datalinks_vault::TokenSet;
 use std::sync::Arc;
@@ -36,8 +35,8 @@ impl OpenCollective {
     /// Where the registration's website and API are.
     pub(crate) fn hosts(settings: &RegistrationSettings) -> Result<oc::Hosts> {
         Ok(oc::Hosts::new(
-            parse_base_url(&settings.base_url)?,
-            parse_base_url(&Self::options(settings)?.api_url)?,
+            datalinks_core::server_url(&settings.base_url)?,
+            datalinks_core::server_url(&Self::options(settings)?.api_url)?,
         ))
     }
 

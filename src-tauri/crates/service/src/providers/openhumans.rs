@@ -10,7 +10,7 @@ use crate::{Datalinks, ProviderOptions, ReceiptStep, StepOutcome};
 use async_trait::async_trait;
 use datalinks_core::{AccessToken, ClientSecret, ConnectionId, Error, ErrorCode, Provider, Result};
 use datalinks_oauth::{OAuthClient, PkceVerifier};
-use datalinks_openhumans::{parse_base_url, ApiClient};
+use datalinks_openhumans::ApiClient;
 use datalinks_store::ConnectionRecord;
 use datalinks_vault::TokenSet;
 use std::sync::Arc;
@@ -23,7 +23,7 @@ impl OpenHumans {
     pub(crate) fn api(service: &Datalinks, registration: &Registration) -> Result<ApiClient> {
         Ok(ApiClient::new(
             service.http.clone(),
-            parse_base_url(&registration.settings.base_url)?,
+            datalinks_core::server_url(&registration.settings.base_url)?,
         ))
     }
 }
@@ -93,7 +93,7 @@ impl Adapter for OpenHumans {
         })?;
         Ok(datalinks_openhumans::oauth_client(
             http.clone(),
-            &parse_base_url(&registration.settings.base_url)?,
+            &datalinks_core::server_url(&registration.settings.base_url)?,
             registration.settings.client_id.clone(),
             secret,
         ))
@@ -107,7 +107,7 @@ impl Adapter for OpenHumans {
         state: &str,
         verifier: &PkceVerifier,
     ) -> Result<Url> {
-        let page = datalinks_openhumans::authorize_endpoint(&parse_base_url(
+        let page = datalinks_openhumans::authorize_endpoint(&datalinks_core::server_url(
             &registration.settings.base_url,
         )?);
         client.authorize_url(&page, redirect_uri, state, verifier, &[])
