@@ -1,12 +1,24 @@
 use datalinks_core::{Error, Result};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
 
-/// Requests larger than this are not an OAuth redirect.
+/// The longest one connection may take, from accept to the last byte of the answer: a client
+/// that trickles its request, or a browser's idle speculative connection, is cut off then.
+const CONNECTION_DEADLINE: Duration = Duration::from_secs(10);
+/// How long the request head may take to arrive.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections served at once; more are closed at once, so they cannot exhaust anything.
+const MAX_CONNECTIONS: usize = 32;
+/// Request heads larger than this are not an OAuth redirect.
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the listener answers a request with.
 #[derive(Debug, Clone)]
@@ -57,85 +69,148 @@ impl LoopbackListener {
         loopback_redirect_uri(self.port, path)
     }
 
-    /// Answers requests one at a time, handing each request's full URL to `handle`, until it
-    /// returns [`LoopbackReply::Done`]. Stop it early by dropping or aborting the future.
-    pub async fn serve<F, Fut>(self, mut handle: F)
+    /// Serves connections concurrently, one request each, handing each `GET`'s full URL to
+    /// `handle`, until it returns [`LoopbackReply::Done`]; then stops accepting. Each connection
+    /// has [`CONNECTION_DEADLINE`] in all, and at most [`MAX_CONNECTIONS`] are open, so no client
+    /// can hold the real redirect back. Stop it early by dropping or aborting the future.
+    pub async fn serve<F, Fut>(self, handle: F)
     where
-        F: FnMut(String) -> Fut,
-        Fut: Future<Output = LoopbackReply>,
+        F: Fn(String) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = LoopbackReply> + Send + 'static,
     {
+        let (done_tx, mut done_rx) = watch::channel(false);
+        let done_tx = Arc::new(done_tx);
+        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        let port = self.port;
         loop {
-            let Ok((stream, _)) = self.listener.accept().await else {
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                _ = done_rx.changed() => return,
+            };
+            let Ok((stream, _)) = accepted else { continue };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                // Full: this connection is dropped unanswered.
                 continue;
             };
-            let (stream, target) = match read_request_target(stream).await {
-                Ok(parts) => parts,
-                Err(_) => continue,
-            };
-            let reply = match target {
-                Some(target) => handle(format!("http://127.0.0.1:{}{target}", self.port)).await,
-                None => LoopbackReply::KeepListening {
-                    status: 400,
-                    page: "Bad request".into(),
-                },
-            };
-            let done = matches!(reply, LoopbackReply::Done { .. });
-            let (status, page) = match reply {
-                LoopbackReply::Done { page } => (200, page),
-                LoopbackReply::KeepListening { status, page } => (status, page),
-            };
-            let _ = write_page(stream, status, &page).await;
-            if done {
-                return;
-            }
+            let (handle, done_tx) = (handle.clone(), done_tx.clone());
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                    let (handle, done_tx) = (handle.clone(), done_tx.clone());
+                    async move {
+                        let reply = match (request.method(), request.uri().path_and_query()) {
+                            (&Method::GET, Some(target)) if target.as_str().starts_with('/') => {
+                                handle(format!("http://127.0.0.1:{port}{target}")).await
+                            }
+                            _ => LoopbackReply::KeepListening {
+                                status: 400,
+                                page: "Bad request".into(),
+                            },
+                        };
+                        let (status, page) = match reply {
+                            LoopbackReply::Done { page } => {
+                                let _ = done_tx.send(true);
+                                (200, page)
+                            }
+                            LoopbackReply::KeepListening { status, page } => (status, page),
+                        };
+                        Ok::<_, Infallible>(page_response(status, page))
+                    }
+                });
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(HEADER_TIMEOUT)
+                    .max_buf_size(MAX_REQUEST_HEAD)
+                    .keep_alive(false)
+                    .serve_connection(TokioIo::new(stream), service);
+                let _ = tokio::time::timeout(CONNECTION_DEADLINE, connection).await;
+                drop(slot);
+            });
         }
     }
 }
 
-/// Reads the request head and returns the target of a `GET`, or `None` for anything else.
-async fn read_request_target(
-    mut stream: TcpStream,
-) -> std::io::Result<(TcpStream, Option<String>)> {
-    let mut head = Vec::with_capacity(1024);
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        if head.len() > MAX_REQUEST_HEAD {
-            return Ok((stream, None));
-        }
-        let n = tokio::time::timeout(READ_TIMEOUT, stream.read(&mut buf))
-            .await
-            .map_err(|_| std::io::ErrorKind::TimedOut)??;
-        if n == 0 {
-            break;
-        }
-        head.extend_from_slice(&buf[..n]);
-    }
-    let text = String::from_utf8_lossy(&head);
-    let mut parts = text.lines().next().unwrap_or_default().split(' ');
-    let target = match (parts.next(), parts.next()) {
-        (Some("GET"), Some(target)) if target.starts_with('/') => Some(target.to_owned()),
-        _ => None,
-    };
-    Ok((stream, target))
-}
-
-async fn write_page(mut stream: TcpStream, status: u16, page: &str) -> std::io::Result<()> {
-    let reason = match status {
-        200 => "OK",
-        404 => "Not Found",
-        _ => "Bad Request",
-    };
-    let response = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n{page}",
-        page.len()
-    );
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown().await
+fn page_response(status: u16, page: String) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
+        .header("Content-Type", "text/html; charset=utf-8")
+        .header("Cache-Control", "no-store")
+        .header("Referrer-Policy", "no-referrer")
+        .header("Connection", "close")
+        .body(Full::new(Bytes::from(page)))
+        .expect("a response with static headers builds")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A listener that is done at `/callback`.
+    fn serve_until_callback(listener: LoopbackListener) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(listener.serve(|url| async move {
+            if url.contains("/callback?") {
+                LoopbackReply::Done {
+                    page: "You can close this tab.".into(),
+                }
+            } else {
+                LoopbackReply::KeepListening {
+                    status: 404,
+                    page: "Not here".into(),
+                }
+            }
+        }))
+    }
+
+    #[tokio::test]
+    async fn a_trickling_client_and_idle_connections_do_not_hold_the_redirect_back() {
+        use tokio::io::AsyncWriteExt;
+        let listener = LoopbackListener::bind().await.unwrap();
+        let port = listener.port();
+        let server = serve_until_callback(listener);
+        // Idle connections, as a browser opens speculatively, and one that trickles its request.
+        let mut idle = Vec::new();
+        for _ in 0..5 {
+            idle.push(
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .unwrap(),
+            );
+        }
+        let mut trickle = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        trickle
+            .write_all(b"GET /callback?code=forged")
+            .await
+            .unwrap();
+
+        let started = std::time::Instant::now();
+        let hit = reqwest::get(format!("http://127.0.0.1:{port}/callback?code=a&state=b"))
+            .await
+            .unwrap();
+        assert_eq!(hit.status(), 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the redirect waited {:?}",
+            started.elapsed()
+        );
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .expect("the listener stops once done")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn only_get_requests_are_handed_over() {
+        let listener = LoopbackListener::bind().await.unwrap();
+        let base = listener.redirect_uri("");
+        let _server = serve_until_callback(listener);
+        let post = reqwest::Client::new()
+            .post(format!("{base}/callback?code=a&state=b"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(post.status(), 400);
+    }
 
     #[tokio::test]
     async fn keeps_listening_until_the_handler_is_done() {
