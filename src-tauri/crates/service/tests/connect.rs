@@ -353,8 +353,10 @@ async fn plain_http_is_refused_for_every_server_elsewhere_than_this_machine() {
     assert!(err.message.contains("https://"), "{}", err.message);
     assert!(harness.secrets.keys().is_empty(), "nothing was kept");
     // Open Collective's API address and every Human API address follow the same rule.
-    let mut oc = datalinks_service::OpenCollectiveOptions::default();
-    oc.api_url = "http://api.opencollective.example".into();
+    let oc = datalinks_service::OpenCollectiveOptions {
+        api_url: "http://api.opencollective.example".into(),
+        ..Default::default()
+    };
     let err = harness
         .service
         .save_provider_settings(
