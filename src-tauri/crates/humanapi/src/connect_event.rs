@@ -108,7 +108,14 @@ pub fn parse_connect_event(kind: &str, json: &str) -> Result<ConnectEvent> {
         )));
     }
     let payload: WirePayload =
-        serde_json::from_str(json).map_err(|e| refused(&format!("it is malformed ({e})")))?;
+        // Only the position: serde's message can quote the payload.
+        serde_json::from_str(json).map_err(|e| {
+            refused(&format!(
+                "it is malformed (at line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
     let outcome = match (kind, payload.status) {
         (ConnectEventKind::Connect, WireStatus::ConnectedSource) => ConnectOutcome::SourceConnected,
         (ConnectEventKind::Disconnect, WireStatus::DisconnectedSource) => {

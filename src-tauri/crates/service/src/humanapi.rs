@@ -57,6 +57,8 @@ pub(crate) struct ConnectAttempt {
     human_id: Option<String>,
     /// Connect 1.x, which reports `finish` and `close` instead of the 2.x events.
     legacy: bool,
+    /// Results of this window refused so far.
+    refused: u32,
 }
 
 /// What the shell needs to open the Connect window. Not serializable: it holds the token.
@@ -250,6 +252,7 @@ impl Datalinks {
             reconnect: person.map(|c| c.id),
             human_id,
             legacy: options.legacy_flow,
+            refused: 0,
         };
         *self.connect_window.lock().unwrap() = Some(attempt.clone());
         self.set_sign_in_error(registration.id(), None);
@@ -483,15 +486,43 @@ impl Datalinks {
             Err(err) => Err(err.clone()),
         };
         if let (Err(err), Ok(attempt)) = (&outcome, &attempt) {
-            let _ = self.store.record_event(
-                self.attempt_scope(attempt),
-                "connect_event_refused",
-                &err.message,
-            );
-            self.set_sign_in_error(attempt.registration, Some(err.clone()));
+            self.refused_result(attempt, err);
         }
         self.announce().await;
         outcome
+    }
+
+    /// Counts a refused result of the open window. Script in that window can send any number:
+    /// the first goes to the history, and the log hears of the count as it doubles, never of
+    /// the content.
+    fn refused_result(&self, attempt: &ConnectAttempt, err: &Error) {
+        let count = {
+            let mut open = self.connect_window.lock().unwrap();
+            match open.as_mut().filter(|a| a.id == attempt.id) {
+                Some(open) => {
+                    open.refused += 1;
+                    open.refused
+                }
+                None => attempt.refused + 1,
+            }
+        };
+        if count == 1 {
+            let _ = self.store.record_event(
+                self.attempt_scope(attempt),
+                "connect_event_refused",
+                &format!(
+                    "Refused a result from the Human API Connect window ({}).",
+                    err.code.as_str()
+                ),
+            );
+        }
+        if count.is_power_of_two() {
+            log::warn!(
+                "Human API Connect: {count} result(s) from the window refused so far (last: {})",
+                err.code.as_str()
+            );
+        }
+        self.set_sign_in_error(attempt.registration, Some(err.clone()));
     }
 
     fn open_attempt(&self, attempt_id: &str) -> Result<ConnectAttempt> {
@@ -556,7 +587,7 @@ impl Datalinks {
     }
 
     async fn record_connect_event(
-        &self,
+        self: &Arc<Self>,
         attempt: &ConnectAttempt,
         kind: &str,
         json: &str,
@@ -571,7 +602,7 @@ impl Datalinks {
         };
         match event.outcome {
             ConnectOutcome::SourceConnected | ConnectOutcome::SourceDisconnected => {
-                let connection = self.save_sources(attempt, &event.current_connections)?;
+                let connection = self.confirm_sources(attempt).await?;
                 let (kind, verb, changed) = match event.outcome {
                     ConnectOutcome::SourceConnected => {
                         ("source_connected", "Connected", &event.connected_sources)
@@ -597,7 +628,7 @@ impl Datalinks {
                 self.end_connect_window();
                 let message = match status {
                     CloseStatus::Success => {
-                        let connection = self.save_sources(attempt, &event.current_connections)?;
+                        let connection = self.confirm_sources(attempt).await?;
                         self.set_sign_in_error(attempt.registration, None);
                         let scope = EventScope {
                             connection: connection.or(attempt.reconnect),
@@ -630,47 +661,51 @@ impl Datalinks {
         }
     }
 
-    /// Stores the person's current connections; with the first one, the person becomes a
-    /// connection of the registration. Returns it, once it exists.
-    fn save_sources(
-        &self,
+    /// What a Connect result says, as the Data API confirms it: the window's own report is
+    /// untrusted, so the person's sources are stored as Human API lists them, and the person
+    /// becomes a connection only once Human API issues an access token for them (which it does
+    /// only with a source connected). Returns the connection, once it exists.
+    async fn confirm_sources(
+        self: &Arc<Self>,
         attempt: &ConnectAttempt,
-        current: &[SourceRef],
     ) -> Result<Option<ConnectionId>> {
-        let sources: Vec<ConnectedSource> = current
-            .iter()
-            .map(|s| ConnectedSource {
-                id: s.id.clone(),
-                name: s.name.clone(),
-            })
-            .collect();
         let existing = self
             .store
             .connection_of(attempt.registration, &attempt.client_user_id)?;
         let connection = match existing {
-            Some(id) => {
-                if !sources.is_empty() {
-                    // A connected source is what Human API issues access tokens for.
-                    self.store.set_reconnect_reason(id, None)?;
-                }
-                id
+            Some(id) => id,
+            None => {
+                let registration = self.registration(attempt.registration).await?;
+                let auth = self.hapi_auth(&registration).await?;
+                let access = match auth.access_token(&attempt.client_user_id).await {
+                    Ok(access) => access,
+                    Err(HumanApiError::NoConnectedSource) => return Ok(None),
+                    Err(err) => return Err(err.into()),
+                };
+                let account = registration.account(&attempt.client_user_id);
+                let tokens = TokenSet {
+                    access_token: access.token,
+                    refresh_token: access.refresh_token,
+                    expires_at: Some(access.expires_at),
+                    scope: None,
+                };
+                self.vault_call(move |vault| vault.set_tokens(&account, &tokens))
+                    .await?;
+                self.store.save_connection(&NewConnection {
+                    registration_id: attempt.registration,
+                    account_id: attempt.client_user_id.clone(),
+                    username: attempt.email.clone(),
+                    credential: CredentialKind::Minted,
+                    details: serde_json::json!({ "human_id": attempt.human_id }).to_string(),
+                    token_expires_at: Some(access.expires_at),
+                })?
             }
-            None if sources.is_empty() => return Ok(None),
-            None => self.store.save_connection(&NewConnection {
-                registration_id: attempt.registration,
-                account_id: attempt.client_user_id.clone(),
-                username: attempt.email.clone(),
-                credential: CredentialKind::Minted,
-                details: serde_json::json!({ "human_id": attempt.human_id }).to_string(),
-                token_expires_at: None,
-            })?,
         };
-        self.store
-            .replace_connection_sources(connection, &sources)?;
+        self.hapi_sources(connection).await?;
         Ok(Some(connection))
     }
 
-    /// The sources the person linked, as Connect or the Data API last reported them.
+    /// The sources the person linked, as the Data API last listed them.
     pub fn hapi_connected_sources(&self, connection: ConnectionId) -> Result<Vec<ConnectedSource>> {
         self.store.connection_sources(connection)
     }
@@ -717,6 +752,11 @@ impl Datalinks {
             })
             .collect();
         self.store.replace_connection_sources(connection, &stored)?;
+        if !stored.is_empty() {
+            // Human API lists a source: what it issues access for. Only this can end a
+            // "reconnect needed", never a report of the Connect window.
+            self.store.set_reconnect_reason(connection, None)?;
+        }
         Ok(sources
             .into_iter()
             .map(|s| HapiSource {

@@ -393,13 +393,12 @@ async fn an_expired_connect_session_is_shown_and_cancel_ends_the_attempt() {
 }
 
 #[tokio::test]
-async fn the_access_token_is_minted_when_needed_kept_and_minted_again_when_refused() {
+async fn the_access_token_is_minted_to_confirm_a_source_kept_and_minted_again_when_refused() {
     let harness = configured(false).await;
     connect_sources(&harness, &[2]).await;
-    assert!(
-        harness.stored_tokens(HAPI).is_none(),
-        "minted only when data is needed"
-    );
+    // What Connect reported was confirmed with the Data API, with one access token.
+    assert!(harness.stored_tokens(HAPI).is_some());
+    assert_eq!(harness.hapi().stats().access_token_requests, 1);
 
     let profile = harness
         .service
@@ -842,4 +841,88 @@ async fn the_built_in_sandbox_configures_human_api_with_its_connect_stand_in() {
         .unwrap();
     assert!(script.contains("HumanConnect"));
     assert!(matches!(state(&harness).await, Seen::WindowOpen(_)));
+}
+
+#[tokio::test]
+async fn a_forged_connect_report_replaces_nothing_the_data_api_does_not_confirm() {
+    let harness = configured(false).await;
+    connect_sources(&harness, &[2]).await;
+    harness.hapi().expire_tokens();
+    harness
+        .hapi()
+        .disconnect_source(&person(&harness), SOURCES[2].id);
+    let err = harness
+        .service
+        .hapi_profile(hapi_conn(&harness))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::ReconnectNeeded);
+
+    // Script in the Connect window claims two sources were connected; Human API has none.
+    let launch = start(&harness).await;
+    let forged = json!({
+        "status": "CONNECTED_SOURCE",
+        "sessionResults": {
+            "connectedSources": [{"name": SOURCES[0].name, "id": SOURCES[0].id}],
+            "disconnectedSources": [],
+            "requestedSources": [],
+        },
+        "currentConnections": [
+            {"name": SOURCES[0].name, "id": SOURCES[0].id},
+            {"name": SOURCES[1].name, "id": SOURCES[1].id},
+        ],
+        "requestedProviders": [],
+    })
+    .to_string();
+    let _ = harness
+        .service
+        .apply_connect_event(&launch.attempt_id, "connect", &forged)
+        .await;
+    assert!(
+        matches!(
+            harness
+                .service
+                .connection(hapi_conn(&harness))
+                .await
+                .unwrap()
+                .state,
+            ConnectionState::ReconnectNeeded { .. }
+        ),
+        "a report of the window cannot end a reconnect-needed"
+    );
+    assert_eq!(
+        linked(&harness),
+        1,
+        "the stored list is what the Data API last said"
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_refused_results_writes_one_history_line() {
+    let harness = configured(false).await;
+    let launch = start(&harness).await;
+    for _ in 0..300 {
+        let _ = harness
+            .service
+            .apply_connect_event(&launch.attempt_id, "connect", "{\"not\":\"it\"}")
+            .await;
+    }
+    let history = harness
+        .service
+        .registration_history(harness.registration(HAPI))
+        .await
+        .unwrap();
+    let refused = history
+        .iter()
+        .filter(|e| e.kind == "connect_event_refused")
+        .count();
+    assert_eq!(refused, 1, "{history:?}");
+    assert!(
+        history.iter().all(|e| !e.detail.contains("not")),
+        "no content echoed"
+    );
+    assert_eq!(
+        sign_in_error(&harness).unwrap().code,
+        ErrorCode::CallbackRefused
+    );
 }

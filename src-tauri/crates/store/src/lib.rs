@@ -143,6 +143,10 @@ const MIGRATIONS: &[&str] = &[
 "#,
 ];
 
+/// The most history events kept: older ones are dropped as new ones arrive, so nothing that
+/// writes history can grow the database without bound.
+pub const HISTORY_CAP: i64 = 5_000;
+
 /// An app registration: a provider's server address(es) and client id, and how its redirect
 /// comes back. Its client secret is in the vault, not here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -644,9 +648,11 @@ impl Store {
 
     // ---- history ----
 
-    /// Appends an event stamped with the current time. `detail` must not contain a secret.
+    /// Appends an event stamped with the current time, dropping the oldest beyond
+    /// [`HISTORY_CAP`]. `detail` must not contain a secret.
     pub fn record_event(&self, scope: EventScope, kind: &str, detail: &str) -> Result<()> {
-        self.lock()
+        let connection = self.lock();
+        connection
             .execute(
                 "INSERT INTO history (at, provider, registration_id, connection_id, kind, detail)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -660,6 +666,12 @@ impl Store {
                 ],
             )
             .map_err(failed(format!("record {} history", scope.provider)))?;
+        connection
+            .execute(
+                "DELETE FROM history WHERE id <= (SELECT max(id) FROM history) - ?1",
+                [HISTORY_CAP],
+            )
+            .map_err(failed("trim the history"))?;
         Ok(())
     }
 

@@ -508,3 +508,24 @@ fn linked_sources_are_replaced_as_a_whole_and_kept_per_connection() {
     assert!(store.remove_connection(ada).unwrap());
     assert!(store.connection_sources(ada).unwrap().is_empty());
 }
+
+#[test]
+fn history_keeps_the_newest_events_up_to_its_cap() {
+    let store = Store::open_in_memory().unwrap();
+    let reg = store.insert_registration(&registration(OH)).unwrap();
+    for n in 0..HISTORY_CAP + 25 {
+        store
+            .record_event(scope(reg, None), "flood", &n.to_string())
+            .unwrap();
+    }
+    let kept = store
+        .history(HistoryFilter::Registration(reg), usize::MAX)
+        .unwrap();
+    assert_eq!(kept.len() as i64, HISTORY_CAP);
+    assert_eq!(
+        kept[0].detail,
+        (HISTORY_CAP + 24).to_string(),
+        "the newest stays"
+    );
+    assert_eq!(kept.last().unwrap().detail, "25", "the oldest went");
+}
