@@ -14,6 +14,8 @@ struct MemoryState {
     entries: HashMap<String, SecretString>,
     unavailable: Option<String>,
     fail_writes: bool,
+    /// How long each call takes, as a D-Bus round trip to a real keyring does.
+    latency: std::time::Duration,
     reads: usize,
     writes: usize,
 }
@@ -31,6 +33,18 @@ impl MemoryStore {
     /// Makes `set` and `delete` fail with `keyring_unavailable` while reads keep working.
     pub fn fail_writes(&self, fail: bool) {
         self.lock().fail_writes = fail;
+    }
+
+    /// Makes every call block the calling thread for `latency`, like a slow keyring daemon.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        self.lock().latency = latency;
+    }
+
+    fn wait(&self) {
+        let latency = self.lock().latency;
+        if !latency.is_zero() {
+            std::thread::sleep(latency);
+        }
     }
 
     /// Number of `get` calls so far, failed ones included.
@@ -82,6 +96,7 @@ impl MemoryState {
 
 impl SecretStore for MemoryStore {
     fn get(&self, key: &str) -> Result<Option<SecretString>> {
+        self.wait();
         let mut state = self.lock();
         state.reads += 1;
         state.check_available()?;
@@ -89,6 +104,7 @@ impl SecretStore for MemoryStore {
     }
 
     fn set(&self, key: &str, value: &SecretString) -> Result<()> {
+        self.wait();
         let mut state = self.lock();
         state.writes += 1;
         state.check_writable()?;
@@ -97,6 +113,7 @@ impl SecretStore for MemoryStore {
     }
 
     fn delete(&self, key: &str) -> Result<bool> {
+        self.wait();
         let mut state = self.lock();
         state.writes += 1;
         state.check_writable()?;
