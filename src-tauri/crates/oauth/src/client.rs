@@ -522,9 +522,25 @@ fn token_set(tokens: IssuedTokens) -> Result<TokenSet, TokenEndpointError> {
             .map(|token| RefreshToken::new(token.into_secret())),
         // A provider that omits expires_in gives no lifetime; the token is used until a 401
         // says otherwise.
-        expires_at: tokens.expires_in.map(|secs| now_unix() + secs),
+        // A negative or absurd lifetime from the server is clamped, never an overflow.
+        expires_at: tokens
+            .expires_in
+            .map(|secs| now_unix().saturating_add(secs.max(0))),
         scope: tokens.scope,
     })
+}
+
+/// Reads a token endpoint's successful answer as the client does (oauth2 parses it into the
+/// same type), for the fuzz target and tests: any bytes give a token set or an error.
+pub fn parse_token_response(body: &[u8]) -> Result<TokenSet, TokenEndpointError> {
+    let tokens: IssuedTokens = serde_json::from_slice(body).map_err(|e| {
+        TokenEndpointError::Unreachable(format!(
+            "unreadable token response (at line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    token_set(tokens)
 }
 
 /// An OAuth error answer (RFC 6749 §5.2, RFC 7009 §2.2.1), with any `error` code.
@@ -1176,5 +1192,16 @@ mod tests {
         send(client.refresh(&refresh));
         send(client.revoke_access_token(&access));
         send(client.revoke_refresh_token(&refresh));
+    }
+
+    #[test]
+    fn an_absurd_lifetime_is_clamped_not_an_overflow() {
+        let huge =
+            parse_token_response(br#"{"access_token":"a","expires_in":9223372036854775807}"#)
+                .unwrap();
+        assert_eq!(huge.expires_at, Some(i64::MAX));
+        let negative = parse_token_response(br#"{"access_token":"a","expires_in":-5}"#).unwrap();
+        assert!(negative.expires_at.unwrap() <= now_unix());
+        assert!(parse_token_response(b"\xff not json").is_err());
     }
 }

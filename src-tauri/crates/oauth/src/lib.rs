@@ -10,7 +10,7 @@ mod pkce;
 
 pub use attempts::{AttemptView, PendingAttempt, PendingAttempts, ATTEMPT_LIFETIME_SECS};
 pub use callback::{parse_callback, CallbackTarget, Redirect};
-pub use client::{ClientAuthentication, OAuthClient, TokenEndpointError};
+pub use client::{parse_token_response, ClientAuthentication, OAuthClient, TokenEndpointError};
 pub use keeper::{refresh_failed, TokenKeeper, REFRESH_MARGIN_SECS};
 pub use loopback::{loopback_redirect_uri, LoopbackListener, LoopbackReply};
 pub use pkce::{random_state, PkceVerifier};
