@@ -157,7 +157,7 @@ describe("connection cards", () => {
     expect(card.dataset.connection).toBe("1");
     expect(card.dataset.sandbox).toBe("true");
     expect(actionsIn(card)).toEqual(["disconnect-openhumans"]);
-    expect(within(card).getByTestId("account").textContent).toBe("alice (12345678)");
+    expect(within(card).getByTestId("account").textContent?.trim()).toBe("alice (12345678)");
     expect(within(card).getByTestId("sandbox-badge")).toBeTruthy();
     expect(within(card).getByTestId("member-id").textContent).toBe("12345678");
     expect(within(card).getByTestId("secret-location").textContent).toMatch(/OS keyring \(Secret Service\)/);
@@ -197,7 +197,7 @@ describe("connection cards", () => {
     show(openHumans(alice, bob));
     const cards = screen.getAllByTestId("connection-openhumans");
     expect(cards.map((card) => card.dataset.connection)).toEqual(["1", "2"]);
-    expect(cards.map((card) => within(card).getByTestId("account").textContent)).toEqual([
+    expect(cards.map((card) => within(card).getByTestId("account").textContent?.trim())).toEqual([
       "alice (12345678)",
       "bob (87654321)",
     ]);
@@ -232,6 +232,7 @@ describe("connection cards", () => {
         ],
       }),
       list_connections: () => openHumans(),
+      connect: () => openHumans(),
     });
     const card = showCard({ kind: "connected" });
     await fireEvent.click(within(card).getByTestId("disconnect-openhumans"));
@@ -246,9 +247,11 @@ describe("connection cards", () => {
     expect(receipt.textContent).toMatch(/alice \(12345678\)/);
     await waitFor(() => expect(screen.queryByTestId("connection-openhumans")).toBeNull());
     expect(screen.getByTestId("receipt")).toBeTruthy();
-    expect(within(screen.getByTestId("sign-in-openhumans")).getByTestId("connect-openhumans").textContent).toMatch(
-      /^\s*Connect\s*$/,
-    );
+    const connect = within(screen.getByTestId("sign-in-openhumans")).getByTestId("connect-openhumans");
+    expect(connect.textContent).toMatch(/^\s*Connect\s*$/);
+    // Signing in again starts afresh: the receipt goes.
+    await fireEvent.click(connect);
+    await waitFor(() => expect(screen.queryByTestId("receipt")).toBeNull());
   });
 
   it("a connection of an earlier setup says so", () => {
