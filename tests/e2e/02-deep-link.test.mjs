@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import {
   startApp, e2eTest, byTestId, waitForCardState, cardState, showConnections, showSettings,
   assertResponsive, setBrowserMode, browserRuns, waitForBrowserRun, gioOpen, secondInstance,
-  markSeenNotices, waitForNewNotice, disconnectFromUi,
+  markSeenNotices, waitForNewNotice, disconnectFromUi, snapshot,
 } from "./harness.mjs";
 
 let browser;
@@ -38,6 +38,8 @@ e2eTest("after a restart the connection carries on, account and sandbox grants k
 
 e2eTest("deep-link transport: the redirect comes back through gio open and single-instance", current, async () => {
   await showSettings(browser);
+  // Only the sandbox is set up, so its tab is the one shown.
+  assert.equal(await byTestId(browser, "settings-openhumans").getAttribute("data-sandbox"), "true");
   await byTestId(browser, "transport").selectByAttribute("value", "deep_link");
   await byTestId(browser, "save-settings").click();
   await browser.waitUntil(async () => (await byTestId(browser, "transport").getValue()) === "deep_link", {
@@ -95,6 +97,8 @@ e2eTest("an access_denied callback for a pending attempt ends the wait", current
   const runsBefore = browserRuns().length;
   await byTestId(browser, "connect-openhumans").click();
   await waitForCardState(browser, "waiting", 15_000);
+  assert.match(await byTestId(browser, "waiting").getText(), /Sign in to Open Humans in the browser/);
+  await snapshot(browser, "waiting-panel", '[data-testid="provider-openhumans"]');
   await byTestId(browser, "connection-error").waitForExist({
     reverse: true, timeout: 5_000, timeoutMsg: "the previous attempt's error is still shown while waiting",
   });

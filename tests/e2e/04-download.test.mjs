@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import {
-  startApp, e2eTest, byTestId, waitForCardState, showConnections, showSettings, setBrowserMode,
+  startApp, e2eTest, byTestId, waitForCardState, cardState, showConnections, showSettings, setBrowserMode,
   filesUnder, appDataDir,
 } from "./harness.mjs";
 
@@ -25,7 +25,7 @@ after(async () => {
 
 e2eTest("connect again (03 disconnected)", current, async () => {
   await showConnections(browser);
-  if ((await byTestId(browser, "connection-openhumans").getAttribute("data-state")) !== "connected") {
+  if ((await cardState(browser)) !== "connected") {
     setBrowserMode("allow");
     await byTestId(browser, "connect-openhumans").click();
     await waitForCardState(browser, "connected");

@@ -6,7 +6,8 @@ import { before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import {
-  startApp, e2eTest, byTestId, allByTestId, showSettings, startIpcRecording, filesUnder, leakedSecrets,
+  startApp, e2eTest, byTestId, allByTestId, showConnections, startIpcRecording, filesUnder, leakedSecrets,
+  sandboxAddresses,
 } from "./harness.mjs";
 
 let browser;
@@ -29,12 +30,12 @@ after(async () => {
 });
 
 e2eTest("the sandbox's project page gives the master token", current, async () => {
-  await showSettings(browser);
-  const baseUrl = byTestId(browser, "base-url");
-  await browser.waitUntil(async () => (await baseUrl.getValue()).startsWith("http://127.0.0.1:"), {
-    timeout: 10_000, timeoutMsg: "the sandbox address never showed in Settings",
-  });
-  sandboxUrl = `${(await baseUrl.getValue()).replace(/\/$/, "")}/`;
+  // Alice's card reads her files from the sandbox, which starts on free ports and logs where;
+  // Settings show it as "built-in sandbox", with no address.
+  await showConnections(browser);
+  await byTestId(browser, "member-id").waitForExist({ timeout: 15_000 });
+  sandboxUrl = `${(await sandboxAddresses()).openHumans.replace(/\/$/, "")}/`;
+  assert.match(sandboxUrl, /^http:\/\/127\.0\.0\.1:\d+\/$/);
   masterToken = (await sandboxJson("_sandbox/master-token")).master_access_token;
   assert.match(masterToken, /^[A-Za-z0-9]{64}$/);
 });

@@ -6,13 +6,14 @@ import { before, after } from "node:test";
 import assert from "node:assert/strict";
 import {
   startApp, e2eTest, byTestId, allByTestId, showConnections, setBrowserMode, browserRuns,
-  waitForBrowserRun, keyringLookup, startIpcRecording, leakedSecrets, waitForCardState, disconnectFromUi,
+  waitForBrowserRun, keyringName, keyringSecret, startIpcRecording, leakedSecrets, waitForCardState,
+  disconnectFromUi, cards,
 } from "./harness.mjs";
 
-const OC_TOKENS = "opencollective/tokens";
+const OC_TOKENS = keyringName("opencollective", "tokens");
 let browser;
 const current = () => browser;
-const card = () => byTestId(browser, "connection-opencollective");
+const section = () => byTestId(browser, "provider-opencollective");
 
 const waitForOcState = (wanted, timeout = 45_000) => waitForCardState(browser, wanted, timeout, "opencollective");
 
@@ -29,7 +30,7 @@ e2eTest("Open Collective connects through the OS deep-link handler", current, as
   await showConnections(browser);
   await startIpcRecording(browser);
   await waitForOcState("disconnected", 15_000);
-  assert.match(await card().getText(), /another device disconnects this one/);
+  assert.match(await section().getText(), /another device disconnects this one/);
 
   setBrowserMode("allow ada");
   const runsBefore = browserRuns().length;
@@ -39,8 +40,11 @@ e2eTest("Open Collective connects through the OS deep-link handler", current, as
   assert.equal(run.delivered_by, "gio-open", "the redirect went through the OS handler");
   assert.match(run.callback, /^datalinks:\/\/oauth\/callback\?/);
   await waitForOcState("connected");
+  const [card] = await cards(browser, "opencollective");
+  assert.equal(card.sandbox, true);
+  assert.match(card.account, /^ada\b/, `the card names the account: ${card.account}`);
 
-  const tokens = JSON.parse(keyringLookup(OC_TOKENS));
+  const tokens = JSON.parse(keyringSecret(OC_TOKENS));
   assert.ok(tokens.access_token.length > 16, "the access token is in the keyring");
 });
 
@@ -60,11 +64,11 @@ e2eTest("the overview shows memberships and loads more transactions on demand", 
 });
 
 e2eTest("no Open Collective secret reaches the DOM, IPC responses, logs or the database", current, async () => {
-  const tokens = JSON.parse(keyringLookup(OC_TOKENS));
+  const tokens = JSON.parse(keyringSecret(OC_TOKENS));
   const secrets = {
     "OC access token": tokens.access_token,
     "OC refresh token": tokens.refresh_token,
-    "OC client secret": keyringLookup("opencollective/client_secret"),
+    "OC client secret": keyringSecret(keyringName("opencollective", "client_secret")),
   };
   assert.deepEqual(await leakedSecrets(browser, secrets), [], "secrets leaked");
 });
@@ -72,12 +76,12 @@ e2eTest("no Open Collective secret reaches the DOM, IPC responses, logs or the d
 e2eTest("disconnect: a receipt that points to Open Collective's site for revocation", current, async () => {
   await disconnectFromUi(browser, "opencollective");
   await waitForOcState("disconnected", 20_000);
-  const receipt = byTestId(browser, "receipt");
+  const receipt = section().$('[data-testid="receipt"]');
   await receipt.waitForExist({ timeout: 10_000 });
-  assert.match(await receipt.getText(), /Open Collective/);
+  assert.match(await receipt.getText(), /ada.* on Open Collective/);
   const link = await byTestId(browser, "receipt-link").getText();
   assert.match(link, /^https?:\/\/.*\/ada\/admin\/authorized-apps$/);
-  assert.equal(keyringLookup(OC_TOKENS), null, "the tokens were deleted from the keyring");
+  assert.equal(keyringSecret(OC_TOKENS), null, "the tokens were deleted from the keyring");
 
   // The link opens in the system browser; the app's window stays where it is.
   setBrowserMode("ignore");
@@ -85,5 +89,5 @@ e2eTest("disconnect: a receipt that points to Open Collective's site for revocat
   await byTestId(browser, "receipt-link").click();
   const run = await waitForBrowserRun(runsBefore, 15_000);
   assert.equal(run.url, link);
-  assert.ok(await byTestId(browser, "connection-opencollective").isExisting(), "the window did not navigate");
+  assert.ok(await section().isExisting(), "the window did not navigate");
 });

@@ -13,7 +13,8 @@ It detaches at once so the opener (and the app) never wait, then:
 
 Control file ($FAKE_BROWSER_CONTROL): allow (default), deny, or ignore (open the page and do
 nothing, like a user who walked away), optionally followed by the user to sign in as (alice by
-default; Open Collective's seeded user is ada). Consent forms are Open Humans' (`allow`
+default; Open Collective's seeded user is ada; a sandbox started with `--members 2` also has
+`member00002`, e.g. `allow member00002`). Consent forms are Open Humans' (`allow`
 button) or Open Collective's (`decision` = Authorize / Cancel). Every run appends one JSON line to
 $DATALINKS_E2E_ARTIFACTS/fake-browser.jsonl and a readable trace to fake-browser.log.
 """

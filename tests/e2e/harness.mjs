@@ -16,8 +16,19 @@ export const APP = process.env.DATALINKS_APP;
 export const ARTIFACTS = process.env.DATALINKS_E2E_ARTIFACTS;
 export const TMP = process.env.DATALINKS_E2E_TMP;
 export const KEYRING_SERVICE = "org.datalinks.app";
-export const TOKENS_USER = "openhumans/tokens";
-export const CLIENT_SECRET_USER = "openhumans/client_secret";
+
+/**
+ * The keyring entry names of a provider's secrets: `<provider>/<fingerprint>/client_secret` per
+ * registration and `<provider>/<fingerprint>/<account id>/<kind>` per account, where the
+ * fingerprint (16 hex digits) names the registration's server addresses and client ID.
+ */
+export function keyringName(provider, kind) {
+  return kind === "client_secret"
+    ? new RegExp(`^${provider}/([0-9a-f]{16})/client_secret$`)
+    : new RegExp(`^${provider}/([0-9a-f]{16})/([^/]+)/${kind}$`);
+}
+export const TOKENS_USER = keyringName("openhumans", "tokens");
+export const CLIENT_SECRET_USER = keyringName("openhumans", "client_secret");
 const CONNECT_TIMEOUT_MS = 45_000;
 
 /** Starts the app through WebDriver and waits until the UI has rendered. */
@@ -35,12 +46,10 @@ export async function startApp() {
     },
   });
   try {
-    await browser.waitUntil(
-      async () =>
-        (await byTestId(browser, "try-sandbox").isExisting()) ||
-        (await byTestId(browser, "connection-openhumans").isExisting()),
-      { timeout: 30_000, timeoutMsg: "the app rendered neither try-sandbox nor connection-openhumans" },
-    );
+    // The provider sections render once the connections are loaded.
+    await byTestId(browser, "provider-openhumans").waitForExist({
+      timeout: 30_000, timeoutMsg: "the app never rendered the Open Humans section",
+    });
   } catch (error) {
     // Free the driver's single session slot for the next test file.
     await saveArtifacts(browser, "failure-app-start");
@@ -75,6 +84,22 @@ export function e2eTest(name, getBrowser, body) {
   });
 }
 
+/**
+ * With E2E_SCREENSHOTS=1, a screenshot and the HTML of what is on screen now, named `name`;
+ * the element `top` (a CSS selector) is scrolled to just below the sticky top bar first.
+ */
+export async function snapshot(browser, name, top = undefined) {
+  if (process.env.E2E_SCREENSHOTS !== "1") return;
+  if (top) {
+    await browser.execute((selector) => {
+      const element = document.querySelector(selector);
+      const bar = document.querySelector("header")?.getBoundingClientRect().height ?? 0;
+      if (element) window.scrollBy(0, element.getBoundingClientRect().top - bar - 12);
+    }, top);
+  }
+  await saveArtifacts(browser, `during-${name}`);
+}
+
 async function saveArtifacts(browser, name) {
   if (!browser) return;
   const base = path.join(ARTIFACTS, name.replace(/[^a-z0-9]+/gi, "-").slice(0, 70));
@@ -90,8 +115,46 @@ async function saveArtifacts(browser, name) {
   }
 }
 
+/**
+ * Where a provider stands on the connections page, summed up from the DOM: "waiting" or
+ * "connect_window_open" while one of its sign-ins is; otherwise the first card's data-state;
+ * otherwise "disconnected" when it can sign in, "not_configured" when it is not set up
+ * (null when its section is not on screen).
+ */
 export async function cardState(browser, provider = "openhumans") {
-  return byTestId(browser, `connection-${provider}`).getAttribute("data-state");
+  return browser.execute((provider) => {
+    const signIns = [...document.querySelectorAll(`[data-testid="sign-in-${provider}"]`)];
+    for (const busy of ["waiting", "connect_window_open"]) {
+      if (signIns.some((signIn) => signIn.dataset.state === busy)) return busy;
+    }
+    const card = document.querySelector(`[data-testid="connection-${provider}"]`);
+    if (card) return card.dataset.state;
+    if (signIns.length > 0) return "disconnected";
+    return document.querySelector(`[data-testid="provider-${provider}"]`) ? "not_configured" : null;
+  }, provider);
+}
+
+/** The provider's connection cards as {connection, state, sandbox, account}, in page order. */
+export async function cards(browser, provider = "openhumans") {
+  return browser.execute((provider) =>
+    [...document.querySelectorAll(`[data-testid="connection-${provider}"]`)].map((card) => ({
+      connection: card.dataset.connection,
+      state: card.dataset.state,
+      sandbox: card.dataset.sandbox === "true",
+      account: card.querySelector('[data-testid="account"]')?.textContent.trim(),
+    })), provider);
+}
+
+/** The card of one connection, or the provider's first card. */
+export function card(browser, provider = "openhumans", connection = undefined) {
+  const which = connection === undefined ? "" : `[data-connection="${connection}"]`;
+  return byTestId(browser, `connection-${provider}`, which);
+}
+
+/** The Connect button of the provider's own app's sign-in, or with `sandbox` the sandbox's. */
+export function connectButton(browser, provider = "openhumans", { sandbox } = {}) {
+  const which = sandbox === undefined ? "" : `[data-sandbox="${sandbox}"]`;
+  return browser.$(`[data-testid="sign-in-${provider}"]${which} [data-testid="connect-${provider}"]`);
 }
 
 export async function waitForCardState(browser, wanted, timeout = CONNECT_TIMEOUT_MS, provider = "openhumans") {
@@ -110,7 +173,7 @@ export async function waitForCardState(browser, wanted, timeout = CONNECT_TIMEOU
 
 export async function showConnections(browser) {
   await byTestId(browser, "nav-connections").click();
-  await byTestId(browser, "connection-openhumans").waitForExist({ timeout: 10_000 });
+  await byTestId(browser, "provider-openhumans").waitForExist({ timeout: 10_000 });
 }
 
 export async function showSettings(browser) {
@@ -118,12 +181,13 @@ export async function showSettings(browser) {
   await byTestId(browser, "settings-openhumans").waitForExist({ timeout: 10_000 });
 }
 
-/** Disconnect… then the confirmation the card asks for. */
-export async function disconnectFromUi(browser, provider = "openhumans") {
-  const disconnect = byTestId(browser, `disconnect-${provider}`);
+/** Disconnect… then the confirmation the card asks for (the first card, or `connection`'s). */
+export async function disconnectFromUi(browser, provider = "openhumans", connection = undefined) {
+  const which = card(browser, provider, connection);
+  const disconnect = which.$(`[data-testid="disconnect-${provider}"]`);
   await disconnect.scrollIntoView({ block: "center" });
   await disconnect.click();
-  const confirm = byTestId(browser, "confirm-disconnect");
+  const confirm = which.$('[data-testid="confirm-disconnect"]');
   await confirm.waitForClickable({ timeout: 10_000 });
   await confirm.click();
 }
@@ -200,12 +264,24 @@ export function keyringLookup(user) {
   return result.status === 0 ? result.stdout : null;
 }
 
+/** The keyring items whose entry name matches `pattern` (a keyringName). */
+export function keyringMatching(pattern) {
+  return keyringItems().filter((item) => pattern.test(item.attributes.username));
+}
+
+/** The secret of the one entry matching `pattern`; null when there is none. */
+export function keyringSecret(pattern) {
+  const found = keyringMatching(pattern);
+  assert.ok(found.length <= 1, `${found.length} keyring entries match ${pattern}: ${found.map((i) => i.attributes.username)}`);
+  return found[0]?.secret ?? null;
+}
+
 /** Every secret Datalinks keeps in the keyring, by name (token sets split into their tokens). */
 export function secretsFromKeyring() {
-  assert.ok(keyringLookup(TOKENS_USER), `no ${TOKENS_USER} entry in the keyring`);
-  assert.ok(keyringLookup(CLIENT_SECRET_USER), `no ${CLIENT_SECRET_USER} entry in the keyring`);
+  const items = keyringItems();
+  assert.ok(items.length > 0, "the keyring holds no Datalinks entry");
   const secrets = {};
-  for (const item of keyringItems()) {
+  for (const item of items) {
     const name = item.attributes.username;
     if (name.endsWith("/tokens")) {
       const tokens = JSON.parse(item.secret);
@@ -217,6 +293,36 @@ export function secretsFromKeyring() {
     }
   }
   return secrets;
+}
+
+// ---- the app's log ----
+
+/** Every line of the app's log files (the plugin's log folder under the app's data folder). */
+function appLogLines() {
+  return filesUnder(path.join(appDataDir(), "logs"))
+    .filter((file) => file.endsWith(".log"))
+    .flatMap((file) => (readIfStillThere(file) ?? "").split("\n"));
+}
+
+/**
+ * The built-in sandbox's addresses in the running app, from the line it logs when it starts
+ * ({openHumans, openCollective, humanApi}). Earlier runs of the app logged other ports, so the
+ * newest line whose Open Humans sandbox answers is the one.
+ */
+export async function sandboxAddresses(timeout = 20_000) {
+  const start = Date.now();
+  while (Date.now() - start < timeout) {
+    const lines = appLogLines()
+      .map((line) => /sandbox: Open Humans at (\S+), Open Collective at (\S+), Human API at (\S+)/.exec(line))
+      .filter(Boolean)
+      .reverse();
+    for (const [, openHumans, openCollective, humanApi] of lines) {
+      const answers = await fetch(new URL("_sandbox/master-token", openHumans)).then((r) => r.ok, () => false);
+      if (answers) return { openHumans, openCollective, humanApi };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  throw new Error("the app never logged the address of a running sandbox");
 }
 
 // ---- deep links from outside the app ----

@@ -1,31 +1,41 @@
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { beforeEach, describe, expect, it } from "vitest";
 import App from "./App.svelte";
-import type { ConnectionView } from "./lib/bindings/ConnectionView";
-import { answerCommands, callsOf, captureEvents, connectionView, emit } from "./test/tauri";
+import type { ConnectionsOverview } from "./lib/bindings/ConnectionsOverview";
+import {
+  answerCommands,
+  callsOf,
+  captureEvents,
+  connectionView,
+  emit,
+  overview,
+  sandboxRegistration,
+  signInView,
+} from "./test/tauri";
 
-const SANDBOX_SETTINGS = {
-  provider: "openhumans",
-  client_id: "sandbox-client",
-  base_url: "http://127.0.0.1:41234",
-  transport: "loopback",
-  loopback_path: "/callback",
-  has_client_secret: true,
-  sandbox: true,
-};
+let current: ConnectionsOverview;
 
-let current: ConnectionView[];
+const EMPTY_SETTINGS = (args: Record<string, unknown> | undefined) => ({
+  provider: args?.provider,
+  own: null,
+  sandbox: null,
+  registrations: [],
+});
 
 beforeEach(() => {
   captureEvents();
-  current = [connectionView({ kind: "not_configured" })];
+  current = overview();
   answerCommands({
     list_connections: () => current,
     start_sandbox: () => {
-      current = [connectionView({ kind: "disconnected" }, { sandbox: true })];
-      return SANDBOX_SETTINGS;
+      current = overview({
+        openhumans: { sign_ins: [signInView(sandboxRegistration("openhumans", 1))] },
+        opencollective: { sign_ins: [signInView(sandboxRegistration("opencollective", 2))] },
+        humanapi: { sign_ins: [signInView(sandboxRegistration("humanapi", 3))] },
+      });
+      return current;
     },
-    get_provider_settings: () => null,
+    get_provider_settings: EMPTY_SETTINGS,
   });
 });
 
@@ -39,10 +49,11 @@ describe("app", () => {
 
     await fireEvent.click(offer);
     expect(callsOf("start_sandbox")).toHaveLength(1);
-    await waitFor(() => expect(screen.getByTestId("connection-openhumans").dataset.state).toBe("disconnected"));
+    await waitFor(() => expect(screen.getByTestId("sign-in-openhumans").dataset.sandbox).toBe("true"));
     expect(screen.queryByTestId("try-sandbox")).toBeNull();
-    // Header and card both carry the sandbox marker.
-    expect(screen.getAllByTestId("sandbox-badge")).toHaveLength(2);
+    expect(screen.queryByTestId("not-configured-openhumans")).toBeNull();
+    // The header and each provider's sandbox sign-in carry the sandbox marker.
+    expect(screen.getAllByTestId("sandbox-badge")).toHaveLength(4);
   });
 
   it("links from the first-run offer to the settings form", async () => {
@@ -57,18 +68,35 @@ describe("app", () => {
   });
 
   it("does not offer the sandbox once Open Humans is configured", async () => {
-    current = [connectionView({ kind: "disconnected" })];
+    current = overview({ openhumans: { sign_ins: [signInView()] } });
     render(App);
     await screen.findByTestId("connect-openhumans");
     expect(screen.queryByTestId("try-sandbox")).toBeNull();
+    expect(screen.queryByTestId("sandbox-badge")).toBeNull();
   });
 
-  it("applies connection-changed events to the card", async () => {
-    current = [connectionView({ kind: "disconnected" })];
+  it("applies connections-changed events to the page", async () => {
+    current = overview({ openhumans: { sign_ins: [signInView()] } });
     render(App);
     await screen.findByTestId("connect-openhumans");
-    emit("connection-changed", connectionView({ kind: "reconnect_needed", reason: "Token revoked." }));
+    emit(
+      "connections-changed",
+      overview({
+        openhumans: {
+          sign_ins: [signInView()],
+          connections: [connectionView({ kind: "reconnect_needed", reason: "Token revoked." })],
+        },
+      }),
+    );
     await waitFor(() => expect(screen.getByTestId("connection-openhumans").dataset.state).toBe("reconnect_needed"));
+  });
+
+  it("keeps the sandbox marker while a sandbox connection exists without its sign-in", async () => {
+    current = overview({ openhumans: { connections: [connectionView({ kind: "reconnect_needed", reason: "x" }, { registration: sandboxRegistration() })] } });
+    render(App);
+    await screen.findByTestId("connection-openhumans");
+    expect(screen.queryByTestId("try-sandbox")).toBeNull();
+    expect(screen.getAllByTestId("sandbox-badge")).toHaveLength(2);
   });
 
   it("shows notice events until dismissed", async () => {

@@ -70,7 +70,7 @@ function setUp(profileFails = false) {
     hapi_save_report_pdf: (args) => (args?.reportId === "r1" ? { path: "/home/ada/summary.pdf", bytes: 2048 } : null),
   });
   const onOpenConnect = vi.fn();
-  render(HumanApiPanel, { onOpenConnect, busy: false });
+  render(HumanApiPanel, { connection: 6, onOpenConnect, busy: false });
   return onOpenConnect;
 }
 
@@ -92,12 +92,12 @@ describe("human api panel", () => {
     setUp();
     const [first] = await screen.findAllByTestId("hapi-report-row");
     await fireEvent.click(within(first).getByTestId("hapi-save-pdf"));
-    expect(callsOf("hapi_save_report_pdf")).toEqual([{ reportId: "r1" }]);
+    expect(callsOf("hapi_save_report_pdf")).toEqual([{ connection: 6, reportId: "r1" }]);
     expect((await within(first).findByRole("status")).textContent).toBe("Saved 2048 bytes to /home/ada/summary.pdf.");
 
     await fireEvent.click(screen.getByTestId("hapi-reports-more"));
     await waitFor(() => expect(screen.getAllByTestId("hapi-report-row")).toHaveLength(2));
-    expect(callsOf("hapi_reports")).toEqual([{ offset: 0 }, { offset: 1 }]);
+    expect(callsOf("hapi_reports")).toEqual([{ connection: 6, offset: 0 }, { connection: 6, offset: 1 }]);
     expect(screen.queryByTestId("hapi-reports-more")).toBeNull();
     const second = screen.getAllByTestId("hapi-report-row")[1];
     await fireEvent.click(within(second).getByTestId("hapi-save-pdf"));
@@ -111,7 +111,7 @@ describe("human api panel", () => {
     await waitFor(() => expect(screen.getAllByTestId("hapi-wellness-row")).toHaveLength(2));
     expect(screen.getByTestId("hapi-panel").textContent).toMatch(/2 of 3/);
     await fireEvent.click(screen.getByTestId("hapi-load-more"));
-    expect(callsOf("hapi_activities")).toEqual([{ offset: 0 }, { offset: 2 }]);
+    expect(callsOf("hapi_activities")).toEqual([{ connection: 6, offset: 0 }, { connection: 6, offset: 2 }]);
     await waitFor(() => expect(screen.getAllByTestId("hapi-wellness-row")).toHaveLength(3));
     expect(screen.queryByTestId("hapi-load-more")).toBeNull();
   });
@@ -119,7 +119,7 @@ describe("human api panel", () => {
   it("without data access it shows the linked sources and asks for nothing more", async () => {
     setUp(true);
     expect(await screen.findByTestId("hapi-linked-source")).toBeTruthy();
-    await waitFor(() => expect(callsOf("hapi_profile")).toHaveLength(1));
+    await waitFor(() => expect(callsOf("hapi_profile")).toEqual([{ connection: 6 }]));
     expect(callsOf("hapi_sources")).toHaveLength(0);
     expect(screen.queryByTestId("hapi-profile")).toBeNull();
   });

@@ -32,7 +32,7 @@ describe("member view downloads", () => {
     const downloadAll = await screen.findByTestId("download-all");
     await waitFor(() => expect((downloadAll as HTMLButtonElement).disabled).toBe(false));
     await fireEvent.click(downloadAll);
-    await waitFor(() => expect(callsOf("download_files")).toEqual([{ fileIds: [] }]));
+    await waitFor(() => expect(callsOf("download_files")).toEqual([{ connection: 1, fileIds: [] }]));
 
     emit("download-progress", { run: "member", files_total: 4, files_done: 1, bytes_done: 1000, current: [] });
     await waitFor(() => expect(screen.getByTestId("download-progress").dataset.done).toBe("1"));
@@ -53,13 +53,13 @@ describe("member view downloads", () => {
     const run = setUp();
     const groups = await screen.findAllByTestId("file-group");
     await fireEvent.click(within(groups[0]).getByTestId("download-group"));
-    await waitFor(() => expect(callsOf("download_files")).toEqual([{ fileIds: [1, 2, 3] }]));
+    await waitFor(() => expect(callsOf("download_files")).toEqual([{ connection: 1, fileIds: [1, 2, 3] }]));
     run.finish(SUMMARY);
     await screen.findByTestId("download-summary");
 
     await fireEvent.click(within(groups[1]).getByTestId("download-file"));
     await waitFor(() => expect(callsOf("download_files")).toHaveLength(2));
-    expect(callsOf("download_files")[1]).toEqual({ fileIds: [1] });
+    expect(callsOf("download_files")[1]).toEqual({ connection: 1, fileIds: [1] });
   });
 });
 
@@ -102,7 +102,7 @@ describe("member view deletion", () => {
 
     await fireEvent.click(own[0]);
     await fireEvent.click(screen.getByTestId("confirm-delete"));
-    await waitFor(() => expect(callsOf("delete_files")).toEqual([{ target: { kind: "file_id", file_id: 1 } }]));
+    await waitFor(() => expect(callsOf("delete_files")).toEqual([{ connection: 1, target: { kind: "file_id", file_id: 1 } }]));
     expect((await screen.findByTestId("delete-result")).textContent).toBe("Deleted 1 file.");
     await waitFor(() => expect(screen.getAllByTestId("file-group")).toHaveLength(1));
     expect(callsOf("member_overview")).toHaveLength(2);
@@ -121,7 +121,7 @@ describe("member view deletion", () => {
     expect(screen.getByTestId("delete-confirm").textContent).toContain("all 3 files you uploaded");
     expect(callsOf("delete_files")).toEqual([]);
     await fireEvent.click(screen.getByTestId("confirm-delete"));
-    await waitFor(() => expect(callsOf("delete_files")).toEqual([{ target: { kind: "all_files" } }]));
+    await waitFor(() => expect(callsOf("delete_files")).toEqual([{ connection: 1, target: { kind: "all_files" } }]));
     expect((await screen.findByTestId("delete-result")).textContent).toBe("Deleted 3 files.");
     await waitFor(() => expect((screen.getByTestId("delete-all") as HTMLButtonElement).disabled).toBe(true));
   });

@@ -13,7 +13,7 @@ function setUp() {
     upload_file: () => new Promise<UploadedFile>((resolve) => (finish = resolve)),
   });
   const onUploaded = vi.fn();
-  render(UploadForm, { onUploaded });
+  render(UploadForm, { connection: 1, onUploaded });
   return { onUploaded, finish: (file: UploadedFile) => finish(file) };
 }
 
@@ -44,6 +44,7 @@ describe("upload form", () => {
     await waitFor(() =>
       expect(callsOf("upload_file")).toEqual([
         {
+          connection: 1,
           input: {
             path: "/home/alice/steps.csv",
             description: "Daily steps",

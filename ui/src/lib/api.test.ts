@@ -45,19 +45,24 @@ describe("normalizeError", () => {
 });
 
 describe("api", () => {
-  it("passes the provider argument and rejects with a normalised error", async () => {
+  it("passes the sign-in target and rejects with a normalised error", async () => {
     answerCommands({
       connect: () => {
         throw "window closed";
       },
     });
-    await expect(api.connect("openhumans")).rejects.toEqual({ code: "internal", message: "window closed" });
-    expect(callsOf("connect")).toEqual([{ provider: "openhumans" }]);
+    await expect(api.connect({ kind: "new_account", registration: 3 })).rejects.toEqual({
+      code: "internal",
+      message: "window closed",
+    });
+    expect(callsOf("connect")).toEqual([{ target: { kind: "new_account", registration: 3 } }]);
   });
 
   it("returns the command's result", async () => {
-    answerCommands({ history: () => [{ at: 1, provider: "openhumans", kind: "connected", detail: "" }] });
-    await expect(api.history("openhumans")).resolves.toHaveLength(1);
-    expect(callsOf("history")).toEqual([{ provider: "openhumans" }]);
+    answerCommands({
+      history: () => [{ at: 1, provider: "openhumans", registration_id: 1, connection_id: 4, kind: "connected", detail: "" }],
+    });
+    await expect(api.history(4)).resolves.toHaveLength(1);
+    expect(callsOf("history")).toEqual([{ connection: 4 }]);
   });
 });

@@ -2,7 +2,8 @@
 // this side: Rust keeps them in the OS keyring and only reports where they live.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { ConnectionView } from "./bindings/ConnectionView";
+import type { ConnectionId } from "./bindings/ConnectionId";
+import type { ConnectionsOverview } from "./bindings/ConnectionsOverview";
 import type { DeleteTargetInput } from "./bindings/DeleteTargetInput";
 import type { DisconnectReceipt } from "./bindings/DisconnectReceipt";
 import type { DownloadProgress } from "./bindings/DownloadProgress";
@@ -36,8 +37,11 @@ import type { OcTransaction } from "./bindings/OcTransaction";
 import type { Provider } from "./bindings/Provider";
 import type { ProviderSettingsInput } from "./bindings/ProviderSettingsInput";
 import type { ProviderSettingsView } from "./bindings/ProviderSettingsView";
+import type { RegistrationId } from "./bindings/RegistrationId";
+import type { SandboxSettingsInput } from "./bindings/SandboxSettingsInput";
 import type { SavedReport } from "./bindings/SavedReport";
 import type { ScopeDescription } from "./bindings/ScopeDescription";
+import type { SignInTarget } from "./bindings/SignInTarget";
 import type { UploadedFile } from "./bindings/UploadedFile";
 import type { UploadInput } from "./bindings/UploadInput";
 import type { UploadProgress } from "./bindings/UploadProgress";
@@ -95,25 +99,36 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 }
 
 export const api = {
-  listConnections: () => call<ConnectionView[]>("list_connections"),
-  getProviderSettings: (provider: Provider) =>
-    call<ProviderSettingsView | null>("get_provider_settings", { provider }),
+  listConnections: () => call<ConnectionsOverview>("list_connections"),
+  getProviderSettings: (provider: Provider) => call<ProviderSettingsView>("get_provider_settings", { provider }),
+  /** The person's own registration; another server or client ID makes a new one. */
   saveProviderSettings: (provider: Provider, input: ProviderSettingsInput) =>
     call<ProviderSettingsView>("save_provider_settings", { provider, input }),
-  startSandbox: () => call<ProviderSettingsView>("start_sandbox"),
-  connect: (provider: Provider) => call<ConnectionView>("connect", { provider }),
-  cancelConnect: (provider: Provider) => call<ConnectionView>("cancel_connect", { provider }),
-  memberOverview: () => call<MemberOverview>("member_overview"),
-  disconnect: (provider: Provider) => call<DisconnectReceipt>("disconnect", { provider }),
-  retry: (provider: Provider) => call<ConnectionView>("retry", { provider }),
-  history: (provider: Provider) => call<HistoryEvent[]>("history", { provider }),
+  /** The sandbox registration's transport and provider options. */
+  saveSandboxSettings: (provider: Provider, input: SandboxSettingsInput) =>
+    call<ProviderSettingsView>("save_sandbox_settings", { provider, input }),
+  startSandbox: () => call<ConnectionsOverview>("start_sandbox"),
+  /** Signs a new account in at a registration, or a connection again, in the system browser. */
+  connect: (target: SignInTarget) => call<ConnectionsOverview>("connect", { target }),
+  cancelConnect: (registration: RegistrationId) => call<ConnectionsOverview>("cancel_connect", { registration }),
+  retry: (connection: ConnectionId) => call<ConnectionsOverview>("retry", { connection }),
+  disconnect: (connection: ConnectionId) => call<DisconnectReceipt>("disconnect", { connection }),
+  history: (connection: ConnectionId) => call<HistoryEvent[]>("history", { connection }),
   /** Opens a page a disconnect receipt linked to, in the system browser. */
   openReceiptLink: (url: string) => call<null>("open_receipt_link", { url }),
+  memberOverview: (connection: ConnectionId) => call<MemberOverview>("member_overview", { connection }),
   /** Downloads these files (all of the member's files when empty); progress comes as events. */
-  downloadFiles: (fileIds: number[]) => call<DownloadSummary>("download_files", { fileIds }),
+  downloadFiles: (connection: ConnectionId, fileIds: number[]) =>
+    call<DownloadSummary>("download_files", { connection, fileIds }),
   cancelDownloads: () => call<boolean>("cancel_downloads"),
   getDownloadFolder: () => call<string>("get_download_folder"),
   setDownloadFolder: (folder: string) => call<string>("set_download_folder", { folder }),
+  /** Uploads a local file to the project as the member; progress comes as events. */
+  uploadFile: (connection: ConnectionId, input: UploadInput) =>
+    call<UploadedFile>("upload_file", { connection, input }),
+  /** Deletes files the project uploaded for the member; returns the deleted ids. */
+  deleteFiles: (connection: ConnectionId, target: DeleteTargetInput) =>
+    call<number[]>("delete_files", { connection, target }),
 
   // The researcher console. The master token goes in once and never comes back.
   openProject: (masterToken: string, remember: boolean) =>
@@ -135,28 +150,34 @@ export const api = {
     call<number[]>("delete_member_files", { projectMemberId, target }),
   removeMembers: (projectMemberIds: string[]) => call<number>("remove_members", { projectMemberIds }),
   projectStats: () => call<ProjectStats>("project_stats"),
-  ocOverview: () => call<OcOverview>("oc_overview"),
-  ocMemberships: (offset: number) => call<OcPage<OcMembership>>("oc_memberships", { offset }),
-  ocTransactions: (offset: number) => call<OcPage<OcTransaction>>("oc_transactions", { offset }),
-  ocExpenses: (offset: number) => call<OcPage<OcExpense>>("oc_expenses", { offset }),
+
+  ocOverview: (connection: ConnectionId) => call<OcOverview>("oc_overview", { connection }),
+  ocMemberships: (connection: ConnectionId, offset: number) =>
+    call<OcPage<OcMembership>>("oc_memberships", { connection, offset }),
+  ocTransactions: (connection: ConnectionId, offset: number) =>
+    call<OcPage<OcTransaction>>("oc_transactions", { connection, offset }),
+  ocExpenses: (connection: ConnectionId, offset: number) =>
+    call<OcPage<OcExpense>>("oc_expenses", { connection, offset }),
   ocScopes: () => call<ScopeDescription[]>("oc_scopes"),
-  /** Opens Human API Connect in its own window; its token never comes to this side. */
-  hapiOpenConnect: () => call<ConnectionView>("hapi_open_connect"),
-  hapiConnectedSources: () => call<ConnectedSource[]>("hapi_connected_sources"),
-  hapiProfile: () => call<HapiProfile>("hapi_profile"),
-  hapiSources: () => call<HapiSource[]>("hapi_sources"),
-  hapiReports: (offset: number) => call<HapiPage<HapiReport>>("hapi_reports", { offset }),
+
+  /** Opens Human API Connect in its own window (a new person, or more sources for a connection). */
+  hapiOpenConnect: (target: SignInTarget) => call<ConnectionsOverview>("hapi_open_connect", { target }),
+  hapiConnectedSources: (connection: ConnectionId) =>
+    call<ConnectedSource[]>("hapi_connected_sources", { connection }),
+  hapiProfile: (connection: ConnectionId) => call<HapiProfile>("hapi_profile", { connection }),
+  hapiSources: (connection: ConnectionId) => call<HapiSource[]>("hapi_sources", { connection }),
+  hapiReports: (connection: ConnectionId, offset: number) =>
+    call<HapiPage<HapiReport>>("hapi_reports", { connection, offset }),
   /** Asks where to save with the system's save dialog; null when the person cancels. */
-  hapiSaveReportPdf: (reportId: string) => call<SavedReport | null>("hapi_save_report_pdf", { reportId }),
-  hapiActivities: (offset: number) => call<HapiPage<HapiActivity>>("hapi_activities", { offset }),
-  /** Uploads a local file to the project as the member; progress comes as events. */
-  uploadFile: (input: UploadInput) => call<UploadedFile>("upload_file", { input }),
-  /** Deletes files the project uploaded for the member; returns the deleted ids. */
-  deleteFiles: (target: DeleteTargetInput) => call<number[]>("delete_files", { target }),
+  hapiSaveReportPdf: (connection: ConnectionId, reportId: string) =>
+    call<SavedReport | null>("hapi_save_report_pdf", { connection, reportId }),
+  hapiActivities: (connection: ConnectionId, offset: number) =>
+    call<HapiPage<HapiActivity>>("hapi_activities", { connection, offset }),
 };
 
-export function onConnectionChanged(handler: (view: ConnectionView) => void): Promise<UnlistenFn> {
-  return listen<ConnectionView>("connection-changed", (event) => handler(event.payload));
+/** Every change to sign-ins and connections arrives as a whole fresh overview. */
+export function onConnectionsChanged(handler: (overview: ConnectionsOverview) => void): Promise<UnlistenFn> {
+  return listen<ConnectionsOverview>("connections-changed", (event) => handler(event.payload));
 }
 
 export function onNotice(handler: (notice: AppError) => void): Promise<UnlistenFn> {

@@ -1,31 +1,59 @@
 import { api } from "./api";
-import type { ConnectionView } from "./bindings/ConnectionView";
+import type { ConnectionsOverview } from "./bindings/ConnectionsOverview";
+import type { ProviderConnections } from "./bindings/ProviderConnections";
+import type { Provider } from "./bindings/Provider";
+import type { SignInTarget } from "./bindings/SignInTarget";
+import { reportingFailures } from "./notices.svelte";
 
-let views = $state<ConnectionView[]>([]);
-let loaded = $state(false);
+let overview = $state<ConnectionsOverview | null>(null);
 
+/** Sign-ins and connections of every provider, as Rust last reported them. */
 export const connections = {
-  get views(): readonly ConnectionView[] {
-    return views;
-  },
   get loaded(): boolean {
-    return loaded;
+    return overview !== null;
   },
+  get providers(): readonly ProviderConnections[] {
+    return overview?.providers ?? [];
+  },
+  get secretLocation(): string {
+    return overview?.secret_location ?? "";
+  },
+  /** A sandbox registration takes sign-ins or holds a connection. */
   get anySandbox(): boolean {
-    return views.some((view) => view.sandbox);
+    return this.providers.some(
+      (entry) =>
+        entry.sign_ins.some((signIn) => signIn.registration.sandbox) ||
+        entry.connections.some((connection) => connection.registration.sandbox),
+    );
+  },
+  /** Open Humans has no registration and no connection yet: the first-run offer shows. */
+  get firstRun(): boolean {
+    const openHumans = this.providers.find((entry) => entry.provider === "openhumans");
+    return this.loaded && (!openHumans || (openHumans.sign_ins.length === 0 && openHumans.connections.length === 0));
   },
   async load(): Promise<void> {
-    views = await api.listConnections();
-    loaded = true;
+    overview = await api.listConnections();
   },
-  /** Applies a fresh view from a command result or a "connection-changed" event. */
-  upsert(view: ConnectionView): void {
-    const index = views.findIndex((existing) => existing.provider === view.provider);
-    if (index >= 0) views[index] = view;
-    else views.push(view);
+  /** Applies a fresh overview from a command result or a "connections-changed" event. */
+  apply(fresh: ConnectionsOverview): void {
+    overview = fresh;
   },
   reset(): void {
-    views = [];
-    loaded = false;
+    overview = null;
   },
 };
+
+/**
+ * Runs a command that answers with a fresh overview and applies it; a failure becomes a notice.
+ * True when it succeeded.
+ */
+export async function updating(action: () => Promise<ConnectionsOverview>): Promise<boolean> {
+  const fresh = await reportingFailures(action);
+  if (fresh) connections.apply(fresh);
+  return fresh !== undefined;
+}
+
+/** Signs in for `target`: the system browser, or for Human API its Connect window. */
+export function signIn(provider: Provider, target: SignInTarget): Promise<boolean> {
+  return updating(() => (provider === "humanapi" ? api.hapiOpenConnect(target) : api.connect(target)));
+}

@@ -1,3 +1,4 @@
+import type { AccountSummary } from "./bindings/AccountSummary";
 import type { Provider } from "./bindings/Provider";
 import type { ProviderOptions } from "./bindings/ProviderOptions";
 
@@ -34,7 +35,6 @@ export function defaultOptions(provider: Provider): ProviderOptions {
     case "humanapi":
       return {
         kind: "human_api",
-        client_user_id: null,
         email: null,
         connect_script_url: "https://cdn.humanapi.co/humanapi-connect-client@latest.js",
         auth_url: "https://auth.humanapi.co",
@@ -44,6 +44,15 @@ export function defaultOptions(provider: Provider): ProviderOptions {
         legacy_connect_script_url: "https://connect.humanapi.co/connect.js",
       };
   }
+}
+
+export const PROVIDERS: readonly Provider[] = ["openhumans", "opencollective", "humanapi"];
+
+/** How an account is named on screen: its username and the provider's id for it. */
+export function accountLabel(account: AccountSummary): string {
+  return account.username && account.username !== account.account_id
+    ? `${account.username} (${account.account_id})`
+    : account.account_id;
 }
 
 /** Open Collective keeps one token per account and app: linking elsewhere ends this link. */

@@ -2,62 +2,95 @@ import { writeText } from "@tauri-apps/plugin-clipboard-manager";
 import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { describe, expect, it, vi } from "vitest";
 import type { ConnectionState } from "../lib/bindings/ConnectionState";
+import type { ConnectionsOverview } from "../lib/bindings/ConnectionsOverview";
 import type { ConnectionView } from "../lib/bindings/ConnectionView";
+import type { SignInState } from "../lib/bindings/SignInState";
 import { connections } from "../lib/connections.svelte";
 import { notices } from "../lib/notices.svelte";
-import { answerCommands, callsOf, connectionView, memberOverview, NOW } from "../test/tauri";
+import {
+  answerCommands,
+  callsOf,
+  connectionView,
+  memberOverview,
+  NOW,
+  overview,
+  registration,
+  sandboxRegistration,
+  signInView,
+} from "../test/tauri";
 import ConnectionsPage from "./ConnectionsPage.svelte";
 
-function showCard(view: ConnectionView) {
-  connections.upsert(view);
+function show(current: ConnectionsOverview) {
+  connections.apply(current);
   const onOpenSettings = vi.fn();
   render(ConnectionsPage, { onOpenSettings });
-  return { card: screen.getByTestId("connection-openhumans"), onOpenSettings };
+  return { onOpenSettings };
 }
 
-function showState(state: ConnectionState, overrides: Partial<ConnectionView> = {}) {
-  return showCard(connectionView(state, overrides)).card;
+/** Open Humans with its own registration ready, and these connections through it. */
+function openHumans(...cards: ConnectionView[]): ConnectionsOverview {
+  return overview({ openhumans: { sign_ins: [signInView()], connections: cards } });
 }
 
-const ACTION_TEST_IDS = ["connect-openhumans", "disconnect-openhumans", "retry-openhumans", "waiting"];
+function showCard(state: ConnectionState, overrides: Partial<ConnectionView> = {}): HTMLElement {
+  show(openHumans(connectionView(state, overrides)));
+  return screen.getByTestId("connection-openhumans");
+}
+
+function showSignIn(state: SignInState): HTMLElement {
+  show(overview({ openhumans: { sign_ins: [signInView(registration(), state)] } }));
+  return screen.getByTestId("sign-in-openhumans");
+}
+
+const ACTION_TEST_IDS = ["reconnect-openhumans", "disconnect-openhumans", "retry-openhumans"];
 
 function actionsIn(card: HTMLElement): string[] {
   return ACTION_TEST_IDS.filter((id) => within(card).queryByTestId(id) !== null);
 }
 
-describe("connection card", () => {
-  it("not_configured: explains the setup and offers settings, with no connect button", async () => {
-    const { card, onOpenSettings } = showCard(connectionView({ kind: "not_configured" }));
-    expect(card.dataset.state).toBe("not_configured");
-    expect(card.textContent).toMatch(/not set up yet/);
-    expect(actionsIn(card)).toEqual([]);
-    await fireEvent.click(within(card).getByRole("button", { name: "Open settings" }));
+describe("provider sections", () => {
+  it("a provider with nothing set up offers settings and no connect button", async () => {
+    const { onOpenSettings } = show(overview());
+    for (const provider of ["openhumans", "opencollective", "humanapi"]) {
+      const section = screen.getByTestId(`provider-${provider}`);
+      expect(within(section).getByTestId(`not-configured-${provider}`).textContent).toMatch(/not set up yet/);
+      expect(within(section).queryByTestId(`connect-${provider}`)).toBeNull();
+    }
+    await fireEvent.click(within(screen.getByTestId("not-configured-openhumans")).getByRole("button", { name: "Open settings" }));
     expect(onOpenSettings).toHaveBeenCalledOnce();
   });
 
-  it("disconnected: offers Connect, which asks Rust to connect", async () => {
-    const waiting = connectionView({
-      kind: "waiting",
-      authorize_url: "https://oh.example/authorize?x=1",
-      transport: "loopback",
-      expires_at: NOW + 600,
-    });
-    answerCommands({ connect: () => waiting });
-    const card = showState({ kind: "disconnected" });
-    expect(card.dataset.state).toBe("disconnected");
-    expect(actionsIn(card)).toEqual(["connect-openhumans"]);
-    await fireEvent.click(within(card).getByTestId("connect-openhumans"));
-    expect(callsOf("connect")).toEqual([{ provider: "openhumans" }]);
-    await waitFor(() => expect(screen.getByTestId("connection-openhumans").dataset.state).toBe("waiting"));
+  it("a ready sign-in offers Connect, which asks Rust to sign a new account in there", async () => {
+    const waiting: SignInState = { kind: "waiting", authorize_url: "https://oh.example/authorize?x=1", transport: "loopback", expires_at: NOW + 600, reconnecting: null };
+    answerCommands({ connect: () => overview({ openhumans: { sign_ins: [signInView(registration(), waiting)] } }) });
+    const signIn = showSignIn({ kind: "ready" });
+    expect(signIn.dataset.state).toBe("ready");
+    expect(signIn.dataset.sandbox).toBe("false");
+    expect(signIn.textContent).toMatch(/https:\/\/www\.openhumans\.org.*abc123/);
+    const connect = within(signIn).getByTestId("connect-openhumans");
+    expect(connect.textContent).toMatch(/^\s*Connect\s*$/);
+    await fireEvent.click(connect);
+    expect(callsOf("connect")).toEqual([{ target: { kind: "new_account", registration: 1 } }]);
+    await waitFor(() => expect(screen.getByTestId("sign-in-openhumans").dataset.state).toBe("waiting"));
+  });
+
+  it("the sandbox's sign-in is labelled as the sandbox, after the person's own", () => {
+    show(overview({ openhumans: { sign_ins: [signInView(), signInView(sandboxRegistration())] } }));
+    const [own, sandbox] = screen.getAllByTestId("sign-in-openhumans");
+    expect(own.dataset.sandbox).toBe("false");
+    expect(within(own).queryByTestId("sandbox-badge")).toBeNull();
+    expect(sandbox.dataset.sandbox).toBe("true");
+    expect(within(sandbox).getByTestId("sandbox-badge")).toBeTruthy();
+    expect(sandbox.textContent).toMatch(/built-in sandbox/);
   });
 
   it("waiting: shows the link, a countdown, Copy link and Cancel", async () => {
     const url = "https://www.openhumans.org/direct-sharing/projects/oauth2/authorize/?client_id=abc&state=xyz";
-    answerCommands({ cancel_connect: () => connectionView({ kind: "disconnected" }) });
+    answerCommands({ cancel_connect: () => overview({ openhumans: { sign_ins: [signInView()] } }) });
     vi.mocked(writeText).mockResolvedValue();
-    const card = showState({ kind: "waiting", authorize_url: url, transport: "loopback", expires_at: NOW + 300 });
-    expect(actionsIn(card)).toEqual(["waiting"]);
-    const waiting = within(card).getByTestId("waiting");
+    const signIn = showSignIn({ kind: "waiting", authorize_url: url, transport: "loopback", expires_at: NOW + 300, reconnecting: null });
+    expect(within(signIn).queryByTestId("connect-openhumans")).toBeNull();
+    const waiting = within(signIn).getByTestId("waiting");
     expect(waiting.textContent).toMatch(/Waiting for you in your browser/);
     expect(within(waiting).getByTestId("authorize-url").textContent).toBe(url);
     expect(waiting.textContent).toMatch(/works for another (5:00|4:5\d)/);
@@ -67,23 +100,69 @@ describe("connection card", () => {
     await waitFor(() => expect(within(waiting).getByTestId("copy-link").textContent).toMatch(/Copied/));
 
     await fireEvent.click(within(waiting).getByTestId("cancel-connect"));
-    expect(callsOf("cancel_connect")).toEqual([{ provider: "openhumans" }]);
-    await waitFor(() => expect(screen.getByTestId("connection-openhumans").dataset.state).toBe("disconnected"));
+    expect(callsOf("cancel_connect")).toEqual([{ registration: 1 }]);
+    await waitFor(() => expect(screen.getByTestId("sign-in-openhumans").dataset.state).toBe("ready"));
+  });
+
+  it("a waiting sign-in shows in its provider's section, naming that provider", () => {
+    const waiting: SignInState = { kind: "waiting", authorize_url: "https://oc.example/oauth/authorize?s=1", transport: "deep_link", expires_at: NOW + 300, reconnecting: null };
+    show(
+      overview({
+        openhumans: { sign_ins: [signInView()] },
+        opencollective: { sign_ins: [signInView(registration({ id: 5, provider: "opencollective", server: "https://opencollective.com" }), waiting)] },
+      }),
+    );
+    expect(within(screen.getByTestId("provider-openhumans")).queryByTestId("waiting")).toBeNull();
+    const waitingPanel = within(screen.getByTestId("provider-opencollective")).getByTestId("waiting");
+    expect(waitingPanel.textContent).toMatch(/Sign in to Open Collective in the browser/);
+    expect(waitingPanel.textContent).not.toMatch(/Open Humans/);
+  });
+
+  it("waiting again for a connection names its account", () => {
+    const waiting: SignInState = { kind: "waiting", authorize_url: "https://x.test/a", transport: "loopback", expires_at: NOW + 300, reconnecting: 1 };
+    show(overview({ openhumans: { sign_ins: [signInView(registration(), waiting)], connections: [connectionView({ kind: "reconnect_needed", reason: "Revoked." })] } }));
+    expect(screen.getByTestId("sign-in-openhumans").textContent).toMatch(/Connecting alice \(12345678\) again/);
   });
 
   it("waiting: says so when the link has expired", () => {
-    const card = showState({ kind: "waiting", authorize_url: "https://x.test/a", transport: "deep_link", expires_at: NOW - 5 });
-    expect(card.textContent).toMatch(/This link has expired/);
+    const signIn = showSignIn({ kind: "waiting", authorize_url: "https://x.test/a", transport: "deep_link", expires_at: NOW - 5, reconnecting: null });
+    expect(signIn.textContent).toMatch(/This link has expired/);
   });
 
-  it("connected: shows the member view with facts and files grouped by source", async () => {
-    answerCommands({ member_overview: () => memberOverview({ "direct-sharing-128": 3, "fitbit": 1 }) });
-    const card = showState({ kind: "connected" }, { sandbox: true });
+  it("a sign-in shows its last problem with its code", () => {
+    show(overview({ openhumans: { sign_ins: [signInView(registration(), { kind: "ready" }, { code: "state_mismatch", message: "The browser came back with an unknown attempt." })] } }));
+    const error = within(screen.getByTestId("sign-in-openhumans")).getByTestId("connection-error");
+    expect(error.dataset.code).toBe("state_mismatch");
+    expect(error.textContent).toMatch(/unknown attempt/);
+  });
+
+  it("a failed command becomes a notice", async () => {
+    answerCommands({
+      connect: () => {
+        throw { code: "not_configured", message: "Enter the client ID first." };
+      },
+    });
+    const signIn = showSignIn({ kind: "ready" });
+    expect(screen.queryByTestId("notice")).toBeNull();
+    await fireEvent.click(within(signIn).getByTestId("connect-openhumans"));
+    await waitFor(() => expect(callsOf("connect")).toHaveLength(1));
+    await waitFor(() => expect(notices.items.map((notice) => notice.code)).toEqual(["not_configured"]));
+  });
+});
+
+describe("connection cards", () => {
+  it("connected: shows the account, its setup, where secrets live, and the member view", async () => {
+    answerCommands({ member_overview: () => memberOverview({ "direct-sharing-128": 3, fitbit: 1 }) });
+    const card = showCard({ kind: "connected" }, { registration: sandboxRegistration() });
+    expect(card.dataset.connection).toBe("1");
+    expect(card.dataset.sandbox).toBe("true");
     expect(actionsIn(card)).toEqual(["disconnect-openhumans"]);
+    expect(within(card).getByTestId("account").textContent?.trim()).toBe("alice (12345678)");
     expect(within(card).getByTestId("sandbox-badge")).toBeTruthy();
     expect(within(card).getByTestId("member-id").textContent).toBe("12345678");
     expect(within(card).getByTestId("secret-location").textContent).toMatch(/OS keyring \(Secret Service\)/);
     expect(within(card).getByTestId("token-expiry").textContent).toMatch(/in 10 hours/);
+    expect(callsOf("member_overview")).toEqual([{ connection: 1 }]);
 
     await waitFor(() => expect(within(card).getByTestId("file-count").textContent).toBe("4"));
     expect(within(card).getByTestId("member-username").textContent).toMatch(/alice/);
@@ -100,53 +179,113 @@ describe("connection card", () => {
     expect(within(groups[1]).getAllByTestId("file-row")).toHaveLength(1);
   });
 
-  it("connected: disconnect asks for confirmation, then shows the receipt", async () => {
+  it("two accounts of one provider are two cards, each disconnecting only itself", async () => {
+    const alice = connectionView({ kind: "connected" });
+    const bob = connectionView(
+      { kind: "connected" },
+      { id: 2, account: { account_id: "87654321", username: "bob", connected_at: NOW - 60 } },
+    );
+    answerCommands({
+      member_overview: (args) => ({ ...memberOverview({ fitbit: 1 }), project_member_id: args?.connection === 1 ? "12345678" : "87654321" }),
+      disconnect: () => ({
+        provider: "openhumans",
+        account: bob.account,
+        steps: [{ label: "Revoke the access token", outcome: "done", detail: "", link: null }],
+      }),
+      list_connections: () => openHumans(alice),
+    });
+    show(openHumans(alice, bob));
+    const cards = screen.getAllByTestId("connection-openhumans");
+    expect(cards.map((card) => card.dataset.connection)).toEqual(["1", "2"]);
+    expect(cards.map((card) => within(card).getByTestId("account").textContent?.trim())).toEqual([
+      "alice (12345678)",
+      "bob (87654321)",
+    ]);
+    expect(within(screen.getByTestId("sign-in-openhumans")).getByTestId("connect-openhumans").textContent).toMatch(
+      /Connect another account/,
+    );
+    await waitFor(() => expect(within(cards[1]).getByTestId("member-id").textContent).toBe("87654321"));
+
+    await fireEvent.click(within(cards[1]).getByTestId("disconnect-openhumans"));
+    expect(within(cards[0]).queryByTestId("confirm-disconnect")).toBeNull();
+    await fireEvent.click(within(cards[1]).getByTestId("confirm-disconnect"));
+    expect(callsOf("disconnect")).toEqual([{ connection: 2 }]);
+
+    const receipt = await within(screen.getByTestId("provider-openhumans")).findByTestId("receipt");
+    expect(receipt.textContent).toMatch(/bob \(87654321\) on Open Humans/);
+    await waitFor(() => expect(screen.getAllByTestId("connection-openhumans")).toHaveLength(1));
+    const left = screen.getByTestId("connection-openhumans");
+    expect(left.dataset.connection).toBe("1");
+    expect(within(left).getByTestId("member-id").textContent).toBe("12345678");
+  });
+
+  it("disconnect asks for confirmation, then shows the receipt in the section", async () => {
     answerCommands({
       member_overview: () => memberOverview({ fitbit: 1 }),
       disconnect: () => ({
         provider: "openhumans",
+        account: { account_id: "12345678", username: "alice", connected_at: NOW - 3600 },
         steps: [
-          { label: "Revoke the access token", outcome: "done", detail: "" },
-          { label: "Delete tokens from the keyring", outcome: "failed", detail: "keyring locked" },
-          { label: "Stop the sandbox", outcome: "skipped", detail: "not running" },
+          { label: "Revoke the access token", outcome: "done", detail: "", link: null },
+          { label: "Delete tokens from the keyring", outcome: "failed", detail: "keyring locked", link: null },
+          { label: "Stop the sandbox", outcome: "skipped", detail: "not running", link: null },
         ],
       }),
-      list_connections: () => [connectionView({ kind: "disconnected" })],
+      list_connections: () => openHumans(),
+      connect: () => openHumans(),
     });
-    const card = showState({ kind: "connected" });
+    const card = showCard({ kind: "connected" });
     await fireEvent.click(within(card).getByTestId("disconnect-openhumans"));
     expect(callsOf("disconnect")).toEqual([]);
     await fireEvent.click(within(card).getByTestId("confirm-disconnect"));
-    expect(callsOf("disconnect")).toEqual([{ provider: "openhumans" }]);
+    expect(callsOf("disconnect")).toEqual([{ connection: 1 }]);
 
     const receipt = await screen.findByTestId("receipt");
     const outcomes = within(receipt).getAllByTestId("receipt-step").map((step) => step.dataset.outcome);
     expect(outcomes).toEqual(["done", "failed", "skipped"]);
     expect(receipt.textContent).toMatch(/1 step failed/);
-    await waitFor(() => expect(screen.getByTestId("connection-openhumans").dataset.state).toBe("disconnected"));
+    expect(receipt.textContent).toMatch(/alice \(12345678\)/);
+    await waitFor(() => expect(screen.queryByTestId("connection-openhumans")).toBeNull());
     expect(screen.getByTestId("receipt")).toBeTruthy();
+    const connect = within(screen.getByTestId("sign-in-openhumans")).getByTestId("connect-openhumans");
+    expect(connect.textContent).toMatch(/^\s*Connect\s*$/);
+    // Signing in again starts afresh: the receipt goes.
+    await fireEvent.click(connect);
+    await waitFor(() => expect(screen.queryByTestId("receipt")).toBeNull());
   });
 
-  it("reconnect_needed: gives the reason, says what was kept and offers Reconnect", async () => {
-    answerCommands({ connect: () => connectionView({ kind: "disconnected" }) });
-    const card = showState({ kind: "reconnect_needed", reason: "The grant was revoked on Open Humans." });
+  it("a connection of an earlier setup says so", () => {
+    const retired = registration({ id: 7, server: "https://staging.openhumans.org", client_id: "old-client", retired: true });
+    answerCommands({ member_overview: () => memberOverview({}) });
+    const card = showCard({ kind: "connected" }, { registration: retired });
+    expect(within(card).getByTestId("earlier-setup").textContent).toMatch(
+      /made with an earlier setup \(https:\/\/staging\.openhumans\.org, client ID old-client\) — still works; new accounts use the current settings/i,
+    );
+    // New accounts sign in through the current setup, whose button says Connect (no account yet).
+    expect(within(screen.getByTestId("sign-in-openhumans")).getByTestId("connect-openhumans").textContent).toMatch(
+      /^\s*Connect\s*$/,
+    );
+  });
+
+  it("reconnect_needed: gives the reason, says what was kept and reconnects this connection", async () => {
+    answerCommands({ connect: () => openHumans(connectionView({ kind: "reconnect_needed", reason: "Revoked." })) });
+    const card = showCard({ kind: "reconnect_needed", reason: "The grant was revoked on Open Humans." });
     expect(card.textContent).toMatch(/The grant was revoked on Open Humans\./);
     expect(card.textContent).toMatch(/account, settings and history were kept/);
-    expect(actionsIn(card)).toEqual(["connect-openhumans", "disconnect-openhumans"]);
-    expect(within(card).getByTestId("connect-openhumans").textContent).toMatch(/Reconnect/);
-    await fireEvent.click(within(card).getByTestId("connect-openhumans"));
-    expect(callsOf("connect")).toEqual([{ provider: "openhumans" }]);
+    expect(actionsIn(card)).toEqual(["reconnect-openhumans", "disconnect-openhumans"]);
+    await fireEvent.click(within(card).getByTestId("reconnect-openhumans"));
+    expect(callsOf("connect")).toEqual([{ target: { kind: "reconnect", connection: 1 } }]);
   });
 
   it("unreachable: says it will retry, when, and offers Retry now", async () => {
-    answerCommands({ retry: () => connectionView({ kind: "connected" }), member_overview: () => memberOverview({}) });
-    const card = showState({ kind: "unreachable", message: "connection refused", retry_at: NOW + 120 });
+    answerCommands({ retry: () => openHumans(connectionView({ kind: "connected" })), member_overview: () => memberOverview({}) });
+    const card = showCard({ kind: "unreachable", message: "connection refused", retry_at: NOW + 120 });
     expect(card.textContent).toMatch(/temporarily unreachable, will retry/);
     expect(card.textContent).toMatch(/connection refused/);
     expect(card.textContent).toMatch(/Next attempt in 2 minutes/);
     expect(actionsIn(card)).toEqual(["disconnect-openhumans", "retry-openhumans"]);
     await fireEvent.click(within(card).getByTestId("retry-openhumans"));
-    expect(callsOf("retry")).toEqual([{ provider: "openhumans" }]);
+    expect(callsOf("retry")).toEqual([{ connection: 1 }]);
     await waitFor(() => expect(screen.getByTestId("connection-openhumans").dataset.state).toBe("connected"));
   });
 
@@ -156,63 +295,58 @@ describe("connection card", () => {
         throw { code: "keyring_unavailable", message: "still locked" };
       },
     });
-    const card = showState({ kind: "keyring_unavailable", message: "The Secret Service is locked." });
+    const card = showCard({ kind: "keyring_unavailable", message: "The Secret Service is locked." });
     expect(card.textContent).toMatch(/keyring unavailable — nothing was deleted/);
     expect(card.textContent).toMatch(/The Secret Service is locked\./);
     expect(actionsIn(card)).toEqual(["retry-openhumans"]);
     await fireEvent.click(within(card).getByTestId("retry-openhumans"));
-    expect(callsOf("retry")).toEqual([{ provider: "openhumans" }]);
+    expect(callsOf("retry")).toEqual([{ connection: 1 }]);
     await waitFor(() => expect(notices.items.map((notice) => notice.message)).toEqual(["still locked"]));
     expect(screen.getByTestId("connection-openhumans").dataset.state).toBe("keyring_unavailable");
   });
 
-  it("shows last_error with its code", () => {
-    const card = showState(
-      { kind: "disconnected" },
-      { last_error: { code: "state_mismatch", message: "The browser came back with an unknown attempt." } },
+  it("a connection shows its last problem with its code", () => {
+    const card = showCard(
+      { kind: "rate_limited", message: "Slow down", retry_at: NOW + 60 },
+      { last_error: { code: "provider_error", message: "The server answered 500." } },
     );
     const error = within(card).getByTestId("connection-error");
-    expect(error.dataset.code).toBe("state_mismatch");
-    expect(error.textContent).toMatch(/unknown attempt/);
+    expect(error.dataset.code).toBe("provider_error");
+    expect(error.textContent).toMatch(/answered 500/);
+  });
+});
+
+describe("open collective", () => {
+  const ocRegistration = registration({ id: 3, provider: "opencollective", server: "https://opencollective.com" });
+
+  it("warns about other devices before connecting", () => {
+    show(overview({ opencollective: { sign_ins: [signInView(ocRegistration)] } }));
+    const section = screen.getByTestId("provider-opencollective");
+    expect(within(section).getByTestId("oc-one-device-warning").textContent).toMatch(/disconnects this one/);
+    expect(within(section).getByTestId("connect-opencollective")).toBeTruthy();
   });
 
-  it("a failed command becomes a notice", async () => {
-    answerCommands({
-      connect: () => {
-        throw { code: "not_configured", message: "Enter the client ID first." };
-      },
-    });
-    const card = showState({ kind: "disconnected" });
-    expect(screen.queryByTestId("notice")).toBeNull();
-    await fireEvent.click(within(card).getByTestId("connect-openhumans"));
-    await waitFor(() => expect(callsOf("connect")).toHaveLength(1));
-    await waitFor(() => expect(notices.items.map((notice) => notice.code)).toEqual(["not_configured"]));
-  });
-
-  it("open collective: warns about other devices before connecting", () => {
-    connections.upsert(connectionView({ kind: "disconnected" }, { provider: "opencollective" }));
-    render(ConnectionsPage, { onOpenSettings: vi.fn() });
-    const card = screen.getByTestId("connection-opencollective");
-    expect(card.dataset.state).toBe("disconnected");
-    expect(within(card).getByTestId("oc-one-device-warning").textContent).toMatch(/disconnects this one/);
-    expect(within(card).getByTestId("connect-opencollective")).toBeTruthy();
-  });
-
-  it("open collective: rate_limited and reconnect_needed states keep disconnect available", async () => {
-    connections.upsert(
-      connectionView(
-        { kind: "rate_limited", message: "Open Collective's rate limit was reached", retry_at: NOW + 60 },
-        { provider: "opencollective" },
-      ),
+  it("rate_limited keeps disconnect available", () => {
+    show(
+      overview({
+        opencollective: {
+          sign_ins: [signInView(ocRegistration)],
+          connections: [
+            connectionView(
+              { kind: "rate_limited", message: "Open Collective's rate limit was reached", retry_at: NOW + 60 },
+              { registration: ocRegistration },
+            ),
+          ],
+        },
+      }),
     );
-    render(ConnectionsPage, { onOpenSettings: vi.fn() });
     const card = screen.getByTestId("connection-opencollective");
     expect(card.dataset.state).toBe("rate_limited");
     expect(card.textContent).toMatch(/asked Datalinks to slow down/);
     expect(within(card).getByTestId("disconnect-opencollective")).toBeTruthy();
   });
 
-  it("open collective: connected shows the overview and loads more transactions on demand", async () => {
+  it("connected shows the overview and loads more transactions of that connection on demand", async () => {
     const amount = { value_in_cents: 1000, currency: "USD" };
     const ref = { slug: "webpack", name: "Webpack", kind: "COLLECTIVE" };
     const transaction = (id: number) => ({
@@ -228,31 +362,57 @@ describe("connection card", () => {
       }),
       oc_transactions: () => ({ offset: 2, total_count: 3, next_offset: null, nodes: [transaction(3)] }),
     });
-    connections.upsert(connectionView({ kind: "connected" }, { provider: "opencollective" }));
-    render(ConnectionsPage, { onOpenSettings: vi.fn() });
-    const overview = await screen.findByTestId("oc-overview");
-    await waitFor(() => expect(within(overview).getAllByTestId("oc-transaction-row")).toHaveLength(2));
-    expect(within(overview).getAllByTestId("oc-membership-row")[0].textContent).toMatch(/ADMIN of Webpack/);
-    expect(within(overview).getAllByTestId("oc-expense-row")).toHaveLength(1);
-    await fireEvent.click(within(overview).getByTestId("oc-load-more-transactions"));
-    expect(callsOf("oc_transactions")).toEqual([{ offset: 2 }]);
-    await waitFor(() => expect(within(overview).getAllByTestId("oc-transaction-row")).toHaveLength(3));
-    expect(within(overview).queryByTestId("oc-load-more-transactions")).toBeNull();
+    show(overview({ opencollective: { sign_ins: [signInView(ocRegistration)], connections: [connectionView({ kind: "connected" }, { id: 9, registration: ocRegistration })] } }));
+    const panel = await screen.findByTestId("oc-overview");
+    expect(callsOf("oc_overview")).toEqual([{ connection: 9 }]);
+    await waitFor(() => expect(within(panel).getAllByTestId("oc-transaction-row")).toHaveLength(2));
+    expect(within(panel).getAllByTestId("oc-membership-row")[0].textContent).toMatch(/ADMIN of Webpack/);
+    expect(within(panel).getAllByTestId("oc-expense-row")).toHaveLength(1);
+    await fireEvent.click(within(panel).getByTestId("oc-load-more-transactions"));
+    expect(callsOf("oc_transactions")).toEqual([{ connection: 9, offset: 2 }]);
+    await waitFor(() => expect(within(panel).getAllByTestId("oc-transaction-row")).toHaveLength(3));
+    expect(within(panel).queryByTestId("oc-load-more-transactions")).toBeNull();
+  });
+});
+
+describe("human api", () => {
+  const hapiRegistration = registration({ id: 4, provider: "humanapi", server: "https://auth.humanapi.co" });
+  const open = (reconnecting: number | null): SignInState => ({ kind: "connect_window_open", expires_at: NOW + 3600, reconnecting });
+
+  it("Connect opens in its own window through Rust, and the sign-in says it is open", async () => {
+    answerCommands({
+      hapi_open_connect: () => overview({ humanapi: { sign_ins: [signInView(hapiRegistration, open(null))] } }),
+      cancel_connect: () => overview({ humanapi: { sign_ins: [signInView(hapiRegistration)] } }),
+    });
+    show(overview({ humanapi: { sign_ins: [signInView(hapiRegistration)] } }));
+    const section = screen.getByTestId("provider-humanapi");
+    expect(section.textContent).toMatch(/separate window/);
+    await fireEvent.click(within(section).getByTestId("connect-humanapi"));
+    expect(callsOf("hapi_open_connect")).toEqual([{ target: { kind: "new_account", registration: 4 } }]);
+    expect(callsOf("connect")).toHaveLength(0);
+    await waitFor(() => expect(screen.getByTestId("sign-in-humanapi").dataset.state).toBe("connect_window_open"));
+    expect(within(section).getByTestId("hapi-connect-open").textContent).toMatch(/own window/);
+    await fireEvent.click(within(section).getByTestId("cancel-connect-humanapi"));
+    expect(callsOf("cancel_connect")).toEqual([{ registration: 4 }]);
   });
 
-  it("human api: Connect opens in its own window through Rust, and the card says it is open", async () => {
-    const open = connectionView({ kind: "connect_window_open", expires_at: NOW + 3600 }, { provider: "humanapi" });
-    answerCommands({ hapi_open_connect: () => open, cancel_connect: () => connectionView({ kind: "disconnected" }, { provider: "humanapi" }) });
-    connections.upsert(connectionView({ kind: "disconnected" }, { provider: "humanapi" }));
-    render(ConnectionsPage, { onOpenSettings: vi.fn() });
-    const card = screen.getByTestId("connection-humanapi");
-    expect(card.textContent).toMatch(/separate window/);
-    await fireEvent.click(within(card).getByTestId("connect-humanapi"));
-    expect(callsOf("hapi_open_connect")).toHaveLength(1);
-    expect(callsOf("connect")).toHaveLength(0);
-    await waitFor(() => expect(card.dataset.state).toBe("connect_window_open"));
-    expect(within(card).getByTestId("hapi-connect-open").textContent).toMatch(/own window/);
-    await fireEvent.click(within(card).getByTestId("cancel-connect-humanapi"));
-    expect(callsOf("cancel_connect")).toEqual([{ provider: "humanapi" }]);
+  it("Link more sources opens Connect for that connection", async () => {
+    answerCommands({
+      hapi_connected_sources: () => [],
+      hapi_profile: () => {
+        throw { code: "reconnect_needed", message: "No source is connected." };
+      },
+      hapi_open_connect: () =>
+        overview({
+          humanapi: {
+            sign_ins: [signInView(hapiRegistration, open(6))],
+            connections: [connectionView({ kind: "connected" }, { id: 6, registration: hapiRegistration })],
+          },
+        }),
+    });
+    show(overview({ humanapi: { sign_ins: [signInView(hapiRegistration)], connections: [connectionView({ kind: "connected" }, { id: 6, registration: hapiRegistration })] } }));
+    await fireEvent.click(await screen.findByTestId("hapi-open-connect"));
+    expect(callsOf("hapi_open_connect")).toEqual([{ target: { kind: "reconnect", connection: 6 } }]);
+    await waitFor(() => expect(screen.getByTestId("sign-in-humanapi").textContent).toMatch(/Connecting alice \(12345678\) again/));
   });
 });

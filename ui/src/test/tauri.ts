@@ -2,8 +2,14 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type Event, type EventCallback } from "@tauri-apps/api/event";
 import { vi } from "vitest";
+import type { AppError } from "../lib/api";
 import type { ConnectionState } from "../lib/bindings/ConnectionState";
 import type { ConnectionView } from "../lib/bindings/ConnectionView";
+import type { ConnectionsOverview } from "../lib/bindings/ConnectionsOverview";
+import type { Provider } from "../lib/bindings/Provider";
+import type { RegistrationSummary } from "../lib/bindings/RegistrationSummary";
+import type { SignInState } from "../lib/bindings/SignInState";
+import type { SignInView } from "../lib/bindings/SignInView";
 import type { MemberFile } from "../lib/bindings/MemberFile";
 import type { MemberOverview } from "../lib/bindings/MemberOverview";
 
@@ -47,17 +53,61 @@ export function emit(event: string, payload: unknown): void {
 
 export const NOW = Math.floor(Date.now() / 1000);
 
-export function connectionView(state: ConnectionState, overrides: Partial<ConnectionView> = {}): ConnectionView {
-  const hasAccount = ["connected", "reconnect_needed", "unreachable"].includes(state.kind);
+export const SECRET_LOCATION = "OS keyring (Secret Service)";
+
+/** The person's own registration of `provider` (id 1 unless overridden). */
+export function registration(overrides: Partial<RegistrationSummary> = {}): RegistrationSummary {
   return {
+    id: 1,
     provider: "openhumans",
-    state,
+    server: "https://www.openhumans.org",
+    client_id: "abc123",
     sandbox: false,
-    account: hasAccount ? { account_id: "12345678", username: "alice", connected_at: NOW - 3600 } : null,
+    retired: false,
+    ...overrides,
+  };
+}
+
+/** The built-in sandbox's registration of `provider`. */
+export function sandboxRegistration(provider: Provider = "openhumans", id = 2): RegistrationSummary {
+  return registration({ id, provider, server: "built-in sandbox", client_id: "sandbox-client", sandbox: true });
+}
+
+export function signInView(
+  registrationSummary: RegistrationSummary = registration(),
+  state: SignInState = { kind: "ready" },
+  lastError: AppError | null = null,
+): SignInView {
+  return { registration: registrationSummary, state, last_error: lastError };
+}
+
+export function connectionView(state: ConnectionState, overrides: Partial<ConnectionView> = {}): ConnectionView {
+  const provider = overrides.provider ?? overrides.registration?.provider ?? "openhumans";
+  return {
+    id: 1,
+    provider,
+    registration: registration({ provider }),
+    account: { account_id: "12345678", username: "alice", connected_at: NOW - 3600 },
+    credential: "o_auth",
+    state,
     token_expires_at: state.kind === "connected" ? NOW + 36000 : null,
-    secret_location: "OS keyring (Secret Service)",
     last_error: null,
     ...overrides,
+  };
+}
+
+type Entries = Partial<Record<Provider, { sign_ins?: SignInView[]; connections?: ConnectionView[] }>>;
+
+/** An overview with every provider, in the order Rust lists them; those not given are not set up. */
+export function overview(entries: Entries = {}): ConnectionsOverview {
+  const providers: Provider[] = ["openhumans", "opencollective", "humanapi"];
+  return {
+    providers: providers.map((provider) => ({
+      provider,
+      sign_ins: entries[provider]?.sign_ins ?? [],
+      connections: entries[provider]?.connections ?? [],
+    })),
+    secret_location: SECRET_LOCATION,
   };
 }
 

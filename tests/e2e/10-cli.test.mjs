@@ -34,17 +34,24 @@ test("datalinks connect openhumans --sandbox, then status shows the account and 
   const connect = await runCli(["connect", "openhumans", "--sandbox"], 60_000);
   assert.equal(connect.code, 0, `connect failed: ${connect.stderr}`);
   assert.ok(browserRuns().length > runsBefore, "the system browser (the fake one) was opened");
-  assert.match(connect.stdout, /Open Humans \[sandbox\]: connected/);
+  assert.match(connect.stdout, /Open Humans \[sandbox\]: connected \(connection \d+\)/);
 
   const status = spawnSync(CLI, ["status", "--json"], { env, encoding: "utf8", timeout: 20_000 });
   assert.equal(status.status, 0, status.stderr);
-  const [view] = JSON.parse(status.stdout);
-  assert.equal(view.provider, "openhumans");
+  const overview = JSON.parse(status.stdout);
+  assert.match(overview.secret_location, /keyring/i);
+  const openHumans = overview.providers.find((entry) => entry.provider === "openhumans");
+  assert.equal(openHumans.connections.length, 1, status.stdout);
+  const [view] = openHumans.connections;
   assert.equal(view.state.kind, "connected");
+  assert.equal(view.registration.sandbox, true);
   assert.match(view.account.account_id, /^\d{8}$/);
-  assert.match(view.secret_location, /keyring/i);
+  assert.deepEqual(openHumans.sign_ins.map((signIn) => signIn.registration.sandbox), [true]);
 
   const text = spawnSync(CLI, ["status"], { env, encoding: "utf8", timeout: 20_000 });
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, new RegExp(`^Open Humans \\[sandbox\\]: connected \\(connection ${view.id}\\)$`, "m"));
+  assert.match(text.stdout, new RegExp(`^  account: ${view.account.account_id} \\(alice\\)$`, "m"));
   // A reader that has gone away (a closed pipe) ends the command quietly.
   const piped = spawnSync("sh", ["-c", `"${CLI}" status | true`], { env, encoding: "utf8", timeout: 20_000 });
   assert.equal(piped.stderr, "");
@@ -68,6 +75,12 @@ test("datalinks connect opencollective --sandbox on a fixed loopback port, then 
   const me = spawnSync(CLI, ["oc", "me", "--json"], { env, encoding: "utf8", timeout: 20_000 });
   assert.equal(me.status, 0, me.stderr);
   assert.equal(JSON.parse(me.stdout).account.slug, "ada");
+  // --account picks one of several accounts by its username; a name no account has is refused.
+  const chosen = spawnSync(CLI, ["oc", "me", "--json", "--account", "ada"], { env, encoding: "utf8", timeout: 20_000 });
+  assert.equal(chosen.status, 0, chosen.stderr);
+  assert.equal(JSON.parse(chosen.stdout).account.slug, "ada");
+  const unknown = spawnSync(CLI, ["oc", "me", "--account", "nobody"], { env, encoding: "utf8", timeout: 20_000 });
+  assert.notEqual(unknown.status, 0);
   setBrowserMode("allow");
 });
 
