@@ -46,6 +46,14 @@ toolchain() {
   echo "$(cargo --version); node $(node --version); npm $(npm --version)"
 }
 
+# The fuzz targets (tests/fuzz/run.sh) build with cargo-fuzz on the nightly toolchain that these
+# machines have.
+fuzz_tools() {
+  rustup run nightly rustc --version >/dev/null 2>&1 || { echo "nightly Rust not found: rustup toolchain install nightly" >&2; return 1; }
+  command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+  cargo fuzz --version
+}
+
 js_packages() {
   local stamp=node_modules/.datalinks-lock.sha256 want
   want=$(sha256sum package-lock.json | cut -d' ' -f1)
@@ -60,6 +68,7 @@ js_packages() {
 total=$SECONDS
 step apt apt_packages
 step toolchain toolchain
+step fuzz-tools fuzz_tools
 step npm js_packages
 # No tauri-driver: on Linux it only proxies to WebKitWebDriver and sets TAURI_WEBVIEW_AUTOMATION=true.
 # tests/e2e/run.sh starts WebKitWebDriver itself with that variable (platform-notes §4).

@@ -162,8 +162,16 @@ impl Datalinks {
                 let provider = adapter.provider();
                 let mut sign_ins = Vec::new();
                 for record in registrations.iter().filter(|r| r.provider == provider) {
-                    if !record.retired && adapter.takes_sign_ins(&settings_of(record)?) {
-                        sign_ins.push(self.sign_in_view(record));
+                    let view = self.sign_in_view(record);
+                    // An earlier setup takes no new accounts, but a reconnect of one of its
+                    // connections is shown while it is open or until its problem is replaced.
+                    let shown = if record.retired {
+                        view.state != SignInState::Ready || view.last_error.is_some()
+                    } else {
+                        adapter.takes_sign_ins(&settings_of(record)?)
+                    };
+                    if shown {
+                        sign_ins.push(view);
                     }
                 }
                 // The person's own setup first, then the sandbox.

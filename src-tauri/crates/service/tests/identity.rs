@@ -545,3 +545,62 @@ impl datalinks_service::Host for NoBrowser {
     }
     fn emit(&self, _event: datalinks_service::ServiceEvent) {}
 }
+
+#[tokio::test]
+async fn reconnecting_an_earlier_setups_account_shows_and_uses_that_setup() {
+    let harness = Harness::connected(Transport::Loopback).await;
+    let on_a = harness.conn(OH);
+    let b = Recorder::start().await;
+    let b_url = b.base_url.as_str().trim_end_matches('/').to_owned();
+    harness
+        .service
+        .save_provider_settings(OH, own_settings(&harness, &b_url, Some("the-secret-of-b")))
+        .await
+        .unwrap();
+    let earlier = harness.service.connection(on_a).await.unwrap().registration;
+    assert!(earlier.retired);
+    let overview = harness.service.overview().unwrap();
+    assert!(
+        overview.sign_ins().all(|s| s.registration.id != earlier.id),
+        "an earlier setup takes no new accounts"
+    );
+
+    // Reconnect the account of the earlier setup: its sign-in shows, against its own server.
+    *harness.host.answer.lock().unwrap() = None;
+    let overview = harness
+        .service
+        .connect(SignInTarget::Reconnect { connection: on_a }, None)
+        .await
+        .unwrap();
+    let sign_in = overview
+        .sign_ins()
+        .find(|s| s.registration.id == earlier.id)
+        .expect("the reconnect is shown");
+    let datalinks_core::SignInState::Waiting {
+        authorize_url,
+        reconnecting,
+        ..
+    } = &sign_in.state
+    else {
+        panic!("waiting: {:?}", sign_in.state)
+    };
+    assert_eq!(*reconnecting, Some(on_a));
+    assert_eq!(
+        url::Url::parse(authorize_url).unwrap().origin(),
+        harness.sandbox().base_url().origin(),
+        "the earlier setup's own server"
+    );
+    // New accounts cannot be added through it.
+    let refused = harness
+        .service
+        .connect(
+            SignInTarget::NewAccount {
+                registration: earlier.id,
+            },
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::InvalidInput);
+    assert!(b.requests().is_empty());
+}
