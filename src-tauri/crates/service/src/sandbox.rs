@@ -6,7 +6,7 @@
 
 use crate::providers::adapters;
 use crate::registrations::identity_of;
-use crate::{Datalinks, HumanApiOptions, ProviderOptions, DEEP_LINK_REDIRECT_URI};
+use crate::{Datalinks, DEEP_LINK_REDIRECT_URI};
 use datalinks_core::{ConnectionsOverview, Error, Provider, Result, DEEP_LINK_SCHEME};
 use datalinks_sandbox::humanapi::{HumanApiConfig, RunningHumanApi};
 use datalinks_sandbox::opencollective::{OpenCollectiveConfig, RunningOpenCollective};
@@ -28,9 +28,6 @@ impl Sandboxes {
         url.as_str().trim_end_matches('/').to_owned()
     }
 }
-
-/// Who the Human API sandbox links until the person enters another email.
-const SANDBOX_EMAIL: &str = "sandbox.person@example.org";
 
 impl Datalinks {
     /// Sets up the sandbox's registration of every provider (once; trying again changes
@@ -65,13 +62,7 @@ impl Datalinks {
         client_id: &str,
     ) -> Result<RegistrationRecord> {
         let adapter = crate::providers::adapter(provider);
-        let options = match ProviderOptions::default_for(provider) {
-            ProviderOptions::HumanApi(options) => ProviderOptions::HumanApi(HumanApiOptions {
-                email: Some(SANDBOX_EMAIL.to_owned()),
-                ..options
-            }),
-            other => other,
-        };
+        let options = adapter.sandbox_options();
         let id = self.store.insert_registration(&NewRegistration {
             provider,
             client_id: client_id.to_owned(),

@@ -139,8 +139,16 @@ impl Vault {
         self.store.location()
     }
 
-    fn get(&self, owner: SecretOwner<'_>, kind: SecretKind) -> Result<Option<SecretString>> {
-        self.store.get(&owner.key(kind))
+    /// The secret `owner` keeps as `kind`, as its own type.
+    fn get<T: for<'a> From<&'a str>>(
+        &self,
+        owner: SecretOwner<'_>,
+        kind: SecretKind,
+    ) -> Result<Option<T>> {
+        Ok(self
+            .store
+            .get(&owner.key(kind))?
+            .map(|s| T::from(s.expose())))
     }
 
     fn set(&self, owner: SecretOwner<'_>, kind: SecretKind, value: &str) -> Result<()> {
@@ -156,11 +164,10 @@ impl Vault {
         &self,
         registration: &RegistrationIdentity,
     ) -> Result<Option<ClientSecret>> {
-        let secret = self.get(
+        self.get(
             SecretOwner::Registration(registration),
             SecretKind::ClientSecret,
-        )?;
-        Ok(secret.map(|s| ClientSecret::new(s.expose())))
+        )
     }
 
     pub fn set_client_secret(
@@ -168,18 +175,14 @@ impl Vault {
         registration: &RegistrationIdentity,
         secret: &ClientSecret,
     ) -> Result<()> {
-        self.set(
-            SecretOwner::Registration(registration),
-            SecretKind::ClientSecret,
-            secret.expose(),
-        )
+        let owner = SecretOwner::Registration(registration);
+        self.set(owner, SecretKind::ClientSecret, secret.expose())
     }
 
     /// A token the person made on the provider's website and pasted in (Open Collective's
     /// `Personal-Token`), used instead of OAuth.
     pub fn personal_token(&self, account: &AccountIdentity) -> Result<Option<PersonalToken>> {
-        let token = self.get(SecretOwner::Account(account), SecretKind::PersonalToken)?;
-        Ok(token.map(|t| PersonalToken::new(t.expose())))
+        self.get(SecretOwner::Account(account), SecretKind::PersonalToken)
     }
 
     pub fn set_personal_token(
@@ -196,8 +199,7 @@ impl Vault {
 
     /// Human API's legacy public token, which relaunches Connect 1.x for a returning person.
     pub fn public_token(&self, account: &AccountIdentity) -> Result<Option<PublicToken>> {
-        let token = self.get(SecretOwner::Account(account), SecretKind::PublicToken)?;
-        Ok(token.map(|t| PublicToken::new(t.expose())))
+        self.get(SecretOwner::Account(account), SecretKind::PublicToken)
     }
 
     pub fn set_public_token(&self, account: &AccountIdentity, token: &PublicToken) -> Result<()> {
@@ -210,7 +212,9 @@ impl Vault {
 
     /// A stored entry that cannot be parsed is an `internal` error and stays in place.
     pub fn tokens(&self, account: &AccountIdentity) -> Result<Option<TokenSet>> {
-        let Some(stored) = self.get(SecretOwner::Account(account), SecretKind::Tokens)? else {
+        let Some(stored) =
+            self.get::<SecretString>(SecretOwner::Account(account), SecretKind::Tokens)?
+        else {
             return Ok(None);
         };
         let parsed: StoredTokensIn = serde_json::from_str(stored.expose()).map_err(|err| {
@@ -250,8 +254,7 @@ impl Vault {
     /// A project's master token, present only when the researcher chose to keep it. `server`
     /// names the Open Humans server it was issued by (no client id).
     pub fn master_token(&self, server: &RegistrationIdentity) -> Result<Option<MasterToken>> {
-        let token = self.get(SecretOwner::Registration(server), SecretKind::MasterToken)?;
-        Ok(token.map(|t| MasterToken::new(t.expose())))
+        self.get(SecretOwner::Registration(server), SecretKind::MasterToken)
     }
 
     pub fn set_master_token(

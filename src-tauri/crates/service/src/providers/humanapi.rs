@@ -16,6 +16,9 @@ use std::sync::Arc;
 
 pub(crate) struct HumanApi;
 
+/// Who the Human API sandbox links until the person enters another email.
+const SANDBOX_EMAIL: &str = "sandbox.person@example.org";
+
 impl HumanApi {
     pub(crate) fn options(settings: &RegistrationSettings) -> Result<&HumanApiOptions> {
         match &settings.options {
@@ -85,6 +88,14 @@ impl Adapter for HumanApi {
             ],
             Err(_) => vec![settings.base_url.clone()],
         }
+    }
+
+    /// The sandbox links its test person until the person enters another email.
+    fn sandbox_options(&self) -> ProviderOptions {
+        ProviderOptions::HumanApi(HumanApiOptions {
+            email: Some(SANDBOX_EMAIL.to_owned()),
+            ..HumanApiOptions::default()
+        })
     }
 
     fn sandbox_app(&self, sandboxes: &Sandboxes) -> SandboxApp {

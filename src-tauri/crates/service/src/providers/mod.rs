@@ -119,6 +119,11 @@ pub(crate) trait Adapter: Send + Sync {
         true
     }
 
+    /// The options a new sandbox registration starts with.
+    fn sandbox_options(&self) -> ProviderOptions {
+        self.default_options()
+    }
+
     /// The transport a new sandbox registration starts with.
     fn sandbox_transport(&self) -> Transport {
         Transport::Loopback
