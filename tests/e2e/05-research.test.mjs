@@ -6,7 +6,7 @@ import { before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import {
-  startApp, e2eTest, byTestId, allByTestId, showConnections, startIpcRecording, filesUnder, leakedSecrets,
+  SANDBOX_ADMIN, startApp, e2eTest, byTestId, allByTestId, showConnections, startIpcRecording, filesUnder, leakedSecrets,
   sandboxAddresses,
 } from "./harness.mjs";
 
@@ -16,7 +16,7 @@ let masterToken;
 const current = () => browser;
 
 async function sandboxJson(pathAndQuery) {
-  const response = await fetch(new URL(pathAndQuery, sandboxUrl));
+  const response = await fetch(new URL(pathAndQuery, sandboxUrl), { headers: SANDBOX_ADMIN });
   assert.equal(response.status, 200, `${pathAndQuery}: HTTP ${response.status}`);
   return response.json();
 }

@@ -16,6 +16,8 @@ export const APP = process.env.DATALINKS_APP;
 export const ARTIFACTS = process.env.DATALINKS_E2E_ARTIFACTS;
 export const TMP = process.env.DATALINKS_E2E_TMP;
 export const KEYRING_SERVICE = "org.datalinks.app";
+/** The key the built-in sandbox's `/_sandbox/…` endpoints take (run.sh names it). */
+export const SANDBOX_ADMIN = { "X-Sandbox-Key": process.env.DATALINKS_SANDBOX_ADMIN_KEY ?? "" };
 
 /**
  * The keyring entry names of a provider's secrets: `<provider>/<fingerprint>/client_secret` per
@@ -317,7 +319,10 @@ export async function sandboxAddresses(timeout = 20_000) {
       .filter(Boolean)
       .reverse();
     for (const [, openHumans, openCollective, humanApi] of lines) {
-      const answers = await fetch(new URL("_sandbox/master-token", openHumans)).then((r) => r.ok, () => false);
+      const answers = await fetch(new URL("_sandbox/master-token", openHumans), { headers: SANDBOX_ADMIN }).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (answers) return { openHumans, openCollective, humanApi };
     }
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -33,6 +33,9 @@ outside() {
   local tmp
   tmp=$(mktemp -d /tmp/datalinks-e2e.XXXXXX)
   export DATALINKS_E2E_TMP=$tmp
+  # The built-in sandbox's admin endpoints need a key: this run names it, for 05's checks.
+  DATALINKS_SANDBOX_ADMIN_KEY=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  export DATALINKS_SANDBOX_ADMIN_KEY
   export HOME=$tmp/home XDG_DATA_HOME=$tmp/data XDG_CONFIG_HOME=$tmp/config \
     XDG_CACHE_HOME=$tmp/cache XDG_STATE_HOME=$tmp/state XDG_RUNTIME_DIR=$tmp/runtime
   mkdir -p "$HOME" "$XDG_DATA_HOME/applications" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME" "$XDG_STATE_HOME" "$XDG_RUNTIME_DIR"

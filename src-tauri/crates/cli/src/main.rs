@@ -544,6 +544,11 @@ async fn run_sandbox(args: SandboxArgs) -> Result<()> {
     println!("  client id:     {}", sandbox.client_id());
     println!("  client secret: {}", sandbox.client_secret());
     println!("  master token:  {}", sandbox.master_access_token());
+    println!(
+        "  admin key:     {} (header {} on /_sandbox/…)",
+        sandbox.admin_key(),
+        datalinks_sandbox::ADMIN_KEY_HEADER
+    );
     println!("  sign in as:    alice / sandbox");
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c()

@@ -42,6 +42,9 @@ pub struct SandboxConfig {
     /// Where to keep grants (token digests, memberships) across restarts; `None` keeps them in
     /// memory only. Codes, sessions and download keys are never saved.
     pub state_file: Option<PathBuf>,
+    /// The key `/_sandbox/…` requests must carry (`X-Sandbox-Key`); a fresh random one when
+    /// `None`.
+    pub admin_key: Option<String>,
 }
 
 impl Default for SandboxConfig {
@@ -62,6 +65,7 @@ impl Default for SandboxConfig {
             faults: Faults::default(),
             token_endpoint_failures: 0,
             state_file: None,
+            admin_key: None,
         }
     }
 }

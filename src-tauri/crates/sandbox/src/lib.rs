@@ -55,6 +55,7 @@ pub use config::SandboxConfig;
 pub use faults::Faults;
 pub use redirect_uri::BUILTIN_REDIRECT_SCHEMES;
 pub use seed::{ALL_SCOPES, SEEDED_PASSWORD, SEEDED_USERNAME};
+pub use server::ADMIN_KEY_HEADER;
 pub use state::{Membership, RemovedMember, SentMessage, Stats};
 
 use state::Sandbox;
@@ -110,7 +111,12 @@ pub struct RunningSandbox {
 pub async fn start(config: SandboxConfig, addr: SocketAddr) -> io::Result<RunningSandbox> {
     let (listener, origin) = server::bind(addr).await?;
     let sandbox = Arc::new(Sandbox::new(&config, origin.clone()));
-    let server = server::Server::serve(listener, &origin, router(sandbox.clone()))?;
+    let server = server::Server::serve(
+        listener,
+        &origin,
+        router(sandbox.clone()),
+        config.admin_key.clone(),
+    )?;
     Ok(RunningSandbox { sandbox, server })
 }
 
@@ -200,6 +206,11 @@ impl RunningSandbox {
     /// `http://127.0.0.1:<port>/` (the loopback address when bound to an unspecified one).
     pub fn base_url(&self) -> Url {
         self.server.base_url().clone()
+    }
+
+    /// The key the `/_sandbox/…` endpoints take in [`ADMIN_KEY_HEADER`].
+    pub fn admin_key(&self) -> &str {
+        self.server.admin_key()
     }
 
     pub fn authorize_url(&self) -> Url {

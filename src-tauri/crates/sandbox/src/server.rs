@@ -4,6 +4,10 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -26,16 +30,88 @@ pub(crate) async fn bind(addr: SocketAddr) -> io::Result<(TcpListener, String)> 
     ))
 }
 
+/// The header that carries the admin key to `/_sandbox/…` endpoints.
+pub const ADMIN_KEY_HEADER: &str = "x-sandbox-key";
+
+/// What every request must pass before a simulator sees it.
+#[derive(Clone)]
+struct Guard {
+    /// `host:port` values this server answers to (`127.0.0.1:<port>`, `localhost:<port>`).
+    hosts: Vec<String>,
+    admin_key: std::sync::Arc<str>,
+}
+
+/// Refuses a request whose `Host` is not this server's own address (a web page that rebinds
+/// its name to 127.0.0.1 sends its own name), and an admin request without the admin key (any
+/// local program or page could otherwise drive the sandbox).
+async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Response {
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !guard.hosts.contains(&host) {
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "This sandbox answers only at its own address.",
+        )
+            .into_response();
+    }
+    if request.uri().path().starts_with("/_sandbox/") {
+        let given = request
+            .headers()
+            .get(ADMIN_KEY_HEADER)
+            .map(|k| k.as_bytes())
+            .unwrap_or_default();
+        if !same_bytes(given, guard.admin_key.as_bytes()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                "The sandbox's admin endpoints need its admin key (the X-Sandbox-Key header).",
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Compares without stopping at the first differing byte.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
+/// A fresh admin key: 32 random letters and digits.
+pub(crate) fn new_admin_key() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric.sample_string(&mut rand::rng(), 32)
+}
+
 /// A running HTTP server. Dropping it stops accepting connections.
 pub(crate) struct Server {
     base_url: Url,
+    admin_key: std::sync::Arc<str>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<io::Result<()>>>,
 }
 
 impl Server {
-    pub(crate) fn serve(listener: TcpListener, origin: &str, app: Router) -> io::Result<Server> {
+    /// Serves `app` behind the guard: its own address only, and `admin_key` (a fresh one when
+    /// `None`) for the admin endpoints.
+    pub(crate) fn serve(
+        listener: TcpListener,
+        origin: &str,
+        app: Router,
+        admin_key: Option<String>,
+    ) -> io::Result<Server> {
         let base_url = Url::parse(&format!("{origin}/")).map_err(io::Error::other)?;
+        let port = base_url.port().unwrap_or(80);
+        let host = base_url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let admin_key: std::sync::Arc<str> = admin_key.unwrap_or_else(new_admin_key).into();
+        let guard_state = Guard {
+            hosts: vec![format!("{host}:{port}"), format!("localhost:{port}")],
+            admin_key: admin_key.clone(),
+        };
+        let app = app.layer(axum::middleware::from_fn_with_state(guard_state, guard));
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -46,6 +122,7 @@ impl Server {
         });
         Ok(Server {
             base_url,
+            admin_key,
             stop: Some(stop),
             task: Some(task),
         })
@@ -53,6 +130,11 @@ impl Server {
 
     pub(crate) fn base_url(&self) -> &Url {
         &self.base_url
+    }
+
+    /// The key `/_sandbox/…` requests must carry in [`ADMIN_KEY_HEADER`].
+    pub(crate) fn admin_key(&self) -> &str {
+        &self.admin_key
     }
 
     /// `base_url` with `path`.

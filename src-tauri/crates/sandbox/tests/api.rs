@@ -383,8 +383,24 @@ async fn admin_endpoints_for_out_of_process_tests() {
     let tokens = connect(&sandbox).await;
     let client = plain_client();
     let admin = |path: &str| sandbox.base_url().join(path).unwrap();
-    let admin_post = |path: &str| client.post(admin(path)).send();
-    let stats = json(client.get(admin("/_sandbox/stats")).send().await.unwrap()).await;
+    let key = sandbox.admin_key().to_owned();
+    let admin_post = |path: &str| {
+        client
+            .post(admin(path))
+            .header(datalinks_sandbox::ADMIN_KEY_HEADER, &key)
+            .send()
+    };
+    let without_key = client.get(admin("/_sandbox/stats")).send().await.unwrap();
+    assert_eq!(without_key.status(), StatusCode::UNAUTHORIZED);
+    let stats = json(
+        client
+            .get(admin("/_sandbox/stats"))
+            .header(datalinks_sandbox::ADMIN_KEY_HEADER, &key)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(stats["token_requests_authorization_code"], 1);
 
     let expired = json(admin_post("/_sandbox/expire-tokens").await.unwrap()).await;
@@ -414,6 +430,43 @@ async fn admin_endpoints_for_out_of_process_tests() {
         response.status(),
         StatusCode::BAD_REQUEST,
         "deauthorization deletes refresh tokens"
+    );
+}
+
+#[tokio::test]
+async fn a_page_that_rebinds_its_name_to_the_sandbox_is_refused() {
+    let sandbox = start_default().await;
+    let key = sandbox.admin_key().to_owned();
+    // DNS rebinding: the browser connects to 127.0.0.1 but names the attacker's host.
+    let rebound = plain_client()
+        .get(sandbox.base_url().join("/_sandbox/master-token").unwrap())
+        .header("host", "attacker.example")
+        .header(datalinks_sandbox::ADMIN_KEY_HEADER, &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), StatusCode::MISDIRECTED_REQUEST);
+    let authorize = plain_client()
+        .get(sandbox.authorize_url())
+        .header("host", "attacker.example:80")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        authorize.status(),
+        StatusCode::MISDIRECTED_REQUEST,
+        "every endpoint"
+    );
+    let named = plain_client()
+        .get(sandbox.base_url().join("/_sandbox/master-token").unwrap())
+        .header(datalinks_sandbox::ADMIN_KEY_HEADER, &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        named.status(),
+        StatusCode::OK,
+        "its own address and the key"
     );
 }
 

@@ -890,12 +890,20 @@ async fn admin_endpoints_for_out_of_process_tests() {
     let hapi = start(HumanApiConfig::default()).await;
     let access = connected_user(&hapi, "admin-user", &[FITBIT]).await;
     let client = Client::new();
-    let stats: Value =
-        json_answer(client.get(hapi.base_url().join("_sandbox/stats").unwrap())).await;
+    let stats: Value = json_answer(
+        client
+            .get(hapi.base_url().join("_sandbox/stats").unwrap())
+            .header(datalinks_sandbox::ADMIN_KEY_HEADER, hapi.admin_key()),
+    )
+    .await;
     assert_eq!(stats["session_token_requests"], 1);
     assert_eq!(stats["access_token_requests"], 1);
-    let expired: Value =
-        json_answer(client.post(hapi.base_url().join("_sandbox/expire-tokens").unwrap())).await;
+    let expired: Value = json_answer(
+        client
+            .post(hapi.base_url().join("_sandbox/expire-tokens").unwrap())
+            .header(datalinks_sandbox::ADMIN_KEY_HEADER, hapi.admin_key()),
+    )
+    .await;
     assert_eq!(expired["expired"], 2);
     assert_eq!(
         data_get(&hapi, "/profile", &access).await.status(),

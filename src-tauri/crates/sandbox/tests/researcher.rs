@@ -90,6 +90,7 @@ async fn master_token_authenticates_expires_and_refreshes() {
     let shown = json(
         client
             .get(admin("/_sandbox/master-token"))
+            .header(datalinks_sandbox::ADMIN_KEY_HEADER, sandbox.admin_key())
             .send()
             .await
             .unwrap(),
@@ -98,6 +99,7 @@ async fn master_token_authenticates_expires_and_refreshes() {
     assert_eq!(shown["master_access_token"], refreshed.as_str());
     client
         .post(admin("/_sandbox/expire-master-token"))
+        .header(datalinks_sandbox::ADMIN_KEY_HEADER, sandbox.admin_key())
         .send()
         .await
         .unwrap();
@@ -106,6 +108,7 @@ async fn master_token_authenticates_expires_and_refreshes() {
     let again = json(
         client
             .post(admin("/_sandbox/refresh-master-token"))
+            .header(datalinks_sandbox::ADMIN_KEY_HEADER, sandbox.admin_key())
             .send()
             .await
             .unwrap(),
@@ -328,6 +331,7 @@ async fn messages_are_sent_to_the_named_or_all_members() {
     let recorded = json(
         plain_client()
             .get(api_url(&sandbox, "/_sandbox/messages"))
+            .header(datalinks_sandbox::ADMIN_KEY_HEADER, sandbox.admin_key())
             .send()
             .await
             .unwrap(),
@@ -474,6 +478,7 @@ async fn removed_members_lose_their_tokens_and_leave_the_list() {
     let recorded = json(
         plain_client()
             .get(api_url(&sandbox, "/_sandbox/removed-members"))
+            .header(datalinks_sandbox::ADMIN_KEY_HEADER, sandbox.admin_key())
             .send()
             .await
             .unwrap(),
@@ -1044,6 +1049,7 @@ async fn fault_rates_latency_and_failed_completion() {
     // Storage errors and latency, set from outside.
     let response = plain_client()
         .post(api_url(&sandbox, "/_sandbox/faults"))
+        .header(datalinks_sandbox::ADMIN_KEY_HEADER, sandbox.admin_key())
         .json(&json!({"storage_error_rate": 1.0, "latency_ms": 150}))
         .send()
         .await

@@ -15,6 +15,10 @@ use datalinks_store::{EventScope, NewRegistration, RegistrationRecord};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+/// The variable that names the built-in sandbox's admin key (`X-Sandbox-Key`), for tests that
+/// drive its `/_sandbox/…` endpoints; without it each run makes its own.
+pub const ADMIN_KEY_VARIABLE: &str = "DATALINKS_SANDBOX_ADMIN_KEY";
+
 /// The simulators, each on its own port like the real providers' hosts.
 pub(crate) struct Sandboxes {
     pub open_humans: RunningSandbox,
@@ -100,12 +104,17 @@ impl Datalinks {
         std::fs::create_dir_all(&folder)
             .map_err(|e| Error::storage(format!("Could not create {}: {e}", folder.display())))?;
         let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        // The admin endpoints' key: fresh for each run, unless tests name one to drive them.
+        let admin_key = std::env::var(ADMIN_KEY_VARIABLE)
+            .ok()
+            .filter(|k| !k.is_empty());
         let failed =
             |e: std::io::Error| Error::internal(format!("The sandbox could not start: {e}"));
         let open_humans = datalinks_sandbox::start(
             SandboxConfig {
                 extra_redirect_schemes: vec![DEEP_LINK_SCHEME.to_owned()],
                 state_file: Some(folder.join("openhumans.json")),
+                admin_key: admin_key.clone(),
                 ..SandboxConfig::default()
             },
             any_port,
@@ -116,6 +125,7 @@ impl Datalinks {
             OpenCollectiveConfig {
                 callback_url: DEEP_LINK_REDIRECT_URI.to_owned(),
                 state_file: Some(folder.join("opencollective.json")),
+                admin_key: admin_key.clone(),
                 ..OpenCollectiveConfig::default()
             },
             any_port,
@@ -125,6 +135,7 @@ impl Datalinks {
         let human_api = datalinks_sandbox::humanapi::start(
             HumanApiConfig {
                 state_file: Some(folder.join("humanapi.json")),
+                admin_key,
                 ..HumanApiConfig::default()
             },
             any_port,

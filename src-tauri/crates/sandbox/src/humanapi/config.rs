@@ -26,6 +26,9 @@ pub struct HumanApiConfig {
     /// Where to keep the app's users (their connections) and issued tokens (by their digests)
     /// across restarts; `None` keeps them in memory only.
     pub state_file: Option<PathBuf>,
+    /// The key `/_sandbox/…` requests must carry (`X-Sandbox-Key`); a fresh random one when
+    /// `None`.
+    pub admin_key: Option<String>,
 }
 
 impl Default for HumanApiConfig {
@@ -40,6 +43,7 @@ impl Default for HumanApiConfig {
             wellness_days: 90,
             data_end_date: date!(2024 - 12 - 31),
             state_file: None,
+            admin_key: None,
         }
     }
 }

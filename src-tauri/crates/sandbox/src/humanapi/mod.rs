@@ -76,7 +76,12 @@ pub struct RunningHumanApi {
 pub async fn start(config: HumanApiConfig, addr: SocketAddr) -> io::Result<RunningHumanApi> {
     let (listener, origin) = server::bind(addr).await?;
     let hapi = Arc::new(HumanApi::new(&config, origin.clone()));
-    let server = server::Server::serve(listener, &origin, router(hapi.clone()))?;
+    let server = server::Server::serve(
+        listener,
+        &origin,
+        router(hapi.clone()),
+        config.admin_key.clone(),
+    )?;
     Ok(RunningHumanApi { hapi, server })
 }
 
@@ -125,6 +130,11 @@ impl RunningHumanApi {
     /// `http://127.0.0.1:<port>/`: also Connect's base URL (the `baseURL` option).
     pub fn base_url(&self) -> Url {
         self.server.base_url().clone()
+    }
+
+    /// The key the `/_sandbox/…` endpoints take in `X-Sandbox-Key`.
+    pub fn admin_key(&self) -> &str {
+        self.server.admin_key()
     }
 
     /// `POST` here for session, id and access tokens.

@@ -43,6 +43,9 @@ pub struct OpenCollectiveConfig {
     /// Where to keep the authorization and the user tokens (by their digests) across restarts;
     /// `None` keeps them in memory only. Codes, sessions and rate windows are never saved.
     pub state_file: Option<PathBuf>,
+    /// The key `/_sandbox/…` requests must carry (`X-Sandbox-Key`); a fresh random one when
+    /// `None`.
+    pub admin_key: Option<String>,
 }
 
 impl Default for OpenCollectiveConfig {
@@ -62,6 +65,7 @@ impl Default for OpenCollectiveConfig {
             // More than one page at the default expenses limit of 10.
             expense_count: 30,
             state_file: None,
+            admin_key: None,
         }
     }
 }

@@ -67,7 +67,12 @@ pub async fn start(
         .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
     let (listener, origin) = bind(addr).await?;
     let open_collective = Arc::new(OpenCollective::new(&config, callback_url));
-    let server = Server::serve(listener, &origin, router(open_collective.clone()))?;
+    let server = Server::serve(
+        listener,
+        &origin,
+        router(open_collective.clone()),
+        config.admin_key.clone(),
+    )?;
     Ok(RunningOpenCollective {
         open_collective,
         server,
@@ -94,6 +99,11 @@ impl RunningOpenCollective {
     /// `http://127.0.0.1:<port>/`: the frontend and the API are both served here.
     pub fn base_url(&self) -> Url {
         self.server.base_url().clone()
+    }
+
+    /// The key the `/_sandbox/…` endpoints take in `X-Sandbox-Key`.
+    pub fn admin_key(&self) -> &str {
+        self.server.admin_key()
     }
 
     /// The authorize page, without parameters.
