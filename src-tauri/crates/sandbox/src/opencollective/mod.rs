@@ -164,6 +164,17 @@ impl RunningOpenCollective {
         self.open_collective.store().expire_access_tokens();
     }
 
+    /// Every user token is past its stored expiry while its JWT is still valid: GraphQL answers
+    /// such a caller anonymously, so `me` is `null` (no 401).
+    pub fn expire_stored_access_tokens(&self) {
+        self.open_collective.store().expire_stored_access_tokens();
+    }
+
+    /// Every refresh token is past its expiry.
+    pub fn expire_refresh_tokens(&self) {
+        self.open_collective.store().expire_refresh_tokens();
+    }
+
     /// Stops accepting connections and waits (at most 5 s) for open ones to finish.
     pub async fn shutdown(self) {
         self.server.shutdown().await;

@@ -170,6 +170,24 @@ impl Store {
             .extend(grants.signed_tokens.iter().cloned());
     }
 
+    /// Every stored user token is past its own expiry while its JWT is not: GraphQL then treats
+    /// the caller as anonymous (`me` is `null`).
+    pub fn expire_stored_access_tokens(&mut self) {
+        let past = SystemTime::now() - Duration::from_secs(1);
+        for token in &mut self.grants.user_tokens {
+            token.access_token_expires_at = past;
+        }
+    }
+
+    /// Every refresh token is past its expiry: refreshing answers `invalid_grant` "refresh token
+    /// has expired".
+    pub fn expire_refresh_tokens(&mut self) {
+        let past = SystemTime::now() - Duration::from_secs(1);
+        for token in &mut self.grants.user_tokens {
+            token.refresh_token_expires_at = past;
+        }
+    }
+
     /// Counts a request against `key`'s budget; false when the budget is spent.
     pub fn within_rate_limit(&mut self, key: String, limit: u32, window: Duration) -> bool {
         let now = Instant::now();
