@@ -56,3 +56,21 @@ export function formatBytes(bytes: number): string {
   }
   return unit === 0 ? `${value} bytes` : `${value.toFixed(1)} ${BYTE_UNITS[unit]}`;
 }
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+
+/** The day of an ISO 8601 date, as the person's locale writes it. */
+export function formatIsoDate(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : dateFormat.format(date);
+}
+
+/** "$12.50", "€3.00": an amount in the currency's minor unit (cents), in the person's locale. */
+export function formatMoney(valueInCents: number, currency: string): string {
+  try {
+    return new Intl.NumberFormat(undefined, { style: "currency", currency }).format(valueInCents / 100);
+  } catch {
+    // Not an ISO 4217 code Intl knows.
+    return `${(valueInCents / 100).toFixed(2)} ${currency}`;
+  }
+}

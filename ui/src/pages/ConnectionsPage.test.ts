@@ -346,7 +346,7 @@ describe("open collective", () => {
     expect(within(card).getByTestId("disconnect-opencollective")).toBeTruthy();
   });
 
-  it("connected shows the overview and loads more transactions of that connection on demand", async () => {
+  it("connected shows the overview, loads more transactions of that connection on demand and a failed part in its place", async () => {
     const amount = { value_in_cents: 1000, currency: "USD" };
     const ref = { slug: "webpack", name: "Webpack", kind: "COLLECTIVE" };
     const transaction = (id: number) => ({
@@ -356,9 +356,9 @@ describe("open collective", () => {
     answerCommands({
       oc_overview: () => ({
         account: { id: "a1", slug: "ada", name: "Ada", email: null, image_url: null, created_at: "2020-01-01T00:00:00Z", personal_token: false },
-        memberships: { offset: 0, total_count: 1, next_offset: null, nodes: [{ id: "m1", role: "ADMIN", since: "2021-01-01T00:00:00Z", is_active: true, total_donations: amount, collective: ref }] },
-        transactions: { offset: 0, total_count: 3, next_offset: 2, nodes: [transaction(1), transaction(2)] },
-        expenses: { offset: 0, total_count: 1, next_offset: null, nodes: [{ id: "e1", description: "Hosting", status: "PAID", expense_type: "INVOICE", created_at: "2025-02-01T00:00:00Z", amount, collective: ref }] },
+        memberships: { kind: "loaded", page: { offset: 0, total_count: 1, next_offset: null, nodes: [{ id: "m1", role: "ADMIN", since: "2021-01-01T00:00:00Z", is_active: true, total_donations: amount, collective: ref }] } },
+        transactions: { kind: "loaded", page: { offset: 0, total_count: 3, next_offset: 2, nodes: [transaction(1), transaction(2)] } },
+        expenses: { kind: "failed", error: { code: "rate_limited", message: "Open Collective's rate limit was reached; trying again is possible in 60 s." } },
       }),
       oc_transactions: () => ({ offset: 2, total_count: 3, next_offset: null, nodes: [transaction(3)] }),
     });
@@ -367,7 +367,9 @@ describe("open collective", () => {
     expect(callsOf("oc_overview")).toEqual([{ connection: 9 }]);
     await waitFor(() => expect(within(panel).getAllByTestId("oc-transaction-row")).toHaveLength(2));
     expect(within(panel).getAllByTestId("oc-membership-row")[0].textContent).toMatch(/ADMIN of Webpack/);
-    expect(within(panel).getAllByTestId("oc-expense-row")).toHaveLength(1);
+    expect(within(panel).queryAllByTestId("oc-expense-row")).toHaveLength(0);
+    expect(within(panel).getByTestId("oc-failed-expenses").textContent).toMatch(/rate limit was reached/);
+    expect(within(panel).queryByTestId("oc-failed-transactions")).toBeNull();
     await fireEvent.click(within(panel).getByTestId("oc-load-more-transactions"));
     expect(callsOf("oc_transactions")).toEqual([{ connection: 9, offset: 2 }]);
     await waitFor(() => expect(within(panel).getAllByTestId("oc-transaction-row")).toHaveLength(3));

@@ -10,7 +10,8 @@ use datalinks_core::{
     SignInState, SignInTarget, Transport, APP_IDENTIFIER,
 };
 use datalinks_service::{
-    Datalinks, Host, ProviderDefaults, ProviderOptions, ProviderSettingsInput, ServiceEvent,
+    Datalinks, Host, OcPage, OcSection, ProviderDefaults, ProviderOptions, ProviderSettingsInput,
+    ServiceEvent,
 };
 use datalinks_vault::KeyringStore;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -410,13 +411,28 @@ async fn print_oc_me(service: &Arc<Datalinks>, connection: ConnectionId, json: b
         "OAuth"
     };
     println!("  connected with: {credential}");
-    println!("  memberships: {}", overview.memberships.total_count);
-    for membership in &overview.memberships.nodes {
-        println!("    {} of {}", membership.role, membership.collective.slug);
+    if let Some(memberships) = print_section("memberships", &overview.memberships) {
+        for membership in &memberships.nodes {
+            println!("    {} of {}", membership.role, membership.collective.slug);
+        }
     }
-    println!("  transactions: {}", overview.transactions.total_count);
-    println!("  expenses: {}", overview.expenses.total_count);
+    print_section("transactions", &overview.transactions);
+    print_section("expenses", &overview.expenses);
     Ok(())
+}
+
+/// A collection's count, or why it could not be loaded; the page when it was.
+fn print_section<'a, T>(name: &str, section: &'a OcSection<T>) -> Option<&'a OcPage<T>> {
+    match section {
+        OcSection::Loaded { page } => {
+            println!("  {name}: {}", page.total_count);
+            Some(page)
+        }
+        OcSection::Failed { error } => {
+            println!("  {name}: could not be loaded: {}", error.message);
+            None
+        }
+    }
 }
 
 async fn print_hapi_sources(

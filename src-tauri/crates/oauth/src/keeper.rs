@@ -366,6 +366,16 @@ impl Inner {
 /// the tokens for a later try.
 pub fn refresh_failed(provider: Provider, err: TokenEndpointError) -> Error {
     match err {
+        // OAuth has no code for it, so the provider's description is the only sign; Open
+        // Collective says "Invalid grant: refresh token has expired" (docs/providers/open-collective.md, "Tokens").
+        TokenEndpointError::InvalidGrant {
+            description: Some(description),
+        } if description.to_ascii_lowercase().contains("expired") => Error::new(
+            ErrorCode::ReconnectNeeded,
+            format!(
+                "The link to {provider} has expired: it went unused longer than {provider} keeps a link alive. Connect again; your account, settings and history are kept."
+            ),
+        ),
         TokenEndpointError::InvalidGrant { .. } => Error::new(
             ErrorCode::ReconnectNeeded,
             format!(

@@ -64,13 +64,19 @@ impl Datalinks {
         })
     }
 
-    /// Who the person is and the first page of each collection.
+    /// Who the person is and the first page of each collection, asked for together. Without
+    /// the account there is nothing to show; a collection that fails is shown as failed.
     pub async fn oc_overview(self: &Arc<Self>, connection: ConnectionId) -> Result<OcOverview> {
         let account = self.oc_me(connection).await?;
+        let (memberships, transactions, expenses) = tokio::join!(
+            self.oc_memberships(connection, 0),
+            self.oc_transactions(connection, 0),
+            self.oc_expenses_of(connection, &account.slug, 0),
+        );
         Ok(OcOverview {
-            memberships: self.oc_memberships(connection, 0).await?,
-            transactions: self.oc_transactions(connection, 0).await?,
-            expenses: self.oc_expenses_of(connection, &account.slug, 0).await?,
+            memberships: memberships.into(),
+            transactions: transactions.into(),
+            expenses: expenses.into(),
             account,
         })
     }

@@ -43,6 +43,11 @@ struct Unreachable {
 pub(crate) trait ProviderFailure: Into<Error> {
     /// The access token was refused as expired or invalid: renew it, then try once more.
     fn token_rejected(&self) -> bool;
+    /// The access token was answered as unknown rather than refused, which is also how a token
+    /// past its stored expiry looks: worth one refresh when a refresh token is in hand.
+    fn token_unrecognized(&self) -> bool {
+        false
+    }
     /// How long the provider asked us to wait before the next call (HTTP 429).
     fn retry_after(&self) -> Option<Duration> {
         None
@@ -58,6 +63,10 @@ impl ProviderFailure for datalinks_openhumans::ApiError {
 impl ProviderFailure for datalinks_opencollective::ApiError {
     fn token_rejected(&self) -> bool {
         matches!(self, Self::TokenExpired)
+    }
+    /// `me: null` (docs/providers/open-collective.md, "Using tokens").
+    fn token_unrecognized(&self) -> bool {
+        matches!(self, Self::AccessRemoved)
     }
     fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -387,8 +396,39 @@ impl Datalinks {
                     .await
                     .map_err(Failure::from_provider)
             }
+            Err(err)
+                if err.token_unrecognized() && self.can_refresh(registration, connection).await =>
+            {
+                // A refresh tells a token that only expired from one that was withdrawn or
+                // replaced; when it fails, the provider's own answer says more.
+                match self
+                    .access_token(registration, connection, Some(&token))
+                    .await
+                {
+                    Ok(token) => call(Credential::OAuth(token))
+                        .await
+                        .map_err(Failure::from_provider),
+                    Err(renewal) if renewal.code == ErrorCode::ReconnectNeeded => {
+                        Err(Failure::from_provider(err))
+                    }
+                    Err(renewal) => Err(renewal.into()),
+                }
+            }
             other => other.map_err(Failure::from_provider),
         }
+    }
+
+    /// Whether the connection holds a refresh token its registration can use.
+    async fn can_refresh(
+        &self,
+        registration: &Registration,
+        connection: &ConnectionRecord,
+    ) -> bool {
+        let has_refresh_token = matches!(
+            self.keeper(registration, connection).current().await,
+            Ok(Some(tokens)) if tokens.refresh_token.is_some()
+        );
+        has_refresh_token && connection.credential == CredentialKind::OAuth
     }
 
     /// A valid access token from the connection's keeper, renewed when about to expire or

@@ -2,7 +2,7 @@
 //! None of these types can hold a secret.
 
 use crate::ProviderOptions;
-use datalinks_core::{AccountSummary, Provider, RegistrationSummary, Transport};
+use datalinks_core::{AccountSummary, Error, Provider, RegistrationSummary, Result, Transport};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -292,14 +292,34 @@ pub struct OcPage<T> {
     pub next_offset: Option<u32>,
 }
 
-/// The account overview: who the person is and the first page of each collection.
+/// One collection of the overview: its first page, or why that part could not be loaded while
+/// the others were.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum OcSection<T> {
+    Loaded { page: OcPage<T> },
+    Failed { error: Error },
+}
+
+impl<T> From<Result<OcPage<T>>> for OcSection<T> {
+    fn from(result: Result<OcPage<T>>) -> Self {
+        match result {
+            Ok(page) => OcSection::Loaded { page },
+            Err(error) => OcSection::Failed { error },
+        }
+    }
+}
+
+/// The account overview: who the person is and the first page of each collection, each
+/// collection on its own so one failing query hides nothing else.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct OcOverview {
     pub account: OcAccount,
-    pub memberships: OcPage<OcMembership>,
-    pub transactions: OcPage<OcTransaction>,
-    pub expenses: OcPage<OcExpense>,
+    pub memberships: OcSection<OcMembership>,
+    pub transactions: OcSection<OcTransaction>,
+    pub expenses: OcSection<OcExpense>,
 }
 
 /// Who the linked person is to Human API.

@@ -13,7 +13,8 @@ use datalinks_opencollective::{oauth_client, Hosts};
 use datalinks_sandbox::opencollective::{OpenCollectiveConfig, TokenResponseShape, SEEDED_SLUG};
 use datalinks_sandbox::person::{Answer, Person};
 use datalinks_service::{
-    ProviderOptions, ProviderSettingsInput, SandboxSettingsInput, StepOutcome, OC_PAGE_SIZE,
+    OcPage, OcSection, ProviderOptions, ProviderSettingsInput, SandboxSettingsInput, StepOutcome,
+    OC_PAGE_SIZE,
 };
 use datalinks_vault::Vault;
 use std::collections::HashSet;
@@ -67,6 +68,20 @@ async fn link_from_another_device(harness: &Harness) {
         .exchange_code(&code, &oc.registered_callback_url(), &verifier)
         .await
         .unwrap();
+}
+
+fn loaded<T: std::fmt::Debug>(section: OcSection<T>) -> OcPage<T> {
+    match section {
+        OcSection::Loaded { page } => page,
+        failed => panic!("a loaded section, got {failed:?}"),
+    }
+}
+
+fn failure<T>(section: &OcSection<T>) -> Option<&datalinks_core::Error> {
+    match section {
+        OcSection::Failed { error } => Some(error),
+        OcSection::Loaded { .. } => None,
+    }
 }
 
 #[tokio::test]
@@ -214,23 +229,34 @@ async fn me_null_after_linking_elsewhere_asks_to_reconnect_and_keeps_the_account
     );
     assert!(stored_tokens(&harness).is_some(), "nothing deleted");
     assert!(harness.oc().stats().graphql_unrecognized_tokens >= 1);
+    assert_eq!(
+        harness.oc().stats().token_requests_refresh_token,
+        1,
+        "one refresh tried: the one-token policy had deleted its refresh token too"
+    );
 }
 
 #[tokio::test]
-async fn a_429_backs_off_as_long_as_asked_and_says_so() {
+async fn a_429_backs_off_as_long_as_asked_and_the_overview_shows_what_loaded() {
     let harness = connected(OpenCollectiveConfig {
         authenticated_rate_limit: 3,
         ..OpenCollectiveConfig::default()
     })
     .await;
-    // connect used one call (me); the overview needs four.
-    let err = harness
-        .service
-        .oc_overview(harness.conn(OC))
-        .await
-        .unwrap_err();
-    assert_eq!(err.code, ErrorCode::RateLimited);
-    assert!(err.message.contains("rate limit"), "{}", err.message);
+    // connect used one call (me); the overview needs four, so two of its collections fail.
+    let overview = harness.service.oc_overview(harness.conn(OC)).await.unwrap();
+    assert_eq!(overview.account.slug, SEEDED_SLUG, "the account is shown");
+    let sections = [
+        failure(&overview.memberships),
+        failure(&overview.transactions),
+        failure(&overview.expenses),
+    ];
+    let failed: Vec<_> = sections.iter().flatten().collect();
+    assert_eq!(failed.len(), 2, "{sections:?}");
+    for err in failed {
+        assert_eq!(err.code, ErrorCode::RateLimited);
+        assert!(err.message.contains("rate limit"), "{}", err.message);
+    }
     let view = harness.service.connection(harness.conn(OC)).await.unwrap();
     let ConnectionState::RateLimited { message, retry_at } = view.state else {
         panic!("rate limited, got {:?}", view.state)
@@ -240,9 +266,63 @@ async fn a_429_backs_off_as_long_as_asked_and_says_so() {
     assert!((retry_at - now_unix() - 60).abs() <= 2, "{retry_at}");
     assert_eq!(
         harness.oc().stats().graphql_rate_limited,
-        1,
+        2,
         "no quick retries"
     );
+}
+
+#[tokio::test]
+async fn a_stored_token_past_its_expiry_under_a_valid_jwt_is_refreshed_before_giving_up() {
+    let harness = connected(OpenCollectiveConfig::default()).await;
+    let before = stored_tokens(&harness).unwrap();
+    // Open Collective then answers `me: null`, as for a token that was replaced.
+    harness.oc().expire_stored_access_tokens();
+    let me = harness.service.oc_me(harness.conn(OC)).await.unwrap();
+    assert_eq!(me.slug, SEEDED_SLUG);
+    assert_eq!(harness.oc().stats().successful_refreshes, 1);
+    assert_ne!(
+        before.refresh_token,
+        stored_tokens(&harness).unwrap().refresh_token
+    );
+    let view = harness.service.connection(harness.conn(OC)).await.unwrap();
+    assert_eq!(view.state, ConnectionState::Connected);
+}
+
+#[tokio::test]
+async fn me_null_without_a_refresh_token_asks_to_reconnect_without_trying_one() {
+    let harness = Harness::open_collective(OpenCollectiveConfig {
+        token_response_shape: TokenResponseShape::WithoutRefreshToken,
+        ..OpenCollectiveConfig::default()
+    })
+    .await;
+    let secret = harness.oc().client_secret().to_owned();
+    harness.connect_oc(harness.oc_settings(Some(&secret))).await;
+    harness.oc().expire_stored_access_tokens();
+    let err = harness.service.oc_me(harness.conn(OC)).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ReconnectNeeded);
+    assert!(
+        err.message.contains("removed or replaced"),
+        "{}",
+        err.message
+    );
+    assert_eq!(harness.oc().stats().token_requests_refresh_token, 0);
+}
+
+#[tokio::test]
+async fn an_expired_refresh_token_says_the_link_expired() {
+    let harness = connected(OpenCollectiveConfig::default()).await;
+    harness.oc().expire_access_tokens();
+    harness.oc().expire_refresh_tokens();
+    let err = harness.service.oc_me(harness.conn(OC)).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ReconnectNeeded);
+    assert!(err.message.contains("has expired"), "{}", err.message);
+    assert!(!err.message.contains("withdrawn"), "{}", err.message);
+    let view = harness.service.connection(harness.conn(OC)).await.unwrap();
+    let ConnectionState::ReconnectNeeded { reason } = view.state else {
+        panic!("reconnect needed, got {:?}", view.state)
+    };
+    assert!(reason.contains("has expired"), "{reason}");
+    assert!(stored_tokens(&harness).is_some(), "nothing deleted");
 }
 
 #[tokio::test]
@@ -252,20 +332,17 @@ async fn every_collection_pages_on_demand() {
     assert_eq!(overview.account.slug, SEEDED_SLUG);
     assert_eq!(overview.account.email.as_deref(), Some("ada@example.org"));
     assert!(!overview.account.personal_token);
-    assert!(!overview.memberships.nodes.is_empty());
-    assert_eq!(overview.transactions.nodes.len(), OC_PAGE_SIZE as usize);
-    assert_eq!(overview.transactions.total_count, 250);
-    assert_eq!(overview.transactions.next_offset, Some(OC_PAGE_SIZE));
-    assert_eq!(overview.expenses.total_count, 30);
-    assert_eq!(overview.expenses.next_offset, Some(OC_PAGE_SIZE));
+    assert!(!loaded(overview.memberships).nodes.is_empty());
+    let transactions = loaded(overview.transactions);
+    assert_eq!(transactions.nodes.len(), OC_PAGE_SIZE as usize);
+    assert_eq!(transactions.total_count, 250);
+    assert_eq!(transactions.next_offset, Some(OC_PAGE_SIZE));
+    let expenses = loaded(overview.expenses);
+    assert_eq!(expenses.total_count, 30);
+    assert_eq!(expenses.next_offset, Some(OC_PAGE_SIZE));
 
-    let mut ids: Vec<String> = overview
-        .transactions
-        .nodes
-        .into_iter()
-        .map(|t| t.id)
-        .collect();
-    let mut next = overview.transactions.next_offset;
+    let mut ids: Vec<String> = transactions.nodes.into_iter().map(|t| t.id).collect();
+    let mut next = transactions.next_offset;
     while let Some(offset) = next {
         let page = harness
             .service

@@ -2,10 +2,11 @@
 import type { OcAccount } from "./OcAccount";
 import type { OcExpense } from "./OcExpense";
 import type { OcMembership } from "./OcMembership";
-import type { OcPage } from "./OcPage";
+import type { OcSection } from "./OcSection";
 import type { OcTransaction } from "./OcTransaction";
 
 /**
- * The account overview: who the person is and the first page of each collection.
+ * The account overview: who the person is and the first page of each collection, each
+ * collection on its own so one failing query hides nothing else.
  */
-export type OcOverview = { account: OcAccount, memberships: OcPage<OcMembership>, transactions: OcPage<OcTransaction>, expenses: OcPage<OcExpense>, };
+export type OcOverview = { account: OcAccount, memberships: OcSection<OcMembership>, transactions: OcSection<OcTransaction>, expenses: OcSection<OcExpense>, };
