@@ -71,5 +71,5 @@ step toolchain toolchain
 step fuzz-tools fuzz_tools
 step npm js_packages
 # No tauri-driver: on Linux it only proxies to WebKitWebDriver and sets TAURI_WEBVIEW_AUTOMATION=true.
-# tests/e2e/run.sh starts WebKitWebDriver itself with that variable (platform-notes §4).
+# tests/e2e/run.sh starts WebKitWebDriver itself with that variable (docs/platform.md, "WebDriver").
 echo "=== setup: total $((SECONDS - total)) s"

@@ -50,7 +50,8 @@ fn main() {
             let service = Datalinks::open(&data_dir, Arc::new(KeyringStore::new()), host)?;
             app.manage(service.clone());
 
-            // Registration needs xdg-utils; a failure must not stop the app (platform-notes §5).
+            // Registration needs xdg-utils; a failure must not stop the app (docs/platform.md,
+            // "Deep links on Linux").
             if let Err(err) = app.deep_link().register_all() {
                 log::warn!("could not register the datalinks:// scheme: {err}");
             }

@@ -1,5 +1,6 @@
-//! Minting tokens (§C1, seed 002) and the legacy 1.x finalize flow (§C2, seed 003). Each request
-//! carries the client secret in its JSON body, as Human API expects; nothing else sees it.
+//! Minting tokens and the legacy 1.x finalize flow (docs/providers/human-api.md, "The auth
+//! service's answers", "The legacy Connect 1.x flow"). Each request carries the client secret in
+//! its JSON body, as Human API expects; nothing else sees it.
 
 use datalinks_core::{now_unix, AccessToken, Error, PublicToken, RefreshToken, SecretString};
 use reqwest::{Response, StatusCode};

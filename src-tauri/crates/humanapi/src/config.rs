@@ -3,16 +3,17 @@
 use datalinks_core::{server_url, ClientSecret, Error, ErrorCode};
 use url::Url;
 
-/// `auth.humanapi.co`: `POST /v1/connect/token` (§C1).
+/// `auth.humanapi.co`: `POST /v1/connect/token` (docs/providers/human-api.md, "Hosts").
 pub const DEFAULT_AUTH_BASE_URL: &str = "https://auth.humanapi.co";
-/// `user.humanapi.co`: the legacy finalize and public-token endpoints (§C2).
+/// `user.humanapi.co`: the legacy finalize and public-token endpoints
+/// (docs/providers/human-api.md, "Hosts").
 pub const DEFAULT_LEGACY_BASE_URL: &str = "https://user.humanapi.co";
-/// The Data API root (§C4).
+/// The Data API root (docs/providers/human-api.md, "Hosts").
 pub const DEFAULT_DATA_API_URL: &str = "https://api.humanapi.co/v1/human";
-/// The Connect client on the CDN (§C3, seed 002).
+/// The Connect client on the CDN (docs/providers/human-api.md, "Hosts").
 pub const DEFAULT_CONNECT_SCRIPT_URL: &str =
     "https://cdn.humanapi.co/humanapi-connect-client@latest.js";
-/// The Connect 1.x script of the legacy finalize flow (§C2).
+/// The Connect 1.x script of the legacy finalize flow (docs/providers/human-api.md, "Hosts").
 pub const DEFAULT_LEGACY_CONNECT_SCRIPT_URL: &str = "https://connect.humanapi.co/connect.js";
 
 #[derive(Debug, Clone)]

@@ -1,6 +1,6 @@
-//! Connect's results (§C3, seed 002) as the isolated Connect webview forwards them: the payload
-//! `HumanConnect.on("connect" | "disconnect" | "close", …)` hands to its listener. The channel is
-//! untrusted, so anything that is not exactly that shape is refused.
+//! Connect's results (docs/providers/human-api.md, "Connect") as the isolated Connect webview
+//! forwards them: the payload `HumanConnect.on("connect" | "disconnect" | "close", …)` hands to
+//! its listener. The channel is untrusted, so anything that is not exactly that shape is refused.
 
 use std::collections::HashSet;
 use std::str::FromStr;

@@ -1,6 +1,6 @@
-//! The Data API (§C4): `Authorization: Bearer <access token>`, lists as bare JSON arrays paged
-//! with `limit`/`offset` and counted in `X-Total-Count`. Record fields beyond the common ones are
-//! not documented, so wellness records keep them as JSON.
+//! The Data API (docs/providers/human-api.md, "Data API"): `Authorization: Bearer <access token>`,
+//! lists as bare JSON arrays paged with `limit`/`offset` and counted in `X-Total-Count`. Record
+//! fields beyond the common ones are not documented, so wellness records keep them as JSON.
 
 use std::path::Path;
 

@@ -1,4 +1,4 @@
-//! Human API as Datalinks talks to it (providers.md §C, seeds 002 and 003).
+//! Human API as Datalinks talks to it (docs/providers/human-api.md).
 //!
 //! Every token is minted here, in Rust: the client secret goes only into request bodies sent to
 //! the configured auth hosts, never into an error, a log line or a webview. Connect runs in an

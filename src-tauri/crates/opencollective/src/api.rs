@@ -1,4 +1,5 @@
-//! Reads of the connected person's account through GraphQL v2 (providers.md B2–B3).
+//! Reads of the connected person's account through GraphQL v2
+//! (docs/providers/open-collective.md, "GraphQL").
 
 use std::time::Duration;
 

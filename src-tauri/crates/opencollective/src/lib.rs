@@ -1,6 +1,6 @@
-//! Open Collective as Datalinks talks to it (providers.md §B): the authorize page on the website,
-//! the token endpoint and GraphQL v2 on the API host. Both hosts are configurable so the sandbox
-//! and self-hosted instances work the same way as production.
+//! Open Collective as Datalinks talks to it (docs/providers/open-collective.md): the authorize
+//! page on the website, the token endpoint and GraphQL v2 on the API host. Both hosts are
+//! configurable so the sandbox and self-hosted instances work the same way as production.
 
 mod api;
 mod scope;
@@ -70,15 +70,16 @@ fn as_directory(mut base: Url) -> Url {
     base
 }
 
-/// The `scope` parameter of the authorize URL (providers.md B1.2), joined as the consent page
-/// expects; none when no scope is asked for.
+/// The `scope` parameter of the authorize URL (docs/providers/open-collective.md, "Scopes"),
+/// joined as the consent page expects; none when no scope is asked for.
 pub fn scope_parameter(scopes: &[Scope], separator: ScopeSeparator) -> Option<String> {
     (!scopes.is_empty()).then(|| separator.join(scopes))
 }
 
-/// The token endpoint client (providers.md B1.3). With a secret, the client authenticates in the
-/// form body as Open Collective's docs do (Basic works too, but turns `invalid_client` into a
-/// 401). Without one it can still exchange a code proven with PKCE, but it cannot refresh:
+/// The token endpoint client (docs/providers/open-collective.md, "Signing in", "Tokens"). With a
+/// secret, the client authenticates in the form body as Open Collective's docs do (Basic works
+/// too, but turns `invalid_client` into a 401). Without one it can still exchange a code proven
+/// with PKCE, but it cannot refresh:
 /// Open Collective requires the secret for that, so the person reconnects every 90 days.
 /// Open Collective has no revocation endpoint for apps.
 pub fn oauth_client(

@@ -1,8 +1,9 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-/// The scopes Open Collective's consent screen knows (providers.md B1.2); it silently drops any
-/// other requested scope, so only these are offered. Serialized with OC's own names.
+/// The scopes Open Collective's consent screen knows (docs/providers/open-collective.md,
+/// "Scopes"); it silently drops any other requested scope, so only these are offered. Serialized
+/// with OC's own names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
@@ -94,7 +95,8 @@ pub struct ScopeDescription {
 }
 
 /// How the `scope` parameter of the authorize URL joins scopes. Open Collective's API accepts
-/// both, but older consent pages split on commas only (providers.md B1.2), hence the default.
+/// both, but older consent pages split on commas only (docs/providers/open-collective.md,
+/// "Scopes"), hence the default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]

@@ -1,4 +1,4 @@
-//! Downloading an Open Humans file to disk (providers.md §A4).
+//! Downloading an Open Humans file to disk (docs/providers/open-humans.md, "File downloads").
 //!
 //! A download URL carries a key that works for an hour and redirects (302) to a storage URL
 //! that works for ten minutes, so every attempt asks for a fresh URL and nothing keeps URLs.

@@ -1,5 +1,5 @@
-//! Open Humans as Datalinks talks to it (providers.md §A). Endpoints are relative to a base URL
-//! so staging, self-hosted servers and the sandbox work the same way.
+//! Open Humans as Datalinks talks to it (docs/providers/open-humans.md). Endpoints are relative
+//! to a base URL so staging, self-hosted servers and the sandbox work the same way.
 
 pub mod download;
 pub mod upload;
@@ -23,7 +23,8 @@ fn endpoint(base: &Url, path: &str) -> Url {
     url
 }
 
-/// The authorize page (providers.md §A1.1); the OAuth client adds the request's parameters.
+/// The authorize page (docs/providers/open-humans.md, "Signing in"); the OAuth client adds the
+/// request's parameters.
 pub fn authorize_endpoint(base: &Url) -> Url {
     endpoint(base, AUTHORIZE_PATH)
 }
@@ -44,8 +45,9 @@ pub fn oauth_client(
     )
 }
 
-/// What exchange-member says about the connected person (providers.md §A3). The download URL
-/// of each file is not kept: it authorizes a download for an hour and is fetched when needed.
+/// What exchange-member says about the connected person (docs/providers/open-humans.md, "The
+/// account"). The download URL of each file is not kept: it authorizes a download for an hour
+/// and is fetched when needed.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Member {
     pub project_member_id: String,

@@ -1,5 +1,6 @@
-//! Uploading one file to Open Humans through the three-step direct upload (providers.md A9.1),
-//! with its metadata checked by Open Humans' rules first (A9.3), and deleting files (A10).
+//! Uploading one file to Open Humans through the three-step direct upload, with its metadata
+//! checked by Open Humans' rules first, and deleting files (docs/providers/open-humans.md,
+//! "Direct upload", "Metadata rules", "Deleting files").
 //!
 //! The same steps serve a member with their own OAuth2 token and a project with its master
 //! token: [`UploadApi`] is how a caller authorizes its requests (and, for a project, names the

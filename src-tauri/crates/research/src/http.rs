@@ -50,7 +50,8 @@ impl Api {
             .expect("endpoint paths are valid relative URLs")
     }
 
-    /// The members list wants the token in the query string (providers.md A6).
+    /// The members list wants the token in the query string (docs/providers/open-humans.md,
+    /// "Project members").
     pub fn members_url(&self) -> Url {
         let mut url = self.endpoint(crate::MEMBERS_PATH);
         url.query_pairs_mut()

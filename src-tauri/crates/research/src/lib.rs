@@ -1,6 +1,7 @@
-//! Open Humans for researchers (providers.md §A5–A13): a project's members with all their files,
-//! bulk download in ohapi's disk layout, metadata export, messaging, uploads to members, file
-//! deletion and member removal, all over the project's master token.
+//! Open Humans for researchers (docs/providers/open-humans.md, from "Master tokens (researchers)"
+//! on): a project's members with all their files, bulk download in ohapi's disk layout, metadata
+//! export, messaging, uploads to members, file deletion and member removal, all over the
+//! project's master token.
 //!
 //! The master token is a [`MasterToken`]: it travels only to the configured server (in the query
 //! string where Open Humans requires it, otherwise in the `Authorization` header) and never
@@ -168,8 +169,9 @@ impl Project {
     /// [`Project::members`], handing over each page's members as soon as they are complete.
     ///
     /// The first page gives the count; the other pages are then asked for by offset
-    /// (`limit`/`offset`, providers.md A6) a few at a time, in order. Members who join meanwhile
-    /// are picked up by following the last page's `next`; one who shifts pages is kept once.
+    /// (`limit`/`offset`, docs/providers/open-humans.md, "Pagination") a few at a time, in order.
+    /// Members who join meanwhile are picked up by following the last page's `next`; one who
+    /// shifts pages is kept once.
     pub async fn members_reporting(
         &self,
         on_page: impl Fn(ListingProgress, &[ProjectMember]),

@@ -1,5 +1,6 @@
-//! Messages to members and their removal (providers.md A7, A8). Member ids always go as a JSON
-//! array: form-encoded lists lose all but their last value on Open Humans.
+//! Messages to members and their removal (docs/providers/open-humans.md, "Messages", "Removing
+//! members"). Member ids always go as a JSON array: form-encoded lists lose all but their last
+//! value on Open Humans.
 
 use crate::http::Retry;
 use crate::Project;

@@ -1,7 +1,8 @@
-//! Uploads to members from a folder and a metadata CSV, as `ohproj-upload` (providers.md A9, A13),
-//! and file deletion (A10), over the steps of `datalinks_openhumans::upload`. Everything is
-//! validated before the first request: the CSV matches the folder, every file has a description
-//! and tags, dates are ISO 8601, a given md5 matches.
+//! Uploads to members from a folder and a metadata CSV, as `ohproj-upload`, and file deletion
+//! (docs/providers/open-humans.md, "Uploads", "ohapi, the reference client", "Deleting files"),
+//! over the steps of `datalinks_openhumans::upload`. Everything is validated before the first
+//! request: the CSV matches the folder, every file has a description and tags, dates are
+//! ISO 8601, a given md5 matches.
 
 use crate::http::Retry;
 use crate::metadata::parse_csv;
@@ -303,7 +304,8 @@ async fn read_plan(options: &UploadOptions) -> Result<BTreeMap<String, Vec<Prepa
     Ok(plan)
 }
 
-/// The file's size and md5, and its metadata checked by Open Humans' rules (providers.md A9.3).
+/// The file's size and md5, and its metadata checked by Open Humans' rules
+/// (docs/providers/open-humans.md, "Metadata rules").
 /// The CSV gives tags as one comma-separated cell.
 async fn read_local_file(
     folder: &Path,

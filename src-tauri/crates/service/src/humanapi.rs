@@ -35,7 +35,7 @@ pub const HAPI_PAGE_SIZE: u32 = 25;
 /// and it never happens. `.invalid` is reserved and can never resolve (RFC 2606).
 pub const CONNECT_RESULT_URL: &str = "https://datalinks.invalid/connect-result";
 
-/// Where production Connect frames its page (providers.md §C3).
+/// Where production Connect frames its page (docs/providers/human-api.md, "Connect").
 const CONNECT_PAGE_ORIGIN: &str = "https://hapi-connect.humanapi.co";
 
 /// Longest a Connect window is listened to, even when its token lives longer (id tokens).
@@ -540,8 +540,9 @@ impl Datalinks {
     }
 
     /// Connect 1.x ends with `finish(err, sessionTokenObject)` once the person connected a
-    /// source (seed 003), or with `close()`. The object is finalized with the client secret, so
-    /// a forged one gains nothing: Human API verifies its session token.
+    /// source (docs/providers/human-api.md, "The legacy Connect 1.x flow"), or with `close()`.
+    /// The object is finalized with the client secret, so a forged one gains nothing: Human API
+    /// verifies its session token.
     async fn record_legacy_event(
         self: &Arc<Self>,
         attempt: &ConnectAttempt,

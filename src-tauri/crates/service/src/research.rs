@@ -28,7 +28,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// How long a master token lives after it is made or refreshed (providers.md A4).
+/// How long a master token lives after it is made or refreshed (docs/providers/open-humans.md,
+/// "Master tokens (researchers)").
 const MASTER_TOKEN_LIFETIME_SECS: i64 = 24 * 60 * 60;
 /// When a kept token expires at the latest; the keyring holds only the token itself.
 const MASTER_TOKEN_EXPIRY_SETTING: &str = "master_token_expires_at";

@@ -1,6 +1,6 @@
 //! The connected member uploads a file of their own to the Open Humans project, and deletes
-//! files the project holds for them (providers.md A9, A10). Every request goes through
-//! `with_token`, so an expired token is refreshed between steps.
+//! files the project holds for them (docs/providers/open-humans.md, "Uploads", "Deleting files").
+//! Every request goes through `with_token`, so an expired token is refreshed between steps.
 
 use crate::progress::PROGRESS_INTERVAL;
 use crate::{Datalinks, DeleteTargetInput, UploadInput, UploadProgress, UploadedFile};

@@ -2,6 +2,7 @@
 
 /**
  * How the `scope` parameter of the authorize URL joins scopes. Open Collective's API accepts
- * both, but older consent pages split on commas only (providers.md B1.2), hence the default.
+ * both, but older consent pages split on commas only (docs/providers/open-collective.md,
+ * "Scopes"), hence the default.
  */
 export type ScopeSeparator = "comma" | "space";

@@ -1,4 +1,4 @@
-//! The client against the in-process Human API sandbox (providers.md §C).
+//! The client against the in-process Human API sandbox (docs/providers/human-api.md).
 
 mod connect_events;
 mod data_api;
