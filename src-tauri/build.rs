@@ -11,6 +11,7 @@ fn main() {
         "start_sandbox",
         "connect",
         "cancel_connect",
+        "use_loopback",
         "member_overview",
         "disconnect",
         "retry",

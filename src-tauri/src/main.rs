@@ -79,6 +79,7 @@ fn main() {
             commands::connections::list_connections,
             commands::connections::connect,
             commands::connections::cancel_connect,
+            commands::connections::use_loopback,
             commands::connections::retry,
             commands::connections::disconnect,
             commands::connections::history,

@@ -26,6 +26,15 @@ pub async fn cancel_connect(
     Ok(overview)
 }
 
+/// A waiting hint's remedy: switches the registration to the loopback redirect and signs in again.
+#[tauri::command]
+pub async fn use_loopback(
+    service: Service<'_>,
+    registration: RegistrationId,
+) -> CmdResult<ConnectionsOverview> {
+    service.use_loopback(registration).await
+}
+
 #[tauri::command]
 pub async fn retry(
     service: Service<'_>,

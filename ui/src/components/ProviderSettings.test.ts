@@ -210,15 +210,16 @@ describe("open collective settings", () => {
     loopback_port: null,
     scopes: ["email" as const, "account" as const],
     scope_separator: "comma" as const,
+    pkce: true,
   };
 
   function setUpOc(view: ProviderSettingsView) {
     answerCommands({
       get_provider_settings: () => view,
       oc_scopes: () => [
-        { scope: "email", explanation: "Access your email address." },
-        { scope: "account", explanation: "Manage your account, collectives and organizations." },
-        { scope: "expenses", explanation: "Create and manage expenses, payout methods." },
+        { scope: "email", explanation: "Access your email address.", use_in_datalinks: "Datalinks shows your email address." },
+        { scope: "account", explanation: "Manage your account, collectives and organizations.", use_in_datalinks: "Datalinks does not use it." },
+        { scope: "expenses", explanation: "Create and manage expenses, payout methods.", use_in_datalinks: "Datalinks does not use it." },
       ],
       save_provider_settings: () => view,
       save_sandbox_settings: () => view,
@@ -231,11 +232,15 @@ describe("open collective settings", () => {
     setUpOc({ provider: "opencollective", own: null, sandbox: null, registrations: [] });
     const expenses = (await screen.findByTestId("oc-scope-expenses")) as HTMLInputElement;
     expect(screen.getByTestId("oc-scopes").textContent).toMatch(/Create and manage expenses/);
+    expect(screen.getByTestId("oc-scope-use-expenses").textContent).toMatch(/does not use it/);
     expect((await input("oc-scope-email")).checked).toBe(true);
     expect(expenses.checked).toBe(false);
     expect(screen.getByTestId("oc-one-device-warning").textContent).toMatch(/another device disconnects this one/);
+    expect((await input("oc-scope-account")).checked).toBe(false);
+    expect((await input("oc-pkce")).checked).toBe(true);
     await fireEvent.click(expenses);
     await fireEvent.click(await input("oc-scope-email"));
+    await fireEvent.click(await input("oc-pkce"));
     await fireEvent.input(await input("oc-personal-token"), { target: { value: "pt-123" } });
     await fireEvent.click(screen.getByTestId("save-settings"));
     await waitFor(() => expect(callsOf("save_provider_settings")).toHaveLength(1));
@@ -243,7 +248,7 @@ describe("open collective settings", () => {
     expect(sent.input.personal_token).toBe("pt-123");
     expect(sent.input.client_id).toBe("");
     expect(sent.input.transport).toBe("deep_link");
-    expect(sent.input.options).toMatchObject({ kind: "open_collective", scopes: ["account", "expenses"], scope_separator: "comma" });
+    expect(sent.input.options).toMatchObject({ kind: "open_collective", scopes: ["expenses"], scope_separator: "comma", pkce: false });
     await waitFor(async () => expect((await input("oc-personal-token")).value).toBe(""));
   });
 

@@ -111,6 +111,8 @@ export const api = {
   /** Signs a new account in at a registration, or a connection again, in the system browser. */
   connect: (target: SignInTarget) => call<ConnectionsOverview>("connect", { target }),
   cancelConnect: (registration: RegistrationId) => call<ConnectionsOverview>("cancel_connect", { registration }),
+  /** Switches a waiting sign-in's setup to the local-address redirect and signs in again. */
+  useLoopback: (registration: RegistrationId) => call<ConnectionsOverview>("use_loopback", { registration }),
   retry: (connection: ConnectionId) => call<ConnectionsOverview>("retry", { connection }),
   disconnect: (connection: ConnectionId) => call<DisconnectReceipt>("disconnect", { connection }),
   history: (connection: ConnectionId) => call<HistoryEvent[]>("history", { connection }),

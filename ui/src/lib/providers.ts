@@ -29,8 +29,9 @@ export function defaultOptions(provider: Provider): ProviderOptions {
         kind: "open_collective",
         api_url: "https://api.opencollective.com",
         loopback_port: null,
-        scopes: ["email", "account"],
+        scopes: ["email"],
         scope_separator: "comma",
+        pkce: true,
       };
     case "humanapi":
       return {

@@ -43,7 +43,7 @@ describe("validateSettings for the sandbox", () => {
   it("needs no fixed Open Collective port on the sandbox, but one for the person's own app", () => {
     const oc: SettingsForm = {
       ...valid,
-      options: { kind: "open_collective", api_url: "https://api.opencollective.com", loopback_port: null, scopes: [], scope_separator: "comma" },
+      options: { kind: "open_collective", api_url: "https://api.opencollective.com", loopback_port: null, scopes: [], scope_separator: "comma", pkce: true },
     };
     expect(validateSettings(oc, { hasClientSecret: false }, true)).toEqual({});
     expect(validateSettings(oc, { hasClientSecret: false }).transport).toMatch(/fixed port/);

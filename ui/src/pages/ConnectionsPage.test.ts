@@ -61,7 +61,7 @@ describe("provider sections", () => {
   });
 
   it("a ready sign-in offers Connect, which asks Rust to sign a new account in there", async () => {
-    const waiting: SignInState = { kind: "waiting", authorize_url: "https://oh.example/authorize?x=1", transport: "loopback", expires_at: NOW + 600, reconnecting: null };
+    const waiting: SignInState = { kind: "waiting", authorize_url: "https://oh.example/authorize?x=1", transport: "loopback", expires_at: NOW + 600, reconnecting: null, hints: [] };
     answerCommands({ connect: () => overview({ openhumans: { sign_ins: [signInView(registration(), waiting)] } }) });
     const signIn = showSignIn({ kind: "ready" });
     expect(signIn.dataset.state).toBe("ready");
@@ -88,7 +88,7 @@ describe("provider sections", () => {
     const url = "https://www.openhumans.org/direct-sharing/projects/oauth2/authorize/?client_id=abc&state=xyz";
     answerCommands({ cancel_connect: () => overview({ openhumans: { sign_ins: [signInView()] } }) });
     vi.mocked(writeText).mockResolvedValue();
-    const signIn = showSignIn({ kind: "waiting", authorize_url: url, transport: "loopback", expires_at: NOW + 300, reconnecting: null });
+    const signIn = showSignIn({ kind: "waiting", authorize_url: url, transport: "loopback", expires_at: NOW + 300, reconnecting: null, hints: [] });
     expect(within(signIn).queryByTestId("connect-openhumans")).toBeNull();
     const waiting = within(signIn).getByTestId("waiting");
     expect(waiting.textContent).toMatch(/Waiting for you in your browser/);
@@ -104,8 +104,41 @@ describe("provider sections", () => {
     await waitFor(() => expect(screen.getByTestId("sign-in-openhumans").dataset.state).toBe("ready"));
   });
 
+  it("waiting with a hint from Rust shows it, and its remedy switches to the local address", async () => {
+    const text = "Open Humans servers usually refuse datalinks:// redirects.";
+    const hinted: SignInState = {
+      kind: "waiting",
+      authorize_url: "https://oh.example/authorize?x=1",
+      transport: "deep_link",
+      expires_at: NOW + 300,
+      reconnecting: null,
+      hints: [{ text, remedy: "use_loopback" }],
+    };
+    const again: SignInState = { ...hinted, transport: "loopback", hints: [] };
+    answerCommands({ use_loopback: () => overview({ openhumans: { sign_ins: [signInView(registration(), again)] } }) });
+    const signIn = showSignIn(hinted);
+    const hint = within(signIn).getByTestId("waiting-hint");
+    expect(hint.textContent).toMatch(/refuse datalinks:\/\/ redirects/);
+    await fireEvent.click(within(hint).getByTestId("use-loopback"));
+    expect(callsOf("use_loopback")).toEqual([{ registration: 1 }]);
+    await waitFor(() => expect(within(screen.getByTestId("sign-in-openhumans")).queryByTestId("waiting-hint")).toBeNull());
+  });
+
+  it("a hint without a remedy offers no button", () => {
+    const signIn = showSignIn({
+      kind: "waiting",
+      authorize_url: "https://oc.example/a",
+      transport: "deep_link",
+      expires_at: NOW + 300,
+      reconnecting: null,
+      hints: [{ text: "Ask only for email.", remedy: null }],
+    });
+    expect(within(signIn).getByTestId("waiting-hint").textContent).toMatch(/Ask only for email/);
+    expect(within(signIn).queryByTestId("use-loopback")).toBeNull();
+  });
+
   it("a waiting sign-in shows in its provider's section, naming that provider", () => {
-    const waiting: SignInState = { kind: "waiting", authorize_url: "https://oc.example/oauth/authorize?s=1", transport: "deep_link", expires_at: NOW + 300, reconnecting: null };
+    const waiting: SignInState = { kind: "waiting", authorize_url: "https://oc.example/oauth/authorize?s=1", transport: "deep_link", expires_at: NOW + 300, reconnecting: null, hints: [] };
     show(
       overview({
         openhumans: { sign_ins: [signInView()] },
@@ -119,13 +152,13 @@ describe("provider sections", () => {
   });
 
   it("waiting again for a connection names its account", () => {
-    const waiting: SignInState = { kind: "waiting", authorize_url: "https://x.test/a", transport: "loopback", expires_at: NOW + 300, reconnecting: 1 };
+    const waiting: SignInState = { kind: "waiting", authorize_url: "https://x.test/a", transport: "loopback", expires_at: NOW + 300, reconnecting: 1, hints: [] };
     show(overview({ openhumans: { sign_ins: [signInView(registration(), waiting)], connections: [connectionView({ kind: "reconnect_needed", reason: "Revoked." })] } }));
     expect(screen.getByTestId("sign-in-openhumans").textContent).toMatch(/Connecting alice \(12345678\) again/);
   });
 
   it("waiting: says so when the link has expired", () => {
-    const signIn = showSignIn({ kind: "waiting", authorize_url: "https://x.test/a", transport: "deep_link", expires_at: NOW - 5, reconnecting: null });
+    const signIn = showSignIn({ kind: "waiting", authorize_url: "https://x.test/a", transport: "deep_link", expires_at: NOW - 5, reconnecting: null, hints: [] });
     expect(signIn.textContent).toMatch(/This link has expired/);
   });
 

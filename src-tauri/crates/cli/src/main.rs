@@ -51,7 +51,7 @@ enum Command {
         #[command(flatten)]
         credentials: Credentials,
         /// Use the built-in sandbox instead of a real server.
-        #[arg(long, conflicts_with_all = ["base_url", "client_id", "client_secret"])]
+        #[arg(long, conflicts_with_all = ["base_url", "client_id", "client_secret", "api_url", "loopback_port"])]
         sandbox: bool,
     },
     /// A researcher's Open Humans project, over its master token.
@@ -132,7 +132,7 @@ fn provider_arg(key: &str) -> std::result::Result<Provider, String> {
 /// Project credentials for scripted use; when given they replace the stored settings. Each
 /// flag may come from the provider's environment instead: `DATALINKS_OH_BASE_URL`,
 /// `DATALINKS_OH_CLIENT_ID`, `DATALINKS_OH_CLIENT_SECRET` for Open Humans, `DATALINKS_OC_…` for
-/// Open Collective.
+/// Open Collective (also `DATALINKS_OC_API_URL` and `DATALINKS_OC_LOOPBACK_PORT`).
 #[derive(clap::Args)]
 struct Credentials {
     #[arg(long)]
@@ -142,18 +142,43 @@ struct Credentials {
     /// Prefer the environment variable: command lines are visible to other users.
     #[arg(long)]
     client_secret: Option<String>,
+    /// Open Collective: the API host (token endpoint and GraphQL), when not the default.
+    #[arg(long)]
+    api_url: Option<String>,
+    /// Open Collective: the port of the loopback callback registered with the app.
+    #[arg(long)]
+    loopback_port: Option<u16>,
 }
 
 impl Credentials {
     /// Fills what no flag gave from `lookup` of the provider's variables.
-    fn or_env(self, provider: Provider, lookup: impl Fn(&str) -> Option<String>) -> Self {
+    fn or_env(self, provider: Provider, lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let prefix = ProviderDefaults::of(provider).env_prefix;
         let env = |name: &str| lookup(&format!("{prefix}_{name}")).filter(|v| !v.is_empty());
-        Credentials {
+        let loopback_port = match (self.loopback_port, env("LOOPBACK_PORT")) {
+            (Some(port), _) => Some(port),
+            (None, Some(text)) => Some(text.parse().map_err(|_| {
+                Error::invalid_input(format!(
+                    "{prefix}_LOOPBACK_PORT is not a port number (1–65535): {text:?}"
+                ))
+            })?),
+            (None, None) => None,
+        };
+        Ok(Credentials {
             base_url: self.base_url.or_else(|| env("BASE_URL")),
             client_id: self.client_id.or_else(|| env("CLIENT_ID")),
             client_secret: self.client_secret.or_else(|| env("CLIENT_SECRET")),
-        }
+            api_url: self.api_url.or_else(|| env("API_URL")),
+            loopback_port,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.base_url.is_none()
+            && self.client_id.is_none()
+            && self.client_secret.is_none()
+            && self.api_url.is_none()
+            && self.loopback_port.is_none()
     }
 }
 
@@ -223,7 +248,7 @@ async fn run(cli: Cli) -> Result<()> {
             if sandbox {
                 service.start_sandbox().await?;
             } else {
-                let credentials = credentials.or_env(provider, |name| std::env::var(name).ok());
+                let credentials = credentials.or_env(provider, |name| std::env::var(name).ok())?;
                 apply_credentials(&service, provider, credentials).await?;
             }
             let registration = service.sign_in_registration(provider, sandbox)?;
@@ -258,10 +283,15 @@ async fn apply_credentials(
     provider: Provider,
     given: Credentials,
 ) -> Result<()> {
-    if given.base_url.is_none() && given.client_id.is_none() && given.client_secret.is_none() {
+    if given.is_empty() {
         return Ok(());
     }
     let stored = service.provider_settings(provider).await?.own;
+    let mut options = stored
+        .as_ref()
+        .map(|s| s.options.clone())
+        .unwrap_or_else(|| ProviderOptions::default_for(provider));
+    options.set_addresses(given.api_url, given.loopback_port)?;
     let input = ProviderSettingsInput {
         client_id: given
             .client_id
@@ -274,9 +304,7 @@ async fn apply_credentials(
             .unwrap_or_else(|| ProviderDefaults::of(provider).base_url.to_owned()),
         transport: Transport::Loopback,
         personal_token: None,
-        options: stored
-            .map(|s| s.options)
-            .unwrap_or_else(|| ProviderOptions::default_for(provider)),
+        options,
     };
     service
         .save_provider_settings(provider, input)
@@ -583,6 +611,8 @@ mod tests {
             base_url: None,
             client_id: client_id.map(str::to_owned),
             client_secret: None,
+            api_url: None,
+            loopback_port: None,
         }
     }
 
@@ -593,14 +623,36 @@ mod tests {
             "DATALINKS_OH_CLIENT_SECRET" => Some("oh-secret".to_owned()),
             "DATALINKS_OC_CLIENT_ID" => Some("oc-id".to_owned()),
             "DATALINKS_OC_BASE_URL" => Some(String::new()),
+            "DATALINKS_OC_API_URL" => Some("http://127.0.0.1:3060".to_owned()),
+            "DATALINKS_OC_LOOPBACK_PORT" => Some("8123".to_owned()),
             _ => None,
         };
-        let oc = given(None).or_env(Provider::OpenCollective, env);
+        let oc = given(None).or_env(Provider::OpenCollective, env).unwrap();
+        assert_eq!(oc.api_url.as_deref(), Some("http://127.0.0.1:3060"));
+        assert_eq!(oc.loopback_port, Some(8123));
         assert_eq!(oc.client_id.as_deref(), Some("oc-id"));
         assert_eq!(oc.client_secret, None, "never another provider's secret");
         assert_eq!(oc.base_url, None, "an empty variable counts as unset");
-        let oh = given(Some("flag-id")).or_env(Provider::OpenHumans, env);
+        let oh = given(Some("flag-id"))
+            .or_env(Provider::OpenHumans, env)
+            .unwrap();
         assert_eq!(oh.client_id.as_deref(), Some("flag-id"));
         assert_eq!(oh.client_secret.as_deref(), Some("oh-secret"));
+        assert_eq!(oh.loopback_port, None, "never another provider's port");
+    }
+
+    #[test]
+    fn a_loopback_port_variable_that_is_no_port_is_refused() {
+        for text in ["0x50", "65536", "-1", "80 "] {
+            let env = |name: &str| (name == "DATALINKS_OC_LOOPBACK_PORT").then(|| text.to_owned());
+            let Err(err) = given(None).or_env(Provider::OpenCollective, env) else {
+                panic!("{text:?} was taken as a port")
+            };
+            assert!(
+                err.message.contains("DATALINKS_OC_LOOPBACK_PORT"),
+                "{}",
+                err.message
+            );
+        }
     }
 }

@@ -79,6 +79,8 @@ pub enum SignInState {
         expires_at: i64,
         /// The connection this attempt connects again, if it is not for a new account.
         reconnecting: Option<ConnectionId>,
+        /// What may keep this attempt from coming back, for the waiting panel.
+        hints: Vec<WaitingHint>,
     },
     /// Human API Connect is open in its own window; its results are accepted until `expires_at`.
     ConnectWindowOpen {
@@ -86,6 +88,24 @@ pub enum SignInState {
         expires_at: i64,
         reconnecting: Option<ConnectionId>,
     },
+}
+
+/// Something that may keep an open sign-in from coming back, known from its settings, and what
+/// the app can do about it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct WaitingHint {
+    pub text: String,
+    pub remedy: Option<Remedy>,
+}
+
+/// A change the app can make for the person when a hint applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Remedy {
+    /// Cancel the attempt, switch the setup to the loopback redirect and sign in again.
+    UseLoopback,
 }
 
 /// A registration new accounts can sign in through, and where that stands.

@@ -1,11 +1,11 @@
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Stable error codes. The UI and scripts branch on these, so never rename one:
 /// add a new code instead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum ErrorCode {
@@ -62,7 +62,7 @@ impl ErrorCode {
 
 /// The one error type that crosses crate boundaries and reaches the UI as `{code, message}`.
 /// Messages are written for people and must never contain a secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, thiserror::Error)]
 #[error("{message} ({})", code.as_str())]
 #[ts(export)]
 pub struct Error {

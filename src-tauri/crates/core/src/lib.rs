@@ -11,8 +11,8 @@ mod server_url;
 
 pub use connection::{
     AccountSummary, ConnectionId, ConnectionState, ConnectionView, ConnectionsOverview,
-    CredentialKind, ProviderConnections, RegistrationId, RegistrationSummary, SignInState,
-    SignInTarget, SignInView, Transport,
+    CredentialKind, ProviderConnections, RegistrationId, RegistrationSummary, Remedy, SignInState,
+    SignInTarget, SignInView, Transport, WaitingHint,
 };
 pub use error::{Error, ErrorCode, Result};
 pub use identity::{AccountIdentity, RegistrationIdentity, SANDBOX_SERVER};

@@ -132,6 +132,8 @@ pub struct OAuthClient {
     /// Where revocation requests go. oauth2 holds its `https` spelling (see [`as_https`]).
     revoke_url: Option<Url>,
     confidential: bool,
+    /// Whether the authorize URL carries a PKCE challenge and the code exchange its verifier.
+    pkce: bool,
 }
 
 impl OAuthClient {
@@ -184,7 +186,23 @@ impl OAuthClient {
             oauth2,
             revoke_url,
             confidential,
+            pkce: true,
         }
+    }
+
+    /// The same client without PKCE, for a server whose consent page drops `code_challenge`
+    /// and then refuses the verifier. Only a confidential client can do without it: the client
+    /// secret is then all that proves the code exchange is ours.
+    pub fn without_pkce(self) -> Result<Self, Error> {
+        if !self.confidential {
+            return Err(Error::invalid_input(
+                "Without PKCE the code exchange needs the client secret.",
+            ));
+        }
+        Ok(Self {
+            pkce: false,
+            ..self
+        })
     }
 
     /// Whether a refresh can succeed: refreshing needs client authentication (RFC 6749 §6),
@@ -200,7 +218,8 @@ impl OAuthClient {
 
     /// The authorize URL (RFC 6749 §4.1.1, RFC 7636 §4.3): `authorize_url` with its own query
     /// and path kept, then `response_type=code`, `client_id`, `state`, the S256 `code_challenge`
-    /// of `challenge_from`, `code_challenge_method=S256`, `redirect_uri`, and `extra` as given.
+    /// of `challenge_from` and `code_challenge_method=S256` (unless the client goes
+    /// [without PKCE](Self::without_pkce)), `redirect_uri`, and `extra` as given.
     /// Scopes go in `extra`, joined as the provider wants them (Open Collective takes commas):
     /// oauth2's own scope list is always space-joined. `extra` must not repeat a parameter this
     /// method sets.
@@ -229,12 +248,14 @@ impl OAuthClient {
         })?;
         let client = BasicClient::new(self.oauth2.client_id().clone())
             .set_auth_uri(AuthUrl::from_url(authorize_url.clone()));
-        let challenge =
-            PkceCodeChallenge::from_code_verifier_sha256(&oauth2_verifier(challenge_from));
         let mut request = client
             .authorize_url(|| CsrfToken::new(state.to_owned()))
-            .set_pkce_challenge(challenge)
             .set_redirect_uri(Cow::Owned(redirect_uri));
+        if self.pkce {
+            request = request.set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(
+                &oauth2_verifier(challenge_from),
+            ));
+        }
         for (name, value) in extra {
             request = request.add_extra_param(*name, *value);
         }
@@ -249,13 +270,14 @@ impl OAuthClient {
     ) -> Result<TokenSet, TokenEndpointError> {
         let redirect_uri = redirect_url(redirect_uri).map_err(TokenEndpointError::Unreachable)?;
         let bridge = Bridge::new(&self.http, None);
-        let answer = self
+        let mut request = self
             .oauth2
             .exchange_code(oauth2::AuthorizationCode::new(code.expose().to_owned()))
-            .set_redirect_uri(Cow::Owned(redirect_uri))
-            .set_pkce_verifier(oauth2_verifier(verifier))
-            .request_async(&bridge)
-            .await;
+            .set_redirect_uri(Cow::Owned(redirect_uri));
+        if self.pkce {
+            request = request.set_pkce_verifier(oauth2_verifier(verifier));
+        }
+        let answer = request.request_async(&bridge).await;
         token_set(answer.map_err(|e| endpoint_error(e, bridge.status()))?)
     }
 
@@ -950,6 +972,42 @@ mod tests {
             assert_eq!(seen.field("client_id").as_deref(), Some(CLIENT_ID));
             assert_eq!(seen.field("client_secret").as_deref(), secret);
         }
+    }
+
+    #[tokio::test]
+    async fn a_client_without_pkce_sends_neither_challenge_nor_verifier_and_needs_its_secret() {
+        let server = serve(|_| json(200, r#"{"access_token":"at","token_type":"bearer"}"#)).await;
+        assert!(client_at(&server, "/token", ClientAuthentication::PkceOnly)
+            .without_pkce()
+            .is_err());
+        let client = client_at(
+            &server,
+            "/token",
+            ClientAuthentication::Body(ClientSecret::new(SECRET)),
+        )
+        .without_pkce()
+        .unwrap();
+        let verifier = PkceVerifier::generate();
+        let endpoint = Url::parse("https://example.org/oauth/authorize").unwrap();
+        let url = client
+            .authorize_url(&endpoint, "http://127.0.0.1:8765", "s", &verifier, &[])
+            .unwrap();
+        let names: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        assert_eq!(
+            names,
+            ["response_type", "client_id", "state", "redirect_uri"]
+        );
+        client
+            .exchange_code(
+                &AuthorizationCode::new("c"),
+                "http://127.0.0.1:8765",
+                &verifier,
+            )
+            .await
+            .unwrap();
+        let seen = server.seen().pop().unwrap();
+        assert_eq!(seen.field("code_verifier"), None);
+        assert_eq!(seen.field("client_secret").as_deref(), Some(SECRET));
     }
 
     #[tokio::test]

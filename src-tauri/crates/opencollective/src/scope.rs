@@ -70,6 +70,15 @@ impl Scope {
         }
     }
 
+    /// What asking for the scope changes in Datalinks, which only reads: everything the overview
+    /// shows but the email address needs no scope.
+    pub fn use_in_datalinks(self) -> &'static str {
+        match self {
+            Scope::Email => "Datalinks shows your email address with your account; without it the overview still works.",
+            _ => "Datalinks does not use it: it only reads, and reading needs no scope. Asking for it gives Datalinks' tokens more power for nothing, and a second scope can make older consent pages fail.",
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Scope> {
         Scope::ALL.into_iter().find(|scope| scope.as_str() == name)
     }
@@ -81,6 +90,7 @@ impl Scope {
             .map(|scope| ScopeDescription {
                 scope,
                 explanation: scope.explanation().to_owned(),
+                use_in_datalinks: scope.use_in_datalinks().to_owned(),
             })
             .collect()
     }
@@ -91,7 +101,10 @@ impl Scope {
 #[ts(export)]
 pub struct ScopeDescription {
     pub scope: Scope,
+    /// What it lets an app do, in Open Collective's words.
     pub explanation: String,
+    /// What it changes in Datalinks.
+    pub use_in_datalinks: String,
 }
 
 /// How the `scope` parameter of the authorize URL joins scopes. Open Collective's API accepts

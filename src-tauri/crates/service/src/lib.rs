@@ -97,8 +97,6 @@ pub struct Datalinks {
     personal_tokens: Mutex<HashMap<ConnectionId, datalinks_core::PersonalToken>>,
     /// Live, non-persisted health of each connection (unreachable, keyring trouble, last error).
     health: Mutex<HashMap<ConnectionId, Health>>,
-    /// The last sign-in problem of each registration, until its next attempt.
-    sign_in_errors: Mutex<HashMap<RegistrationId, Error>>,
     /// The built-in sandbox, started the first time a sandbox registration is used.
     sandbox: tokio::sync::Mutex<Option<Arc<sandbox::Sandboxes>>>,
     /// Cancels the running download, if one is running.
@@ -137,7 +135,6 @@ impl Datalinks {
             keepers: Mutex::default(),
             personal_tokens: Mutex::default(),
             health: Mutex::default(),
-            sign_in_errors: Mutex::default(),
             sandbox: tokio::sync::Mutex::default(),
             download_run: Mutex::default(),
             project_session: Mutex::default(),

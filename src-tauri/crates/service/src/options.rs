@@ -34,6 +34,9 @@ pub struct OpenCollectiveOptions {
     pub loopback_port: Option<u16>,
     pub scopes: Vec<Scope>,
     pub scope_separator: ScopeSeparator,
+    /// Whether sign-ins prove the code exchange with PKCE. Off only for a server whose consent
+    /// page drops the challenge; the client secret must then be stored.
+    pub pkce: bool,
 }
 
 impl Default for OpenCollectiveOptions {
@@ -43,9 +46,12 @@ impl Default for OpenCollectiveOptions {
                 .trim_end_matches('/')
                 .to_owned(),
             loopback_port: None,
-            // Enough for the account overview; the person can ask for more.
-            scopes: vec![Scope::Email, Scope::Account],
+            // All the account overview needs (everything else it reads needs no scope), and a
+            // single scope is read alike by every consent page version
+            // (docs/providers/open-collective.md, "Scopes").
+            scopes: vec![Scope::Email],
             scope_separator: ScopeSeparator::Comma,
+            pkce: true,
         }
     }
 }
@@ -99,6 +105,31 @@ impl ProviderOptions {
         }
     }
 
+    /// Sets the separate API address and the fixed loopback port, as a command line gives
+    /// them; refused for a provider that has no such setting.
+    pub fn set_addresses(
+        &mut self,
+        api_url: Option<String>,
+        loopback_port: Option<u16>,
+    ) -> Result<()> {
+        if api_url.is_none() && loopback_port.is_none() {
+            return Ok(());
+        }
+        let Self::OpenCollective(options) = self else {
+            return Err(Error::invalid_input(format!(
+                "{} has no separate API address or fixed loopback port to set.",
+                self.provider()
+            )));
+        };
+        if let Some(api_url) = api_url {
+            options.api_url = api_url;
+        }
+        if loopback_port.is_some() {
+            options.loopback_port = loopback_port;
+        }
+        Ok(())
+    }
+
     /// Reads the stored JSON object of `provider`'s options.
     pub fn from_column(provider: Provider, column: &str) -> Result<Self> {
         let unreadable = |err: serde_json::Error| {
@@ -123,6 +154,27 @@ impl ProviderOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_from_a_command_line_reach_only_a_provider_that_has_them() {
+        let mut oc = ProviderOptions::default_for(Provider::OpenCollective);
+        oc.set_addresses(Some("http://127.0.0.1:3060".into()), Some(8123))
+            .unwrap();
+        let ProviderOptions::OpenCollective(options) = &oc else {
+            unreachable!()
+        };
+        assert_eq!(options.api_url, "http://127.0.0.1:3060");
+        assert_eq!(options.loopback_port, Some(8123));
+
+        let mut oh = ProviderOptions::default_for(Provider::OpenHumans);
+        oh.set_addresses(None, None).unwrap();
+        let err = oh.set_addresses(None, Some(8123)).unwrap_err();
+        assert!(
+            err.message.contains("Open Humans has no"),
+            "{}",
+            err.message
+        );
+    }
 
     #[test]
     fn options_round_trip_through_their_column_and_old_rows_get_defaults() {

@@ -134,7 +134,10 @@ impl Datalinks {
 
         let secret = non_empty(input.client_secret).map(ClientSecret::new);
         let has_secret = secret.is_some() || matching.as_ref().is_some_and(|r| r.has_client_secret);
-        if adapter.requires_client_secret() && !has_secret {
+        if let Some(reason) = adapter
+            .client_secret_needed(&settings)
+            .filter(|_| !has_secret)
+        {
             let elsewhere = previous
                 .as_ref()
                 .filter(|p| p.has_client_secret)
@@ -142,7 +145,7 @@ impl Datalinks {
                 .transpose()?
                 .unwrap_or_default();
             return Err(Error::invalid_input(format!(
-                "Enter the client secret: {provider} apps are confidential clients and always need it.{elsewhere}"
+                "Enter the client secret: {reason}{elsewhere}"
             )));
         }
         let has_personal_tokens = match &matching {

@@ -7,13 +7,14 @@ use crate::registrations::Registration;
 use crate::{Datalinks, ServiceEvent};
 use datalinks_core::{
     AuthorizationCode, ConnectionId, ConnectionsOverview, CredentialKind, Error, ErrorCode,
-    RegistrationId, Result, SignInTarget, Transport,
+    RegistrationId, Result, SignInTarget, Transport, WaitingHint,
 };
 use datalinks_oauth::{
     parse_callback, random_state, CallbackTarget, LoopbackListener, LoopbackReply, OAuthClient,
     PendingAttempt, PkceVerifier, Redirect, ATTEMPT_LIFETIME_SECS,
 };
 use datalinks_store::{ConnectionRecord, EventScope, NewConnection};
+use datalinks_vault::TokenSet;
 use std::sync::Arc;
 
 /// The redirect URI of the deep-link transport.
@@ -42,6 +43,8 @@ pub(crate) struct SignIn {
     client: OAuthClient,
     /// The connection this attempt connects again, if it is not for a new account.
     pub(crate) reconnect: Option<ConnectionId>,
+    /// What may keep the attempt from coming back, known when it started.
+    pub(crate) hints: Vec<WaitingHint>,
 }
 
 impl Datalinks {
@@ -122,6 +125,7 @@ impl Datalinks {
         let url =
             adapter.authorize_url(&registration, &client, &redirect_uri, &state, &verifier)?;
         let scope = self.registration_scope(&registration);
+        let hints = adapter.waiting_hints(&registration, transport);
         self.attempts.insert(
             id,
             PendingAttempt {
@@ -135,6 +139,7 @@ impl Datalinks {
                     registration,
                     client,
                     reconnect: reconnect.map(|c| c.id),
+                    hints,
                 },
             },
         );
@@ -186,6 +191,39 @@ impl Datalinks {
         }
         self.announce().await;
         self.overview()
+    }
+
+    /// The answer to a waiting hint's [`Remedy::UseLoopback`](datalinks_core::Remedy): ends the
+    /// registration's open attempt, makes the loopback redirect its transport and signs in again
+    /// for the same account or connection.
+    pub async fn use_loopback(
+        self: &Arc<Self>,
+        registration: RegistrationId,
+    ) -> Result<ConnectionsOverview> {
+        let reconnect = self
+            .attempts
+            .inspect(&registration, |attempt| attempt.context.reconnect)
+            .ok_or_else(|| Error::invalid_input("No sign-in of this setup is waiting any more."))?;
+        let mut record = self.registration_record(registration)?;
+        self.stop_listener(registration);
+        self.attempts.cancel(&registration);
+        record.transport = Transport::Loopback;
+        self.store.update_registration(&record)?;
+        self.forget_cached(registration);
+        self.store.record_event(
+            EventScope {
+                provider: record.provider,
+                registration: Some(registration),
+                connection: None,
+            },
+            "settings_saved",
+            "Switched to the local-address redirect, and signing in again.",
+        )?;
+        let target = match reconnect {
+            Some(connection) => SignInTarget::Reconnect { connection },
+            None => SignInTarget::NewAccount { registration },
+        };
+        self.connect(target, None).await
     }
 
     /// Handles a `datalinks://…` URL handed over by the OS (second instance or cold start).
@@ -362,15 +400,27 @@ impl Datalinks {
         let mut tokens = sign_in
             .client
             .exchange_code(code, &attempt.redirect_uri, &attempt.verifier)
-            .await?;
+            .await
+            .map_err(|err| adapter(provider).exchange_failed(registration, err))?;
         if !sign_in.client.can_refresh() {
             // Unusable without the client secret; without it the expired token asks to reconnect.
             tokens.refresh_token = None;
         }
         log::info!("{provider}: code exchanged; identifying the account");
-        let identity = adapter(provider)
+        // Nothing is kept until the account is known, so a failure here leaves no tokens behind.
+        let identity = match adapter(provider)
             .identify(self, registration, &tokens.access_token)
-            .await?;
+            .await
+        {
+            Ok(identity) => identity,
+            Err(err) => {
+                let revoked = revoke_unkept(&sign_in.client, &tokens).await;
+                return Err(Error::new(
+                    err.code,
+                    format!("{provider} let you in, but the account could not be read, so nothing was kept{revoked}: {} Connect again.", err.message),
+                ));
+            }
+        };
         log::info!("{provider}: account identified; keeping the tokens in the keyring");
         let account = registration.account(&identity.account_id);
         let expires_at = tokens.expires_at;
@@ -420,12 +470,32 @@ impl Datalinks {
     }
 
     /// Shows `error` with the registration's sign-in until its next attempt.
+    /// Keeps the registration's last sign-in problem in the store, so it stays on its card
+    /// (and in `datalinks status`) until the next attempt, across processes.
     pub(crate) fn set_sign_in_error(&self, registration: RegistrationId, error: Option<Error>) {
-        let mut errors = self.sign_in_errors.lock().unwrap();
-        match error {
-            Some(error) => errors.insert(registration, error),
-            None => errors.remove(&registration),
-        };
+        if let Err(err) = self.store.set_sign_in_problem(registration, error.as_ref()) {
+            log::warn!("the last sign-in problem could not be kept: {err}");
+        }
+    }
+}
+
+/// Withdraws tokens that were issued but will not be kept, where the provider lets apps; says
+/// so for the person's message.
+async fn revoke_unkept(client: &OAuthClient, tokens: &TokenSet) -> &'static str {
+    if !client.can_revoke() {
+        return "";
+    }
+    // Revoking the refresh token withdraws its access token too (RFC 7009 §2.1).
+    let revoked = match &tokens.refresh_token {
+        Some(refresh) => client.revoke_refresh_token(refresh).await,
+        None => client.revoke_access_token(&tokens.access_token).await,
+    };
+    match revoked {
+        Ok(()) => " and the new tokens were revoked",
+        Err(err) => {
+            log::warn!("tokens of a sign-in that did not complete could not be revoked: {err}");
+            ""
+        }
     }
 }
 

@@ -64,7 +64,7 @@ impl ProviderFailure for datalinks_opencollective::ApiError {
     fn token_rejected(&self) -> bool {
         matches!(self, Self::TokenExpired)
     }
-    /// `me: null` (docs/providers/open-collective.md, "Using tokens").
+    /// `me: null` (docs/providers/open-collective.md, "GraphQL").
     fn token_unrecognized(&self) -> bool {
         matches!(self, Self::AccessRemoved)
     }
@@ -223,6 +223,7 @@ impl Datalinks {
             transport: a.transport,
             expires_at: a.expires_at,
             reconnecting: a.context.reconnect,
+            hints: a.context.hints.clone(),
         });
         let state = waiting
             .or_else(|| self.connect_window_state(record.id))
@@ -230,7 +231,7 @@ impl Datalinks {
         SignInView {
             registration: summary_of(record),
             state,
-            last_error: self.sign_in_errors.lock().unwrap().get(&record.id).cloned(),
+            last_error: self.store.sign_in_problem(record.id).ok().flatten(),
         }
     }
 

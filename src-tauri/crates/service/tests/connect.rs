@@ -3,7 +3,7 @@
 
 mod support;
 
-use datalinks_core::{ConnectionState, ErrorCode, Provider, SignInState, Transport};
+use datalinks_core::{ConnectionState, ErrorCode, Provider, Remedy, SignInState, Transport};
 use datalinks_sandbox::humanapi::SOURCES;
 use datalinks_sandbox::person::Answer;
 use datalinks_service::{Datalinks, StepOutcome};
@@ -95,9 +95,11 @@ async fn deep_link_connect_works_when_the_server_allows_the_scheme() {
 }
 
 #[tokio::test]
-async fn a_server_that_rejects_custom_schemes_is_reported_not_hung() {
+async fn a_server_that_rejects_custom_schemes_is_named_while_waiting_and_loopback_is_one_click_away(
+) {
     // Real Open Humans: no extra schemes, so the authorize step answers 400 and never
-    // redirects. The person sees an error page; the app keeps waiting and can cancel.
+    // redirects. The person sees an error page; the waiting panel says why and offers the
+    // loopback redirect.
     let harness = Harness::new(datalinks_sandbox::SandboxConfig::default()).await;
     let authorize_url = harness.start_unanswered_deep_link().await;
     let result = datalinks_sandbox::person::Person::alice()
@@ -107,6 +109,61 @@ async fn a_server_that_rejects_custom_schemes_is_reported_not_hung() {
         result.is_err(),
         "the sandbox refuses datalinks:// like Open Humans does"
     );
+    let registration = harness.registration(Provider::OpenHumans);
+    let overview = harness.service.overview().unwrap();
+    let sign_in = overview
+        .sign_ins()
+        .find(|s| s.registration.id == registration)
+        .unwrap();
+    let SignInState::Waiting { hints, .. } = &sign_in.state else {
+        panic!("waiting, got {:?}", sign_in.state)
+    };
+    assert_eq!(hints.len(), 1, "{hints:?}");
+    assert!(
+        hints[0].text.contains("Bad Request (400)"),
+        "{}",
+        hints[0].text
+    );
+    assert_eq!(hints[0].remedy, Some(Remedy::UseLoopback));
+
+    *harness.host.answer.lock().unwrap() = Some(Answer::Authorize);
+    harness.clear_events();
+    let overview = harness.service.use_loopback(registration).await.unwrap();
+    let sign_in = overview
+        .sign_ins()
+        .find(|s| s.registration.id == registration)
+        .unwrap();
+    let SignInState::Waiting {
+        transport, hints, ..
+    } = &sign_in.state
+    else {
+        panic!("waiting again, got {:?}", sign_in.state)
+    };
+    assert_eq!(*transport, Transport::Loopback);
+    assert!(hints.is_empty(), "{hints:?}");
+    let connection = harness.wait_for_sign_in(registration).await.unwrap();
+    let view = harness.service.connection(connection).await.unwrap();
+    assert_eq!(view.state, ConnectionState::Connected);
+    let settings = harness
+        .service
+        .provider_settings(Provider::OpenHumans)
+        .await
+        .unwrap();
+    assert_eq!(
+        settings.own.unwrap().transport,
+        Transport::Loopback,
+        "the switch is kept"
+    );
+    assert!(
+        harness.service.use_loopback(registration).await.is_err(),
+        "nothing is waiting any more"
+    );
+}
+
+#[tokio::test]
+async fn a_deep_link_sign_in_nobody_answers_can_be_cancelled() {
+    let harness = Harness::new(datalinks_sandbox::SandboxConfig::default()).await;
+    harness.start_unanswered_deep_link().await;
     let registration = harness.registration(Provider::OpenHumans);
     let overview = harness.service.cancel_connect(registration).await.unwrap();
     let sign_in = overview
@@ -386,4 +443,98 @@ async fn plain_http_is_refused_for_every_server_elsewhere_than_this_machine() {
         .await
         .unwrap_err();
     assert!(err.message.contains("https://"), "{}", err.message);
+}
+
+#[tokio::test]
+async fn a_refused_client_secret_stays_on_the_sign_in_until_the_next_attempt_even_after_a_restart()
+{
+    let harness = Harness::new(sandbox_config()).await;
+    let input = datalinks_service::ProviderSettingsInput {
+        client_id: harness.sandbox().client_id().into(),
+        client_secret: Some("not-the-secret".into()),
+        base_url: harness.sandbox().base_url().to_string(),
+        transport: Transport::Loopback,
+        personal_token: None,
+        options: datalinks_service::ProviderOptions::OpenHumans,
+    };
+    harness
+        .service
+        .save_provider_settings(Provider::OpenHumans, input)
+        .await
+        .unwrap();
+    let err = harness.connect().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NotConfigured, "{err:?}");
+    assert!(err.message.contains("invalid_client"), "{}", err.message);
+    assert!(
+        harness
+            .secrets
+            .keys()
+            .iter()
+            .all(|key| !key.ends_with("/tokens")),
+        "no tokens kept: {:?}",
+        harness.secrets.keys()
+    );
+
+    let registration = harness.registration(Provider::OpenHumans);
+    let restarted = harness.restarted();
+    let overview = restarted.overview().unwrap();
+    let sign_in = overview
+        .sign_ins()
+        .find(|s| s.registration.id == registration)
+        .unwrap();
+    assert_eq!(
+        sign_in.last_error.as_ref(),
+        Some(&err),
+        "kept across the restart"
+    );
+
+    // The next attempt clears it.
+    *harness.host.answer.lock().unwrap() = None;
+    let overview = restarted
+        .connect(
+            datalinks_core::SignInTarget::NewAccount { registration },
+            None,
+        )
+        .await
+        .unwrap();
+    let sign_in = overview
+        .sign_ins()
+        .find(|s| s.registration.id == registration)
+        .unwrap();
+    assert_eq!(sign_in.last_error, None);
+}
+
+#[tokio::test]
+async fn an_account_that_cannot_be_read_after_the_exchange_is_not_kept_and_its_new_tokens_are_revoked(
+) {
+    let harness = Harness::new(sandbox_config()).await;
+    harness.configure(Transport::Loopback).await;
+    // The code exchange works; every API call (the account lookup first) fails.
+    harness.sandbox().set_faults(datalinks_sandbox::Faults {
+        api_error_rate: 1.0,
+        ..Default::default()
+    });
+    let err = harness.connect().await.unwrap_err();
+    assert!(
+        err.message
+            .contains("nothing was kept and the new tokens were revoked"),
+        "{}",
+        err.message
+    );
+    let stats = harness.sandbox().stats();
+    assert_eq!(stats.codes_exchanged, 1);
+    assert_eq!(stats.tokens_revoked, 1, "{stats:?}");
+    assert!(
+        harness
+            .secrets
+            .keys()
+            .iter()
+            .all(|key| !key.ends_with("/tokens")),
+        "no tokens kept: {:?}",
+        harness.secrets.keys()
+    );
+    let overview = harness.service.overview().unwrap();
+    assert_eq!(overview.connections().count(), 0);
+    let sign_in = overview.sign_ins().next().unwrap();
+    assert_eq!(sign_in.last_error.as_ref(), Some(&err), "shown on the card");
 }

@@ -9,7 +9,7 @@ use datalinks_core::{
     Transport,
 };
 use datalinks_oauth::{parse_callback, random_state, CallbackTarget, PkceVerifier, Redirect};
-use datalinks_opencollective::{oauth_client, Hosts};
+use datalinks_opencollective::{oauth_client, Hosts, Scope};
 use datalinks_sandbox::opencollective::{OpenCollectiveConfig, TokenResponseShape, SEEDED_SLUG};
 use datalinks_sandbox::person::{Answer, Person};
 use datalinks_service::{
@@ -18,7 +18,7 @@ use datalinks_service::{
 };
 use datalinks_vault::Vault;
 use std::collections::HashSet;
-use support::Harness;
+use support::{first_connection, Harness};
 
 const OC: Provider = Provider::OpenCollective;
 
@@ -94,7 +94,7 @@ async fn deep_link_connect_with_scopes_pkce_and_the_current_token_shape() {
 
     let tokens = stored_tokens(&harness).expect("tokens in the keyring");
     assert!(tokens.refresh_token.is_some());
-    assert_eq!(tokens.scope.as_deref(), Some("email account"));
+    assert_eq!(tokens.scope.as_deref(), Some("email"));
     let stats = harness.oc().stats();
     assert_eq!(stats.codes_exchanged, 1);
 
@@ -114,13 +114,19 @@ async fn deep_link_connect_with_scopes_pkce_and_the_current_token_shape() {
     assert!(authorize.detail.contains("Open Collective"));
 }
 
-#[tokio::test]
-async fn the_authorize_url_sends_comma_separated_scopes_state_and_an_s256_challenge() {
-    let harness = Harness::open_collective(OpenCollectiveConfig::default()).await;
+/// Starts a sign-in through the saved Open Collective settings that nobody answers; returns
+/// the query of its authorize URL and the waiting panel's hints.
+async fn unanswered_sign_in(
+    harness: &Harness,
+    input: ProviderSettingsInput,
+) -> (
+    std::collections::HashMap<String, String>,
+    Vec<datalinks_core::WaitingHint>,
+) {
     *harness.host.answer.lock().unwrap() = None;
     harness
         .service
-        .save_provider_settings(OC, harness.oc_settings(None))
+        .save_provider_settings(OC, input)
         .await
         .unwrap();
     let registration = harness.registration(OC);
@@ -132,6 +138,7 @@ async fn the_authorize_url_sends_comma_separated_scopes_state_and_an_s256_challe
     let Some(SignInState::Waiting {
         authorize_url,
         transport,
+        hints,
         ..
     }) = overview.sign_ins().next().map(|s| s.state.clone())
     else {
@@ -139,11 +146,124 @@ async fn the_authorize_url_sends_comma_separated_scopes_state_and_an_s256_challe
     };
     assert_eq!(transport, Transport::DeepLink);
     let url = url::Url::parse(&authorize_url).unwrap();
-    let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
-    assert_eq!(query["scope"], "email,account");
+    (url.query_pairs().into_owned().collect(), hints)
+}
+
+fn with_scopes(mut input: ProviderSettingsInput, scopes: Vec<Scope>) -> ProviderSettingsInput {
+    let ProviderOptions::OpenCollective(options) = &mut input.options else {
+        unreachable!("Open Collective settings")
+    };
+    options.scopes = scopes;
+    input
+}
+
+fn without_pkce(mut input: ProviderSettingsInput) -> ProviderSettingsInput {
+    let ProviderOptions::OpenCollective(options) = &mut input.options else {
+        unreachable!("Open Collective settings")
+    };
+    options.pkce = false;
+    input
+}
+
+#[tokio::test]
+async fn the_authorize_url_asks_for_the_one_scope_the_overview_needs_with_state_and_an_s256_challenge(
+) {
+    let harness = Harness::open_collective(OpenCollectiveConfig::default()).await;
+    let (query, hints) = unanswered_sign_in(&harness, harness.oc_settings(None)).await;
+    assert_eq!(query["scope"], "email");
     assert_eq!(query["code_challenge_method"], "S256");
     assert_eq!(query["redirect_uri"], "datalinks://oauth/callback");
     assert_eq!(query["state"].len(), random_state().len());
+    assert_eq!(hints, [], "nothing to warn about");
+}
+
+#[tokio::test]
+async fn several_scopes_are_comma_separated_and_the_waiting_panel_says_one_scope_avoids_a_failing_consent_page(
+) {
+    let harness = Harness::open_collective(OpenCollectiveConfig::default()).await;
+    let input = with_scopes(
+        harness.oc_settings(None),
+        vec![Scope::Email, Scope::Account],
+    );
+    let (query, hints) = unanswered_sign_in(&harness, input).await;
+    assert_eq!(query["scope"], "email,account");
+    let [hint] = hints.as_slice() else {
+        panic!("one hint, got {hints:?}")
+    };
+    assert!(hint.text.contains("only for “email”"), "{}", hint.text);
+    assert_eq!(hint.remedy, None);
+}
+
+#[tokio::test]
+async fn a_consent_page_that_drops_pkce_points_to_the_setting_and_connecting_without_pkce_works() {
+    let harness = Harness::open_collective(OpenCollectiveConfig {
+        consent_page_forwards_pkce: false,
+        ..OpenCollectiveConfig::default()
+    })
+    .await;
+    // Without PKCE the secret is what proves the exchange, so it must be there.
+    let refused = harness
+        .service
+        .save_provider_settings(OC, without_pkce(harness.oc_settings(None)))
+        .await;
+    let Err(refused) = refused else {
+        panic!("saved without PKCE and without a secret")
+    };
+    assert_eq!(refused.code, ErrorCode::InvalidInput);
+    assert!(
+        refused.message.contains("without PKCE"),
+        "{}",
+        refused.message
+    );
+
+    let secret = harness.oc().client_secret().to_owned();
+    harness
+        .service
+        .save_provider_settings(OC, harness.oc_settings(Some(&secret)))
+        .await
+        .unwrap();
+    let err = harness.sign_in(OC).await.unwrap_err();
+    assert!(
+        err.message.contains("code verifier is invalid")
+            && err.message.contains("“Prove sign-ins with PKCE”"),
+        "{}",
+        err.message
+    );
+
+    // The stored secret is kept when the setting changes.
+    let view = harness
+        .connect_oc(without_pkce(harness.oc_settings(None)))
+        .await;
+    assert_eq!(view.account.username.as_deref(), Some(SEEDED_SLUG));
+}
+
+#[tokio::test]
+async fn an_account_that_cannot_be_identified_after_the_exchange_leaves_no_tokens_and_says_why() {
+    // The exchange succeeds; `me` is then refused (no GraphQL calls allowed).
+    let harness = Harness::open_collective(OpenCollectiveConfig {
+        authenticated_rate_limit: 0,
+        ..OpenCollectiveConfig::default()
+    })
+    .await;
+    let secret = harness.oc().client_secret().to_owned();
+    harness
+        .service
+        .save_provider_settings(OC, harness.oc_settings(Some(&secret)))
+        .await
+        .unwrap();
+    let err = harness.sign_in(OC).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::RateLimited);
+    assert!(err.message.contains("nothing was kept"), "{}", err.message);
+    assert_eq!(harness.oc().stats().codes_exchanged, 1);
+    let keys = harness.secrets.keys();
+    assert!(
+        !keys.iter().any(|key| key.ends_with("/tokens")),
+        "tokens left in the keyring: {keys:?}"
+    );
+    let overview = harness.service.overview().unwrap();
+    assert!(first_connection(&overview, OC).is_none());
+    let sign_in = overview.sign_ins().next().unwrap();
+    assert_eq!(sign_in.last_error.as_ref(), Some(&err), "shown on the card");
 }
 
 #[tokio::test]

@@ -141,6 +141,15 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE accounts;
     DROP TABLE provider_settings;
 "#,
+    // The last sign-in problem of a registration, kept until its next attempt so that it
+    // outlives the process that saw it (the CLI's `connect`, a restart of the app).
+    r#"
+    CREATE TABLE sign_in_problems (
+        registration_id INTEGER PRIMARY KEY NOT NULL REFERENCES registrations (id),
+        problem         TEXT NOT NULL,
+        at              INTEGER NOT NULL
+    );
+"#,
 ];
 
 /// The most history events kept: older ones are dropped as new ones arrive, so nothing that
@@ -401,11 +410,64 @@ impl Store {
     /// Removes a registration that has no connections left; false when there was none. A
     /// registration with connections is refused (they are bound to it).
     pub fn remove_registration(&self, id: RegistrationId) -> Result<bool> {
-        let removed = self
-            .lock()
+        let mut connection = self.lock();
+        let transaction = connection
+            .transaction()
+            .map_err(failed("remove an app registration"))?;
+        transaction
+            .execute(
+                "DELETE FROM sign_in_problems WHERE registration_id = ?1",
+                [id.0],
+            )
+            .map_err(failed("remove an app registration"))?;
+        let removed = transaction
             .execute("DELETE FROM registrations WHERE id = ?1", [id.0])
             .map_err(failed("remove an app registration"))?;
+        transaction
+            .commit()
+            .map_err(failed("remove an app registration"))?;
         Ok(removed > 0)
+    }
+
+    /// Keeps (or with `None` clears) the registration's last sign-in problem.
+    pub fn set_sign_in_problem(&self, id: RegistrationId, problem: Option<&Error>) -> Result<()> {
+        let connection = self.lock();
+        let result = match problem {
+            Some(problem) => connection.execute(
+                "INSERT INTO sign_in_problems (registration_id, problem, at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (registration_id) DO UPDATE SET problem = excluded.problem,
+                     at = excluded.at",
+                params![
+                    id.0,
+                    serde_json::to_string(problem).unwrap_or_default(),
+                    now_unix()
+                ],
+            ),
+            None => connection.execute(
+                "DELETE FROM sign_in_problems WHERE registration_id = ?1",
+                [id.0],
+            ),
+        };
+        result.map_err(failed("keep the last sign-in problem"))?;
+        Ok(())
+    }
+
+    /// The registration's last sign-in problem, if one is kept.
+    pub fn sign_in_problem(&self, id: RegistrationId) -> Result<Option<Error>> {
+        let stored: Option<String> = self
+            .lock()
+            .query_row(
+                "SELECT problem FROM sign_in_problems WHERE registration_id = ?1",
+                [id.0],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(failed("read the last sign-in problem"))?;
+        // A row this version cannot read is shown as it was written rather than dropped.
+        Ok(
+            stored
+                .map(|text| serde_json::from_str(&text).unwrap_or_else(|_| Error::internal(text))),
+        )
     }
 
     // ---- connections ----

@@ -529,3 +529,34 @@ fn history_keeps_the_newest_events_up_to_its_cap() {
     );
     assert_eq!(kept.last().unwrap().detail, "25", "the oldest went");
 }
+
+#[test]
+fn a_sign_in_problem_outlives_the_process_until_cleared_or_its_registration_goes() {
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("datalinks.sqlite3");
+    let problem = Error::new(
+        ErrorCode::NotConfigured,
+        "Open Humans refused the client secret.",
+    );
+    let reg = {
+        let store = Store::open(&path).unwrap();
+        let reg = store.insert_registration(&registration(OH)).unwrap();
+        assert_eq!(store.sign_in_problem(reg).unwrap(), None);
+        store
+            .set_sign_in_problem(reg, Some(&Error::internal("first")))
+            .unwrap();
+        store.set_sign_in_problem(reg, Some(&problem)).unwrap();
+        reg
+    };
+    let reopened = Store::open(&path).unwrap();
+    assert_eq!(
+        reopened.sign_in_problem(reg).unwrap(),
+        Some(problem.clone())
+    );
+    reopened.set_sign_in_problem(reg, None).unwrap();
+    assert_eq!(reopened.sign_in_problem(reg).unwrap(), None);
+
+    reopened.set_sign_in_problem(reg, Some(&problem)).unwrap();
+    assert!(reopened.remove_registration(reg).unwrap());
+    assert_eq!(reopened.sign_in_problem(reg).unwrap(), None);
+}

@@ -11,4 +11,9 @@ export type OpenCollectiveOptions = { api_url: string,
  * Open Collective compares the whole redirect URI with the one registered callback, so the
  * loopback transport needs a fixed port: `http://127.0.0.1:<port>/callback`.
  */
-loopback_port: number | null, scopes: Array<Scope>, scope_separator: ScopeSeparator, };
+loopback_port: number | null, scopes: Array<Scope>, scope_separator: ScopeSeparator, 
+/**
+ * Whether sign-ins prove the code exchange with PKCE. Off only for a server whose consent
+ * page drops the challenge; the client secret must then be stored.
+ */
+pkce: boolean, };

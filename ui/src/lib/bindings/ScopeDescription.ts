@@ -4,4 +4,12 @@ import type { Scope } from "./Scope";
 /**
  * One line of a scope chooser.
  */
-export type ScopeDescription = { scope: Scope, explanation: string, };
+export type ScopeDescription = { scope: Scope, 
+/**
+ * What it lets an app do, in Open Collective's words.
+ */
+explanation: string, 
+/**
+ * What it changes in Datalinks.
+ */
+use_in_datalinks: string, };

@@ -142,7 +142,10 @@ fn parse_request(oc: &OpenCollective, params: &Params) -> Result<AuthorizeReques
             ))
         }
     }
-    let code_challenge = match params.non_empty("code_challenge") {
+    let forwarded_challenge = params
+        .non_empty("code_challenge")
+        .filter(|_| oc.settings.consent_page_forwards_pkce);
+    let code_challenge = match forwarded_challenge {
         None => None,
         Some(challenge) => {
             let method = params.non_empty("code_challenge_method").unwrap_or("S256");

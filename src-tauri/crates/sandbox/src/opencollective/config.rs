@@ -34,6 +34,10 @@ pub struct OpenCollectiveConfig {
     /// The application's single `callbackUrl`, normalized as `new URL(v).toString()` does.
     pub callback_url: String,
     pub token_response_shape: TokenResponseShape,
+    /// Whether the consent page passes `code_challenge` on to the API. Older frontends
+    /// (before PKCE support) drop it, so the code is stored without a challenge and an exchange
+    /// with a verifier fails `invalid_grant` "code verifier is invalid".
+    pub consent_page_forwards_pkce: bool,
     /// Everything seeded (credentials, ids, amounts) is derived from this.
     pub seed: u64,
     /// Transactions of the seeded account.
@@ -59,6 +63,7 @@ impl Default for OpenCollectiveConfig {
             rate_limit_window: Duration::from_secs(60),
             callback_url: "datalinks://oauth/callback".into(),
             token_response_shape: TokenResponseShape::Current,
+            consent_page_forwards_pkce: true,
             seed: 1,
             // More than two pages at the default transactions limit of 100.
             transaction_count: 250,

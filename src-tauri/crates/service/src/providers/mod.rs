@@ -13,8 +13,10 @@ use crate::registrations::{Registration, RegistrationSettings};
 use crate::sandbox::Sandboxes;
 use crate::{Datalinks, ProviderOptions, ReceiptStep};
 use async_trait::async_trait;
-use datalinks_core::{AccessToken, ClientSecret, ConnectionId, Error, Provider, Result, Transport};
-use datalinks_oauth::{OAuthClient, PkceVerifier};
+use datalinks_core::{
+    AccessToken, ClientSecret, ConnectionId, Error, Provider, Result, Transport, WaitingHint,
+};
+use datalinks_oauth::{OAuthClient, PkceVerifier, TokenEndpointError};
 use datalinks_store::ConnectionRecord;
 use datalinks_vault::TokenSet;
 use std::sync::Arc;
@@ -109,9 +111,13 @@ pub(crate) trait Adapter: Send + Sync {
     /// fixed order: changing any of them (or the client id) makes another registration.
     fn servers(&self, settings: &RegistrationSettings) -> Vec<String>;
 
-    /// Whether a registration cannot work without a client secret (a confidential client).
-    fn requires_client_secret(&self) -> bool {
-        true
+    /// Why a registration with these settings cannot work without a client secret; `None`
+    /// when it can.
+    fn client_secret_needed(&self, _settings: &RegistrationSettings) -> Option<String> {
+        Some(format!(
+            "{} apps are confidential clients and always need it.",
+            self.provider()
+        ))
     }
 
     /// Whether new accounts can sign in through a registration with these settings.
@@ -175,6 +181,21 @@ pub(crate) trait Adapter: Send + Sync {
     /// developer registers it with the provider.
     fn expect_sandbox_redirect(&self, _sandboxes: &Sandboxes, _redirect_uri: &str) -> Result<()> {
         Ok(())
+    }
+
+    /// What may keep an attempt through `transport` from coming back, for the waiting panel.
+    fn waiting_hints(
+        &self,
+        _registration: &Registration,
+        _transport: Transport,
+    ) -> Vec<WaitingHint> {
+        Vec::new()
+    }
+
+    /// What a refused code exchange means for the person, with what the provider's settings
+    /// could do about it.
+    fn exchange_failed(&self, _registration: &Registration, err: TokenEndpointError) -> Error {
+        err.into()
     }
 
     /// Who a fresh access token belongs to.

@@ -10,9 +10,10 @@ use crate::settings::normalized_url;
 use crate::{Datalinks, OpenCollectiveOptions, ProviderOptions, ReceiptStep, StepOutcome};
 use async_trait::async_trait;
 use datalinks_core::{
-    AccessToken, ClientSecret, ConnectionId, CredentialKind, Error, Provider, Result, Transport,
+    AccessToken, ClientSecret, ConnectionId, CredentialKind, Error, ErrorCode, Provider, Result,
+    Transport, WaitingHint,
 };
-use datalinks_oauth::{OAuthClient, PkceVerifier};
+use datalinks_oauth::{OAuthClient, PkceVerifier, TokenEndpointError};
 use datalinks_opencollective as oc;
 use datalinks_store::ConnectionRecord;
 use datalinks_vault::TokenSet;
@@ -111,9 +112,14 @@ impl Adapter for OpenCollective {
         vec![settings.base_url.clone(), api]
     }
 
-    /// A code exchange with PKCE needs no secret; only refreshing does.
-    fn requires_client_secret(&self) -> bool {
-        false
+    /// A code exchange with PKCE needs no secret (only refreshing does); without PKCE the
+    /// secret is all that proves it.
+    fn client_secret_needed(&self, settings: &RegistrationSettings) -> Option<String> {
+        let pkce = Self::options(settings).map_or(true, |options| options.pkce);
+        (!pkce && !settings.client_id.is_empty()).then(|| {
+            "without PKCE, Open Collective takes the code only from a client that sends its secret."
+                .to_owned()
+        })
     }
 
     /// Without a client id only personal tokens connect.
@@ -146,12 +152,22 @@ impl Adapter for OpenCollective {
         registration: &Registration,
         secret: Option<ClientSecret>,
     ) -> Result<OAuthClient> {
-        Ok(oc::oauth_client(
+        let client = oc::oauth_client(
             http.clone(),
             &Self::hosts(&registration.settings)?,
             registration.settings.client_id.clone(),
             secret,
-        ))
+        );
+        if Self::options(&registration.settings)?.pkce {
+            Ok(client)
+        } else {
+            client.without_pkce().map_err(|_| {
+                Error::new(
+                    ErrorCode::NotConfigured,
+                    "This Open Collective setup connects without PKCE, which needs the client secret: enter it in Settings.",
+                )
+            })
+        }
     }
 
     fn authorize_url(
@@ -181,6 +197,38 @@ impl Adapter for OpenCollective {
                 "Open Collective compares the whole callback URL, so the local-address transport needs a fixed port: set it in Settings to the port of the callback registered with your app.",
             )),
         }
+    }
+
+    fn waiting_hints(
+        &self,
+        registration: &Registration,
+        _transport: Transport,
+    ) -> Vec<WaitingHint> {
+        let several_scopes =
+            Self::options(&registration.settings).is_ok_and(|options| options.scopes.len() > 1);
+        if !several_scopes {
+            return Vec::new();
+        }
+        vec![WaitingHint {
+            text: "If Open Collective shows an error page instead of asking for your approval, its consent page may not read several scopes at once: asking only for “email” in Settings avoids it.".into(),
+            remedy: None,
+        }]
+    }
+
+    fn exchange_failed(&self, _registration: &Registration, err: TokenEndpointError) -> Error {
+        let verifier_refused = matches!(
+            &err,
+            TokenEndpointError::InvalidGrant { description: Some(description) }
+                if description.contains("code verifier")
+        );
+        if !verifier_refused {
+            return err.into();
+        }
+        // Older consent pages do not pass the PKCE challenge on (docs/providers/open-collective.md, "Signing in").
+        Error::new(
+            ErrorCode::ProviderError,
+            format!("Open Collective refused the sign-in's PKCE proof ({err}). Its consent page may not pass PKCE on: in Settings, turn off “Prove sign-ins with PKCE”, enter the client secret, and connect again."),
+        )
     }
 
     fn expect_sandbox_redirect(&self, sandboxes: &Sandboxes, redirect_uri: &str) -> Result<()> {

@@ -8,7 +8,10 @@ use crate::sandbox::Sandboxes;
 use crate::settings::normalized_url;
 use crate::{Datalinks, ProviderOptions, ReceiptStep, StepOutcome};
 use async_trait::async_trait;
-use datalinks_core::{AccessToken, ClientSecret, ConnectionId, Error, ErrorCode, Provider, Result};
+use datalinks_core::{
+    AccessToken, ClientSecret, ConnectionId, Error, ErrorCode, Provider, Remedy, Result, Transport,
+    WaitingHint,
+};
 use datalinks_oauth::{OAuthClient, PkceVerifier};
 use datalinks_openhumans::ApiClient;
 use datalinks_store::ConnectionRecord;
@@ -111,6 +114,23 @@ impl Adapter for OpenHumans {
             &registration.settings.base_url,
         )?);
         client.authorize_url(&page, redirect_uri, state, verifier, &[])
+    }
+
+    /// Open Humans refuses custom schemes unless its operators allowed them; its page then
+    /// says "Bad Request (400)" and nothing comes back (docs/providers/open-humans.md,
+    /// "Signing in").
+    fn waiting_hints(
+        &self,
+        _registration: &Registration,
+        transport: Transport,
+    ) -> Vec<WaitingHint> {
+        match transport {
+            Transport::DeepLink => vec![WaitingHint {
+                text: "Open Humans servers usually refuse datalinks:// redirects: if the page in your browser says “Bad Request (400)”, nothing will come back here. Use the local address instead.".into(),
+                remedy: Some(Remedy::UseLoopback),
+            }],
+            Transport::Loopback => Vec::new(),
+        }
     }
 
     async fn identify(
