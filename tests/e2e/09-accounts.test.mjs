@@ -184,3 +184,45 @@ e2eTest("disconnecting one account leaves the other connected, showing its membe
   assert.deepEqual([...fingerprints].sort(), secrets.map((name) => name.split("/")[1]).sort(),
     "the remaining token sets belong to the two registrations, one each");
 });
+
+e2eTest("a server that refuses datalinks:// is named while waiting, and one click signs in on the local address", current, async () => {
+  // The own server, like Open Humans, allows no custom scheme: its page would say "Bad Request (400)".
+  await showSettings(browser);
+  await byTestId(browser, "settings-tab-own-openhumans").click();
+  const form = () => byTestId(browser, "settings-openhumans");
+  await browser.waitUntil(async () => (await form().getAttribute("data-sandbox")) === "false", { timeout: 5_000 });
+  await form().$('[data-testid="transport"]').selectByAttribute("value", "deep_link");
+  const save = form().$('[data-testid="save-settings"]');
+  await save.scrollIntoView({ block: "center" });
+  await save.click();
+  await form().$('[role="status"]').waitForExist({ timeout: 10_000, timeoutMsg: "the deep-link transport was not saved" });
+  await showConnections(browser);
+
+  setBrowserMode("allow alice");
+  const runsBefore = browserRuns().length;
+  const [alice] = await ownCards();
+  const connect = connectButton(browser, "openhumans", { sandbox: false });
+  await connect.scrollIntoView({ block: "center" });
+  await connect.click();
+  const own = browser.$('[data-testid="sign-in-openhumans"][data-sandbox="false"]');
+  const hint = own.$('[data-testid="waiting-hint"]');
+  await hint.waitForExist({ timeout: 15_000, timeoutMsg: "the waiting panel named no reason to worry" });
+  assert.match(await hint.getText(), /Bad Request \(400\)/);
+  const refused = await waitForBrowserRun(runsBefore);
+  assert.match(refused.error ?? "", /HTTP 400/, `the server refused the redirect: ${JSON.stringify(refused)}`);
+  await hint.scrollIntoView({ block: "center" });
+  await snapshot(browser, "waiting-hint-deep-link-refused", '[data-testid="sign-in-openhumans"][data-sandbox="false"]');
+
+  await hint.$('[data-testid="use-loopback"]').click();
+  const run = await waitForBrowserRun(runsBefore + 1);
+  assert.match(run.callback, /^http:\/\/127\.0\.0\.1:\d+\/callback\?code=/, JSON.stringify(run));
+  await browser.waitUntil(async () => (await own.getAttribute("data-state")) === "ready", {
+    timeout: 30_000, timeoutMsg: "the sign-in on the local address did not end",
+  });
+  const after = await ownCards();
+  assert.deepEqual(after.map((entry) => [entry.connection, entry.state]), [[alice.connection, "connected"]], "the same account, connected again");
+  await showSettings(browser);
+  await byTestId(browser, "settings-tab-own-openhumans").click();
+  assert.equal(await form().$('[data-testid="transport"]').getValue(), "loopback", "the setup now uses the local address");
+  await showConnections(browser);
+});

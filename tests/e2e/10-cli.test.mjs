@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import net from "node:net";
 import path from "node:path";
 import { APP, TMP, browserRuns, setBrowserMode, secretsFromKeyring } from "./harness.mjs";
 
@@ -89,4 +90,76 @@ test("datalinks connect fails clearly when nothing is configured", async () => {
   const result = spawnSync(CLI, ["connect", "openhumans"], { env: bare, encoding: "utf8", timeout: 20_000 });
   assert.notEqual(result.status, 0);
   assert.match(result.stderr, /not set up yet.*(Settings|sandbox)/);
+});
+
+/** A port nothing listens on now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `datalinks sandbox` and resolves with it and what it printed once it serves. */
+function startStandaloneSandbox(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(CLI, ["sandbox", ...args], { env });
+    let stdout = "";
+    const timer = setTimeout(() => reject(new Error(`datalinks sandbox did not start: ${stdout}`)), 20_000);
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+      if (stdout.includes("Press Ctrl-C to stop.")) {
+        clearTimeout(timer);
+        resolve({ child, stdout });
+      }
+    });
+    child.on("close", (code) => reject(new Error(`datalinks sandbox exited (${code}): ${stdout}`)));
+  });
+}
+
+test("datalinks sandbox serves all three providers; connect opencollective is set up from flags and variables alone", async () => {
+  const loopbackPort = await freePort();
+  const { child, stdout } = await startStandaloneSandbox(["--port", "0", "--oc-callback-url", `http://127.0.0.1:${loopbackPort}/callback`]);
+  try {
+    const field = (section, name) => {
+      const block = stdout.split(/\n(?=\S)/).find((part) => part.startsWith(section));
+      assert.ok(block, `${section} in:\n${stdout}`);
+      return block.match(new RegExp(`^  ${name}: +(\\S+)`, "m"))?.[1];
+    };
+    const sites = [...stdout.matchAll(/sandbox at (http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]);
+    assert.equal(new Set(sites).size, 3, stdout);
+    for (const site of sites) {
+      const answer = await fetch(site);
+      assert.ok(answer.status < 500, `${site} answers (${answer.status})`);
+    }
+    const ocSite = stdout.match(/Open Collective sandbox at (\S+)/)[1].replace(/\/$/, "");
+    const clientId = field("Open Collective", "client id");
+    const clientSecret = field("Open Collective", "client secret");
+
+    setBrowserMode("allow ada");
+    const dataDir = path.join(TMP, "cli-flags-data");
+    const connect = spawnSync(
+      CLI,
+      ["connect", "opencollective", "--base-url", ocSite, "--api-url", ocSite, "--client-id", clientId],
+      {
+        env: { ...env, DATALINKS_DATA_DIR: dataDir, DATALINKS_OC_CLIENT_SECRET: clientSecret, DATALINKS_OC_LOOPBACK_PORT: String(loopbackPort) },
+        encoding: "utf8",
+        timeout: 60_000,
+      },
+    );
+    assert.equal(connect.status, 0, `connect failed: ${connect.stderr}`);
+    assert.match(connect.stdout, /Open Collective: connected/);
+    assert.match(browserRuns().at(-1).callback, new RegExp(`^http://127\\.0\\.0\\.1:${loopbackPort}/callback\\?code=`));
+    const me = spawnSync(CLI, ["oc", "me", "--json"], { env: { ...env, DATALINKS_DATA_DIR: dataDir }, encoding: "utf8", timeout: 20_000 });
+    assert.equal(me.status, 0, me.stderr);
+    assert.equal(JSON.parse(me.stdout).account.slug, "ada");
+    assert.ok(!connect.stdout.includes(clientSecret) && !connect.stderr.includes(clientSecret), "the secret is never printed back");
+  } finally {
+    setBrowserMode("allow");
+    child.kill("SIGINT");
+  }
 });

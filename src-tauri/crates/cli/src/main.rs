@@ -103,8 +103,17 @@ enum OcCommand {
 /// The sandbox's world: the defaults are a small one; benchmarks ask for a large one.
 #[derive(clap::Args)]
 struct SandboxArgs {
+    /// Open Humans' port; Open Collective and Human API take the next two unless given.
     #[arg(long, default_value_t = 8765)]
     port: u16,
+    #[arg(long)]
+    oc_port: Option<u16>,
+    #[arg(long)]
+    hapi_port: Option<u16>,
+    /// The one callback URL of the Open Collective sandbox's app, as a developer registers it
+    /// (for `datalinks connect` on a fixed port: `http://127.0.0.1:<port>/callback`).
+    #[arg(long, default_value = "datalinks://oauth/callback")]
+    oc_callback_url: String,
     /// Members of the seeded project (alice is the first).
     #[arg(long)]
     members: Option<usize>,
@@ -566,39 +575,114 @@ fn print_connections(
     }
 }
 
-async fn run_sandbox(args: SandboxArgs) -> Result<()> {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-    let defaults = datalinks_sandbox::SandboxConfig::default();
-    let config = datalinks_sandbox::SandboxConfig {
-        member_count: args.members.unwrap_or(defaults.member_count),
-        files_per_member: args.files_per_member.unwrap_or(defaults.files_per_member),
-        file_size_bytes: args.file_size,
-        seeded_md5: !args.no_md5,
-        faults: datalinks_sandbox::Faults {
-            latency: std::time::Duration::from_millis(args.latency_ms),
-            ..Default::default()
-        },
-        ..defaults
-    };
-    let sandbox = datalinks_sandbox::start(config, addr)
+/// The three provider sandboxes, each on its own port like a separate host.
+struct StandaloneSandboxes {
+    open_humans: datalinks_sandbox::RunningSandbox,
+    open_collective: datalinks_sandbox::opencollective::RunningOpenCollective,
+    human_api: datalinks_sandbox::humanapi::RunningHumanApi,
+}
+
+impl StandaloneSandboxes {
+    async fn start(args: SandboxArgs) -> Result<Self> {
+        // Port 0 picks free ports for all three.
+        let next = |offset: u16| {
+            if args.port == 0 {
+                0
+            } else {
+                args.port.saturating_add(offset)
+            }
+        };
+        let at = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let failed = |name: &'static str, port: u16| {
+            move |e: std::io::Error| {
+                Error::internal(format!(
+                    "The {name} sandbox could not start on port {port}: {e}"
+                ))
+            }
+        };
+        let defaults = datalinks_sandbox::SandboxConfig::default();
+        let config = datalinks_sandbox::SandboxConfig {
+            member_count: args.members.unwrap_or(defaults.member_count),
+            files_per_member: args.files_per_member.unwrap_or(defaults.files_per_member),
+            file_size_bytes: args.file_size,
+            seeded_md5: !args.no_md5,
+            faults: datalinks_sandbox::Faults {
+                latency: std::time::Duration::from_millis(args.latency_ms),
+                ..Default::default()
+            },
+            ..defaults
+        };
+        let open_humans = datalinks_sandbox::start(config, at(args.port))
+            .await
+            .map_err(failed("Open Humans", args.port))?;
+        let oc_port = args.oc_port.unwrap_or_else(|| next(1));
+        let open_collective = datalinks_sandbox::opencollective::start(
+            datalinks_sandbox::opencollective::OpenCollectiveConfig {
+                callback_url: args.oc_callback_url,
+                ..Default::default()
+            },
+            at(oc_port),
+        )
         .await
-        .map_err(|e| Error::internal(format!("The sandbox could not start on {addr}: {e}")))?;
-    // These are the sandbox's own test credentials, not a real provider's.
-    println!("Open Humans sandbox at {}", sandbox.base_url());
-    println!("  client id:     {}", sandbox.client_id());
-    println!("  client secret: {}", sandbox.client_secret());
-    println!("  master token:  {}", sandbox.master_access_token());
-    println!(
-        "  admin key:     {} (header {} on /_sandbox/…)",
-        sandbox.admin_key(),
-        datalinks_sandbox::ADMIN_KEY_HEADER
-    );
-    println!("  sign in as:    alice / sandbox");
+        .map_err(failed("Open Collective", oc_port))?;
+        let hapi_port = args.hapi_port.unwrap_or_else(|| next(2));
+        let human_api = datalinks_sandbox::humanapi::start(Default::default(), at(hapi_port))
+            .await
+            .map_err(failed("Human API", hapi_port))?;
+        Ok(Self {
+            open_humans,
+            open_collective,
+            human_api,
+        })
+    }
+
+    /// What a developer needs to point Datalinks (or anything else) at them. These are the
+    /// sandboxes' own test credentials, not a real provider's.
+    fn describe(&self) -> String {
+        let (oh, oc, hapi) = (&self.open_humans, &self.open_collective, &self.human_api);
+        let admin = datalinks_sandbox::ADMIN_KEY_HEADER;
+        format!(
+            "Open Humans sandbox at {}\n  client id:     {}\n  client secret: {}\n  master token:  {}\n  admin key:     {} (header {admin} on /_sandbox/…)\n  sign in as:    {} / {}\n\
+             Open Collective sandbox at {} (website and API)\n  client id:     {}\n  client secret: {}\n  callback URL:  {}\n  personal token: {}\n  admin key:     {} (header {admin} on /_sandbox/…)\n  sign in as:    {} / {}\n\
+             Human API sandbox at {} (auth), data API {}\n  client id:     {}\n  client secret: {}\n  admin key:     {} (header {admin} on /_sandbox/…)",
+            oh.base_url(),
+            oh.client_id(),
+            oh.client_secret(),
+            oh.master_access_token(),
+            oh.admin_key(),
+            datalinks_sandbox::SEEDED_USERNAME,
+            datalinks_sandbox::SEEDED_PASSWORD,
+            oc.base_url(),
+            oc.client_id(),
+            oc.client_secret(),
+            oc.registered_callback_url(),
+            oc.personal_token(),
+            oc.admin_key(),
+            datalinks_sandbox::opencollective::SEEDED_SLUG,
+            datalinks_sandbox::opencollective::SEEDED_PASSWORD,
+            hapi.base_url(),
+            hapi.data_api_url(),
+            hapi.client_id(),
+            hapi.client_secret(),
+            hapi.admin_key(),
+        )
+    }
+
+    async fn shutdown(self) {
+        self.open_humans.shutdown().await;
+        self.open_collective.shutdown().await;
+        self.human_api.shutdown().await;
+    }
+}
+
+async fn run_sandbox(args: SandboxArgs) -> Result<()> {
+    let sandboxes = StandaloneSandboxes::start(args).await?;
+    println!("{}", sandboxes.describe());
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| Error::internal(e.to_string()))?;
-    sandbox.shutdown().await;
+    sandboxes.shutdown().await;
     Ok(())
 }
 
