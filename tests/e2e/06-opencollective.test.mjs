@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import {
   startApp, e2eTest, byTestId, allByTestId, showConnections, setBrowserMode, browserRuns,
   waitForBrowserRun, keyringName, keyringSecret, startIpcRecording, leakedSecrets, waitForCardState,
-  disconnectFromUi, cards,
+  disconnectFromUi, cards, showSettings, snapshot,
 } from "./harness.mjs";
 
 const OC_TOKENS = keyringName("opencollective", "tokens");
@@ -90,4 +90,29 @@ e2eTest("disconnect: a receipt that points to Open Collective's site for revocat
   const run = await waitForBrowserRun(runsBefore, 15_000);
   assert.equal(run.url, link);
   assert.ok(await section().isExisting(), "the window did not navigate");
+});
+
+e2eTest("Settings ask for one scope, say what each other would change, and offer signing in without PKCE", current, async () => {
+  await showSettings(browser);
+  // The tabs show only when the sandbox is set up beside the person's own app.
+  const ownTab = byTestId(browser, "settings-tab-own-opencollective");
+  if (await ownTab.isExisting()) await ownTab.click();
+  const form = byTestId(browser, "settings-opencollective");
+  await browser.waitUntil(async () => (await form.getAttribute("data-sandbox")) === "false", {
+    timeout: 5_000, timeoutMsg: "the own Open Collective form did not open",
+  });
+  const scopes = form.$('[data-testid="oc-scopes"]');
+  await browser.waitUntil(async () => (await form.$$('[data-testid^="oc-scope-use-"]')).length === 11, {
+    timeout: 10_000, timeoutMsg: "the scope list did not load from Rust",
+  });
+  const chosen = [];
+  for (const box of await scopes.$$('input[type="checkbox"]')) {
+    if (await box.isSelected()) chosen.push(await box.getAttribute("data-testid"));
+  }
+  assert.deepEqual(chosen, ["oc-scope-email"], "only email by default");
+  assert.match(await form.$('[data-testid="oc-scope-use-account"]').getText(), /Not used by Datalinks/);
+  assert.equal(await form.$('[data-testid="oc-pkce"]').isSelected(), true);
+  await scopes.scrollIntoView({ block: "start" });
+  await snapshot(browser, "oc-settings-scopes-pkce");
+  await showConnections(browser);
 });

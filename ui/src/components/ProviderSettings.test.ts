@@ -218,8 +218,8 @@ describe("open collective settings", () => {
       get_provider_settings: () => view,
       oc_scopes: () => [
         { scope: "email", explanation: "Access your email address.", use_in_datalinks: "Datalinks shows your email address." },
-        { scope: "account", explanation: "Manage your account, collectives and organizations.", use_in_datalinks: "Datalinks does not use it." },
-        { scope: "expenses", explanation: "Create and manage expenses, payout methods.", use_in_datalinks: "Datalinks does not use it." },
+        { scope: "account", explanation: "Manage your account, collectives and organizations.", use_in_datalinks: "Not used by Datalinks." },
+        { scope: "expenses", explanation: "Create and manage expenses, payout methods.", use_in_datalinks: "Not used by Datalinks." },
       ],
       save_provider_settings: () => view,
       save_sandbox_settings: () => view,
@@ -232,7 +232,7 @@ describe("open collective settings", () => {
     setUpOc({ provider: "opencollective", own: null, sandbox: null, registrations: [] });
     const expenses = (await screen.findByTestId("oc-scope-expenses")) as HTMLInputElement;
     expect(screen.getByTestId("oc-scopes").textContent).toMatch(/Create and manage expenses/);
-    expect(screen.getByTestId("oc-scope-use-expenses").textContent).toMatch(/does not use it/);
+    expect(screen.getByTestId("oc-scope-use-expenses").textContent).toMatch(/Not used by Datalinks/);
     expect((await input("oc-scope-email")).checked).toBe(true);
     expect(expenses.checked).toBe(false);
     expect(screen.getByTestId("oc-one-device-warning").textContent).toMatch(/another device disconnects this one/);

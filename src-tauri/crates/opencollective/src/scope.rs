@@ -75,7 +75,7 @@ impl Scope {
     pub fn use_in_datalinks(self) -> &'static str {
         match self {
             Scope::Email => "Datalinks shows your email address with your account; without it the overview still works.",
-            _ => "Datalinks does not use it: it only reads, and reading needs no scope. Asking for it gives Datalinks' tokens more power for nothing, and a second scope can make older consent pages fail.",
+            _ => "Not used by Datalinks.",
         }
     }
 
