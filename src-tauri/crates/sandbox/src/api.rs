@@ -46,8 +46,53 @@ pub enum Verb {
     Post,
 }
 
-/// A DRF `AuthenticationFailed` or `NotAuthenticated` detail.
-struct Unauthenticated(&'static str);
+impl Verb {
+    /// The methods DRF names in the `Allow` header of every answer of such a view.
+    fn allow(self) -> &'static str {
+        match self {
+            Verb::Get => "GET, HEAD, OPTIONS",
+            Verb::Post => "POST, OPTIONS",
+        }
+    }
+}
+
+fn with_allow(mut response: Response, verb: Verb) -> Response {
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(verb.allow()));
+    response
+}
+
+/// DRF's `Allow` on every answer of a GET view, refusals included (a route layer).
+pub async fn allow_get(response: Response) -> Response {
+    with_allow(response, Verb::Get)
+}
+
+/// DRF's `Allow` on every answer of a POST view (a route layer).
+pub async fn allow_post(response: Response) -> Response {
+    with_allow(response, Verb::Post)
+}
+
+/// A DRF `AuthenticationFailed` or `NotAuthenticated` detail, and whether DOT looked the bearer
+/// token up and refused it (its challenge then says `invalid_token`).
+struct Unauthenticated(&'static str, Challenge);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Challenge {
+    Realm,
+    InvalidToken,
+}
+
+impl Challenge {
+    /// DOT's `authenticate_header`: the realm, plus oauthlib's error when a token was refused
+    /// (docs/sandbox.md, "Open Humans API answers").
+    fn header(self) -> &'static str {
+        match self {
+            Challenge::Realm => "Bearer realm=\"api\"",
+            Challenge::InvalidToken => "Bearer realm=\"api\",error=\"invalid_token\",error_description=\"The access token is invalid.\"",
+        }
+    }
+}
 
 /// DRF's authentication as Open Humans configures it: `CustomOAuth2Authentication` (expired OAuth2
 /// tokens fail early), DOT's `OAuth2Authentication`, then `MasterTokenAuthentication`.
@@ -71,7 +116,7 @@ fn authenticate(
     if authentication == Authentication::MemberOrProject {
         if let Some(token) = words.get(1) {
             if let AccessTokenStatus::Expired = store.access_token_status(token) {
-                return Err(Unauthenticated("Expired token."));
+                return Err(Unauthenticated("Expired token.", Challenge::Realm));
             }
         }
         if let [scheme, token] = words.as_slice() {
@@ -85,28 +130,33 @@ fn authenticate(
     match words.as_slice() {
         [] => Err(Unauthenticated(
             "Authentication credentials were not provided.",
+            Challenge::Realm,
         )),
         [scheme, ..] if !scheme.eq_ignore_ascii_case("bearer") => Err(Unauthenticated(
             "Authentication credentials were not provided.",
+            Challenge::Realm,
         )),
         [_] => Err(Unauthenticated(
             "Invalid token header. No credentials provided.",
+            Challenge::Realm,
         )),
         [_, token] if *token == store.master_token.token => {
             if SystemTime::now() >= store.master_token.expires_at {
-                Err(Unauthenticated("Expired token."))
+                Err(Unauthenticated("Expired token.", Challenge::Realm))
             } else {
                 Ok(Caller::Project)
             }
         }
-        [_, _] => Err(Unauthenticated("Invalid token.")),
+        [_, _] => Err(Unauthenticated("Invalid token.", Challenge::InvalidToken)),
         _ => Err(Unauthenticated(
             "Invalid token header. Token string should not contain spaces.",
+            Challenge::Realm,
         )),
     }
 }
 
-/// Django's `never_cache`, applied to every direct-sharing view (`NeverCacheMixin`).
+/// Django's `never_cache` (with `private`, as Django 3 and later add it), applied to every
+/// direct-sharing view (`NeverCacheMixin`).
 pub fn api_response(status: StatusCode, body: String) -> Response {
     (
         status,
@@ -114,7 +164,7 @@ pub fn api_response(status: StatusCode, body: String) -> Response {
             (header::CONTENT_TYPE, "application/json"),
             (
                 header::CACHE_CONTROL,
-                "no-cache, no-store, must-revalidate, max-age=0",
+                "max-age=0, no-cache, no-store, must-revalidate, private",
             ),
         ],
         body,
@@ -153,7 +203,7 @@ pub fn admit(
     store.stats.api_calls += 1;
     let caller = match outcome {
         Ok(caller) => caller,
-        Err(Unauthenticated(detail)) => {
+        Err(Unauthenticated(detail, challenge)) => {
             store.stats.api_auth_failures += 1;
             let mut response = api_response(
                 StatusCode::UNAUTHORIZED,
@@ -161,27 +211,21 @@ pub fn admit(
             );
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"api\""),
+                HeaderValue::from_static(challenge.header()),
             );
             return Err(Box::new(response));
         }
     };
-    let (allowed, allow) = match verb {
-        Verb::Get => (
-            method == Method::GET || method == Method::HEAD,
-            "GET, HEAD, OPTIONS",
-        ),
-        Verb::Post => (method == Method::POST, "POST, OPTIONS"),
+    let allowed = match verb {
+        Verb::Get => method == Method::GET || method == Method::HEAD,
+        Verb::Post => method == Method::POST,
     };
     if !allowed {
-        let mut response = api_response(
+        let response = api_response(
             StatusCode::METHOD_NOT_ALLOWED,
             json!({ "detail": format!("Method \"{method}\" not allowed.") }).to_string(),
         );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static(allow));
-        return Err(Box::new(response));
+        return Err(Box::new(with_allow(response, verb)));
     }
     Ok((caller, query))
 }

@@ -46,6 +46,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, StatusCode, Uri};
+use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
@@ -133,18 +134,44 @@ fn router(sandbox: Arc<Sandbox>) -> Router {
         )
         .route(TOKEN_PATH, post(oauth::token))
         .route(REVOKE_PATH, post(oauth::revoke_token))
-        .route(EXCHANGE_MEMBER_PATH, any(api::exchange_member))
-        .route(PROJECT_PATH, any(api::project))
-        .route(MEMBERS_PATH, any(members::members))
-        .route(MESSAGE_PATH, any(messaging::message))
-        .route(REMOVE_MEMBERS_PATH, any(messaging::remove_members))
+        .route(
+            EXCHANGE_MEMBER_PATH,
+            any(api::exchange_member).layer(map_response(api::allow_get)),
+        )
+        .route(
+            PROJECT_PATH,
+            any(api::project).layer(map_response(api::allow_get)),
+        )
+        .route(
+            MEMBERS_PATH,
+            any(members::members).layer(map_response(api::allow_get)),
+        )
+        .route(
+            MESSAGE_PATH,
+            any(messaging::message).layer(map_response(api::allow_post)),
+        )
+        .route(
+            REMOVE_MEMBERS_PATH,
+            any(messaging::remove_members).layer(map_response(api::allow_post)),
+        )
         .route(
             UPLOAD_PATH,
-            any(upload::simple_upload).layer(DefaultBodyLimit::disable()),
+            any(upload::simple_upload)
+                .layer(DefaultBodyLimit::disable())
+                .layer(map_response(api::allow_post)),
         )
-        .route(DIRECT_UPLOAD_PATH, any(upload::direct_upload))
-        .route(UPLOAD_COMPLETE_PATH, any(upload::complete_upload))
-        .route(DELETE_FILES_PATH, any(upload::delete_files))
+        .route(
+            DIRECT_UPLOAD_PATH,
+            any(upload::direct_upload).layer(map_response(api::allow_post)),
+        )
+        .route(
+            UPLOAD_COMPLETE_PATH,
+            any(upload::complete_upload).layer(map_response(api::allow_post)),
+        )
+        .route(
+            DELETE_FILES_PATH,
+            any(upload::delete_files).layer(map_response(api::allow_post)),
+        )
         .route(
             "/data-management/datafile-download/{id}/",
             get(download::datafile_download),

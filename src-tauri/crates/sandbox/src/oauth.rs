@@ -23,13 +23,17 @@ use crate::urls::{add_params_to_uri, unquote_plus, Params};
 
 /// A validated authorization request, as carried in the consent form's hidden fields.
 pub struct AuthorizationRequest {
-    /// The requested URI, or the first registered one when the request named none.
     pub redirect_uri: String,
     pub response_type: String,
     pub state: Option<String>,
     pub scopes: Vec<String>,
     pub code_challenge: Option<CodeChallenge>,
 }
+
+/// oauthlib's `MissingRedirectURIError`, for a request without `redirect_uri`: DOT has a default
+/// only for an app that registers exactly one, and the sandbox's app registers two
+/// (docs/sandbox.md, "Open Humans redirect URIs").
+const MISSING_REDIRECT_URI: &str = "Missing redirect URI.";
 
 enum AuthorizeFailure {
     /// oauthlib's `FatalClientError`: shown on an HTML page, never redirected.
@@ -86,7 +90,7 @@ fn validate_authorization(
             return Err(AuthorizeFailure::Fatal("Mismatching redirect URI."))
         }
         Some(uri) => uri.to_string(),
-        None => registered[0].clone(),
+        None => return Err(AuthorizeFailure::Fatal(MISSING_REDIRECT_URI)),
     };
     let state = params.non_empty("state").map(str::to_string);
     let fail = |error: &str, description: Option<&str>| {
@@ -147,7 +151,17 @@ fn redirect(sandbox: &Sandbox, target: &str) -> Response {
         return pages::bad_request();
     }
     match HeaderValue::from_str(target) {
-        Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
+        Ok(location) => (
+            StatusCode::FOUND,
+            [
+                (header::LOCATION, location),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                ),
+            ],
+        )
+            .into_response(),
         Err(_) => pages::bad_request(),
     }
 }
@@ -193,7 +207,12 @@ fn approve(
     redirect(sandbox, &target)
 }
 
+/// The authorize pages' never-cache header; the redirects they answer with carry none
+/// (docs/sandbox.md, "Open Humans authorize answers").
 fn never_cache(mut response: Response) -> Response {
+    if response.status().is_redirection() {
+        return response;
+    }
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("max-age=0, no-cache, no-store, must-revalidate, private"),
@@ -514,7 +533,7 @@ fn exchange_code(
     }
     let redirect_uri = form
         .get("redirect_uri")
-        .unwrap_or(&sandbox.world.project.redirect_uris[0]);
+        .ok_or(OAuthError::invalid_request(MISSING_REDIRECT_URI))?;
     if redirect_uri != grant.redirect_uri {
         return Err(OAuthError::invalid_request("Mismatching redirect URI."));
     }

@@ -22,10 +22,8 @@ async fn exchange_member_pages_through_all_files() {
         .append_pair("access_token", &tokens.access_token);
     let response = client.get(first_url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        response.headers()["cache-control"],
-        "no-cache, no-store, must-revalidate, max-age=0"
-    );
+    assert_eq!(response.headers()["cache-control"], NEVER_CACHE);
+    assert_eq!(response.headers()["allow"], "GET, HEAD, OPTIONS");
     let raw = response.text().await.unwrap();
     let keys = [
         "\"count\"",
@@ -192,12 +190,19 @@ async fn authentication_errors() {
     let client = plain_client();
     let url = exchange_member_url(&sandbox);
 
-    let body = unauthorized(client.get(url.clone()).send().await.unwrap()).await;
+    let anonymous = client.get(url.clone()).send().await.unwrap();
+    assert_eq!(anonymous.headers()["www-authenticate"], REALM_ONLY);
+    assert_eq!(anonymous.headers()["allow"], "GET, HEAD, OPTIONS");
+    let body = unauthorized(anonymous).await;
     assert_eq!(
         body,
         json!({"detail": "Authentication credentials were not provided."})
     );
-    let body = unauthorized(get_with_token(url.clone(), "nonsense").await).await;
+    // An unknown (or rotated-out) token: DOT looked it up, so its challenge names the error.
+    let unknown = get_with_token(url.clone(), "nonsense").await;
+    assert_eq!(unknown.headers()["www-authenticate"], INVALID_TOKEN);
+    assert_eq!(unknown.headers()["allow"], "GET, HEAD, OPTIONS");
+    let body = unauthorized(unknown).await;
     assert_eq!(body, json!({"detail": "Invalid token."}));
 
     // The query parameter wins over the header.

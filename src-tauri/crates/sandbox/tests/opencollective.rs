@@ -9,6 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use datalinks_sandbox::opencollective::{
     self, OpenCollectiveConfig, RunningOpenCollective, TokenResponseShape, SEEDED_EMAIL,
+    SEEDED_SLUG,
 };
 use datalinks_sandbox::person::{Answer, HtmlForm, Person};
 use reqwest::{redirect, Client, Response, StatusCode};
@@ -242,6 +243,8 @@ fn jwt_claims(token: &str) -> Value {
     assert_eq!(parts.len(), 3, "a JWT has three parts");
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
     assert_eq!(header["alg"], "HS256");
+    // OC names its signing key in every JWT it makes.
+    assert_eq!(header["kid"], "HS256-2019-09-02");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap()
 }
 
@@ -418,7 +421,14 @@ async fn authorize_errors_are_shown_as_documented() {
     ];
     let (status, html) = page(authorize_url(&oc, &plain)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(html.contains("data-error=\"invalid_request\"") && html.contains("plain"));
+    // The library's own wording for "plain".
+    assert!(html.contains("data-error=\"invalid_request\""));
+    assert!(
+        html.contains(
+            "`code_challenge_method` &quot;plain&quot; is not allowed; use &quot;S256&quot;"
+        ),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -447,6 +457,10 @@ async fn the_code_buys_a_jwt_a_rotating_refresh_token_and_no_store_headers() {
     assert_eq!(
         claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
         7_776_000
+    );
+    assert_eq!(
+        claims["email"], SEEDED_EMAIL,
+        "OC puts the email in every JWT"
     );
     let me = me(&oc, access_token(&body)).await;
     assert_eq!(claims["sub"], me["legacyId"].to_string());
@@ -545,27 +559,6 @@ async fn token_request_errors_follow_the_table() {
         ),
         (
             with_client(&[
-                ("grant_type", "authorization_code".into()),
-                ("code", code.clone()),
-            ]),
-            pair(
-                "invalid_request",
-                "Invalid request: `redirect_uri` is not a valid URI",
-            ),
-        ),
-        (
-            with_client(&[
-                ("grant_type", "authorization_code".into()),
-                ("code", code.clone()),
-                ("redirect_uri", "datalinks://other".into()),
-            ]),
-            pair(
-                "invalid_request",
-                "Invalid request: `redirect_uri` is invalid",
-            ),
-        ),
-        (
-            with_client(&[
                 ("grant_type", "refresh_token".into()),
                 ("refresh_token", "oauth_refresh__unknown".into()),
             ]),
@@ -588,6 +581,75 @@ async fn token_request_errors_follow_the_table() {
     ]);
     let ok = token_request(&oc, &ok).await;
     assert_eq!(ok.status(), StatusCode::OK);
+}
+
+/// The library answers token errors with `Cache-Control: no-cache` and no `Pragma` (successes
+/// get `no-store` and `Pragma: no-cache`).
+#[tokio::test]
+async fn token_errors_are_marked_no_cache_without_pragma() {
+    let oc = start_default().await;
+    let response = exchange(&oc, "no-such-code").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    assert!(response.headers().get("pragma").is_none());
+}
+
+/// The website serves the same GraphQL API at `/api/graphql/v2`, the address its documentation
+/// gives.
+#[tokio::test]
+async fn graphql_is_also_served_at_the_websites_path() {
+    let oc = start_default().await;
+    let tokens = connect(&oc, "email").await;
+    let answer = client()
+        .post(oc.base_url().join("/api/graphql/v2").unwrap())
+        .bearer_auth(access_token(&tokens))
+        .json(&json!({"query": ME, "variables": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["data"]["me"]["slug"], SEEDED_SLUG);
+}
+
+/// Open Collective consumes a code before it checks `redirect_uri` (as measured on a server built
+/// like it): a failed exchange burns the code, and the next one with the right `redirect_uri`
+/// gets 400 `invalid_grant` "Invalid authorization code".
+#[tokio::test]
+async fn a_redirect_uri_that_fails_the_check_burns_the_code() {
+    let oc = start_default().await;
+    let cases = [
+        (
+            None,
+            pair(
+                "invalid_request",
+                "Invalid request: `redirect_uri` is not a valid URI",
+            ),
+        ),
+        (
+            Some("datalinks://other"),
+            pair(
+                "invalid_request",
+                "Invalid request: `redirect_uri` is invalid",
+            ),
+        ),
+    ];
+    for (redirect_uri, expected) in cases {
+        let code = authorization_code(&oc, &[]).await;
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("client_id", oc.client_id()),
+            ("client_secret", oc.client_secret()),
+        ];
+        form.extend(redirect_uri.map(|uri| ("redirect_uri", uri)));
+        assert_eq!(token_error(token_request(&oc, &form).await).await, expected);
+        assert_eq!(
+            token_error(exchange(&oc, &code).await).await,
+            pair("invalid_grant", "Invalid authorization code"),
+            "the failed exchange consumed the code"
+        );
+    }
 }
 
 #[tokio::test]

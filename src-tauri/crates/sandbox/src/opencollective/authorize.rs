@@ -149,6 +149,12 @@ fn parse_request(oc: &OpenCollective, params: &Params) -> Result<AuthorizeReques
         None => None,
         Some(challenge) => {
             let method = params.non_empty("code_challenge_method").unwrap_or("S256");
+            if method == "plain" {
+                return Err(AuthorizeError::new(
+                    "invalid_request",
+                    r#"`code_challenge_method` "plain" is not allowed; use "S256""#,
+                ));
+            }
             if method != "S256" {
                 return Err(AuthorizeError::new(
                     "invalid_request",

@@ -13,6 +13,9 @@ pub struct Claims {
     pub scope: String,
     /// The inner `oauth__…` user token.
     pub access_token: String,
+    /// The user's email, as OC's `user.jwt()` puts it in every token.
+    #[serde(default)]
+    pub email: String,
     pub iat: u64,
     pub exp: u64,
 }
@@ -22,7 +25,8 @@ fn mac(key: &[u8]) -> Hmac<Sha256> {
 }
 
 pub fn sign(key: &[u8], claims: &Claims) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    // OC's key id for its HS256 secret (docs/sandbox.md, "Open Collective tokens").
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT","kid":"HS256-2019-09-02"}"#);
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
     let signing_input = format!("{header}.{payload}");
     let mut mac = mac(key);

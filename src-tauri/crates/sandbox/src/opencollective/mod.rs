@@ -43,6 +43,8 @@ use state::OpenCollective;
 pub const AUTHORIZE_PATH: &str = "/oauth/authorize";
 pub const TOKEN_PATH: &str = "/oauth/token";
 pub const GRAPHQL_PATH: &str = "/graphql/v2";
+/// The website's path to the same API, which its documentation gives.
+pub const WEBSITE_GRAPHQL_PATH: &str = "/api/graphql/v2";
 
 /// OC stores `callbackUrl` as `new URL(v).toString()`, which the WHATWG parser reproduces.
 fn normalized_callback_url(raw: &str) -> Result<String, String> {
@@ -91,6 +93,7 @@ fn router(open_collective: Arc<OpenCollective>) -> Router {
         )
         .route(TOKEN_PATH, post(token::token))
         .route(GRAPHQL_PATH, post(graphql::graphql))
+        .route(WEBSITE_GRAPHQL_PATH, post(graphql::graphql))
         .layer(Extension(graphql::schema()))
         .with_state(open_collective)
 }

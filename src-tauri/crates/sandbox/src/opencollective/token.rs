@@ -45,11 +45,14 @@ fn invalid_client(description: &'static str) -> TokenError {
     error("invalid_client", description)
 }
 
-fn no_store(status: StatusCode, body: String) -> Response {
+const JSON: (header::HeaderName, &str) = (header::CONTENT_TYPE, "application/json; charset=utf-8");
+
+/// The library's token answer: `no-store` and `Pragma: no-cache`.
+fn issued(body: String) -> Response {
     (
-        status,
+        StatusCode::OK,
         [
-            (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+            JSON,
             (header::CACHE_CONTROL, "no-store"),
             (header::PRAGMA, "no-cache"),
         ],
@@ -58,20 +61,26 @@ fn no_store(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
+/// The library's error answer: `Cache-Control: no-cache` and no `Pragma`
+/// (docs/sandbox.md, "Open Collective token answers").
+fn refused(status: StatusCode, body: String) -> Response {
+    (status, [JSON, (header::CACHE_CONTROL, "no-cache")], body).into_response()
+}
+
 impl TokenError {
     /// Every error is a 400, except `invalid_client` when the client sent an `Authorization`
     /// header: then 401 with a Basic challenge.
     fn into_response(self, authorization_header: bool) -> Response {
         let body = json!({"error": self.error, "error_description": self.description});
         if self.error == "invalid_client" && authorization_header {
-            let mut response = no_store(StatusCode::UNAUTHORIZED, body.to_string());
+            let mut response = refused(StatusCode::UNAUTHORIZED, body.to_string());
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Basic realm=\"Service\""),
             );
             return response;
         }
-        no_store(StatusCode::BAD_REQUEST, body.to_string())
+        refused(StatusCode::BAD_REQUEST, body.to_string())
     }
 }
 
@@ -143,7 +152,7 @@ pub async fn token(
         _ => store.stats.token_requests_other += 1,
     }
     match issue(&oc, &mut store, &headers, &form) {
-        Ok(issued) => no_store(StatusCode::OK, success_body(&oc, issued)),
+        Ok(token) => issued(success_body(&oc, token)),
         Err(error) => error.into_response(authorization_header),
     }
 }
@@ -185,11 +194,13 @@ fn exchange_code(
     form: &Params,
 ) -> Result<IssuedToken, TokenError> {
     let code = required_vschar(form, "code").map_err(invalid_request)?;
-    let found = store
+    // Consumed before the redirect URI and PKCE are checked: any failed exchange burns the code
+    // (docs/sandbox.md, "Open Collective codes").
+    let code = store
         .codes
-        .get(code)
+        .remove(code)
         .ok_or(invalid_grant("Invalid authorization code"))?;
-    if SystemTime::now() >= found.expires_at {
+    if SystemTime::now() >= code.expires_at {
         return Err(invalid_grant(
             "Invalid grant: authorization code has expired",
         ));
@@ -201,15 +212,11 @@ fn exchange_code(
             "Invalid request: `redirect_uri` is not a valid URI",
         ));
     }
-    if redirect_uri != found.redirect_uri {
+    if redirect_uri != code.redirect_uri {
         return Err(invalid_request(
             "Invalid request: `redirect_uri` is invalid",
         ));
     }
-    // Revoked before PKCE is checked: a failed verifier consumes the code too.
-    let Some(code) = store.codes.remove(code) else {
-        return Err(invalid_grant("Invalid authorization code"));
-    };
     let verifier = form.non_empty("code_verifier");
     match (&code.code_challenge, verifier) {
         (Some(_), None) => return Err(invalid_grant("Missing parameter: `code_verifier`")),
@@ -264,6 +271,7 @@ fn success_body(oc: &OpenCollective, issued: IssuedToken) -> String {
         sub: oc.world.user.legacy_id.to_string(),
         scope: "oauth".into(),
         access_token: issued.inner_access_token,
+        email: oc.world.email.clone(),
         iat,
         exp: iat + oc.settings.access_token_lifetime.as_secs(),
     };

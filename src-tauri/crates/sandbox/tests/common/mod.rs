@@ -257,16 +257,22 @@ pub fn project_url(sandbox: &RunningSandbox) -> Url {
 
 /// Checks the API's 401 answer (DRF's `WWW-Authenticate` and Django's `never_cache`) and returns
 /// its body.
+/// Django's `never_cache` as Open Humans sends it on every API answer.
+pub const NEVER_CACHE: &str = "max-age=0, no-cache, no-store, must-revalidate, private";
+/// DOT's challenge when no token was looked up.
+pub const REALM_ONLY: &str = "Bearer realm=\"api\"";
+/// DOT's challenge for a bearer token it looked up and refused.
+pub const INVALID_TOKEN: &str = "Bearer realm=\"api\",error=\"invalid_token\",error_description=\"The access token is invalid.\"";
+
+/// The body of a 401, after checking its never-cache header and DOT's challenge.
 pub async fn unauthorized(response: Response) -> Value {
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        response.headers()["www-authenticate"],
-        "Bearer realm=\"api\""
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        [REALM_ONLY, INVALID_TOKEN].contains(&challenge),
+        "{challenge}"
     );
-    assert_eq!(
-        response.headers()["cache-control"],
-        "no-cache, no-store, must-revalidate, max-age=0"
-    );
+    assert_eq!(response.headers()["cache-control"], NEVER_CACHE);
     json(response).await
 }
 
