@@ -5,16 +5,12 @@
 // built-in sandbox seeds a single Open Humans member, so it cannot give a second account itself.
 import { before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import net from "node:net";
-import path from "node:path";
 import {
-  APP, TOKENS_USER, keyringName, keyringMatching, startApp, e2eTest, byTestId, allByTestId, showConnections,
+  TOKENS_USER, keyringName, keyringMatching, startApp, e2eTest, byTestId, allByTestId, showConnections,
   showSettings, setBrowserMode, browserRuns, waitForBrowserRun, disconnectFromUi, cards, card, connectButton,
-  snapshot,
+  snapshot, startStandaloneSandbox, standaloneCredentials,
 } from "./harness.mjs";
 
-const CLI = path.join(path.dirname(APP), "datalinks");
 const SECOND_MEMBER = "member00002";
 
 let browser;
@@ -22,42 +18,9 @@ let standalone;
 let server;
 const current = () => browser;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => resolve(port));
-    });
-    probe.on("error", reject);
-  });
-}
-
-/** `datalinks sandbox` on a free port, and what it prints: its address and app credentials. */
-async function startStandaloneSandbox() {
-  const port = await freePort();
-  const child = spawn(CLI, ["sandbox", "--port", String(port), "--members", "2", "--files-per-member", "3"]);
-  let stdout = "";
-  let stderr = "";
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  const printed = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`datalinks sandbox printed no credentials: ${stdout} ${stderr}`)), 30_000);
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-      const address = /sandbox at (\S+)/.exec(stdout);
-      const clientId = /client id:\s+(\S+)/.exec(stdout);
-      const clientSecret = /client secret:\s+(\S+)/.exec(stdout);
-      if (address && clientId && clientSecret) {
-        clearTimeout(timer);
-        resolve({ address: address[1].replace(/\/$/, ""), clientId: clientId[1], clientSecret: clientSecret[1] });
-      }
-    });
-    child.on("exit", (code) => reject(new Error(`datalinks sandbox exited ${code}: ${stderr}`)));
-  });
-  return { child, ...printed };
-}
-
 before(async () => {
-  standalone = await startStandaloneSandbox();
+  standalone = await startStandaloneSandbox(["--members", "2", "--files-per-member", "3"]);
+  standalone = { ...standalone, ...standaloneCredentials(standalone.stdout, "Open Humans") };
   server = standalone.address;
   browser = await startApp();
 });

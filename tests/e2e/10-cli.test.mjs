@@ -4,11 +4,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
-import { APP, TMP, browserRuns, setBrowserMode, secretsFromKeyring } from "./harness.mjs";
+import {
+  CLI, TMP, browserRuns, setBrowserMode, secretsFromKeyring, freePort, startStandaloneSandbox, standaloneCredentials,
+} from "./harness.mjs";
 
-const CLI = path.join(path.dirname(APP), "datalinks");
 const env = { ...process.env, DATALINKS_DATA_DIR: path.join(TMP, "cli-data") };
 
 function runCli(args, timeoutMs) {
@@ -92,53 +92,17 @@ test("datalinks connect fails clearly when nothing is configured", async () => {
   assert.match(result.stderr, /not set up yet.*(Settings|sandbox)/);
 });
 
-/** A port nothing listens on now. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `datalinks sandbox` and resolves with it and what it printed once it serves. */
-function startStandaloneSandbox(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(CLI, ["sandbox", ...args], { env });
-    let stdout = "";
-    const timer = setTimeout(() => reject(new Error(`datalinks sandbox did not start: ${stdout}`)), 20_000);
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk;
-      if (stdout.includes("Press Ctrl-C to stop.")) {
-        clearTimeout(timer);
-        resolve({ child, stdout });
-      }
-    });
-    child.on("close", (code) => reject(new Error(`datalinks sandbox exited (${code}): ${stdout}`)));
-  });
-}
-
 test("datalinks sandbox serves all three providers; connect opencollective is set up from flags and variables alone", async () => {
   const loopbackPort = await freePort();
-  const { child, stdout } = await startStandaloneSandbox(["--port", "0", "--oc-callback-url", `http://127.0.0.1:${loopbackPort}/callback`]);
+  const { child, stdout } = await startStandaloneSandbox(["--oc-callback-url", `http://127.0.0.1:${loopbackPort}/callback`]);
   try {
-    const field = (section, name) => {
-      const block = stdout.split(/\n(?=\S)/).find((part) => part.startsWith(section));
-      assert.ok(block, `${section} in:\n${stdout}`);
-      return block.match(new RegExp(`^  ${name}: +(\\S+)`, "m"))?.[1];
-    };
     const sites = [...stdout.matchAll(/sandbox at (http:\/\/127\.0\.0\.1:\d+)/g)].map((m) => m[1]);
     assert.equal(new Set(sites).size, 3, stdout);
     for (const site of sites) {
       const answer = await fetch(site);
       assert.ok(answer.status < 500, `${site} answers (${answer.status})`);
     }
-    const ocSite = stdout.match(/Open Collective sandbox at (\S+)/)[1].replace(/\/$/, "");
-    const clientId = field("Open Collective", "client id");
-    const clientSecret = field("Open Collective", "client secret");
+    const { address: ocSite, clientId, clientSecret } = standaloneCredentials(stdout, "Open Collective");
 
     setBrowserMode("allow ada");
     const dataDir = path.join(TMP, "cli-flags-data");

@@ -2,8 +2,9 @@
 // session with an unlocked keyring, Xvfb, WebKitWebDriver on $E2E_DRIVER_PORT, throwaway XDG dirs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { remote } from "webdriverio";
 
@@ -13,6 +14,8 @@ for (const name of required) {
 }
 
 export const APP = process.env.DATALINKS_APP;
+/** The `datalinks` command, built next to the app. */
+export const CLI = path.join(path.dirname(APP), "datalinks");
 export const ARTIFACTS = process.env.DATALINKS_E2E_ARTIFACTS;
 export const TMP = process.env.DATALINKS_E2E_TMP;
 export const KEYRING_SERVICE = "org.datalinks.app";
@@ -528,4 +531,49 @@ export async function leakedSecrets(browser, secrets) {
     for (const [place, text] of places) if (text.includes(secret)) leaks.push(`${name} in ${place}`);
   }
   return leaks;
+}
+
+// ---- `datalinks sandbox`, the three provider sandboxes standalone ----
+
+/** A port nothing listens on now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+    probe.on("error", reject);
+  });
+}
+
+/** Starts `datalinks sandbox --port 0 …args` (free ports for all three) and resolves, once it
+ * serves, with the process and what it printed. */
+export function startStandaloneSandbox(args = []) {
+  const child = spawn(CLI, ["sandbox", "--port", "0", ...args]);
+  let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (chunk) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`datalinks sandbox did not start: ${stdout} ${stderr}`)), 30_000);
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+      if (stdout.includes("Press Ctrl-C to stop.")) {
+        clearTimeout(timer);
+        resolve({ child, stdout });
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`datalinks sandbox exited ${code}: ${stderr}`)));
+  });
+}
+
+/** The address and app credentials `datalinks sandbox` printed for one provider ("Open Humans"…). */
+export function standaloneCredentials(stdout, provider) {
+  const block = stdout.split(/\n(?=\S)/).find((part) => part.startsWith(`${provider} sandbox at `));
+  if (!block) throw new Error(`no ${provider} sandbox in:\n${stdout}`);
+  const field = (name) => block.match(new RegExp(`^  ${name}: +(\\S+)`, "m"))?.[1];
+  return {
+    address: /sandbox at (\S+)/.exec(block)[1].replace(/\/$/, ""),
+    clientId: field("client id"),
+    clientSecret: field("client secret"),
+  };
 }

@@ -813,11 +813,7 @@ async fn disconnect_forgets_tokens_and_sources_and_says_what_human_api_needs() {
     assert!(step("linked sources").detail.contains('2'));
     assert_eq!(step("Forget the account").outcome, StepOutcome::Done);
 
-    assert!(harness
-        .secrets
-        .keys()
-        .iter()
-        .all(|k| !k.ends_with("/tokens")));
+    assert_eq!(harness.token_keys(), Vec::<String>::new());
     assert!(linked(&harness) == 0);
     assert_eq!(state(&harness).await, Seen::Disconnected);
     // The person stays the same one at Human API: reconnecting is a returning user.

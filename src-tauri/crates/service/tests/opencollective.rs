@@ -149,20 +149,24 @@ async fn unanswered_sign_in(
     (url.query_pairs().into_owned().collect(), hints)
 }
 
-fn with_scopes(mut input: ProviderSettingsInput, scopes: Vec<Scope>) -> ProviderSettingsInput {
+/// `input` with its Open Collective options changed by `change`.
+fn with_options(
+    mut input: ProviderSettingsInput,
+    change: impl FnOnce(&mut datalinks_service::OpenCollectiveOptions),
+) -> ProviderSettingsInput {
     let ProviderOptions::OpenCollective(options) = &mut input.options else {
         unreachable!("Open Collective settings")
     };
-    options.scopes = scopes;
+    change(options);
     input
 }
 
-fn without_pkce(mut input: ProviderSettingsInput) -> ProviderSettingsInput {
-    let ProviderOptions::OpenCollective(options) = &mut input.options else {
-        unreachable!("Open Collective settings")
-    };
-    options.pkce = false;
-    input
+fn with_scopes(input: ProviderSettingsInput, scopes: Vec<Scope>) -> ProviderSettingsInput {
+    with_options(input, |options| options.scopes = scopes)
+}
+
+fn without_pkce(input: ProviderSettingsInput) -> ProviderSettingsInput {
+    with_options(input, |options| options.pkce = false)
 }
 
 #[tokio::test]
@@ -255,11 +259,7 @@ async fn an_account_that_cannot_be_identified_after_the_exchange_leaves_no_token
     assert_eq!(err.code, ErrorCode::RateLimited);
     assert!(err.message.contains("nothing was kept"), "{}", err.message);
     assert_eq!(harness.oc().stats().codes_exchanged, 1);
-    let keys = harness.secrets.keys();
-    assert!(
-        !keys.iter().any(|key| key.ends_with("/tokens")),
-        "tokens left in the keyring: {keys:?}"
-    );
+    assert_eq!(harness.token_keys(), Vec::<String>::new(), "no tokens kept");
     let overview = harness.service.overview().unwrap();
     assert!(first_connection(&overview, OC).is_none());
     let sign_in = overview.sign_ins().next().unwrap();
@@ -624,11 +624,7 @@ async fn disconnect_says_access_is_revoked_on_open_collective_and_forgets_only_s
         "{receipt:?}"
     );
 
-    assert!(harness
-        .secrets
-        .keys()
-        .iter()
-        .all(|k| !k.ends_with("/tokens")));
+    assert_eq!(harness.token_keys(), Vec::<String>::new());
     assert!(
         harness
             .secrets

@@ -439,6 +439,13 @@ impl Harness {
             .expect("the connection exists")
     }
 
+    /// The keyring keys of every token set held, of any connection.
+    pub fn token_keys(&self) -> Vec<String> {
+        let mut keys = self.secrets.keys();
+        keys.retain(|key| key.ends_with("/tokens"));
+        keys
+    }
+
     /// The tokens the keyring holds for the first connection of `provider`.
     pub fn stored_tokens(&self, provider: Provider) -> Option<datalinks_vault::TokenSet> {
         let account = self.account_identity(self.conn(provider));
