@@ -1,5 +1,6 @@
-//! The direct-sharing API (providers.md A2, A3, A5): DRF authentication, LimitOffset pagination and
-//! the exchange-member and project serializers. The researcher endpoints (members, messaging,
+//! The direct-sharing API (docs/providers/open-humans.md, "API authentication", "Pagination", "The
+//! account", "Project information"): DRF authentication, LimitOffset pagination and the
+//! exchange-member and project serializers. The researcher endpoints (members, messaging,
 //! uploads) live in their own modules and share what is here.
 
 use std::sync::Arc;
@@ -315,8 +316,8 @@ impl Page {
     }
 }
 
-/// The member a master-token request names with `project_member_id`: A3's 500 when missing, its
-/// 400 when unknown.
+/// The member a master-token request names with `project_member_id`: a 500 when missing, a 400
+/// when unknown (docs/providers/open-humans.md, "The account").
 pub fn named_member(sandbox: &Sandbox, query: &Params) -> Result<usize, Box<Response>> {
     match query.non_empty("project_member_id") {
         // Open Humans crashes on the unbound variable here.
@@ -410,7 +411,8 @@ fn absolute_request_url(sandbox: &Sandbox, uri: &Uri, headers: &HeaderMap) -> St
     }
 }
 
-/// `GET /api/direct-sharing/project/` (ProjectDataSerializer, A5).
+/// `GET /api/direct-sharing/project/` (ProjectDataSerializer; docs/providers/open-humans.md,
+/// "Project information").
 pub async fn project(
     State(sandbox): State<Arc<Sandbox>>,
     method: Method,

@@ -1,6 +1,6 @@
-//! The two download hops of providers.md A4: the Open Humans link (key valid 1 h) redirects to a
-//! pre-signed storage URL (valid 10 min) that serves the bytes, whole or a `Range` of them, as S3
-//! does.
+//! The two download hops (docs/providers/open-humans.md, "File downloads"): the Open Humans link
+//! (key valid 1 h) redirects to a pre-signed storage URL (valid 10 min) that serves the bytes,
+//! whole or a `Range` of them, as S3 does.
 
 use std::io;
 use std::sync::Arc;

@@ -1,5 +1,5 @@
 //! A member's files as the API sees them: the seeded files of the sources they share, plus the
-//! completed files the project uploaded for them (providers.md A3 "Which files").
+//! completed files the project uploaded for them (docs/providers/open-humans.md, "The account").
 
 use std::time::SystemTime;
 

@@ -1,6 +1,6 @@
 //! DRF's `request.data` (JSON, form or multipart, by Content-Type) and the Django form fields the
 //! write endpoints validate it with. Form bodies keep Django's `QueryDict.get` rule: of repeated
-//! keys only the last value counts (providers.md A15.6).
+//! keys only the last value counts (docs/providers/open-humans.md, "Messages").
 
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{header, StatusCode};

@@ -1,9 +1,9 @@
 //! A faithful simulator of the Open Humans server (OAuth2 authorize/token/revoke, the direct-sharing
 //! API for members and for researchers with the master token: members list, messaging, removal,
-//! uploads, deletion, and file downloads), following /work/shared/reference/providers.md §A1–A10,
-//! with knobs for sized worlds and injected faults, and an optional state file that keeps grants
-//! across restarts. It runs in-process for tests and for people who want to try Datalinks without
-//! an Open Humans account.
+//! uploads, deletion, and file downloads), following docs/providers/open-humans.md and
+//! docs/sandbox.md, with knobs for sized worlds and injected faults, and an optional state file
+//! that keeps grants across restarts. It runs in-process for tests and for people who want to try
+//! Datalinks without an Open Humans account.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

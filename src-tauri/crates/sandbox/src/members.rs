@@ -1,5 +1,5 @@
-//! `GET /api/direct-sharing/project/members/` (providers.md A6): the project's active members, for
-//! the master token only, each with the first 10 of their files.
+//! `GET /api/direct-sharing/project/members/` (docs/providers/open-humans.md, "Project members"):
+//! the project's active members, for the master token only, each with the first 10 of their files.
 
 use std::sync::Arc;
 

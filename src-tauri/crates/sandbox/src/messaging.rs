@@ -1,6 +1,7 @@
-//! `POST …/project/message/` and `POST …/project/remove-members/` (providers.md A7, A8): Django
-//! forms over the request data, errors wrapped in `{"errors": …}`, success is the JSON string
-//! `"success"`. Emails and removals are recorded for tests instead of being sent.
+//! `POST …/project/message/` and `POST …/project/remove-members/` (docs/providers/open-humans.md,
+//! "Messages", "Removing members"): Django forms over the request data, errors wrapped in
+//! `{"errors": …}`, success is the JSON string `"success"`. Emails and removals are recorded for
+//! tests instead of being sent.
 
 use std::sync::Arc;
 

@@ -1,5 +1,6 @@
 //! The OAuth2 server: Open Humans' authorize view over django-oauth-toolkit 2.4 / oauthlib 3.2.2
-//! (providers.md A1.4–A1.5), the token endpoint and RFC 7009 revocation.
+//! (docs/providers/open-humans.md, "The authorize page"), the token endpoint ("The token
+//! endpoint", "Tokens") and RFC 7009 revocation.
 
 use std::sync::Arc;
 use std::time::SystemTime;

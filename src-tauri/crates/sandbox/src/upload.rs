@@ -1,6 +1,7 @@
-//! Uploads and deletions (providers.md A9, A10): `ProjectFormBaseView` (the caller, a Django form,
-//! then the member check), the direct upload's three steps through a pre-signed storage PUT, the
-//! simple multipart upload, and file deletion. Errors are `form.errors` with no wrapper.
+//! Uploads and deletions (docs/providers/open-humans.md, "Uploads", "Metadata rules", "Deleting
+//! files"): `ProjectFormBaseView` (the caller, a Django form, then the member check), the direct
+//! upload's three steps through a pre-signed storage PUT, the simple multipart upload, and file
+//! deletion. Errors are `form.errors` with no wrapper.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

@@ -1,4 +1,5 @@
-//! The direct-sharing API and downloads against providers.md A2–A5.
+//! The direct-sharing API and downloads against docs/providers/open-humans.md ("API
+//! authentication" to "Project information").
 
 mod common;
 

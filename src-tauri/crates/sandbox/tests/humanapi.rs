@@ -1,5 +1,5 @@
-//! The Human API sandbox against providers.md §C and seeds 002 (Connect web guide) and 003
-//! (legacy finalize).
+//! The Human API sandbox against docs/providers/human-api.md, including the Web Guide's tokens and
+//! the legacy finalize flow.
 
 mod common;
 

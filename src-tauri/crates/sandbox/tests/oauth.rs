@@ -1,4 +1,5 @@
-//! Authorize page, token endpoint and revocation against providers.md A1.4–A1.5.
+//! Authorize page, token endpoint and revocation against docs/providers/open-humans.md ("Signing
+//! in", "The authorize page", "Tokens", "The token endpoint") and docs/sandbox.md.
 
 mod common;
 

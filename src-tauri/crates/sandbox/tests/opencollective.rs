@@ -1,4 +1,5 @@
-//! The Open Collective sandbox against providers.md §B (authorize page, token endpoint, GraphQL v2).
+//! The Open Collective sandbox against docs/providers/open-collective.md and docs/sandbox.md
+//! (authorize page, token endpoint, GraphQL v2).
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! The researcher's side of the direct-sharing API against providers.md A2 and A5–A10 (master
+//! The researcher's side of the direct-sharing API against docs/providers/open-humans.md (master
 //! token, members list, messaging, removal, uploads, deletion), plus Range downloads, the fault
 //! knobs and sized worlds.
 
@@ -381,7 +381,7 @@ async fn message_errors_are_wrapped_and_form_lists_keep_the_last_value() {
     );
     assert!(sandbox.messages().is_empty());
 
-    // A15.6: repeated form keys pass only the last value.
+    // Repeated form keys pass only the last value (docs/providers/open-humans.md, "Messages").
     let response = post_form(
         url.clone(),
         &master,
@@ -709,7 +709,8 @@ async fn upload_form_and_metadata_errors() {
             error(start_direct_upload(&sandbox, &master, &member, "f.txt", metadata).await).await;
         assert_eq!(body, json!({"metadata": [message]}), "{metadata}");
     }
-    // A nested object in a JSON body reaches the form as a Python repr (A15.7).
+    // A nested object in a JSON body reaches the form as a Python repr
+    // (docs/providers/open-humans.md, "Direct upload").
     let nested = post_json(
         api_url(&sandbox, DIRECT_UPLOAD_PATH),
         &master,

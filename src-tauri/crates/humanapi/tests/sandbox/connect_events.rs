@@ -153,7 +153,8 @@ async fn connect_closing_on_a_bad_token_is_reported_with_its_status() {
 
 #[test]
 fn the_web_guide_sample_is_accepted_and_raw_messages_are_not() {
-    // Seed 002's onClose sample (its trailing comma after `disconnectedSources` removed).
+    // The Web Guide's onClose sample (docs/providers/human-api.md, "Connect"), its trailing comma
+    // after `disconnectedSources` removed.
     let sample = r#"{
         "status": "SUCCESS",
         "sessionResults": {

@@ -1,5 +1,6 @@
-//! The authentication service (`auth.humanapi.co`, providers.md C1) and the legacy finalize
-//! endpoints (`user.humanapi.co`, C2 and seed 003).
+//! The authentication service (`auth.humanapi.co`; docs/providers/human-api.md, "Tokens, all
+//! minted with the client secret", "The auth service's answers") and the legacy finalize endpoints
+//! (`user.humanapi.co`; "The legacy Connect 1.x flow").
 //!
 //! Error bodies are not documented ([INF]): every error here is
 //! `{"status":"error","name":…,"message":…}`, the shape the old Python client expects of the Data
@@ -272,7 +273,8 @@ struct FinalizeResponse {
 /// Legacy `POST /v1/connect/tokens`: the popup's `sessionTokenObject` signed with `clientSecret`.
 /// The session token may be a session or id token of that human; each call issues a new
 /// `accessToken` (earlier ones stay valid, [INF]) and a new `publicToken` (the earlier one no
-/// longer opens Connect, [INF]: seed 003 says both change when a source is connected).
+/// longer opens Connect, [INF]: docs/providers/human-api.md, "The legacy Connect 1.x flow", says
+/// both change when a source is connected).
 pub async fn legacy_finalize(
     State(hapi): State<Arc<HumanApi>>,
     headers: HeaderMap,

@@ -1,4 +1,5 @@
-//! `HumanApiConfig::default()` behaves as Human API documents it (providers.md §C1, seed 002).
+//! `HumanApiConfig::default()` behaves as Human API documents it (docs/providers/human-api.md,
+//! "Tokens, all minted with the client secret", "The auth service's answers").
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,6 +1,7 @@
-/* Human API sandbox: stand-in for humanapi-connect-client 2.x (providers.md C3) and, with
-   LEGACY true, for the Connect 1.x script (C2): HumanConnect.open({clientId, clientUserId,
-   publicToken, finish(err, sessionTokenObject), close()}). */
+/* Human API sandbox: stand-in for humanapi-connect-client 2.x (docs/providers/human-api.md,
+   "Connect") and, with LEGACY true, for the Connect 1.x script ("The legacy Connect 1.x flow"):
+   HumanConnect.open({clientId, clientUserId, publicToken, finish(err, sessionTokenObject),
+   close()}). */
 (function (global) {
   "use strict";
   var DEFAULT_BASE_URL = "__BASE_URL__";

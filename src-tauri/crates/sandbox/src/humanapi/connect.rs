@@ -1,5 +1,6 @@
-//! The Connect stand-in (providers.md C3): the CDN script defining `window.HumanConnect`, the
-//! Connect page it frames (`hapi-connect.humanapi.co/?token=…`) and the page's own endpoints.
+//! The Connect stand-in (docs/providers/human-api.md, "Connect"): the CDN script defining
+//! `window.HumanConnect`, the Connect page it frames (`hapi-connect.humanapi.co/?token=…`) and the
+//! page's own endpoints.
 //!
 //! Contract of the page, for people and WebDriver tests (switch into the iframe
 //! `[data-testid=hc-frame]`, or open `<base_url>?token=…` as a top-level window):
@@ -20,7 +21,8 @@
 //!
 //! The Connect 1.x page (`/legacy/`) is the same page: its session's `sessionTokenObject` goes to
 //! `finish` when `hc-close` is clicked after a source was connected, and otherwise `close()` is
-//! called ([INF]: seed 003 says `finish` follows connecting, not how 1.x closes).
+//! called ([INF]: docs/providers/human-api.md, "The legacy Connect 1.x flow", says `finish`
+//! follows connecting, not how 1.x closes).
 
 use std::sync::Arc;
 
@@ -45,7 +47,8 @@ pub async fn script(State(hapi): State<Arc<HumanApi>>) -> Response {
     script_response(&hapi, false)
 }
 
-/// `GET /connect.js`: the Connect 1.x script (`connect.humanapi.co/connect.js`, providers.md C2).
+/// `GET /connect.js`: the Connect 1.x script (`connect.humanapi.co/connect.js`;
+/// docs/providers/human-api.md, "The legacy Connect 1.x flow").
 pub async fn legacy_script(State(hapi): State<Arc<HumanApi>>) -> Response {
     script_response(&hapi, true)
 }

@@ -1,5 +1,6 @@
-//! The Data API (`api.humanapi.co/v1/human`, providers.md C4): Bearer (or legacy `?access_token=`)
-//! authentication, bare JSON arrays paged with `limit`/`offset` and counted in `X-Total-Count`.
+//! The Data API (`api.humanapi.co/v1/human`; docs/providers/human-api.md, "Data API"): Bearer (or
+//! legacy `?access_token=`) authentication, bare JSON arrays paged with `limit`/`offset` and
+//! counted in `X-Total-Count`.
 //! Only sources whose first sync has finished contribute data.
 
 use std::sync::Arc;

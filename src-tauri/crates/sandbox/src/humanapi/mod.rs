@@ -1,6 +1,6 @@
-//! A simulator of Human API (providers.md §C, seeds 002 and 003), on its own port like a separate
-//! host. Real Human API spreads its roles over several hosts; here they share one port with
-//! distinct paths:
+//! A simulator of Human API (docs/providers/human-api.md), on its own port like a separate host.
+//! Real Human API spreads its roles over several hosts; here they share one port with distinct
+//! paths:
 //! - `auth.humanapi.co`: `POST /v1/connect/token` (session, id and access tokens);
 //! - `user.humanapi.co` (legacy): `POST /v1/connect/tokens` and `POST /v1/connect/publictokens`;
 //! - `api.humanapi.co`: the Data API under `/v1/human/...`;

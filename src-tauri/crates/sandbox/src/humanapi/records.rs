@@ -1,6 +1,6 @@
 //! Seeded Data API records. Every record is derived from (seed, human id, source, day), so the same
 //! human sees the same data in every run. Field sets beyond the common `id, humanId, source,
-//! sourceData, createdAt, updatedAt` (providers.md C4) are [INF].
+//! sourceData, createdAt, updatedAt` (docs/providers/human-api.md, "Data API") are [INF].
 
 use rand::seq::IndexedRandom;
 use rand::Rng;

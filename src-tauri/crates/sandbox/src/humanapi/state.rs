@@ -15,7 +15,7 @@ use super::seed::{derived_hex, random_hex, App, Source, SOURCES};
 use crate::state::token_digest;
 use crate::state_file::{self, Persist, PersistentGuard, PersistentMutex};
 
-/// The Data API's documented demo token ("The token `demo` returns demo data", providers.md C4).
+/// The Data API's documented demo token (docs/providers/human-api.md, "Data API").
 pub const DEMO_ACCESS_TOKEN: &str = "demo";
 const DEMO_CLIENT_USER_ID: &str = "demo";
 static DEMO_ACCESS_TOKEN_DIGEST: LazyLock<String> =
@@ -105,8 +105,8 @@ pub struct Human {
     /// Once a source was connected the user is a "returning user": no more session tokens.
     pub ever_connected: bool,
     /// [`token_digest`] of the legacy `publicToken`, which each finalize and recovery replaces
-    /// (a finalize follows connecting a source, seed 003). Only the digest is kept, as for the
-    /// other tokens, so the state file holds none.
+    /// (a finalize follows connecting a source: docs/providers/human-api.md, "The legacy Connect
+    /// 1.x flow"). Only the digest is kept, as for the other tokens, so the state file holds none.
     pub public_token_digest: String,
 }
 
@@ -236,7 +236,8 @@ impl Store {
         true
     }
 
-    /// Disconnects `source`; false when it was not connected. Tokens stay valid (seed 003).
+    /// Disconnects `source`; false when it was not connected. Tokens stay valid
+    /// (docs/providers/human-api.md, "The legacy Connect 1.x flow").
     pub fn disconnect(&mut self, human_id: &str, source: &Source) -> bool {
         let Some(human) = self.humans.get_mut(human_id) else {
             return false;

@@ -71,7 +71,8 @@
   }
 
   document.querySelector("[data-testid=hc-close]").addEventListener("click", function () {
-    // Connect 1.x closes with finish once a source was connected (seed 003), else with close.
+    // Connect 1.x closes with finish once a source was connected, else with close
+    // (docs/providers/human-api.md, "The legacy Connect 1.x flow"; how 1.x closes is inferred).
     if (data.sessionTokenObject && results.connectedSources.length && target) {
       target.postMessage({ type: "hapi-connect-finish", sessionTokenObject: data.sessionTokenObject }, "*");
     } else {

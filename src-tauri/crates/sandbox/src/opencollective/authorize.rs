@@ -1,5 +1,6 @@
 //! Signing in and the authorize page: the Open Collective frontend over the API's
-//! `POST /oauth/authorize` (node-oauth2-server 5.3.0 with `allowEmptyState`, providers.md B1.2).
+//! `POST /oauth/authorize` (node-oauth2-server 5.3.0 with `allowEmptyState`;
+//! docs/providers/open-collective.md, "Signing in", "The authorize handler").
 //! The API answers the frontend with JSON; here the page performs the navigation it would.
 
 use std::sync::Arc;

@@ -1,10 +1,11 @@
-//! `OpenCollectiveConfig::default()` behaves like the real Open Collective API (providers.md §B).
+//! `OpenCollectiveConfig::default()` behaves like the real Open Collective API
+//! (docs/providers/open-collective.md).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// The shape of a successful token response, which changed over Open Collective's history
-/// (providers.md B1.3), so clients can be tested against each.
+/// (docs/providers/open-collective.md, "Tokens"), so clients can be tested against each.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum TokenResponseShape {
     /// Since 2025-12-12: `access_token, token_type, expires_in, refresh_token, scope`; the

@@ -1,6 +1,6 @@
 //! `POST /graphql/v2`: the part of Open Collective's GraphQL v2 schema a personal account reads
-//! (providers.md B2–B3), with OC's field names, defaults and limits, its token handling and its
-//! rate limits.
+//! (docs/providers/open-collective.md, "GraphQL", "Personal tokens"), with OC's field names,
+//! defaults and limits, its token handling and its rate limits.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -367,7 +367,7 @@ fn jwt_expired() -> Response {
     )
 }
 
-/// `checkPersonalToken` on a token past its expiry (providers.md B2).
+/// `checkPersonalToken` on a token past its expiry (docs/providers/open-collective.md, "GraphQL").
 fn expired_personal_token() -> Response {
     json_response(
         StatusCode::UNAUTHORIZED,

@@ -1,8 +1,8 @@
 //! A faithful simulator of Open Collective's OAuth server and GraphQL v2 API for a personal
-//! account (providers.md §B, checklist §E), served on its own port like a separate host: the
-//! frontend's authorize page (sign-in and consent as plain HTML forms), `POST /oauth/token`
-//! (node-oauth2-server 5.3.0 with OC's model) and `POST /graphql/v2`. An optional state file
-//! keeps the authorization and the user tokens across restarts.
+//! account (docs/providers/open-collective.md, docs/sandbox.md), served on its own port like a
+//! separate host: the frontend's authorize page (sign-in and consent as plain HTML forms),
+//! `POST /oauth/token` (node-oauth2-server 5.3.0 with OC's model) and `POST /graphql/v2`. An
+//! optional state file keeps the authorization and the user tokens across restarts.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

@@ -1,5 +1,6 @@
 //! `POST /oauth/token`: node-oauth2-server 5.3.0's token handler with Open Collective's model
-//! (providers.md B1.3), in the library's order of checks.
+//! (docs/providers/open-collective.md, "The token endpoint", "Tokens"), in the library's order of
+//! checks.
 
 use std::sync::Arc;
 use std::time::SystemTime;
