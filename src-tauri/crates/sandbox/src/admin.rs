@@ -23,6 +23,16 @@ pub async fn expire_tokens(State(sandbox): State<Arc<Sandbox>>) -> Response {
     Json(json!({ "expired": expired })).into_response()
 }
 
+/// `POST /_sandbox/expire-codes`: codes not yet exchanged are past their lifetime.
+pub async fn expire_codes(State(sandbox): State<Arc<Sandbox>>) -> Response {
+    let mut store = sandbox.store();
+    let now = SystemTime::now();
+    for grant in store.grants.values_mut() {
+        grant.expires_at = grant.expires_at.min(now);
+    }
+    Json(json!({ "expired": store.grants.len() })).into_response()
+}
+
 /// `POST /_sandbox/fail-token-requests?count=N`
 pub async fn fail_token_requests(State(sandbox): State<Arc<Sandbox>>, uri: Uri) -> Response {
     let query = Params::from_query(uri.query().unwrap_or(""));

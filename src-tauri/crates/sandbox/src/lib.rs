@@ -184,6 +184,7 @@ fn router(sandbox: Arc<Sandbox>) -> Router {
         )
         .route("/_sandbox/stats", get(admin::stats))
         .route("/_sandbox/expire-tokens", post(admin::expire_tokens))
+        .route("/_sandbox/expire-codes", post(admin::expire_codes))
         .route(
             "/_sandbox/fail-token-requests",
             post(admin::fail_token_requests),

@@ -46,12 +46,55 @@ fn redirect_to(location: &str) -> Response {
         .into_response()
 }
 
-/// Only same-site paths are followed after login (Django's `url_has_allowed_host_and_scheme`).
-fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") => path,
+/// Where the login goes on to: `next` when Django's `url_has_allowed_host_and_scheme` allows it
+/// for this request's `host` (a URL without a host, or an http(s) URL on this very host), else the
+/// home page.
+fn safe_next<'a>(next: Option<&'a str>, host: &str) -> &'a str {
+    match next.map(str::trim) {
+        Some(url)
+            if is_same_host_url(url, host) && is_same_host_url(&url.replace('\\', "/"), host) =>
+        {
+            url
+        }
         _ => "/",
     }
+}
+
+/// One pass of Django's check, on `url` as Python's `urlsplit` divides it.
+fn is_same_host_url(url: &str, host: &str) -> bool {
+    if url.is_empty() || url.starts_with("///") || url.starts_with(|c: char| c.is_control()) {
+        return false;
+    }
+    let scheme = url
+        .split_once(':')
+        .map(|(scheme, _)| scheme)
+        .filter(|scheme| {
+            scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+        });
+    let rest = scheme.map_or(url, |scheme| &url[scheme.len() + 1..]);
+    let netloc = rest
+        .strip_prefix("//")
+        .map(|authority| authority.split(['/', '?', '#']).next().unwrap_or_default());
+    match (scheme, netloc) {
+        (None, None) => true,
+        (Some(_), None) => false,
+        (scheme, Some(netloc)) => {
+            scheme.is_none_or(|scheme| {
+                matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https")
+            }) && netloc.eq_ignore_ascii_case(host)
+        }
+    }
+}
+
+/// The `Host` the request was sent to.
+fn request_host(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
 }
 
 fn login_message(next: &str, sandbox: &Sandbox) -> Option<String> {
@@ -67,9 +110,13 @@ pub async fn home() -> Response {
     pages::home()
 }
 
-pub async fn login_page(State(sandbox): State<Arc<Sandbox>>, uri: Uri) -> Response {
+pub async fn login_page(
+    State(sandbox): State<Arc<Sandbox>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let params = Params::from_query(uri.query().unwrap_or(""));
-    let next = safe_next(params.get("next"));
+    let next = safe_next(params.get("next"), request_host(&headers));
     pages::login(next, login_message(next, &sandbox).as_deref(), None)
 }
 
@@ -79,7 +126,7 @@ pub async fn login_submit(
     body: Bytes,
 ) -> Response {
     let form = Params::from_form(&headers, &body);
-    let next = safe_next(form.get("next"));
+    let next = safe_next(form.get("next"), request_host(&headers));
     let member = form
         .get("username")
         .and_then(|username| sandbox.world.member_by_username(username))

@@ -116,6 +116,20 @@ impl Params {
         }
     }
 
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Params(pairs)
+    }
+
+    /// Adds a value after the others, so it wins.
+    pub fn push(&mut self, name: &str, value: &str) {
+        self.0.push((name.to_string(), value.to_string()));
+    }
+
+    /// Adds `other`'s values after these, so they win.
+    pub fn extend(&mut self, other: Params) {
+        self.0.extend(other.0);
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()

@@ -898,6 +898,23 @@ async fn admin_endpoints_for_out_of_process_tests() {
     .await;
     assert_eq!(stats["session_token_requests"], 1);
     assert_eq!(stats["access_token_requests"], 1);
+    let expire = |query: &str| {
+        client
+            .post(
+                hapi.base_url()
+                    .join(&format!("_sandbox/expire-tokens{query}"))
+                    .unwrap(),
+            )
+            .header(datalinks_sandbox::ADMIN_KEY_HEADER, hapi.admin_key())
+    };
+    let sessions: Value = json_answer(expire("?kind=session")).await;
+    assert_eq!(sessions["expired"], 1, "only the session token");
+    assert_eq!(
+        data_get(&hapi, "/profile", &access).await.status(),
+        StatusCode::OK
+    );
+    let unknown = expire("?kind=refresh").send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
     let expired: Value = json_answer(
         client
             .post(hapi.base_url().join("_sandbox/expire-tokens").unwrap())

@@ -175,6 +175,57 @@ async fn wrong_password_stays_on_the_login_page() {
     assert_eq!(page.status(), StatusCode::FOUND, "still not logged in");
 }
 
+#[tokio::test]
+async fn the_expire_codes_knob_makes_an_unexchanged_code_invalid() {
+    let sandbox = start_default().await;
+    let code = authorization_code(&sandbox, &[("redirect_uri", LOOPBACK_CALLBACK)]).await;
+    let expired = plain_client()
+        .post(sandbox.base_url().join("/_sandbox/expire-codes").unwrap())
+        .header(datalinks_sandbox::ADMIN_KEY_HEADER, sandbox.admin_key())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(expired).await["expired"], 1);
+    let refused = token_request(&sandbox, &code_exchange_form(&code)).await;
+    assert_eq!(bad_request(refused).await["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn login_follows_next_on_this_host_only() {
+    // Django's `url_has_allowed_host_and_scheme` with the request's own host: an absolute URL on
+    // it is followed, another host (or a scheme, or a `//` or backslash trick) goes home.
+    let sandbox = start_default().await;
+    let own = sandbox
+        .base_url()
+        .join("/direct-sharing/projects/")
+        .unwrap();
+    let host = format!("{}:{}", own.host_str().unwrap(), own.port().unwrap());
+    let cases = [
+        (own.to_string(), own.to_string()),
+        ("/account/".to_string(), "/account/".to_string()),
+        (format!("https://{host}/x"), format!("https://{host}/x")),
+        ("http://evil.example/".to_string(), "/".to_string()),
+        (format!("http://{host}.evil.example/"), "/".to_string()),
+        ("//evil.example/".to_string(), "/".to_string()),
+        ("/\\evil.example/".to_string(), "/".to_string()),
+        ("///evil.example/".to_string(), "/".to_string()),
+        (format!("javascript://{host}/%0Aalert(1)"), "/".to_string()),
+    ];
+    for (next, expected) in cases {
+        let response = browser()
+            .post(sandbox.base_url().join("/account/login/").unwrap())
+            .form(&[
+                ("username", "alice"),
+                ("password", "sandbox"),
+                ("next", &next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(found_location(&response), expected, "next={next}");
+    }
+}
+
 async fn authorize_status(
     sandbox: &datalinks_sandbox::RunningSandbox,
     redirect_uri: &str,

@@ -328,7 +328,8 @@ async fn the_consent_page_lists_known_scopes_with_their_explanations() {
     assert!(html.contains("Refund and reject recorded transactions."));
     assert!(!html.contains("data-scope=\"root\"") && !html.contains("bogus"));
     let form = HtmlForm::parse(&html).unwrap();
-    assert_eq!(form.hidden("scope").as_deref(), Some("email,transactions"));
+    // A newer page passes the scopes it kept on separated by spaces, as the API splits them.
+    assert_eq!(form.hidden("scope").as_deref(), Some("email transactions"));
     let values: Vec<&str> = form
         .inputs
         .iter()
@@ -1193,4 +1194,198 @@ async fn a_state_file_of_another_seed_or_unreadable_is_ignored() {
         .expect("the unreadable file was replaced");
     assert_eq!(saved["seed"], 1);
     std::fs::remove_file(&state_file).unwrap();
+}
+
+/// The session token a sign-in leaves in the browser (the frontend's stand-in for its storage).
+async fn session_token(oc: &RunningOpenCollective) -> String {
+    let signed_in = sign_in(&client(), oc, "ada").await;
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap();
+    let (_, rest) = cookie.split_once('=').unwrap();
+    rest.split(';').next().unwrap().to_string()
+}
+
+/// The API's `POST /oauth/authorize`, as the consent page's script calls it: the parameters in
+/// the query string, the session token (if any) as Bearer.
+async fn api_authorize(
+    oc: &RunningOpenCollective,
+    session: Option<&str>,
+    params: &[(&str, &str)],
+) -> Response {
+    let request = client().post(authorize_url(oc, params));
+    let request = match session {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_authorize_api_needs_the_users_session_token() {
+    // The library's UnauthorizedRequestError: 401, an empty body, `Bearer realm="service"`.
+    let oc = start_default().await;
+    let tokens = connect(&oc, "email").await;
+    for bearer in [None, Some("not-a-jwt"), Some(access_token(&tokens))] {
+        let response = api_authorize(&oc, bearer, &[("scope", "email")]).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{bearer:?}");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            r#"Bearer realm="service""#
+        );
+        assert_eq!(response.text().await.unwrap(), "", "{bearer:?}");
+    }
+    // The client is checked before the user.
+    let mut unknown = oc.authorize_url();
+    unknown
+        .query_pairs_mut()
+        .append_pair("client_id", "0123456789abcdef0123");
+    let response = client().post(unknown).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"error": "invalid_client", "error_description": "Invalid client"})
+    );
+}
+
+#[tokio::test]
+async fn the_authorize_api_answers_json_with_the_redirect_uri() {
+    let oc = start_default().await;
+    let session = session_token(&oc).await;
+    let params = [
+        ("scope", "email account"),
+        ("state", "s 1"),
+        ("code_challenge", &challenge(VERIFIER)),
+        ("code_challenge_method", "S256"),
+    ];
+    let response = api_authorize(&oc, Some(&session), &params).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let redirect_uri = body["redirect_uri"].as_str().unwrap();
+    assert!(
+        redirect_uri.starts_with("datalinks://oauth/callback?code="),
+        "{redirect_uri}"
+    );
+    assert!(redirect_uri.ends_with("&state=s%201"), "{redirect_uri}");
+    let code = query_of(redirect_uri)["code"].clone();
+    let form = with(code_form(&oc, &code), &[("code_verifier", VERIFIER)]);
+    let tokens: Value = token_request(&oc, &form).await.json().await.unwrap();
+    assert_eq!(
+        tokens["scope"], "email account",
+        "whitespace separates scopes"
+    );
+
+    let denied = api_authorize(
+        &oc,
+        Some(&session),
+        &[("allowed", "false"), ("state", "xyz")],
+    )
+    .await;
+    assert_eq!(denied.status(), StatusCode::OK);
+    let body: Value = denied.json().await.unwrap();
+    assert_eq!(
+        body["redirect_uri"],
+        "datalinks://oauth/callback?error=access_denied&error_description=Access%20denied%3A%20user%20denied%20access%20to%20application&state=xyz"
+    );
+}
+
+#[tokio::test]
+async fn the_authorize_api_splits_scopes_on_whitespace_only() {
+    // `email,account` is one name the database's scope column refuses: a 503 server_error.
+    let oc = start_default().await;
+    let session = session_token(&oc).await;
+    let response = api_authorize(&oc, Some(&session), &[("scope", "email,account")]).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "server_error");
+    assert_eq!(oc.stats().codes_issued, 0);
+}
+
+#[tokio::test]
+async fn an_older_consent_page_joining_scopes_with_commas_fails_on_several_but_not_one() {
+    let oc = start(OpenCollectiveConfig {
+        consent_page_joins_scopes_with_commas: true,
+        ..OpenCollectiveConfig::default()
+    })
+    .await;
+    let several = ada_answers(
+        authorize_url(&oc, &[("scope", "email account")]),
+        Answer::Authorize,
+    )
+    .await
+    .unwrap_err();
+    assert!(several.contains("server_error"), "{several}");
+    let one = ada_answers(authorize_url(&oc, &[("scope", "email")]), Answer::Authorize)
+        .await
+        .unwrap();
+    assert!(query_of(&one).contains_key("code"), "{one}");
+}
+
+/// `POST /_sandbox/<knob>` with the admin key; the `expired` count it answers.
+async fn knob(oc: &RunningOpenCollective, name: &str) -> u64 {
+    let response = client()
+        .post(oc.base_url().join(&format!("/_sandbox/{name}")).unwrap())
+        .header(datalinks_sandbox::ADMIN_KEY_HEADER, oc.admin_key())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{name}");
+    response.json::<Value>().await.unwrap()["expired"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn http_knobs_expire_codes_tokens_jwts_and_refresh_tokens() {
+    let oc = start_default().await;
+    let without_key = client()
+        .post(oc.base_url().join("/_sandbox/expire-codes").unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(without_key.status(), StatusCode::UNAUTHORIZED);
+
+    let code = authorization_code(&oc, &[]).await;
+    assert_eq!(knob(&oc, "expire-codes").await, 1);
+    assert_eq!(
+        token_error(exchange(&oc, &code).await).await,
+        pair(
+            "invalid_grant",
+            "Invalid grant: authorization code has expired"
+        )
+    );
+
+    let tokens = connect(&oc, "email").await;
+    assert_eq!(knob(&oc, "expire-tokens").await, 1);
+    let body = graphql_ok(&oc, Auth::Bearer(access_token(&tokens)), ME, json!({})).await;
+    assert_eq!(
+        body["data"]["me"],
+        Value::Null,
+        "an expired stored token is anonymous"
+    );
+
+    let tokens = connect(&oc, "email").await;
+    assert!(knob(&oc, "expire-jwts").await >= 1);
+    let response = graphql(&oc, Auth::Bearer(access_token(&tokens)), ME, json!({})).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    assert_eq!(knob(&oc, "expire-refresh-tokens").await, 1);
+    assert_eq!(
+        token_error(refresh(&oc, tokens["refresh_token"].as_str().unwrap()).await).await,
+        pair("invalid_grant", "Invalid grant: refresh token has expired")
+    );
+
+    knob(&oc, "expire-personal-token").await;
+    let response = graphql(&oc, Auth::PersonalToken(oc.personal_token()), ME, json!({})).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    let stats: Value = client()
+        .get(oc.base_url().join("/_sandbox/stats").unwrap())
+        .header(datalinks_sandbox::ADMIN_KEY_HEADER, oc.admin_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["codes_issued"], 3);
 }

@@ -37,12 +37,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use url::Url;
 
 use crate::server;
+use crate::urls::Params;
 
 pub use config::HumanApiConfig;
 pub use connect::page_data as connect_page_data;
@@ -50,7 +53,7 @@ pub use seed::{Source, SOURCES};
 pub use state::{HumanApiStats, DEMO_ACCESS_TOKEN};
 
 use records::WellnessList;
-use state::HumanApi;
+use state::{HumanApi, TokenKind};
 
 pub const TOKEN_PATH: &str = "/v1/connect/token";
 pub const LEGACY_TOKENS_PATH: &str = "/v1/connect/tokens";
@@ -121,9 +124,25 @@ async fn admin_stats(State(hapi): State<Arc<HumanApi>>) -> Json<HumanApiStats> {
     Json(hapi.store().stats.clone())
 }
 
-async fn admin_expire_tokens(State(hapi): State<Arc<HumanApi>>) -> Json<serde_json::Value> {
-    let expired = hapi.store().expire_tokens();
-    Json(json!({ "expired": expired }))
+/// `POST /_sandbox/expire-tokens[?kind=session|id|access]`: every token issued so far, or those
+/// of one kind, expires now.
+async fn admin_expire_tokens(State(hapi): State<Arc<HumanApi>>, uri: Uri) -> Response {
+    let query = Params::from_query(uri.query().unwrap_or(""));
+    let kind = match query.get("kind") {
+        None => None,
+        Some("session") => Some(TokenKind::Session),
+        Some("id") => Some(TokenKind::Id),
+        Some("access") => Some(TokenKind::Access),
+        Some(_) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "kind must be session, id or access",
+            )
+                .into_response()
+        }
+    };
+    let expired = hapi.store().expire_tokens(kind);
+    Json(json!({ "expired": expired })).into_response()
 }
 
 impl RunningHumanApi {
@@ -179,7 +198,7 @@ impl RunningHumanApi {
     /// Every session, id and access token issued so far expires now (Connect then reports
     /// `SESSION_TOKEN_EXPIRED` and the Data API answers 401). The `demo` token is not affected.
     pub fn expire_tokens(&self) {
-        self.hapi.store().expire_tokens();
+        self.hapi.store().expire_tokens(None);
     }
 
     /// The `human_id` of an app user, once a session token was requested for them.

@@ -260,12 +260,13 @@ impl Store {
         Some(public_token)
     }
 
-    /// Every token issued so far expires now (the demo token is not issued, so it stays).
-    pub fn expire_tokens(&mut self) -> usize {
+    /// Every token issued so far, or only those of `kind`, expires now (the demo token is not
+    /// issued, so it stays); how many did.
+    pub fn expire_tokens(&mut self, kind: Option<TokenKind>) -> usize {
         let now = SystemTime::now();
         let mut expired = 0;
         for (digest, issued) in self.tokens.iter_mut() {
-            if *digest != *DEMO_ACCESS_TOKEN_DIGEST {
+            if *digest != *DEMO_ACCESS_TOKEN_DIGEST && kind.is_none_or(|kind| kind == issued.kind) {
                 issued.expires_at = Some(issued.expires_at.map_or(now, |at| at.min(now)));
                 expired += 1;
             }

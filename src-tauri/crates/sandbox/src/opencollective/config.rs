@@ -39,6 +39,10 @@ pub struct OpenCollectiveConfig {
     /// (before PKCE support) drop it, so the code is stored without a challenge and an exchange
     /// with a verifier fails `invalid_grant` "code verifier is invalid".
     pub consent_page_forwards_pkce: bool,
+    /// Whether the consent page joins the scopes it passes on with commas, as the stored older
+    /// frontend does; the API splits on whitespace only, so several scopes then fail with a 503
+    /// `server_error`. Newer pages join them with spaces.
+    pub consent_page_joins_scopes_with_commas: bool,
     /// Everything seeded (credentials, ids, amounts) is derived from this.
     pub seed: u64,
     /// Transactions of the seeded account.
@@ -65,6 +69,7 @@ impl Default for OpenCollectiveConfig {
             callback_url: "datalinks://oauth/callback".into(),
             token_response_shape: TokenResponseShape::Current,
             consent_page_forwards_pkce: true,
+            consent_page_joins_scopes_with_commas: false,
             seed: 1,
             // More than two pages at the default transactions limit of 100.
             transaction_count: 250,

@@ -1,4 +1,5 @@
-//! The access token: an HS256 JWT like OC's `user.jwt(...)`, signed with the sandbox's own key.
+//! Access and session tokens: HS256 JWTs like OC's `user.jwt(...)`, signed with the sandbox's own
+//! key.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -11,7 +12,8 @@ pub struct Claims {
     /// The user's legacy id, as a string.
     pub sub: String,
     pub scope: String,
-    /// The inner `oauth__…` user token.
+    /// The inner `oauth__…` user token; none in a session token.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub access_token: String,
     /// The user's email, as OC's `user.jwt()` puts it in every token.
     #[serde(default)]

@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod authorize;
 mod config;
 mod graphql;
@@ -41,6 +42,8 @@ pub use world::{
 use state::OpenCollective;
 
 pub const AUTHORIZE_PATH: &str = "/oauth/authorize";
+/// Where the consent page's form goes: a stand-in for the page's script, which calls the API.
+pub const DECISION_PATH: &str = "/oauth/authorize/decision";
 pub const TOKEN_PATH: &str = "/oauth/token";
 pub const GRAPHQL_PATH: &str = "/graphql/v2";
 /// The website's path to the same API, which its documentation gives.
@@ -89,11 +92,24 @@ fn router(open_collective: Arc<OpenCollective>) -> Router {
         )
         .route(
             AUTHORIZE_PATH,
-            get(authorize::authorize_page).post(authorize::authorize_decision),
+            get(authorize::authorize_page).post(authorize::authorize_api),
         )
+        .route(DECISION_PATH, post(authorize::authorize_decision))
         .route(TOKEN_PATH, post(token::token))
         .route(GRAPHQL_PATH, post(graphql::graphql))
         .route(WEBSITE_GRAPHQL_PATH, post(graphql::graphql))
+        .route("/_sandbox/stats", get(admin::stats))
+        .route("/_sandbox/expire-codes", post(admin::expire_codes))
+        .route("/_sandbox/expire-tokens", post(admin::expire_tokens))
+        .route("/_sandbox/expire-jwts", post(admin::expire_jwts))
+        .route(
+            "/_sandbox/expire-refresh-tokens",
+            post(admin::expire_refresh_tokens),
+        )
+        .route(
+            "/_sandbox/expire-personal-token",
+            post(admin::expire_personal_token),
+        )
         .layer(Extension(graphql::schema()))
         .with_state(open_collective)
 }

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::authorize::AuthorizeRequest;
 use super::world::{CONSENT_SCOPES, SEEDED_PASSWORD, SEEDED_SLUG};
+use super::DECISION_PATH;
 use crate::text::escape_html;
 
 fn page(status: StatusCode, title: &str, body: &str) -> Response {
@@ -40,7 +41,13 @@ pub fn signin(next: &str, error: Option<&str>) -> Response {
     page(StatusCode::OK, "Sign in", &body)
 }
 
-pub fn consent(application: &str, user: &str, request: &AuthorizeRequest) -> Response {
+/// The consent page, whose form passes the request on with the scopes joined by `scope_separator`.
+pub fn consent(
+    application: &str,
+    user: &str,
+    request: &AuthorizeRequest,
+    scope_separator: &str,
+) -> Response {
     let scopes: String = request
         .scopes
         .iter()
@@ -64,8 +71,7 @@ pub fn consent(application: &str, user: &str, request: &AuthorizeRequest) -> Res
         hidden("client_id", &request.client_id),
         hidden("response_type", "code"),
         hidden("redirect_uri", &request.redirect_uri),
-        // The stored frontend forwards the scopes it kept joined with commas.
-        hidden("scope", &request.scopes.join(",")),
+        hidden("scope", &request.scopes.join(scope_separator)),
         hidden("state", request.state.as_deref().unwrap_or("")),
         hidden(
             "code_challenge",
@@ -83,7 +89,7 @@ pub fn consent(application: &str, user: &str, request: &AuthorizeRequest) -> Res
     .concat();
     let body = format!(
         "<h1>{name} wants permission to access your account</h1>\n<p>Signed in as <strong class=\"username\">{user}</strong>.</p>\n{scopes}\
-<form method=\"post\" action=\"/oauth/authorize\" id=\"authorize-form\">\n{fields}\
+<form method=\"post\" action=\"{DECISION_PATH}\" id=\"authorize-form\">\n{fields}\
 <p><input type=\"submit\" name=\"decision\" value=\"Authorize\"> <input type=\"submit\" name=\"decision\" value=\"Cancel\"></p>\n</form>",
         name = escape_html(application),
         user = escape_html(user),

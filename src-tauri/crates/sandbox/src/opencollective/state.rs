@@ -162,30 +162,42 @@ impl Store {
             .contains(&token_digest(inner_access_token))
     }
 
-    /// Every JWT handed out so far counts as past its `exp`.
-    pub fn expire_access_tokens(&mut self) {
+    /// Every JWT handed out so far counts as past its `exp`; how many there are.
+    pub fn expire_access_tokens(&mut self) -> usize {
         let grants = &mut self.grants;
         grants
             .expired_jwts
             .extend(grants.signed_tokens.iter().cloned());
+        grants.signed_tokens.len()
+    }
+
+    /// Every code not yet exchanged is past its 5 minutes; how many there are.
+    pub fn expire_codes(&mut self) -> usize {
+        let past = SystemTime::now() - Duration::from_secs(1);
+        for code in self.codes.values_mut() {
+            code.expires_at = past;
+        }
+        self.codes.len()
     }
 
     /// Every stored user token is past its own expiry while its JWT is not: GraphQL then treats
     /// the caller as anonymous (`me` is `null`).
-    pub fn expire_stored_access_tokens(&mut self) {
+    pub fn expire_stored_access_tokens(&mut self) -> usize {
         let past = SystemTime::now() - Duration::from_secs(1);
         for token in &mut self.grants.user_tokens {
             token.access_token_expires_at = past;
         }
+        self.grants.user_tokens.len()
     }
 
     /// Every refresh token is past its expiry: refreshing answers `invalid_grant` "refresh token
     /// has expired".
-    pub fn expire_refresh_tokens(&mut self) {
+    pub fn expire_refresh_tokens(&mut self) -> usize {
         let past = SystemTime::now() - Duration::from_secs(1);
         for token in &mut self.grants.user_tokens {
             token.refresh_token_expires_at = past;
         }
+        self.grants.user_tokens.len()
     }
 
     /// Counts a request against `key`'s budget; false when the budget is spent.
