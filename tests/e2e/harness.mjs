@@ -218,7 +218,19 @@ export function browserRuns() {
 
 function describeLastBrowserRun() {
   const runs = browserRuns();
-  return runs.length ? `last fake-browser run: ${JSON.stringify(runs.at(-1))}` : "the fake browser never ran";
+  const run = runs.length ? `last fake-browser run: ${JSON.stringify(runs.at(-1))}` : "the fake browser never ran";
+  return `${run}; ${lastSignInSteps()}`;
+}
+
+/** The app log's last sign-in steps (each step of a completion is logged), for a stall's report. */
+function lastSignInSteps() {
+  const log = path.join(process.env.XDG_DATA_HOME ?? "", "org.datalinks.app", "logs", "Datalinks.log");
+  try {
+    const steps = fs.readFileSync(log, "utf8").split("\n").filter((line) => line.includes("sign_in]"));
+    return `last sign-in steps in the app log:\n${steps.slice(-6).join("\n")}`;
+  } catch (error) {
+    return `no app log (${error.code})`;
+  }
 }
 
 /** Waits for the fake browser to finish the run after the first `countBefore` runs. */

@@ -32,11 +32,14 @@ export const connections = {
     return this.loaded && (!openHumans || (openHumans.sign_ins.length === 0 && openHumans.connections.length === 0));
   },
   async load(): Promise<void> {
-    overview = await api.listConnections();
+    this.apply(await api.listConnections());
   },
-  /** Applies a fresh overview from a command result or a "connections-changed" event. */
+  /**
+   * Applies an overview from a command result or a "connections-changed" event, unless a newer
+   * one is already shown: the two can arrive in either order.
+   */
   apply(fresh: ConnectionsOverview): void {
-    overview = fresh;
+    if (overview === null || fresh.revision >= overview.revision) overview = fresh;
   },
   reset(): void {
     overview = null;

@@ -98,10 +98,17 @@ export function connectionView(state: ConnectionState, overrides: Partial<Connec
 
 type Entries = Partial<Record<Provider, { sign_ins?: SignInView[]; connections?: ConnectionView[] }>>;
 
-/** An overview with every provider, in the order Rust lists them; those not given are not set up. */
+let lastRevision = 0;
+
+/**
+ * An overview with every provider, in the order Rust lists them; those not given are not set up.
+ * Each is numbered after the one before, as Rust numbers them.
+ */
 export function overview(entries: Entries = {}): ConnectionsOverview {
   const providers: Provider[] = ["openhumans", "opencollective", "humanapi"];
+  lastRevision += 1;
   return {
+    revision: lastRevision,
     providers: providers.map((provider) => ({
       provider,
       sign_ins: entries[provider]?.sign_ins ?? [],

@@ -203,6 +203,11 @@ pub struct ProviderConnections {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct ConnectionsOverview {
+    /// Increases with every overview the service makes. A command's answer and an event can
+    /// reach the window in either order, so the window keeps the overview of the highest
+    /// revision and drops an older one that arrives later.
+    #[ts(type = "number")]
+    pub revision: u64,
     pub providers: Vec<ProviderConnections>,
     /// Where the secrets live, e.g. "OS keyring (Secret Service)".
     pub secret_location: String,

@@ -109,6 +109,8 @@ pub struct Datalinks {
     receipt_links: Mutex<std::collections::HashSet<String>>,
     /// The open Human API Connect window, if any.
     connect_window: Mutex<Option<humanapi::ConnectAttempt>>,
+    /// The revision the last overview was given (see [`ConnectionsOverview::revision`]).
+    overview_revision: std::sync::atomic::AtomicU64,
 }
 
 impl Datalinks {
@@ -141,6 +143,7 @@ impl Datalinks {
             project_listing: tokio::sync::Mutex::default(),
             receipt_links: Mutex::default(),
             connect_window: Mutex::default(),
+            overview_revision: Default::default(),
         }))
     }
 

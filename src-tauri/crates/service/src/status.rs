@@ -157,6 +157,10 @@ impl Datalinks {
     /// Every provider's sign-ins and connections, from the database and memory alone: listing
     /// never reads the keyring or calls a provider.
     pub fn overview(&self) -> Result<ConnectionsOverview> {
+        // Numbered before anything is read, so a later number never shows an earlier state.
+        let revision = 1 + self
+            .overview_revision
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let registrations = self.store.registrations(None)?;
         let connections = self.store.connections(ConnectionFilter::All)?;
         let summary = |id| {
@@ -198,6 +202,7 @@ impl Datalinks {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(ConnectionsOverview {
+            revision,
             providers,
             secret_location: self.vault.location(),
         })

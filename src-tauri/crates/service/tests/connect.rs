@@ -83,6 +83,35 @@ async fn loopback_connect_shows_the_member_and_every_file() {
 }
 
 #[tokio::test]
+async fn the_overview_announced_when_a_sign_in_ends_outranks_the_one_connect_answered() {
+    // The command's answer and the event reach the window in either order; the window keeps the
+    // higher revision, so the announced end must carry one.
+    let harness = Harness::new(sandbox_config()).await;
+    harness.service.start_sandbox().await.unwrap();
+    let registration = harness.registration(Provider::OpenHumans);
+    harness.clear_events();
+    let answered = harness
+        .service
+        .connect(
+            datalinks_core::SignInTarget::NewAccount { registration },
+            None,
+        )
+        .await
+        .unwrap();
+    harness.wait_for_sign_in(registration).await.unwrap();
+    let ended = harness
+        .wait_for_overview(|overview| overview.connections().count() == 1)
+        .await;
+    assert!(
+        ended.revision > answered.revision,
+        "{} after {}",
+        ended.revision,
+        answered.revision
+    );
+    assert!(harness.service.overview().unwrap().revision > ended.revision);
+}
+
+#[tokio::test]
 async fn deep_link_connect_works_when_the_server_allows_the_scheme() {
     let harness = Harness::connected(Transport::DeepLink).await;
     assert!(harness

@@ -4,7 +4,13 @@ import type { ProviderConnections } from "./ProviderConnections";
 /**
  * Every provider's connections, in the order providers are shown.
  */
-export type ConnectionsOverview = { providers: Array<ProviderConnections>, 
+export type ConnectionsOverview = { 
+/**
+ * Increases with every overview the service makes. A command's answer and an event can
+ * reach the window in either order, so the window keeps the overview of the highest
+ * revision and drops an older one that arrives later.
+ */
+revision: number, providers: Array<ProviderConnections>, 
 /**
  * Where the secrets live, e.g. "OS keyring (Secret Service)".
  */
