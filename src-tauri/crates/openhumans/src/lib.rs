@@ -2,6 +2,7 @@
 //! to a base URL so staging, self-hosted servers and the sandbox work the same way.
 
 pub mod download;
+pub mod pages;
 pub mod upload;
 
 use datalinks_core::{AccessToken, ClientSecret, Error, ErrorCode};
@@ -119,6 +120,12 @@ pub enum ApiError {
     Failed(Error),
 }
 
+impl From<Error> for ApiError {
+    fn from(err: Error) -> Self {
+        ApiError::Failed(err)
+    }
+}
+
 impl From<ApiError> for Error {
     fn from(err: ApiError) -> Self {
         match err {
@@ -150,12 +157,11 @@ impl ApiClient {
 
     /// The member and every file they share, following `next` through all pages.
     pub async fn exchange_member(&self, access_token: &AccessToken) -> Result<Member, ApiError> {
-        let mut page: MemberPage = self
-            .get_json(endpoint(&self.base, EXCHANGE_MEMBER_PATH), access_token)
-            .await?;
+        let first = endpoint(&self.base, EXCHANGE_MEMBER_PATH);
+        let mut links = pages::NextLinks::new(&first);
+        let mut page: MemberPage = self.get_json(first, access_token).await?;
         let mut files = std::mem::take(&mut page.member.files);
-        while let Some(next) = page.next.take() {
-            let next = self.same_origin(&next)?;
+        while let Some(next) = links.follow(page.next.take().as_deref())? {
             page = self.get_json(next, access_token).await?;
             files.append(&mut page.member.files);
         }
@@ -170,7 +176,9 @@ impl ApiClient {
         access_token: &AccessToken,
         file_id: u64,
     ) -> Result<Url, ApiError> {
-        let mut next = Some(endpoint(&self.base, EXCHANGE_MEMBER_PATH));
+        let first = endpoint(&self.base, EXCHANGE_MEMBER_PATH);
+        let mut links = pages::NextLinks::new(&first);
+        let mut next = Some(first);
         while let Some(url) = next.take() {
             let page: LinkPage = self.get_json(url, access_token).await?;
             if let Some(link) = page.data.into_iter().find(|f| f.id == file_id) {
@@ -180,27 +188,12 @@ impl ApiClient {
                     )))
                 });
             }
-            next = page.next.map(|link| self.same_origin(&link)).transpose()?;
+            next = links.follow(page.next.as_deref())?;
         }
         Err(ApiError::Failed(Error::new(
             ErrorCode::NotFound,
             format!("Open Humans no longer lists file {file_id}."),
         )))
-    }
-
-    /// Pagination links are followed only on the server we were configured for, so the token
-    /// is never sent elsewhere.
-    fn same_origin(&self, link: &str) -> Result<Url, ApiError> {
-        let url = Url::parse(link).map_err(|_| {
-            ApiError::Failed(Error::provider("Open Humans sent an invalid `next` link."))
-        })?;
-        if url.origin() != self.base.origin() {
-            return Err(ApiError::Failed(Error::provider(format!(
-                "Open Humans sent a `next` link to another server ({}); not following it.",
-                url.origin().ascii_serialization()
-            ))));
-        }
-        Ok(url)
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(

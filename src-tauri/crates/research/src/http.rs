@@ -59,18 +59,6 @@ impl Api {
         url
     }
 
-    /// Pagination links are followed only on the configured server: they carry the token.
-    pub fn same_origin(&self, link: &str) -> Result<Url> {
-        let url = Url::parse(link)
-            .map_err(|_| Error::provider("Open Humans sent an invalid `next` link."))?;
-        if url.origin() != self.base.origin() {
-            return Err(Error::provider(
-                "Open Humans sent a `next` link to another server; not following it.",
-            ));
-        }
-        Ok(url)
-    }
-
     pub async fn get_json<T: DeserializeOwned>(&self, url: Url) -> Result<T> {
         let response = self
             .send(Retry::Safe, || self.client.get(url.clone()))

@@ -24,6 +24,7 @@ pub use tokio_util::sync::CancellationToken;
 pub use upload::{UploadMode, UploadOptions, UploadOutcome, UploadReport};
 
 use datalinks_core::{Error, MasterToken, Result};
+use datalinks_openhumans::pages::NextLinks;
 use datalinks_openhumans::DataFile;
 use futures::StreamExt;
 use serde::Deserialize;
@@ -176,7 +177,9 @@ impl Project {
         &self,
         on_page: impl Fn(ListingProgress, &[ProjectMember]),
     ) -> Result<Vec<ProjectMember>> {
-        let first: MembersPage = self.http.get_json(self.http.members_url()).await?;
+        let first_url = self.http.members_url();
+        let mut links = NextLinks::new(&first_url);
+        let first: MembersPage = self.http.get_json(first_url).await?;
         let page_size = first.results.len();
         let offsets = match first.next {
             Some(_) if page_size > 0 => (page_size..first.count).step_by(page_size).collect(),
@@ -196,8 +199,8 @@ impl Project {
         while let Some(page) = pages.next().await {
             next = self.absorb_page(page?, &mut listing, &on_page).await?;
         }
-        while let Some(url) = next.take() {
-            let page: MembersPage = self.http.get_json(self.http.same_origin(&url)?).await?;
+        while let Some(url) = links.follow(next.take().as_deref())? {
+            let page: MembersPage = self.http.get_json(url).await?;
             next = self.absorb_page(page, &mut listing, &on_page).await?;
         }
         Ok(listing.members)
@@ -261,14 +264,12 @@ impl Project {
         url.query_pairs_mut()
             .append_pair("project_member_id", project_member_id);
         let mut files = Vec::new();
+        let mut links = NextLinks::new(&url);
         let mut next = Some(url);
         while let Some(url) = next.take() {
             let mut page: ExchangePage = self.http.get_json(url).await?;
             files.append(&mut page.data);
-            next = page
-                .next
-                .map(|link| self.http.same_origin(&link))
-                .transpose()?;
+            next = links.follow(page.next.as_deref())?;
         }
         Ok(files)
     }

@@ -736,3 +736,18 @@ async fn an_error_page_that_echoes_the_request_never_shows_the_master_token() {
         assert!(!error.message.contains(&token[..24]), "{}", error.message);
     }
 }
+
+#[tokio::test]
+async fn a_server_whose_next_links_go_round_in_circles_ends_the_listing_with_an_error() {
+    // 250 members: three pages of the member list, and each member's files on pages too.
+    let sandbox = sandbox(world(250, 2)).await;
+    sandbox.set_faults(Faults {
+        next_link_loops: true,
+        ..Faults::default()
+    });
+    let listing = tokio::time::timeout(Duration::from_secs(20), project(&sandbox).members())
+        .await
+        .expect("the listing ends instead of following the circle");
+    let err = listing.unwrap_err();
+    assert!(err.message.contains("already read"), "{err}");
+}

@@ -295,10 +295,14 @@ impl Page {
         let limit = positive_int(query.get("limit"), true).unwrap_or(DEFAULT_LIMIT);
         let offset = positive_int(query.get("offset"), false).unwrap_or(0);
         let request_url = absolute_request_url(sandbox, uri, headers);
-        let next = (offset.saturating_add(limit) < count).then(|| {
-            let url = with_query_param(&request_url, "limit", Some(&limit.to_string()));
-            with_query_param(&url, "offset", Some(&(offset + limit).to_string()))
-        });
+        let next = if sandbox.store().faults.next_link_loops {
+            Some(with_query_param(&request_url, "offset", None))
+        } else {
+            (offset.saturating_add(limit) < count).then(|| {
+                let url = with_query_param(&request_url, "limit", Some(&limit.to_string()));
+                with_query_param(&url, "offset", Some(&(offset + limit).to_string()))
+            })
+        };
         let previous = (offset > 0).then(|| {
             let url = with_query_param(&request_url, "limit", Some(&limit.to_string()));
             if offset <= limit {

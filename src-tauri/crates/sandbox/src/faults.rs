@@ -37,6 +37,9 @@ pub struct Faults {
     pub drop_storage_body_after: Option<u64>,
     /// How many storage responses are cut that way; later ones are sent whole.
     pub storage_body_drops: u32,
+    /// Every paginated answer's `next` leads back to its first page, as a broken or hostile
+    /// server's might: a client that follows links blindly never stops.
+    pub next_link_loops: bool,
 }
 
 mod milliseconds {

@@ -518,6 +518,24 @@ async fn a_refused_client_secret_stays_on_the_sign_in_until_the_next_attempt_eve
 }
 
 #[tokio::test]
+async fn a_member_listing_whose_next_links_go_round_in_circles_ends_with_an_error() {
+    let harness = Harness::connected(Transport::Loopback).await;
+    let connection = harness.conn(Provider::OpenHumans);
+    harness.sandbox().set_faults(datalinks_sandbox::Faults {
+        next_link_loops: true,
+        ..Default::default()
+    });
+    let overview = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        harness.service.member_overview(connection),
+    )
+    .await
+    .expect("the listing ends instead of following the circle");
+    let err = overview.unwrap_err();
+    assert!(err.message.contains("already read"), "{}", err.message);
+}
+
+#[tokio::test]
 async fn an_account_that_cannot_be_read_after_the_exchange_is_not_kept_and_its_new_tokens_are_revoked(
 ) {
     let harness = Harness::new(sandbox_config()).await;
