@@ -2,6 +2,7 @@ import { fireEvent, render, screen, waitFor, within } from "@testing-library/sve
 import { beforeEach, describe, expect, it } from "vitest";
 import App from "./App.svelte";
 import type { ConnectionsOverview } from "./lib/bindings/ConnectionsOverview";
+import type { Provider } from "./lib/bindings/Provider";
 import {
   answerCommands,
   callsOf,
@@ -10,6 +11,7 @@ import {
   emit,
   overview,
   sandboxRegistration,
+  settingsDefaults,
   signInView,
 } from "./test/tauri";
 
@@ -20,6 +22,7 @@ const EMPTY_SETTINGS = (args: Record<string, unknown> | undefined) => ({
   own: null,
   sandbox: null,
   registrations: [],
+  defaults: settingsDefaults(args?.provider as Provider),
 });
 
 beforeEach(() => {

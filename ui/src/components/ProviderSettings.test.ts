@@ -2,7 +2,7 @@ import { fireEvent, render, screen, waitFor, within } from "@testing-library/sve
 import { describe, expect, it } from "vitest";
 import type { ProviderSettingsView } from "../lib/bindings/ProviderSettingsView";
 import type { RegistrationSettingsView } from "../lib/bindings/RegistrationSettingsView";
-import { answerCommands, callsOf, NOW, overview, registration, sandboxRegistration } from "../test/tauri";
+import { answerCommands, callsOf, NOW, overview, registration, sandboxRegistration, settingsDefaults } from "../test/tauri";
 import ProviderSettings from "./ProviderSettings.svelte";
 
 const OWN: RegistrationSettingsView = {
@@ -31,6 +31,7 @@ function settingsView(own: RegistrationSettingsView | null, sandbox: Registratio
     own,
     sandbox,
     registrations: [own, sandbox].flatMap((entry) => (entry ? [{ registration: entry.registration, accounts: [] }] : [])),
+    defaults: settingsDefaults("openhumans"),
   };
 }
 
@@ -229,7 +230,7 @@ describe("open collective settings", () => {
   }
 
   it("explains each scope and sends the chosen ones with the personal token", async () => {
-    setUpOc({ provider: "opencollective", own: null, sandbox: null, registrations: [] });
+    setUpOc({ provider: "opencollective", own: null, sandbox: null, registrations: [], defaults: settingsDefaults("opencollective") });
     const expenses = (await screen.findByTestId("oc-scope-expenses")) as HTMLInputElement;
     expect(screen.getByTestId("oc-scopes").textContent).toMatch(/Create and manage expenses/);
     expect(screen.getByTestId("oc-scope-use-expenses").textContent).toMatch(/Not used by Datalinks/);
@@ -259,7 +260,7 @@ describe("open collective settings", () => {
       transport: "deep_link",
       options: OC_OPTIONS,
     };
-    setUpOc({ provider: "opencollective", own: null, sandbox, registrations: [] });
+    setUpOc({ provider: "opencollective", own: null, sandbox, registrations: [], defaults: settingsDefaults("opencollective") });
     const form = await screen.findByTestId("settings-opencollective");
     expect(within(form).queryByTestId("oc-api-url")).toBeNull();
     expect(within(form).queryByTestId("oc-personal-token")).toBeNull();
@@ -304,7 +305,7 @@ describe("human api settings", () => {
   }
 
   it("shows the person's email and Connect fields instead of a browser transport", async () => {
-    setUpHapi({ provider: "humanapi", own: HAPI, sandbox: null, registrations: [] });
+    setUpHapi({ provider: "humanapi", own: HAPI, sandbox: null, registrations: [], defaults: settingsDefaults("humanapi") });
     expect((await input("client-id")).value).toBe("hapi-client");
     expect(screen.queryByTestId("transport")).toBeNull();
     expect((await input("hapi-connect-script-url")).value).toMatch(/cdn\.humanapi\.co/);
@@ -312,7 +313,7 @@ describe("human api settings", () => {
   });
 
   it("saves the email, the legacy option and the auth address as the server", async () => {
-    setUpHapi({ provider: "humanapi", own: HAPI, sandbox: null, registrations: [] });
+    setUpHapi({ provider: "humanapi", own: HAPI, sandbox: null, registrations: [], defaults: settingsDefaults("humanapi") });
     await fireEvent.input(await input("hapi-email"), { target: { value: "not an address" } });
     await fireEvent.click(screen.getByTestId("save-settings"));
     expect(await screen.findByText(/does not look like an email/)).toBeTruthy();
@@ -333,7 +334,7 @@ describe("human api settings", () => {
 
   it("the sandbox's form edits the email and the legacy option only", async () => {
     const sandbox = { ...HAPI, registration: sandboxRegistration("humanapi"), base_url: "" };
-    setUpHapi({ provider: "humanapi", own: null, sandbox, registrations: [] });
+    setUpHapi({ provider: "humanapi", own: null, sandbox, registrations: [], defaults: settingsDefaults("humanapi") });
     const form = await screen.findByTestId("settings-humanapi");
     expect(within(form).queryByTestId("hapi-connect-script-url")).toBeNull();
     expect(within(form).queryByTestId("hapi-legacy-url")).toBeNull();

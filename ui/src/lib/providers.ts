@@ -1,6 +1,5 @@
 import type { AccountSummary } from "./bindings/AccountSummary";
 import type { Provider } from "./bindings/Provider";
-import type { ProviderOptions } from "./bindings/ProviderOptions";
 
 export function providerName(provider: Provider): string {
   switch (provider) {
@@ -10,40 +9,6 @@ export function providerName(provider: Provider): string {
       return "Open Collective";
     case "humanapi":
       return "Human API";
-  }
-}
-
-export const DEFAULT_BASE_URL: Record<Provider, string> = {
-  openhumans: "https://www.openhumans.org",
-  opencollective: "https://opencollective.com",
-  humanapi: "https://auth.humanapi.co",
-};
-
-/** The options a provider starts with, matching the Rust defaults. */
-export function defaultOptions(provider: Provider): ProviderOptions {
-  switch (provider) {
-    case "openhumans":
-      return { kind: "open_humans" };
-    case "opencollective":
-      return {
-        kind: "open_collective",
-        api_url: "https://api.opencollective.com",
-        loopback_port: null,
-        scopes: ["email"],
-        scope_separator: "comma",
-        pkce: true,
-      };
-    case "humanapi":
-      return {
-        kind: "human_api",
-        email: null,
-        connect_script_url: "https://cdn.humanapi.co/humanapi-connect-client@latest.js",
-        auth_url: "https://auth.humanapi.co",
-        data_api_url: "https://api.humanapi.co/v1/human",
-        legacy_url: "https://user.humanapi.co",
-        legacy_flow: false,
-        legacy_connect_script_url: "https://connect.humanapi.co/connect.js",
-      };
   }
 }
 

@@ -1,10 +1,9 @@
-import type { Provider } from "./bindings/Provider";
 import type { ProviderOptions } from "./bindings/ProviderOptions";
 import type { ProviderSettingsInput } from "./bindings/ProviderSettingsInput";
+import type { RegistrationDefaults } from "./bindings/RegistrationDefaults";
 import type { RegistrationSettingsView } from "./bindings/RegistrationSettingsView";
 import type { SandboxSettingsInput } from "./bindings/SandboxSettingsInput";
 import type { Transport } from "./bindings/Transport";
-import { DEFAULT_BASE_URL, defaultOptions } from "./providers";
 
 export type SettingsForm = {
   clientId: string;
@@ -115,16 +114,15 @@ export function setupIdentity(form: SettingsForm): string {
   return JSON.stringify([form.clientId.trim(), ...addresses.map(trimmedAddress)]);
 }
 
-/** The form filled from a stored registration, or for a first setup of `provider`. */
-export function formFrom(stored: RegistrationSettingsView | null, provider: Provider): SettingsForm {
+/** The form filled from a stored registration, or for a first setup from Rust's `defaults`. */
+export function formFrom(stored: RegistrationSettingsView | null, defaults: RegistrationDefaults): SettingsForm {
   return {
     clientId: stored?.client_id ?? "",
     clientSecret: "",
-    baseUrl: stored?.base_url ?? DEFAULT_BASE_URL[provider],
-    // Open Collective's default callback is the deep link.
-    transport: stored?.transport ?? (provider === "opencollective" ? "deep_link" : "loopback"),
+    baseUrl: stored?.base_url ?? defaults.base_url,
+    transport: stored?.transport ?? defaults.transport,
     personalToken: "",
-    options: stored?.options ?? defaultOptions(provider),
+    options: stored?.options ?? defaults.options,
   };
 }
 

@@ -2,11 +2,13 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type Event, type EventCallback } from "@tauri-apps/api/event";
 import { vi } from "vitest";
+import defaults from "./settings-defaults.json";
 import type { AppError } from "../lib/api";
 import type { ConnectionState } from "../lib/bindings/ConnectionState";
 import type { ConnectionView } from "../lib/bindings/ConnectionView";
 import type { ConnectionsOverview } from "../lib/bindings/ConnectionsOverview";
 import type { Provider } from "../lib/bindings/Provider";
+import type { RegistrationDefaults } from "../lib/bindings/RegistrationDefaults";
 import type { RegistrationSummary } from "../lib/bindings/RegistrationSummary";
 import type { SignInState } from "../lib/bindings/SignInState";
 import type { SignInView } from "../lib/bindings/SignInView";
@@ -141,4 +143,12 @@ export function memberOverview(groups: Record<string, number>): MemberOverview {
     file_count: fileGroups.reduce((sum, group) => sum + group.files.length, 0),
     groups: fileGroups,
   };
+}
+
+/**
+ * What Rust sends as a provider's first-setup defaults (`ProviderSettingsView.defaults`); a Rust
+ * test checks the file against the service's defaults.
+ */
+export function settingsDefaults(provider: Provider): RegistrationDefaults {
+  return (defaults as Record<Provider, RegistrationDefaults>)[provider];
 }

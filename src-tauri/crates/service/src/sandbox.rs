@@ -71,7 +71,7 @@ impl Datalinks {
             provider,
             client_id: client_id.to_owned(),
             base_url: String::new(),
-            transport: adapter.sandbox_transport(),
+            transport: adapter.default_transport(),
             options: options.to_column(),
             sandbox: true,
             has_client_secret: true,

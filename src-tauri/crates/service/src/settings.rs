@@ -6,8 +6,8 @@
 use crate::providers::adapter;
 use crate::registrations::{identity_of, settings_of, summary_of, RegistrationSettings};
 use crate::{
-    Datalinks, ProviderSettingsInput, ProviderSettingsView, RegistrationListing,
-    RegistrationSettingsView, SandboxSettingsInput, LOOPBACK_PATH,
+    Datalinks, ProviderSettingsInput, ProviderSettingsView, RegistrationDefaults,
+    RegistrationListing, RegistrationSettingsView, SandboxSettingsInput, LOOPBACK_PATH,
 };
 use datalinks_core::{
     AccountSummary, ClientSecret, Error, PersonalToken, Provider, RegistrationId,
@@ -76,6 +76,11 @@ impl Datalinks {
             own: current(false)?,
             sandbox: current(true)?,
             registrations: listing,
+            defaults: RegistrationDefaults {
+                base_url: adapter(provider).default_base_url().to_owned(),
+                transport: adapter(provider).default_transport(),
+                options: adapter(provider).default_options(),
+            },
         })
     }
 

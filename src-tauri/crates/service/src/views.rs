@@ -40,6 +40,17 @@ pub struct ProviderSettingsView {
     /// The built-in sandbox's registration, once tried.
     pub sandbox: Option<RegistrationSettingsView>,
     pub registrations: Vec<RegistrationListing>,
+    /// What a first setup starts with, so the form shows Rust's defaults.
+    pub defaults: RegistrationDefaults,
+}
+
+/// A new registration's settings before anyone changes them.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct RegistrationDefaults {
+    pub base_url: String,
+    pub transport: Transport,
+    pub options: ProviderOptions,
 }
 
 /// What the settings form submits for the person's own registration. `client_secret: null`

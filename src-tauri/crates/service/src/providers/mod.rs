@@ -130,8 +130,8 @@ pub(crate) trait Adapter: Send + Sync {
         self.default_options()
     }
 
-    /// The transport a new sandbox registration starts with.
-    fn sandbox_transport(&self) -> Transport {
+    /// How the redirect comes back for a new registration, the sandbox's included.
+    fn default_transport(&self) -> Transport {
         Transport::Loopback
     }
 

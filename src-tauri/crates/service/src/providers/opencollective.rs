@@ -127,7 +127,7 @@ impl Adapter for OpenCollective {
         !settings.client_id.is_empty()
     }
 
-    fn sandbox_transport(&self) -> Transport {
+    fn default_transport(&self) -> Transport {
         Transport::DeepLink
     }
 
