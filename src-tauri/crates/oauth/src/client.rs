@@ -637,7 +637,9 @@ fn bearer_only(token_type: Option<String>) -> Result<(), TokenEndpointError> {
                 status: 200,
                 error: "unsupported_token_type".into(),
                 description: Some(format!(
-                    "Datalinks only uses bearer tokens, not {token_type:?}"
+                    "Datalinks only uses bearer tokens, not {:?}",
+                    // A server's text, quoted only in part so it cannot flood the screen.
+                    token_type.chars().take(40).collect::<String>()
                 )),
             })
         }
@@ -1261,5 +1263,16 @@ mod tests {
         let negative = parse_token_response(br#"{"access_token":"a","expires_in":-5}"#).unwrap();
         assert!(negative.expires_at.unwrap() <= now_unix());
         assert!(parse_token_response(b"\xff not json").is_err());
+    }
+
+    #[test]
+    fn an_unsupported_token_type_is_quoted_only_in_part() {
+        let long = "x".repeat(10_000);
+        let body = format!(r#"{{"access_token":"a","token_type":"{long}"}}"#);
+        let err = parse_token_response(body.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(err.len() < 200, "{} characters", err.len());
+        assert!(err.contains(&"x".repeat(40)), "{err}");
     }
 }
