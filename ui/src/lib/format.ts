@@ -44,6 +44,13 @@ export function formatCountdown(remainingSeconds: number): string {
   return hours > 0 ? `${hours}:${String(minutes).padStart(2, "0")}:${secs}` : `${minutes}:${secs}`;
 }
 
+const numberFormat = new Intl.NumberFormat();
+
+/** "1 member", "1,234 members": the count as the person's locale writes it, and the noun agreeing. */
+export function formatCount(count: number, noun: string, plural = `${noun}s`): string {
+  return `${numberFormat.format(count)} ${count === 1 ? noun : plural}`;
+}
+
 const BYTE_UNITS = ["bytes", "KB", "MB", "GB", "TB"];
 
 /** "512 bytes", "3.4 MB" (powers of 1000, as file managers show sizes). */

@@ -210,7 +210,9 @@ describe("researcher console", () => {
       seconds: 1.5,
       cancelled: false,
     });
-    expect((await screen.findByTestId("bulk-summary")).dataset.downloaded).toBe("4");
+    const summary = await screen.findByTestId("bulk-summary");
+    expect(summary.dataset.downloaded).toBe("4");
+    expect(summary.textContent).toMatch(/0 too large, 0 failed\./);
   });
 
   it("plots show members per source", async () => {
