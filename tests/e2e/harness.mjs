@@ -402,13 +402,23 @@ export async function connectASourceAndClose(browser) {
 
 // ---- native windows (X11; Xvfb runs no window manager) ----
 
-/** Ids of the visible X11 windows whose title matches `pattern`, waiting until there is one. */
+/**
+ * Ids of the visible X11 windows whose title matches `pattern`, waiting until there is one.
+ * Searches again when one fails: xdotool stops with BadWindow when any window it looks at
+ * disappears meanwhile (WebKit opens and closes short-lived ones).
+ */
 export function x11Windows(pattern, timeout = 20_000) {
-  const result = spawnSync("xdotool", ["search", "--sync", "--onlyvisible", "--name", pattern], {
-    encoding: "utf8", timeout, killSignal: "SIGKILL",
-  });
-  assert.ok(!result.error && result.status === 0, `no window titled /${pattern}/ appeared: ${result.error ?? result.stderr}`);
-  return result.stdout.split("\n").filter(Boolean);
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = spawnSync("xdotool", ["search", "--onlyvisible", "--name", pattern], {
+      encoding: "utf8", timeout: 5_000, killSignal: "SIGKILL",
+    });
+    const ids = (last.stdout ?? "").split("\n").filter(Boolean);
+    if (!last.error && last.status === 0 && ids.length > 0) return ids;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  }
+  assert.fail(`no window titled /${pattern}/ appeared: ${last?.error ?? last?.stderr}`);
 }
 
 /** Closes a window as a window manager's close button does (WM_DELETE_WINDOW). */
