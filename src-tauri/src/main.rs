@@ -3,6 +3,7 @@
 
 mod commands;
 mod connect_window;
+mod dialogs;
 mod host;
 
 use datalinks_service::Datalinks;
@@ -43,6 +44,8 @@ fn main() {
         )
         // The Human API Connect window's page; that window has no capability (connect_window.rs).
         .manage(connect_window::ConnectPage::default())
+        .manage(datalinks_service::Picks::default())
+        .manage(dialogs::DialogOpen::default())
         .register_uri_scheme_protocol(connect_window::SCHEME, connect_window::serve)
         .setup(|app| {
             let data_dir = app.path().app_data_dir()?;
@@ -94,7 +97,8 @@ fn main() {
             commands::files::download_files,
             commands::files::cancel_downloads,
             commands::files::get_download_folder,
-            commands::files::set_download_folder,
+            commands::files::choose_download_folder,
+            commands::files::choose_path,
             commands::project::open_project,
             commands::project::current_project,
             commands::project::close_project,
@@ -102,6 +106,7 @@ fn main() {
             commands::project::project_member_files,
             commands::project::download_project_files,
             commands::project::export_project_metadata,
+            commands::project::read_member_list,
             commands::project::preview_message,
             commands::project::send_message,
             commands::project::upload_to_members,

@@ -1,16 +1,18 @@
 // Downloading the connected member's own files: Download all, live progress, a summary, and the
-// files on disk under the default download folder (<HOME>/Downloads/Datalinks, as the throwaway
-// HOME has no XDG user-dirs file).
+// files on disk. The download folder defaults to <HOME>/Downloads/Datalinks (the throwaway HOME
+// has no XDG user-dirs file) and is changed in the system's folder dialog; files to upload are
+// chosen in its file dialog. A path the page names itself is never used.
 import { before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import {
   startApp, e2eTest, byTestId, waitForCardState, cardState, showConnections, showSettings, setBrowserMode,
-  filesUnder, appDataDir,
+  filesUnder, appDataDir, chooseInDialog,
 } from "./harness.mjs";
 
-const DOWNLOAD_FOLDER = path.join(process.env.HOME, "Downloads", "Datalinks");
+const DEFAULT_FOLDER = path.join(process.env.HOME, "Downloads", "Datalinks");
+const DOWNLOAD_FOLDER = path.join(process.env.HOME, "Health data");
 
 let browser;
 const current = () => browser;
@@ -35,9 +37,38 @@ e2eTest("connect again (03 disconnected)", current, async () => {
 
 e2eTest("the download folder defaults to Downloads/Datalinks in Settings", current, async () => {
   await showSettings(browser);
-  const input = byTestId(browser, "download-folder");
-  await browser.waitUntil(async () => (await input.getValue()) !== "", { timeout: 10_000 });
-  assert.equal(await input.getValue(), DOWNLOAD_FOLDER);
+  const shown = byTestId(browser, "download-folder");
+  await browser.waitUntil(async () => (await shown.getText()) !== "", { timeout: 10_000 });
+  assert.equal(await shown.getText(), DEFAULT_FOLDER);
+});
+
+e2eTest("the download folder is changed in the system's folder dialog, never by a path from the page", current, async () => {
+  // What a compromised page would try: the old raw-path command, and a made-up pick id.
+  const refused = await browser.executeAsync((done) => {
+    const { invoke } = window.__TAURI_INTERNALS__;
+    Promise.allSettled([
+      invoke("set_download_folder", { folder: "/tmp/elsewhere" }),
+      invoke("upload_file", {
+        connection: 1, file: "/etc/passwd",
+        input: { description: "x", tags: ["x"], creation_date: null, datatypes: [] },
+      }),
+      invoke("download_project_files", { request: { only: null, exclude: [], source: null, project_data: false, max_size: null, id_prefix: false, concurrency: 1 }, dest: "pick-1" }),
+    ]).then((outcomes) => done(outcomes.map((o) => (o.status === "rejected" ? String(o.reason?.message ?? o.reason) : "accepted"))));
+  });
+  assert.match(refused[0], /set_download_folder/, "the raw-path command is gone");
+  assert.match(refused[1], /no longer chosen/);
+  assert.match(refused[2], /no longer chosen/);
+  assert.equal(await byTestId(browser, "download-folder").getText(), DEFAULT_FOLDER);
+
+  fs.mkdirSync(DOWNLOAD_FOLDER, { recursive: true });
+  const change = byTestId(browser, "choose-download-folder");
+  await change.scrollIntoView({ block: "center" });
+  await change.click();
+  chooseInDialog("^Choose the download folder$", DOWNLOAD_FOLDER);
+  const shown = byTestId(browser, "download-folder");
+  await browser.waitUntil(async () => (await shown.getText()) === DOWNLOAD_FOLDER, {
+    timeout: 15_000, timeoutMsg: `the chosen folder was not shown: ${await shown.getText()}`,
+  });
   await showConnections(browser);
 });
 
@@ -86,7 +117,11 @@ e2eTest("a file of the member's own is uploaded, listed in the project's group, 
 
   const form = byTestId(browser, "upload-form");
   await form.scrollIntoView({ block: "center" });
-  await byTestId(browser, "upload-path").setValue(local);
+  await byTestId(browser, "upload-file").click();
+  chooseInDialog("^Choose a file to upload$", local);
+  await browser.waitUntil(async () => (await byTestId(browser, "upload-file-chosen").getText()) === local, {
+    timeout: 15_000, timeoutMsg: "the chosen file was not shown",
+  });
   await byTestId(browser, "upload-description").setValue("Sleep notes kept by hand");
   await byTestId(browser, "upload-tags").setValue("sleep, notes");
   await byTestId(browser, "upload-submit").click();

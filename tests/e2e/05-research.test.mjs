@@ -1,24 +1,40 @@
 // The researcher console on the app's sandbox: paste the project's master token, see the
-// members, download one member's files with visible progress, and send a message whose receipt
-// the sandbox records. The master token never comes back through IPC, nor reaches the logs,
+// members, download one member's files with visible progress, download the members of a list
+// file into a folder and upload results from one (every file and folder chosen in the system's
+// dialogs), export the file list, and send a message whose receipt the sandbox records. The master token never comes back through IPC, nor reaches the logs,
 // the database or the DOM. Runs after 04 (alice is a member of the sandbox project).
 import { before, after } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import path from "node:path";
 import {
   SANDBOX_ADMIN, startApp, e2eTest, byTestId, allByTestId, showConnections, startIpcRecording, filesUnder, leakedSecrets,
-  sandboxAddresses,
+  sandboxAddresses, chooseInDialog, TMP,
 } from "./harness.mjs";
 
 let browser;
 let sandboxUrl;
 let masterToken;
+/** The first member in the list, read while the list is on screen. */
+let firstMember;
 const current = () => browser;
 
 async function sandboxJson(pathAndQuery) {
   const response = await fetch(new URL(pathAndQuery, sandboxUrl), { headers: SANDBOX_ADMIN });
   assert.equal(response.status, 200, `${pathAndQuery}: HTTP ${response.status}`);
   return response.json();
+}
+
+/** Every file the sandbox holds for a member, page after page. */
+async function memberFiles(memberId) {
+  const files = [];
+  let page = `api/direct-sharing/project/exchange-member/?project_member_id=${memberId}&access_token=${masterToken}`;
+  while (page) {
+    const answer = await sandboxJson(page);
+    files.push(...answer.data);
+    page = answer.next;
+  }
+  return files;
 }
 
 before(async () => {
@@ -60,6 +76,7 @@ e2eTest("a researcher pastes the master token and sees the members", current, as
   const listed = await fetch(new URL(`api/direct-sharing/project/members/?access_token=${masterToken}`, sandboxUrl))
     .then((r) => r.json());
   assert.equal(shown, listed.count, "every member of the project is listed");
+  firstMember = await (await allByTestId(browser, "project-member-row"))[0].getAttribute("data-id");
 });
 
 e2eTest("one member's files download with visible progress, into ohapi's layout", current, async () => {
@@ -72,13 +89,7 @@ e2eTest("one member's files download with visible progress, into ohapi's layout"
     timeout: 20_000, timeoutMsg: "the member's files were not shown",
   });
   // ohapi's layout holds one file per <source>/<basename>: of same-named files the newest wins.
-  const files = [];
-  let page = `api/direct-sharing/project/exchange-member/?project_member_id=${memberId}&access_token=${masterToken}`;
-  while (page) {
-    const answer = await sandboxJson(page);
-    files.push(...answer.data);
-    page = answer.next;
-  }
+  const files = await memberFiles(memberId);
   const fileCount = new Set(files.map((file) => `${file.source}/${file.basename}`)).size;
   assert.ok(fileCount > 0);
 
@@ -124,6 +135,78 @@ e2eTest("a message to the selected member is previewed, sent, and received", cur
   // Open Humans prefixes the subject with "[Open Humans Project Message]".
   assert.match(received.subject, /\] Study update$/);
   assert.equal(received.body, `Hello ${memberId}, new results are in.`);
+});
+
+e2eTest("the members of a list file download into a folder chosen in the system's dialog", current, async () => {
+  const memberId = firstMember;
+  const list = path.join(TMP, "research", "members.txt");
+  const into = path.join(TMP, "research", "bulk download");
+  fs.mkdirSync(into, { recursive: true });
+  fs.writeFileSync(list, `${memberId}\n`);
+
+  await byTestId(browser, "project-tab-download").click();
+  await byTestId(browser, "bulk-who-list").click();
+  await byTestId(browser, "bulk-only-file").click();
+  chooseInDialog("^Choose a member list$", list);
+  const note = byTestId(browser, "bulk-list-note");
+  await note.waitForExist({ timeout: 15_000, timeoutMsg: "the list file was not read" });
+  assert.equal(await note.getText(), `Added 1 member ID from ${list}.`);
+  assert.equal(await byTestId(browser, "bulk-only").getValue(), memberId);
+
+  await byTestId(browser, "bulk-dest").click();
+  chooseInDialog("^Choose where to download to$", into);
+  await browser.waitUntil(async () => (await byTestId(browser, "bulk-dest-chosen").getText()) === into, {
+    timeout: 15_000, timeoutMsg: "the chosen folder was not shown",
+  });
+  const start = byTestId(browser, "bulk-start");
+  await start.scrollIntoView({ block: "center" });
+  await start.click();
+  const summary = byTestId(browser, "bulk-summary");
+  await summary.waitForExist({ timeout: 120_000, timeoutMsg: "no bulk download summary" });
+  assert.equal(Number(await summary.getAttribute("data-failed")), 0, await summary.getText());
+  assert.equal(await summary.$("code").getText(), into);
+  assert.deepEqual(fs.readdirSync(into), [memberId], "only the listed member, in the chosen folder");
+  assert.ok(filesUnder(path.join(into, memberId)).length > 0);
+
+  // The file list goes where the save dialog says.
+  const csv = path.join(TMP, "research", "file list.csv");
+  await byTestId(browser, "export-metadata").click();
+  chooseInDialog("^Save the file list as CSV$", csv);
+  const exported = byTestId(browser, "metadata-exported");
+  await exported.waitForExist({ timeout: 15_000, timeoutMsg: "no export confirmation" });
+  assert.match(await exported.getText(), new RegExp(` written to ${csv}$`));
+  assert.match(fs.readFileSync(csv, "utf8"), /^project_member_id,data_source,file_basename,file_upload_date\r\n/, "as ohapi writes it");
+});
+
+e2eTest("results are uploaded to a member from a folder and a CSV chosen in the system's dialogs", current, async () => {
+  const memberId = firstMember;
+  // One member's files directly in the folder (see chooseInDialog on folders with subfolders).
+  const results = path.join(TMP, "research", "results");
+  fs.mkdirSync(results, { recursive: true });
+  fs.writeFileSync(path.join(results, "summary.txt"), "Your results are in.\n");
+  const csv = path.join(TMP, "research", "results.csv");
+  fs.writeFileSync(csv, 'filename,description,tags\nsummary.txt,Study summary,"results,summary"\n');
+
+  await byTestId(browser, "project-tab-upload").click();
+  await byTestId(browser, "project-upload-dir").click();
+  chooseInDialog("^Choose the folder to upload from$", results);
+  await browser.waitUntil(async () => (await byTestId(browser, "project-upload-dir-chosen").getText()) === results, {
+    timeout: 15_000, timeoutMsg: "the chosen folder was not shown",
+  });
+  await byTestId(browser, "project-upload-csv").click();
+  chooseInDialog("^Choose the metadata CSV$", csv);
+  await browser.waitUntil(async () => (await byTestId(browser, "project-upload-csv-chosen").getText()) === csv, {
+    timeout: 15_000, timeoutMsg: "the chosen CSV was not shown",
+  });
+  await byTestId(browser, "project-upload-member").setValue(memberId);
+  const start = byTestId(browser, "project-upload-start");
+  await start.scrollIntoView({ block: "center" });
+  await start.click();
+  const report = byTestId(browser, "project-upload-report");
+  await report.waitForExist({ timeout: 30_000, timeoutMsg: "no upload report" });
+  assert.equal(Number(await report.getAttribute("data-failures")), 0, await report.getText());
+  const files = await memberFiles(memberId);
+  assert.ok(files.some((file) => file.basename === "summary.txt"), "the sandbox has the uploaded file");
 });
 
 e2eTest("the plots draw the project's members", current, async () => {

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import {
   startApp, e2eTest, byTestId, allByTestId, showConnections, startIpcRecording, secretsFromKeyring,
-  leakedSecrets, x11Windows, typeIntoDialog, closeLikeWindowManager, TMP,
+  leakedSecrets, x11Windows, chooseInDialog, closeLikeWindowManager, TMP,
   waitForCardState, switchToConnectWindow, enterConnectFrame, connectASourceAndClose, keyringName,
 } from "./harness.mjs";
 
@@ -53,10 +53,9 @@ e2eTest("a report is saved as PDF where the person chooses in the system's save 
   await save.waitForClickable({ timeout: 20_000 });
   await save.scrollIntoView({ block: "center" });
   await save.click();
-  const [dialog] = x11Windows("^Save the report as PDF$");
   const dest = path.join(TMP, "chosen folder", "health-report.pdf");
   fs.mkdirSync(path.dirname(dest), { recursive: true });
-  typeIntoDialog(dialog, dest);
+  chooseInDialog("^Save the report as PDF$", dest);
   const status = browser.$('[data-testid="hapi-report-row"] [role="status"]');
   await status.waitForExist({ timeout: 20_000 });
   const bytes = fs.statSync(dest).size;

@@ -426,11 +426,17 @@ export function closeLikeWindowManager(windowId) {
   run("/usr/bin/python3", [path.join(import.meta.dirname, "close-window.py"), windowId]);
 }
 
-/** Types `text` into a native dialog as a person would (the focused field), then Enter. */
-export function typeIntoDialog(windowId, text) {
-  run("xdotool", ["windowfocus", "--sync", windowId]);
+/**
+ * Chooses `target` in the system's file dialog titled `title` (a regular expression) as a person
+ * would: the location field (ctrl+L), the full path, Enter. GTK's folder dialog then answers with
+ * the typed folder's first subfolder if it has one, so choose folders without subfolders.
+ */
+export function chooseInDialog(title, target) {
+  const [dialog] = x11Windows(title);
+  run("xdotool", ["windowfocus", "--sync", dialog]);
+  run("xdotool", ["key", "--clearmodifiers", "ctrl+l"]);
   run("xdotool", ["key", "--clearmodifiers", "ctrl+a"]);
-  run("xdotool", ["type", "--delay", "20", text]);
+  run("xdotool", ["type", "--delay", "20", target]);
   run("xdotool", ["key", "Return"]);
 }
 

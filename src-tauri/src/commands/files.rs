@@ -1,6 +1,24 @@
 use super::{CmdResult, Service};
+use crate::dialogs::{self, Dialog};
 use datalinks_core::ConnectionId;
-use datalinks_service::{DeleteTargetInput, DownloadSummary, UploadInput, UploadedFile};
+use datalinks_service::{
+    DeleteTargetInput, DownloadSummary, PickId, PickPurpose, PickedPath, Picks, UploadInput,
+    UploadedFile,
+};
+use tauri::{State, WebviewWindow};
+
+/// Lets the person choose a file or folder for `purpose` in the system's dialog; the page gets
+/// an id to use it by (nothing when the person cancels).
+#[tauri::command]
+pub async fn choose_path(
+    window: WebviewWindow,
+    picks: State<'_, Picks>,
+    purpose: PickPurpose,
+) -> CmdResult<Option<PickedPath>> {
+    let (title, dialog) = dialogs::for_purpose(purpose);
+    let chosen = dialogs::choose(&window, title, dialog, None).await?;
+    Ok(chosen.map(|path| picks.remember(purpose, path)))
+}
 
 /// Downloads the given files (all of them when `file_ids` is empty) into the download folder;
 /// progress arrives as "download-progress" events.
@@ -24,19 +42,35 @@ pub fn get_download_folder(service: Service<'_>) -> CmdResult<String> {
     Ok(service.download_folder()?.display().to_string())
 }
 
+/// Lets the person choose the download folder in the system's dialog and keeps it; the new
+/// folder, or nothing when the person cancels.
 #[tauri::command]
-pub fn set_download_folder(service: Service<'_>, folder: String) -> CmdResult<String> {
-    Ok(service.set_download_folder(&folder)?.display().to_string())
+pub async fn choose_download_folder(
+    window: WebviewWindow,
+    service: Service<'_>,
+) -> CmdResult<Option<String>> {
+    let current = service.download_folder()?;
+    let title = "Choose the download folder";
+    let Some(folder) = dialogs::choose(&window, title, Dialog::Folder, Some(&current)).await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(
+        service.set_download_folder(&folder)?.display().to_string(),
+    ))
 }
 
 /// Uploads a local file with its metadata; progress arrives as "upload-progress" events.
 #[tauri::command]
 pub async fn upload_file(
     service: Service<'_>,
+    picks: State<'_, Picks>,
     connection: ConnectionId,
+    file: PickId,
     input: UploadInput,
 ) -> CmdResult<UploadedFile> {
-    service.upload_file(connection, input).await
+    let path = picks.path(&file, PickPurpose::UploadFile)?;
+    service.upload_file(connection, &path, input).await
 }
 
 /// Deletes the member's files that the project uploaded; returns the deleted ids.

@@ -1,12 +1,11 @@
 use super::{CmdResult, Service};
-use datalinks_core::{ConnectionId, Error};
+use crate::dialogs::{self, Dialog};
+use datalinks_core::ConnectionId;
 use datalinks_service::{
     ConnectedSource, Datalinks, HapiActivity, HapiPage, HapiProfile, HapiReport, HapiSource,
     SavedReport,
 };
 use tauri::WebviewWindow;
-use tauri_plugin_dialog::DialogExt;
-use tokio::sync::oneshot;
 
 #[tauri::command]
 pub fn hapi_connected_sources(
@@ -50,24 +49,15 @@ pub async fn hapi_save_report_pdf(
     connection: ConnectionId,
     report_id: String,
 ) -> CmdResult<Option<SavedReport>> {
-    let (chosen_tx, chosen) = oneshot::channel();
-    window
-        .dialog()
-        .file()
-        .set_parent(&window)
-        .set_title("Save the report as PDF")
-        .set_directory(service.download_folder()?)
-        .set_file_name(Datalinks::hapi_report_pdf_name(&report_id))
-        .add_filter("PDF", &["pdf"])
-        .save_file(move |path| {
-            let _ = chosen_tx.send(path);
-        });
-    let Some(path) = chosen.await.ok().flatten() else {
+    let pdf = Dialog::Save {
+        name: &Datalinks::hapi_report_pdf_name(&report_id),
+        filter: ("PDF", &["pdf"]),
+    };
+    let title = "Save the report as PDF";
+    let folder = service.download_folder()?;
+    let Some(path) = dialogs::choose(&window, title, pdf, Some(&folder)).await? else {
         return Ok(None);
     };
-    let path = path
-        .into_path()
-        .map_err(|e| Error::invalid_input(format!("The chosen file is not a local path: {e}")))?;
     service
         .hapi_save_report_pdf(connection, &report_id, &path)
         .await

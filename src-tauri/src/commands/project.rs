@@ -3,11 +3,14 @@
 //! `run: "project"`, listing progress as "project-listing"; `cancel_downloads` stops a run.
 
 use super::{CmdResult, Service};
+use crate::dialogs::{self, Dialog};
 use datalinks_service::{
-    DeleteTargetInput, FileGroup, MessagePreview, MessageRequest, ProjectDownloadRequest,
-    ProjectDownloadSummary, ProjectMembers, ProjectStats, ProjectUploadReport,
-    ProjectUploadRequest, ProjectView,
+    DeleteTargetInput, ExportedMetadata, FileGroup, MemberList, MessagePreview, MessageRequest,
+    PickId, PickPurpose, Picks, ProjectDownloadRequest, ProjectDownloadSummary, ProjectMembers,
+    ProjectStats, ProjectUploadReport, ProjectUploadRequest, ProjectView,
 };
+use std::path::PathBuf;
+use tauri::{State, WebviewWindow};
 
 #[tauri::command]
 pub async fn open_project(
@@ -44,14 +47,50 @@ pub async fn project_member_files(
 #[tauri::command]
 pub async fn download_project_files(
     service: Service<'_>,
+    picks: State<'_, Picks>,
     request: ProjectDownloadRequest,
+    dest: Option<PickId>,
 ) -> CmdResult<ProjectDownloadSummary> {
-    service.download_project_files(request).await
+    let dest = dest
+        .map(|id| picks.path(&id, PickPurpose::ProjectDownloadFolder))
+        .transpose()?;
+    service.download_project_files(request, dest).await
 }
 
+/// The member ids in a list file the person chooses (nothing when they cancel).
 #[tauri::command]
-pub async fn export_project_metadata(service: Service<'_>, path: String) -> CmdResult<u32> {
-    service.export_project_metadata(&path).await
+pub async fn read_member_list(
+    window: WebviewWindow,
+    service: Service<'_>,
+) -> CmdResult<Option<MemberList>> {
+    let title = "Choose a member list";
+    let text = Dialog::OpenFile(Some(("Text or CSV", &["txt", "csv"])));
+    let Some(path) = dialogs::choose(&window, title, text, None).await? else {
+        return Ok(None);
+    };
+    service.read_member_list(&path).map(Some)
+}
+
+/// Writes the file list as a CSV where the person chooses (nothing when they cancel).
+#[tauri::command]
+pub async fn export_project_metadata(
+    window: WebviewWindow,
+    service: Service<'_>,
+) -> CmdResult<Option<ExportedMetadata>> {
+    // Beside the project's downloads.
+    let folder = match service.current_project().await? {
+        Some(project) => PathBuf::from(project.download_folder),
+        None => service.download_folder()?,
+    };
+    let csv = Dialog::Save {
+        name: "metadata.csv",
+        filter: ("CSV", &["csv"]),
+    };
+    let title = "Save the file list as CSV";
+    let Some(path) = dialogs::choose(&window, title, csv, Some(&folder)).await? else {
+        return Ok(None);
+    };
+    service.export_project_metadata(&path).await.map(Some)
 }
 
 #[tauri::command]
@@ -70,9 +109,14 @@ pub async fn send_message(service: Service<'_>, request: MessageRequest) -> CmdR
 #[tauri::command]
 pub async fn upload_to_members(
     service: Service<'_>,
+    picks: State<'_, Picks>,
     request: ProjectUploadRequest,
+    dir: PickId,
+    metadata_csv: PickId,
 ) -> CmdResult<ProjectUploadReport> {
-    service.upload_to_members(request).await
+    let dir = picks.path(&dir, PickPurpose::UploadFolder)?;
+    let metadata_csv = picks.path(&metadata_csv, PickPurpose::UploadMetadata)?;
+    service.upload_to_members(request, dir, metadata_csv).await
 }
 
 #[tauri::command]

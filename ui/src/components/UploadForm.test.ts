@@ -10,6 +10,7 @@ function setUp() {
   captureEvents();
   let finish: (file: UploadedFile) => void = () => {};
   answerCommands({
+    choose_path: (args) => (args?.purpose === "upload_file" ? { id: "pick-7", path: "/home/alice/steps.csv" } : null),
     upload_file: () => new Promise<UploadedFile>((resolve) => (finish = resolve)),
   });
   const onUploaded = vi.fn();
@@ -17,7 +18,7 @@ function setUp() {
   return { onUploaded, finish: (file: UploadedFile) => finish(file) };
 }
 
-async function fill(fields: { path?: string; description?: string; tags?: string; date?: string }) {
+async function fill(fields: { description?: string; tags?: string; date?: string }) {
   for (const [name, value] of Object.entries(fields)) {
     await fireEvent.input(screen.getByTestId(`upload-${name}`), { target: { value } });
   }
@@ -26,10 +27,10 @@ async function fill(fields: { path?: string; description?: string; tags?: string
 describe("upload form", () => {
   it("shows what is missing next to each field and sends nothing", async () => {
     setUp();
-    await fill({ path: "steps.csv", description: "  ", tags: " , ", date: "March 1st" });
+    await fill({ description: "  ", tags: " , ", date: "March 1st" });
     await fireEvent.click(screen.getByTestId("upload-submit"));
 
-    expect(await screen.findByText("Enter the file's full path, such as /home/you/steps.csv.")).toBeTruthy();
+    expect(await screen.findByText("Choose the file to upload.")).toBeTruthy();
     expect(screen.getByText("Open Humans requires a description.")).toBeTruthy();
     expect(screen.getByText("Give at least one tag, such as steps or survey.")).toBeTruthy();
     expect(screen.getByText("Use an ISO 8601 date, such as 2024-03-01.")).toBeTruthy();
@@ -37,16 +38,19 @@ describe("upload form", () => {
     expect(callsOf("upload_file")).toEqual([]);
   });
 
-  it("uploads valid fields with a progress bar, then shows the new file", async () => {
+  it("uploads the file chosen in the system's dialog with a progress bar, then shows the new file", async () => {
     const run = setUp();
-    await fill({ path: " /home/alice/steps.csv ", description: "Daily steps", tags: "steps, daily", date: "2024-03-01" });
+    await fireEvent.click(screen.getByTestId("upload-file"));
+    expect(await screen.findByText("/home/alice/steps.csv")).toBeTruthy();
+    expect(callsOf("choose_path")).toEqual([{ purpose: "upload_file" }]);
+    await fill({ description: "Daily steps", tags: "steps, daily", date: "2024-03-01" });
     await fireEvent.click(screen.getByTestId("upload-submit"));
     await waitFor(() =>
       expect(callsOf("upload_file")).toEqual([
         {
           connection: 1,
+          file: "pick-7",
           input: {
-            path: "/home/alice/steps.csv",
             description: "Daily steps",
             tags: ["steps", "daily"],
             creation_date: "2024-03-01",
@@ -67,6 +71,6 @@ describe("upload form", () => {
     expect(result.textContent).toContain("steps.csv");
     expect(run.onUploaded).toHaveBeenCalledWith(UPLOADED);
     expect(screen.queryByTestId("upload-progress")).toBeNull();
-    expect((screen.getByTestId("upload-path") as HTMLInputElement).value).toBe("");
+    expect(screen.getByTestId("upload-file-chosen").textContent?.trim()).toBe("No file chosen");
   });
 });

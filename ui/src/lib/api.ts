@@ -10,6 +10,7 @@ import type { DownloadProgress } from "./bindings/DownloadProgress";
 import type { DownloadSummary } from "./bindings/DownloadSummary";
 import type { Error as AppError } from "./bindings/Error";
 import type { ErrorCode } from "./bindings/ErrorCode";
+import type { ExportedMetadata } from "./bindings/ExportedMetadata";
 import type { FileGroup } from "./bindings/FileGroup";
 import type { ConnectedSource } from "./bindings/ConnectedSource";
 import type { HapiActivity } from "./bindings/HapiActivity";
@@ -19,9 +20,13 @@ import type { HapiReport } from "./bindings/HapiReport";
 import type { HapiSource } from "./bindings/HapiSource";
 import type { HistoryEvent } from "./bindings/HistoryEvent";
 import type { ListingProgressView } from "./bindings/ListingProgressView";
+import type { MemberList } from "./bindings/MemberList";
 import type { MemberOverview } from "./bindings/MemberOverview";
 import type { MessagePreview } from "./bindings/MessagePreview";
 import type { MessageRequest } from "./bindings/MessageRequest";
+import type { PickedPath } from "./bindings/PickedPath";
+import type { PickId } from "./bindings/PickId";
+import type { PickPurpose } from "./bindings/PickPurpose";
 import type { ProjectDownloadRequest } from "./bindings/ProjectDownloadRequest";
 import type { ProjectDownloadSummary } from "./bindings/ProjectDownloadSummary";
 import type { ProjectMembers } from "./bindings/ProjectMembers";
@@ -124,10 +129,16 @@ export const api = {
     call<DownloadSummary>("download_files", { connection, fileIds }),
   cancelDownloads: () => call<boolean>("cancel_downloads"),
   getDownloadFolder: () => call<string>("get_download_folder"),
-  setDownloadFolder: (folder: string) => call<string>("set_download_folder", { folder }),
-  /** Uploads a local file to the project as the member; progress comes as events. */
-  uploadFile: (connection: ConnectionId, input: UploadInput) =>
-    call<UploadedFile>("upload_file", { connection, input }),
+  /** The system's folder dialog; Rust keeps the choice. The new folder, or null when cancelled. */
+  chooseDownloadFolder: () => call<string | null>("choose_download_folder"),
+  /**
+   * The system's file or folder dialog for one use; null when cancelled. The page never names a
+   * path: it gets an id for what the person chose, accepted only for that use.
+   */
+  choosePath: (purpose: PickPurpose) => call<PickedPath | null>("choose_path", { purpose }),
+  /** Uploads a file chosen for upload_file to the project as the member; progress comes as events. */
+  uploadFile: (connection: ConnectionId, file: PickId, input: UploadInput) =>
+    call<UploadedFile>("upload_file", { connection, file, input }),
   /** Deletes files the project uploaded for the member; returns the deleted ids. */
   deleteFiles: (connection: ConnectionId, target: DeleteTargetInput) =>
     call<number[]>("delete_files", { connection, target }),
@@ -141,13 +152,17 @@ export const api = {
   projectMemberFiles: (projectMemberId: string) =>
     call<FileGroup[]>("project_member_files", { projectMemberId }),
   /** Progress comes as "download-progress" events with `run: "project"`. */
-  downloadProjectFiles: (request: ProjectDownloadRequest) =>
-    call<ProjectDownloadSummary>("download_project_files", { request }),
-  exportProjectMetadata: (path: string) => call<number>("export_project_metadata", { path }),
+  /** Into a folder chosen for project_download_folder, or the project's own folder when null. */
+  downloadProjectFiles: (request: ProjectDownloadRequest, dest: PickId | null) =>
+    call<ProjectDownloadSummary>("download_project_files", { request, dest }),
+  /** The ids in a member list file the person chooses; null when cancelled. */
+  readMemberList: () => call<MemberList | null>("read_member_list"),
+  /** Asks where to save with the system's save dialog; null when cancelled. */
+  exportProjectMetadata: () => call<ExportedMetadata | null>("export_project_metadata"),
   previewMessage: (request: MessageRequest) => call<MessagePreview>("preview_message", { request }),
   sendMessage: (request: MessageRequest) => call<number>("send_message", { request }),
-  uploadToMembers: (request: ProjectUploadRequest) =>
-    call<ProjectUploadReport>("upload_to_members", { request }),
+  uploadToMembers: (request: ProjectUploadRequest, dir: PickId, metadataCsv: PickId) =>
+    call<ProjectUploadReport>("upload_to_members", { request, dir, metadataCsv }),
   deleteMemberFiles: (projectMemberId: string, target: DeleteTargetInput) =>
     call<number[]>("delete_member_files", { projectMemberId, target }),
   removeMembers: (projectMemberIds: string[]) => call<number>("remove_members", { projectMemberIds }),

@@ -5,6 +5,7 @@ import { SvelteSet } from "svelte/reactivity";
 import { api, normalizeError, onDownloadProgress, onProjectListing, type AppError } from "./api";
 import type { DownloadProgress } from "./bindings/DownloadProgress";
 import type { ListingProgressView } from "./bindings/ListingProgressView";
+import type { PickId } from "./bindings/PickId";
 import type { ProjectDownloadRequest } from "./bindings/ProjectDownloadRequest";
 import type { ProjectDownloadSummary } from "./bindings/ProjectDownloadSummary";
 import type { ProjectMemberRow } from "./bindings/ProjectMemberRow";
@@ -131,7 +132,7 @@ export const projectConsole = {
     }
   },
 
-  async download(request: ProjectDownloadRequest) {
+  async download(request: ProjectDownloadRequest, dest: PickId | null) {
     if (downloading) return;
     downloading = true;
     downloadProgress = null;
@@ -140,7 +141,7 @@ export const projectConsole = {
       if (update.run === "project") downloadProgress = update;
     });
     try {
-      downloadSummary = (await guarded(() => api.downloadProjectFiles(request))) ?? null;
+      downloadSummary = (await guarded(() => api.downloadProjectFiles(request, dest))) ?? null;
     } finally {
       stopListening();
       downloading = false;

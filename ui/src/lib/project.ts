@@ -52,11 +52,8 @@ export function invalidMemberIds(ids: readonly string[]): string[] {
 /** ohproj-download's defaults: shared sources, every size, 8 at a time, the default folder. */
 export function defaultDownloadRequest(): ProjectDownloadRequest {
   return {
-    dest: null,
     only: null,
-    only_file: null,
     exclude: [],
-    exclude_file: null,
     source: null,
     project_data: false,
     max_size: null,

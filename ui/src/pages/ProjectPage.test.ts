@@ -171,7 +171,11 @@ describe("researcher console", () => {
 
   it("a bulk download checks the lists, then shows project progress and the summary", async () => {
     let finish: (summary: unknown) => void = () => {};
-    setUp({ download_project_files: () => new Promise((resolve) => (finish = resolve)) });
+    setUp({
+      download_project_files: () => new Promise((resolve) => (finish = resolve)),
+      read_member_list: () => ({ path: "/home/r/more.txt", ids: ["10000003", "10000004"] }),
+      choose_path: () => ({ id: "pick-3", path: "/home/r/downloads" }),
+    });
     await openProject();
     await fireEvent.click(await screen.findByTestId("project-tab-download"));
     await fireEvent.click(screen.getByTestId("bulk-who-list"));
@@ -181,21 +185,28 @@ describe("researcher console", () => {
     expect(callsOf("download_project_files")).toEqual([]);
 
     await fireEvent.input(screen.getByTestId("bulk-only"), { target: { value: "10000001\n10000002" } });
-    await fireEvent.input(screen.getByTestId("bulk-only-file"), { target: { value: "/home/r/more.txt" } });
-    await fireEvent.input(screen.getByTestId("bulk-exclude-file"), { target: { value: " /home/r/never.txt " } });
+    // A list file's ids are added to the list, where the researcher sees them.
+    await fireEvent.click(screen.getByTestId("bulk-only-file"));
+    expect((await screen.findByTestId("bulk-list-note")).textContent).toBe("Added 2 member IDs from /home/r/more.txt.");
+    expect((screen.getByTestId("bulk-only") as HTMLTextAreaElement).value).toBe("10000001\n10000002\n10000003\n10000004");
+    await fireEvent.click(screen.getByTestId("bulk-dest"));
+    expect(await screen.findByText("/home/r/downloads")).toBeTruthy();
     await fireEvent.input(screen.getByTestId("bulk-max-size"), { target: { value: "128m" } });
     await fireEvent.click(screen.getByTestId("bulk-start"));
     await waitFor(() => expect(callsOf("download_project_files")).toHaveLength(1));
-    expect(callsOf("download_project_files")[0]).toMatchObject({
+    expect(callsOf("download_project_files")[0]).toEqual({
       request: {
-        only: ["10000001", "10000002"],
-        only_file: "/home/r/more.txt",
-        exclude_file: "/home/r/never.txt",
+        only: ["10000001", "10000002", "10000003", "10000004"],
+        exclude: [],
+        source: null,
+        project_data: false,
         max_size: "128m",
+        id_prefix: false,
         concurrency: 8,
-        dest: null,
       },
+      dest: "pick-3",
     });
+    expect(callsOf("choose_path")).toEqual([{ purpose: "project_download_folder" }]);
     emit("download-progress", { run: "member", files_total: 99, files_done: 0, bytes_done: 0, current: [] });
     emit("download-progress", { run: "project", files_total: 4, files_done: 1, bytes_done: 10, current: [] });
     await waitFor(() => expect(screen.getByTestId("download-progress").dataset.total).toBe("4"));

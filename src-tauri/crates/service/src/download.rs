@@ -36,16 +36,21 @@ impl Datalinks {
         }
     }
 
-    pub fn set_download_folder(&self, folder: &str) -> Result<PathBuf> {
-        let folder = folder.trim();
-        if !Path::new(folder).is_absolute() {
+    /// Remembers the download folder (the shell passes what the person chose in a dialog).
+    pub fn set_download_folder(&self, folder: &Path) -> Result<PathBuf> {
+        if !folder.is_absolute() {
             return Err(Error::invalid_input(
                 "The download folder must be a full path, such as /home/you/Downloads/Datalinks.",
             ));
         }
-        self.store
-            .set_app_setting(DOWNLOAD_FOLDER_SETTING, folder)?;
-        Ok(PathBuf::from(folder))
+        let text = folder.to_str().ok_or_else(|| {
+            Error::invalid_input(format!(
+                "{} is not valid Unicode; choose a folder whose name is.",
+                folder.display()
+            ))
+        })?;
+        self.store.set_app_setting(DOWNLOAD_FOLDER_SETTING, text)?;
+        Ok(folder.to_owned())
     }
 
     /// Downloads the connected member's files with these IDs (all of them when `file_ids` is

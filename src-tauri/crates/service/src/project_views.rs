@@ -58,20 +58,15 @@ pub struct ListingProgressView {
     pub page: Vec<ProjectMemberRow>,
 }
 
-/// A bulk download as the console asks for it (ohproj-download's options).
+/// A bulk download as the console asks for it (ohproj-download's options); the folder is given
+/// beside it, as a path the person chose.
 #[derive(Debug, Clone, Default, Deserialize, TS)]
 #[ts(export)]
 pub struct ProjectDownloadRequest {
-    /// The destination folder; the project's default folder when absent.
-    pub dest: Option<String>,
-    /// Only these members (all when absent and `only_file` is absent).
+    /// Only these members (all when absent).
     pub only: Option<Vec<String>>,
-    /// A member list file (ids separated by lines, commas or spaces) adding to `only`.
-    pub only_file: Option<String>,
     /// Never these members.
     pub exclude: Vec<String>,
-    /// A member list file adding to `exclude`.
-    pub exclude_file: Option<String>,
     /// Only this source, written straight into each member's folder.
     pub source: Option<String>,
     /// The project's own files instead of shared sources.
@@ -139,12 +134,28 @@ pub enum UploadModeInput {
     Sync,
 }
 
-/// Uploads from a folder and a metadata CSV (ohproj-upload's options).
+/// The member ids in a list file (lines, commas or spaces between them).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct MemberList {
+    /// The file, to show where the ids came from.
+    pub path: String,
+    pub ids: Vec<String>,
+}
+
+/// The metadata CSV as written.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ExportedMetadata {
+    pub path: String,
+    pub members: u32,
+}
+
+/// Uploads from a folder and a metadata CSV (ohproj-upload's options); the folder and the CSV
+/// are given beside it, as paths the person chose.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]
 pub struct ProjectUploadRequest {
-    pub dir: String,
-    pub metadata_csv: String,
     /// The member, when the CSV has no project_member_id column.
     pub member: Option<String>,
     pub mode: UploadModeInput,

@@ -8,10 +8,11 @@
 use crate::member::group_by_source;
 use crate::progress::Tracker;
 use crate::{
-    Datalinks, DeleteTargetInput, DownloadRunKind, FileGroup, JoinedPoint, ListingProgressView,
-    MessagePreview, MessageRequest, ProjectDownloadFailure, ProjectDownloadRequest,
-    ProjectDownloadSummary, ProjectMemberRow, ProjectMembers, ProjectStats, ProjectUploadReport,
-    ProjectView, ServiceEvent, SourceStats, UploadModeInput, UploadOutcomeView,
+    Datalinks, DeleteTargetInput, DownloadRunKind, ExportedMetadata, FileGroup, JoinedPoint,
+    ListingProgressView, MemberList, MessagePreview, MessageRequest, ProjectDownloadFailure,
+    ProjectDownloadRequest, ProjectDownloadSummary, ProjectMemberRow, ProjectMembers, ProjectStats,
+    ProjectUploadReport, ProjectView, ServiceEvent, SourceStats, UploadModeInput,
+    UploadOutcomeView,
 };
 use datalinks_core::{
     now_unix, Error, ErrorCode, MasterToken, Provider, RegistrationIdentity, Result,
@@ -373,9 +374,10 @@ impl Datalinks {
     pub async fn download_project_files(
         &self,
         request: ProjectDownloadRequest,
+        dest: Option<PathBuf>,
     ) -> Result<ProjectDownloadSummary> {
         let project = self.open_project_client()?;
-        let options = self.download_options(request)?;
+        let options = self.download_options(request, dest)?;
         let cancel = self.begin_download_run()?;
         let _run = crate::download::DownloadRun(self);
         let members = self.listed_members(false).await?;
@@ -433,31 +435,25 @@ impl Datalinks {
         Ok(view)
     }
 
-    fn download_options(&self, request: ProjectDownloadRequest) -> Result<DownloadOptions> {
-        let dest = match request.dest.as_deref().map(str::trim) {
-            Some(dest) if !dest.is_empty() => PathBuf::from(dest),
-            _ => PathBuf::from(&self.open_project_view()?.download_folder),
+    fn download_options(
+        &self,
+        request: ProjectDownloadRequest,
+        dest: Option<PathBuf>,
+    ) -> Result<DownloadOptions> {
+        let dest = match dest {
+            Some(dest) => dest,
+            None => PathBuf::from(&self.open_project_view()?.download_folder),
         };
         if !dest.is_absolute() {
             return Err(Error::invalid_input(
                 "The destination must be a full path, such as /home/you/Downloads/project.",
             ));
         }
-        let only = match (request.only, listed_in(request.only_file.as_deref())?) {
-            (None, None) => None,
-            (pasted, from_file) => Some(id_set(pasted.into_iter().chain(from_file).flatten())),
-        };
-        let exclude_file = listed_in(request.exclude_file.as_deref())?;
         Ok(DownloadOptions {
             dest,
             members: MemberFilter {
-                only,
-                exclude: id_set(
-                    request
-                        .exclude
-                        .into_iter()
-                        .chain(exclude_file.into_iter().flatten()),
-                ),
+                only: request.only.map(id_set),
+                exclude: id_set(request.exclude),
             },
             source: request.source.filter(|s| !s.trim().is_empty()),
             project_data: request.project_data,
@@ -484,9 +480,16 @@ impl Datalinks {
             .ok_or_else(|| Error::new(ErrorCode::NotConfigured, "No project is open."))
     }
 
-    /// Writes the file list as ohproj-download-metadata does; returns the number of members.
-    pub async fn export_project_metadata(&self, path: &str) -> Result<u32> {
-        let path = Path::new(path.trim());
+    /// The member ids listed in a file the person chose.
+    pub fn read_member_list(&self, path: &Path) -> Result<MemberList> {
+        Ok(MemberList {
+            path: path.display().to_string(),
+            ids: read_member_ids(path)?,
+        })
+    }
+
+    /// Writes the file list as ohproj-download-metadata does.
+    pub async fn export_project_metadata(&self, path: &Path) -> Result<ExportedMetadata> {
         if !path.is_absolute() {
             return Err(Error::invalid_input(
                 "Save the CSV under a full path, such as /home/you/metadata.csv.",
@@ -496,7 +499,10 @@ impl Datalinks {
         tokio::fs::write(path, datalinks_research::metadata_csv(&members))
             .await
             .map_err(|e| Error::storage(format!("Could not write {}: {e}", path.display())))?;
-        Ok(members.len() as u32)
+        Ok(ExportedMetadata {
+            path: path.display().to_string(),
+            members: members.len() as u32,
+        })
     }
 
     /// The recipient count and the text as one recipient reads it; sends nothing.
@@ -538,14 +544,17 @@ impl Datalinks {
         Ok(count as u32)
     }
 
+    /// Uploads the files in `dir` as `metadata_csv` describes them.
     pub async fn upload_to_members(
         &self,
         request: crate::ProjectUploadRequest,
+        dir: PathBuf,
+        metadata_csv: PathBuf,
     ) -> Result<ProjectUploadReport> {
         let project = self.open_project_client()?;
         let options = UploadOptions {
-            dir: PathBuf::from(request.dir.trim()),
-            metadata_csv: PathBuf::from(request.metadata_csv.trim()),
+            dir,
+            metadata_csv,
             member: request.member.filter(|m| !m.trim().is_empty()),
             mode: match request.mode {
                 UploadModeInput::Default => UploadMode::Default,
@@ -640,14 +649,6 @@ fn id_set(ids: impl IntoIterator<Item = String>) -> HashSet<String> {
         .map(|id| id.trim().to_owned())
         .filter(|id| !id.is_empty())
         .collect()
-}
-
-/// The ids of a member list file, when a path is given.
-fn listed_in(path: Option<&str>) -> Result<Option<Vec<String>>> {
-    match path.map(str::trim).filter(|p| !p.is_empty()) {
-        Some(path) => read_member_ids(Path::new(path)).map(Some),
-        None => Ok(None),
-    }
 }
 
 fn is_master_token(token: &str) -> bool {

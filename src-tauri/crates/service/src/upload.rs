@@ -61,9 +61,9 @@ impl Datalinks {
     pub async fn upload_file(
         self: &Arc<Self>,
         connection: ConnectionId,
+        path: &Path,
         input: UploadInput,
     ) -> Result<UploadedFile> {
-        let path = Path::new(input.path.trim());
         if !path.is_absolute() {
             return Err(Error::invalid_input(
                 "Give the file's full path, such as /home/you/Documents/steps.csv.",

@@ -416,8 +416,6 @@ pub struct HapiPage<T> {
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]
 pub struct UploadInput {
-    /// The file's full path.
-    pub path: String,
     pub description: String,
     /// At least one.
     pub tags: Vec<String>,

@@ -270,12 +270,12 @@ async fn the_download_folder_defaults_under_downloads_and_can_be_changed() {
 
     let err = harness
         .service
-        .set_download_folder("relative/path")
+        .set_download_folder(Path::new("relative/path"))
         .unwrap_err();
     assert_eq!(err.code, datalinks_core::ErrorCode::InvalidInput);
     harness
         .service
-        .set_download_folder(" /tmp/elsewhere ")
+        .set_download_folder(Path::new("/tmp/elsewhere"))
         .unwrap();
     assert_eq!(
         harness.service.download_folder().unwrap(),

@@ -245,13 +245,12 @@ async fn one_members_files_download_in_ohapi_layout_with_project_progress_and_st
     let dest = tempfile::tempdir().unwrap();
 
     let request = ProjectDownloadRequest {
-        dest: Some(dest.path().display().to_string()),
         only: Some(vec![chosen.clone()]),
         concurrency: 2,
         ..ProjectDownloadRequest::default()
     };
     let summary = service
-        .download_project_files(request.clone())
+        .download_project_files(request.clone(), Some(dest.path().to_owned()))
         .await
         .unwrap();
     assert_eq!((summary.planned, summary.downloaded), (4, 4), "{summary:?}");
@@ -274,15 +273,21 @@ async fn one_members_files_download_in_ohapi_layout_with_project_progress_and_st
         .all(|f| f.basename.starts_with(&chosen)));
 
     // Again: everything is already there.
-    let again = service.download_project_files(request).await.unwrap();
+    let again = service
+        .download_project_files(request, Some(dest.path().to_owned()))
+        .await
+        .unwrap();
     assert_eq!((again.downloaded, again.skipped_identical), (0, 4));
 
     // Into the default folder, then the stats measure the copies there.
     let default_run = service
-        .download_project_files(ProjectDownloadRequest {
-            only: Some(vec![chosen.clone()]),
-            ..ProjectDownloadRequest::default()
-        })
+        .download_project_files(
+            ProjectDownloadRequest {
+                only: Some(vec![chosen.clone()]),
+                ..ProjectDownloadRequest::default()
+            },
+            None,
+        )
         .await
         .unwrap();
     let stats = service.project_stats().await.unwrap();
@@ -312,14 +317,20 @@ async fn member_list_files_choose_and_exclude_members_as_ohapi_lists_do() {
     std::fs::write(&deny, format!("{},\n", ids[1])).unwrap();
     let dest = tempfile::tempdir().unwrap();
 
+    let only = harness.service.read_member_list(&allow).unwrap();
+    assert_eq!(only.ids, [ids[0], ids[1]]);
+    assert_eq!(only.path, allow.display().to_string());
+    let exclude = harness.service.read_member_list(&deny).unwrap();
     let summary = harness
         .service
-        .download_project_files(ProjectDownloadRequest {
-            dest: Some(dest.path().display().to_string()),
-            only_file: Some(allow.display().to_string()),
-            exclude_file: Some(deny.display().to_string()),
-            ..ProjectDownloadRequest::default()
-        })
+        .download_project_files(
+            ProjectDownloadRequest {
+                only: Some(only.ids),
+                exclude: exclude.ids,
+                ..ProjectDownloadRequest::default()
+            },
+            Some(dest.path().to_owned()),
+        )
         .await
         .unwrap();
     assert_eq!(summary.downloaded, 1, "{summary:?}");
@@ -328,11 +339,7 @@ async fn member_list_files_choose_and_exclude_members_as_ohapi_lists_do() {
 
     let missing = harness
         .service
-        .download_project_files(ProjectDownloadRequest {
-            only_file: Some(lists.path().join("nope.txt").display().to_string()),
-            ..ProjectDownloadRequest::default()
-        })
-        .await
+        .read_member_list(&lists.path().join("nope.txt"))
         .unwrap_err();
     assert_eq!(missing.code, ErrorCode::InvalidInput);
     assert!(missing.message.contains("nope.txt"), "{}", missing.message);
@@ -348,11 +355,9 @@ async fn metadata_is_exported_as_ohapi_writes_it() {
         .unwrap();
     let out = tempfile::tempdir().unwrap();
     let path = out.path().join("metadata.csv");
-    let members = service
-        .export_project_metadata(&path.display().to_string())
-        .await
-        .unwrap();
-    assert_eq!(members, 2);
+    let exported = service.export_project_metadata(&path).await.unwrap();
+    assert_eq!(exported.members, 2);
+    assert_eq!(exported.path, path.display().to_string());
     let csv = std::fs::read_to_string(&path).unwrap();
     let mut lines = csv.lines();
     assert_eq!(
@@ -362,7 +367,7 @@ async fn metadata_is_exported_as_ohapi_writes_it() {
     assert_eq!(lines.count(), 6);
 
     let relative = service
-        .export_project_metadata("metadata.csv")
+        .export_project_metadata(std::path::Path::new("metadata.csv"))
         .await
         .unwrap_err();
     assert_eq!(relative.code, ErrorCode::InvalidInput);
@@ -439,13 +444,15 @@ async fn project_files_are_deleted_and_members_removed() {
     )
     .unwrap();
     let report = service
-        .upload_to_members(datalinks_service::ProjectUploadRequest {
-            dir: folder.path().display().to_string(),
-            metadata_csv: csv.path().join("meta.csv").display().to_string(),
-            member: Some(id.clone()),
-            mode: datalinks_service::UploadModeInput::Default,
-            max_size: None,
-        })
+        .upload_to_members(
+            datalinks_service::ProjectUploadRequest {
+                member: Some(id.clone()),
+                mode: datalinks_service::UploadModeInput::Default,
+                max_size: None,
+            },
+            folder.path().to_owned(),
+            csv.path().join("meta.csv"),
+        )
         .await
         .unwrap();
     assert_eq!(report.failures, 0, "{report:?}");

@@ -9,7 +9,7 @@ use datalinks_openhumans::{ApiClient, DataFile};
 use datalinks_sandbox::{Faults, SandboxConfig};
 use datalinks_service::{DeleteTargetInput, UploadInput, UploadedFile};
 use md5::{Digest, Md5};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::{sandbox_config, Harness};
 
@@ -23,9 +23,8 @@ fn small_world() -> SandboxConfig {
     }
 }
 
-fn input(path: &Path, description: &str, tags: &[&str]) -> UploadInput {
+fn metadata(description: &str, tags: &[&str]) -> UploadInput {
     UploadInput {
-        path: path.display().to_string(),
         description: description.into(),
         tags: tags.iter().map(|t| t.to_string()).collect(),
         creation_date: None,
@@ -41,7 +40,8 @@ async fn upload(harness: &Harness, dir: &Path, name: &str, content: &[u8]) -> Up
         .service
         .upload_file(
             harness.conn(Provider::OpenHumans),
-            input(&path, &format!("About {name}"), &["test"]),
+            &path,
+            metadata(&format!("About {name}"), &["test"]),
         )
         .await
         .unwrap()
@@ -81,12 +81,12 @@ async fn an_upload_is_listed_with_its_metadata_and_md5_and_reports_progress() {
     let content: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
     let path = dir.path().join("steps 2024.csv");
     std::fs::write(&path, &content).unwrap();
-    let mut request = input(&path, "  Daily steps  ", &["steps", " ", "fitness "]);
+    let mut request = metadata("  Daily steps  ", &["steps", " ", "fitness "]);
     request.creation_date = Some("2024-03-01T10:00:00Z".into());
 
     let uploaded = harness
         .service
-        .upload_file(harness.conn(Provider::OpenHumans), request)
+        .upload_file(harness.conn(Provider::OpenHumans), &path, request)
         .await
         .unwrap();
 
@@ -136,33 +136,39 @@ async fn metadata_is_refused_before_any_request() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.txt");
     std::fs::write(&path, "some notes").unwrap();
-    let mut bad_date = input(&path, "Notes", &["notes"]);
+    let mut bad_date = metadata("Notes", &["notes"]);
     bad_date.creation_date = Some("March 1st".into());
     let empty = dir.path().join("empty.txt");
     std::fs::write(&empty, "").unwrap();
     let cases = [
-        (input(&path, "", &["notes"]), "description"),
-        (input(&path, "   ", &["notes"]), "description"),
-        (input(&path, "Notes", &[]), "tag"),
-        (input(&path, "Notes", &[" ", ""]), "tag"),
-        (bad_date, "ISO 8601"),
+        (path.clone(), metadata("", &["notes"]), "description"),
+        (path.clone(), metadata("   ", &["notes"]), "description"),
+        (path.clone(), metadata("Notes", &[]), "tag"),
+        (path.clone(), metadata("Notes", &[" ", ""]), "tag"),
+        (path.clone(), bad_date, "ISO 8601"),
         (
-            input(Path::new("notes.txt"), "Notes", &["notes"]),
+            PathBuf::from("notes.txt"),
+            metadata("Notes", &["notes"]),
             "full path",
         ),
         (
-            input(&dir.path().join("missing.txt"), "Notes", &["n"]),
+            dir.path().join("missing.txt"),
+            metadata("Notes", &["n"]),
             "missing.txt",
         ),
-        (input(dir.path(), "Notes", &["n"]), "not a file"),
-        (input(&empty, "Notes", &["n"]), "empty"),
+        (
+            dir.path().to_owned(),
+            metadata("Notes", &["n"]),
+            "not a file",
+        ),
+        (empty, metadata("Notes", &["n"]), "empty"),
     ];
     let before = harness.sandbox().stats().api_calls;
-    for (request, expected) in cases {
-        let shown = format!("{request:?}");
+    for (file, request, expected) in cases {
+        let shown = format!("{} {request:?}", file.display());
         let error = harness
             .service
-            .upload_file(harness.conn(Provider::OpenHumans), request)
+            .upload_file(harness.conn(Provider::OpenHumans), &file, request)
             .await
             .unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidInput, "{shown}");
@@ -196,7 +202,8 @@ async fn a_completion_that_fails_is_not_reported_as_done() {
         .service
         .upload_file(
             harness.conn(Provider::OpenHumans),
-            input(&path, "Half", &["t"]),
+            &path,
+            metadata("Half", &["t"]),
         )
         .await
         .unwrap_err();
@@ -312,7 +319,7 @@ async fn an_access_token_that_expires_mid_upload_is_refreshed() {
     let connection = harness.conn(Provider::OpenHumans);
     let run = tokio::spawn(async move {
         service
-            .upload_file(connection, input(&path, "Late", &["t"]))
+            .upload_file(connection, &path, metadata("Late", &["t"]))
             .await
     });
     harness.wait_for_upload_progress().await;

@@ -2,9 +2,10 @@
 import type { UploadModeInput } from "./UploadModeInput";
 
 /**
- * Uploads from a folder and a metadata CSV (ohproj-upload's options).
+ * Uploads from a folder and a metadata CSV (ohproj-upload's options); the folder and the CSV
+ * are given beside it, as paths the person chose.
  */
-export type ProjectUploadRequest = { dir: string, metadata_csv: string, 
+export type ProjectUploadRequest = { 
 /**
  * The member, when the CSV has no project_member_id column.
  */

@@ -3,11 +3,7 @@
 /**
  * What the upload form submits: a local file and the metadata Open Humans requires.
  */
-export type UploadInput = { 
-/**
- * The file's full path.
- */
-path: string, description: string, 
+export type UploadInput = { description: string, 
 /**
  * At least one.
  */
