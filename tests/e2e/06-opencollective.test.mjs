@@ -96,7 +96,12 @@ e2eTest("Settings ask for one scope, say what each other would change, and offer
   await showSettings(browser);
   // The tabs show only when the sandbox is set up beside the person's own app.
   const ownTab = byTestId(browser, "settings-tab-own-opencollective");
-  if (await ownTab.isExisting()) await ownTab.click();
+  if (await ownTab.isExisting()) {
+    // Just after the page switch the tab may still be out of view (CI failed on it once).
+    await ownTab.scrollIntoView({ block: "center" });
+    await ownTab.waitForClickable({ timeout: 10_000 });
+    await ownTab.click();
+  }
   const form = byTestId(browser, "settings-opencollective");
   await browser.waitUntil(async () => (await form.getAttribute("data-sandbox")) === "false", {
     timeout: 5_000, timeoutMsg: "the own Open Collective form did not open",
