@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import {
   startApp, e2eTest, byTestId, waitForCardState, cardState, showConnections, showSettings, setBrowserMode,
-  filesUnder, appDataDir, chooseInDialog,
+  filesUnder, appDataDir, chooseInDialog, chooseWith,
 } from "./harness.mjs";
 
 const DEFAULT_FOLDER = path.join(process.env.HOME, "Downloads", "Datalinks");
@@ -117,11 +117,7 @@ e2eTest("a file of the member's own is uploaded, listed in the project's group, 
 
   const form = byTestId(browser, "upload-form");
   await form.scrollIntoView({ block: "center" });
-  await byTestId(browser, "upload-file").click();
-  chooseInDialog("^Choose a file to upload$", local);
-  await browser.waitUntil(async () => (await byTestId(browser, "upload-file-chosen").getText()) === local, {
-    timeout: 15_000, timeoutMsg: "the chosen file was not shown",
-  });
+  await chooseWith(browser, "upload-file", "^Choose a file to upload$", local);
   await byTestId(browser, "upload-description").setValue("Sleep notes kept by hand");
   await byTestId(browser, "upload-tags").setValue("sleep, notes");
   await byTestId(browser, "upload-submit").click();

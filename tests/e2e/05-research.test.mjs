@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import {
   SANDBOX_ADMIN, startApp, e2eTest, byTestId, allByTestId, showConnections, startIpcRecording, filesUnder, leakedSecrets,
-  sandboxAddresses, chooseInDialog, TMP,
+  sandboxAddresses, chooseInDialog, chooseWith, TMP,
 } from "./harness.mjs";
 
 let browser;
@@ -153,11 +153,7 @@ e2eTest("the members of a list file download into a folder chosen in the system'
   assert.equal(await note.getText(), `Added 1 member ID from ${list}.`);
   assert.equal(await byTestId(browser, "bulk-only").getValue(), memberId);
 
-  await byTestId(browser, "bulk-dest").click();
-  chooseInDialog("^Choose where to download to$", into);
-  await browser.waitUntil(async () => (await byTestId(browser, "bulk-dest-chosen").getText()) === into, {
-    timeout: 15_000, timeoutMsg: "the chosen folder was not shown",
-  });
+  await chooseWith(browser, "bulk-dest", "^Choose where to download to$", into);
   const start = byTestId(browser, "bulk-start");
   await start.scrollIntoView({ block: "center" });
   await start.click();
@@ -188,16 +184,8 @@ e2eTest("results are uploaded to a member from a folder and a CSV chosen in the 
   fs.writeFileSync(csv, 'filename,description,tags\nsummary.txt,Study summary,"results,summary"\n');
 
   await byTestId(browser, "project-tab-upload").click();
-  await byTestId(browser, "project-upload-dir").click();
-  chooseInDialog("^Choose the folder to upload from$", results);
-  await browser.waitUntil(async () => (await byTestId(browser, "project-upload-dir-chosen").getText()) === results, {
-    timeout: 15_000, timeoutMsg: "the chosen folder was not shown",
-  });
-  await byTestId(browser, "project-upload-csv").click();
-  chooseInDialog("^Choose the metadata CSV$", csv);
-  await browser.waitUntil(async () => (await byTestId(browser, "project-upload-csv-chosen").getText()) === csv, {
-    timeout: 15_000, timeoutMsg: "the chosen CSV was not shown",
-  });
+  await chooseWith(browser, "project-upload-dir", "^Choose the folder to upload from$", results);
+  await chooseWith(browser, "project-upload-csv", "^Choose the metadata CSV$", csv);
   await byTestId(browser, "project-upload-member").setValue(memberId);
   const start = byTestId(browser, "project-upload-start");
   await start.scrollIntoView({ block: "center" });

@@ -440,6 +440,16 @@ export function chooseInDialog(title, target) {
   run("xdotool", ["key", "Return"]);
 }
 
+/** Clicks a PathChooser's button, chooses `target` in its dialog, and waits until it is shown. */
+export async function chooseWith(browser, testid, title, target) {
+  await byTestId(browser, testid).click();
+  chooseInDialog(title, target);
+  const chosen = byTestId(browser, `${testid}-chosen`);
+  await browser.waitUntil(async () => (await chosen.getText()) === target, {
+    timeout: 15_000, timeoutMsg: `${testid}: ${target} was not shown as chosen`,
+  });
+}
+
 // ---- notices ----
 
 /** Marks the notices on screen so that a later wait only accepts a new one. */

@@ -89,14 +89,27 @@ pub fn parse_member_ids(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The largest member list file read: 50,000 ids take under 0.5 MB, so anything near this is some
+/// other file chosen by mistake, which must not be read into memory whole.
+const MEMBER_LIST_MAX_BYTES: u64 = 16 << 20;
+
 /// The member ids a list file holds (ohproj-download's `--memberlist`/`--excludelist`).
 pub fn read_member_ids(path: &std::path::Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let unreadable = |e: std::io::Error| {
         Error::invalid_input(format!(
             "Could not read the member list {}: {e}",
             path.display()
         ))
-    })?;
+    };
+    let size = std::fs::metadata(path).map_err(unreadable)?.len();
+    if size > MEMBER_LIST_MAX_BYTES {
+        return Err(Error::invalid_input(format!(
+            "{} is {size} bytes, too large for a member list (at most {MEMBER_LIST_MAX_BYTES}); \
+             choose the file of member ids.",
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(unreadable)?;
     Ok(parse_member_ids(&text))
 }
 
@@ -137,6 +150,24 @@ mod tests {
             ["12345678", "23456789", "34567890"]
         );
         assert!(parse_member_ids(" \n").is_empty());
+    }
+
+    #[test]
+    fn a_file_too_large_for_a_member_list_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("export.zip");
+        // Sparse: no bytes are written, only the size is set.
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len(MEMBER_LIST_MAX_BYTES + 1)
+            .unwrap();
+        let err = read_member_ids(&big).unwrap_err();
+        assert!(
+            err.message.contains("too large for a member list"),
+            "{err:?}"
+        );
+        std::fs::write(&big, "12345678\n").unwrap();
+        assert_eq!(read_member_ids(&big).unwrap(), ["12345678"]);
     }
 
     #[test]

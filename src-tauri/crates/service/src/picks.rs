@@ -26,13 +26,6 @@ pub enum PickPurpose {
     ProjectDownloadFolder,
 }
 
-impl PickPurpose {
-    /// Whether the dialog chooses a folder (else one existing file).
-    pub fn is_folder(self) -> bool {
-        matches!(self, Self::UploadFolder | Self::ProjectDownloadFolder)
-    }
-}
-
 /// A chosen path as the page sees it: an id to send back, and the path to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
