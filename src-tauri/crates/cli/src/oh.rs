@@ -7,8 +7,8 @@ use datalinks_core::{Error, ErrorCode, MasterToken, Result};
 use datalinks_openhumans::DEFAULT_BASE_URL;
 use datalinks_research::{
     metadata_csv, parse_member_ids, parse_size, read_member_ids, render_preview, CancellationToken,
-    DeleteTarget, DownloadEvent, DownloadOptions, FileOutcome, MemberFilter, Project, Recipients,
-    UploadMode, UploadOptions,
+    DeleteTarget, DownloadOptions, Job, MemberFilter, Observer, Outcome, Project, Recipients,
+    RunProgress, UploadMode, UploadOptions,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -261,8 +261,8 @@ pub async fn run(command: OhCommand) -> Result<()> {
                 }
             });
             let summary = project
-                .download(&listed, &options, print_download_event, &cancel)
-                .await?;
+                .download(&listed, &options, &PrintProgress::default(), &cancel)
+                .await;
             if json {
                 print_json(&summary)?;
             } else {
@@ -413,24 +413,27 @@ pub async fn run(command: OhCommand) -> Result<()> {
     }
 }
 
-fn print_download_event(event: DownloadEvent<'_>) {
-    match event {
-        DownloadEvent::Planned { files } => eprintln!("{files} files to check"),
-        DownloadEvent::Progress { .. } => {}
-        DownloadEvent::Finished {
-            file,
-            outcome,
-            finished,
-            of,
-        } => {
-            let what = match outcome {
-                FileOutcome::Downloaded { bytes, .. } => format!("{bytes} bytes"),
-                FileOutcome::AlreadyPresent => "already present".into(),
-                FileOutcome::TooLarge { size } => format!("skipped, {size} bytes is too large"),
-                FileOutcome::Failed { reason } => format!("FAILED: {reason}"),
-            };
-            eprintln!("[{finished}/{of}] {} {what}", file.path.display());
-        }
+/// Prints how a download goes on stderr: the files planned, then a line per finished file.
+#[derive(Default)]
+struct PrintProgress {
+    planned: std::sync::OnceLock<()>,
+}
+
+impl Observer for PrintProgress {
+    fn progress(&self, progress: &RunProgress) {
+        self.planned
+            .get_or_init(|| eprintln!("{} files to check", progress.files_total));
+    }
+
+    fn finished(&self, job: &Job, outcome: &Outcome, finished: usize, of: usize) {
+        let what = match outcome {
+            Outcome::Downloaded { bytes } => format!("{bytes} bytes"),
+            Outcome::AlreadyPresent => "already present".into(),
+            Outcome::TooLarge { size } => format!("skipped, {size} bytes is too large"),
+            Outcome::Failed(reason) => format!("FAILED: {reason}"),
+            Outcome::Cancelled => "cancelled".into(),
+        };
+        eprintln!("[{finished}/{of}] {} {what}", job.fetch.dest.display());
     }
 }
 

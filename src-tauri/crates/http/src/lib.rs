@@ -74,8 +74,13 @@ pub fn api() -> reqwest::Client {
 /// A client for storage transfers (presigned URLs that carry no credential of ours): no overall
 /// time limit, only one on each read, and redirects followed to wherever storage serves from.
 pub fn transfer() -> reqwest::Client {
+    transfer_reading_within(TRANSFER_READ_TIMEOUT)
+}
+
+/// A [`transfer`] client that gives up on a body after `read_timeout` without a byte.
+pub fn transfer_reading_within(read_timeout: Duration) -> reqwest::Client {
     builder()
-        .read_timeout(TRANSFER_READ_TIMEOUT)
+        .read_timeout(read_timeout)
         .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
         .build()
         .expect("a client with a static configuration builds")

@@ -1,10 +1,10 @@
 //! Downloads against the sandbox: both hops, resume, md5, fresh keys, skipping identical files.
 
 use datalinks_core::{part_path, AccessToken, AuthorizationCode};
-use datalinks_openhumans::download::{fetch_file, Fetched, FileToFetch};
+use datalinks_openhumans::download::{fetch_file, Fetched, FileToFetch, Progress};
 use datalinks_openhumans::{oauth_client, ApiClient};
 use datalinks_sandbox::person::{Answer, Person};
-use datalinks_sandbox::{RunningSandbox, SandboxConfig};
+use datalinks_sandbox::{BodyFault, Faults, RunningSandbox, SandboxConfig};
 use md5::{Digest, Md5};
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
@@ -120,7 +120,7 @@ impl Setup {
     }
 
     async fn fetch(&self, file: &FileToFetch) -> datalinks_core::Result<Fetched> {
-        self.fetch_with(file, |_, _| {}, &CancellationToken::new())
+        self.fetch_with(file, |_| {}, &CancellationToken::new())
             .await
     }
 
@@ -128,7 +128,7 @@ impl Setup {
     async fn fetch_with(
         &self,
         file: &FileToFetch,
-        progress: impl FnMut(u64, Option<u64>),
+        progress: impl FnMut(Progress),
         cancel: &CancellationToken,
     ) -> datalinks_core::Result<Fetched> {
         let fresh_url = || async {
@@ -138,6 +138,20 @@ impl Setup {
                 .map_err(Into::into)
         };
         fetch_file(&self.http, file, fresh_url, progress, cancel).await
+    }
+
+    /// Storage bodies misbehave as `fault` says, `times` times.
+    fn body_fault(&self, fault: BodyFault, times: u32) {
+        self.sandbox.set_faults(Faults {
+            storage_body_fault: Some(fault),
+            storage_body_faults: times,
+            ..Faults::default()
+        });
+    }
+
+    /// Neither the file nor its part is on disk, and nothing else is in the folder.
+    fn nothing_kept(&self, file: &FileToFetch) -> bool {
+        !file.dest.exists() && !part_path(&file.dest).exists()
     }
 }
 
@@ -157,7 +171,7 @@ async fn a_file_arrives_byte_identical_and_a_second_run_skips_it() {
     let fetched = setup
         .fetch_with(
             &file,
-            |done, total| seen.push((done, total)),
+            |progress: Progress| seen.push(progress.bytes),
             &CancellationToken::new(),
         )
         .await
@@ -166,13 +180,13 @@ async fn a_file_arrives_byte_identical_and_a_second_run_skips_it() {
         fetched,
         Fetched::Downloaded {
             bytes: expected.len() as u64,
-            resumed_from: 0
+            received: expected.len() as u64,
         }
     );
     assert_eq!(std::fs::read(&file.dest).unwrap(), expected);
     assert!(!part_path(&file.dest).exists());
     assert_eq!(
-        seen.last().unwrap().0,
+        *seen.last().unwrap(),
         expected.len() as u64,
         "progress reached the end"
     );
@@ -193,14 +207,14 @@ async fn cancelling_keeps_every_byte_that_arrived_and_the_next_run_resumes_after
     let (file, expected) = setup.first_file_to_fetch().await;
     let cancel = CancellationToken::new();
     let mut received = 0;
-    let progress = |done, _| {
-        received = done;
-        if done > 0 {
+    let progress = |progress: Progress| {
+        received = progress.received;
+        if progress.bytes > 0 {
             cancel.cancel();
         }
     };
     let fetched = setup.fetch_with(&file, progress, &cancel).await.unwrap();
-    assert_eq!(fetched, Fetched::Cancelled);
+    assert_eq!(fetched, Fetched::Cancelled { received });
     assert!(received > 0 && received < expected.len() as u64);
     let kept = std::fs::read(part_path(&file.dest)).unwrap();
     assert_eq!(kept.len() as u64, received, "nothing that arrived was lost");
@@ -211,7 +225,7 @@ async fn cancelling_keeps_every_byte_that_arrived_and_the_next_run_resumes_after
         resumed,
         Fetched::Downloaded {
             bytes: expected.len() as u64,
-            resumed_from: received
+            received: expected.len() as u64 - received,
         }
     );
     assert_eq!(std::fs::read(&file.dest).unwrap(), expected);
@@ -230,7 +244,7 @@ async fn an_interrupted_download_resumes_with_range_and_ends_identical() {
         fetched,
         Fetched::Downloaded {
             bytes: expected.len() as u64,
-            resumed_from: half as u64
+            received: (expected.len() - half) as u64,
         }
     );
     assert_eq!(std::fs::read(&file.dest).unwrap(), expected);
@@ -277,7 +291,7 @@ async fn a_refused_key_is_replaced_by_a_fresh_one() {
                 }
             }
         },
-        |_, _| {},
+        |_| {},
         &CancellationToken::new(),
     )
     .await
@@ -327,5 +341,182 @@ async fn a_file_over_the_size_limit_is_skipped_on_its_announced_size() {
         setup.fetch(&file).await.unwrap(),
         Fetched::Downloaded { .. }
     ));
+    std::fs::remove_dir_all(&setup.dir).unwrap();
+}
+
+// The fault matrix: each case ends with exactly the right bytes, or with a clear outcome and
+// nothing wrong kept.
+
+#[tokio::test]
+async fn a_complete_part_answered_with_416_is_the_file_and_the_error_page_is_not_appended() {
+    let setup = setup().await;
+    let (mut file, expected) = setup.first_file_to_fetch().await;
+    // Without an md5 nothing else would catch an appended error page.
+    file.expected_md5 = None;
+    setup.leave_partial(&file, &expected);
+
+    let fetched = setup.fetch(&file).await.unwrap();
+    assert_eq!(
+        fetched,
+        Fetched::Downloaded {
+            bytes: expected.len() as u64,
+            received: 0
+        }
+    );
+    assert_eq!(std::fs::read(&file.dest).unwrap(), expected);
+    std::fs::remove_dir_all(&setup.dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_part_longer_than_the_file_is_started_over() {
+    let setup = setup().await;
+    let (mut file, expected) = setup.first_file_to_fetch().await;
+    file.expected_md5 = None;
+    let mut longer = expected.clone();
+    longer.extend_from_slice(b"<Error>stray bytes</Error>");
+    setup.leave_partial(&file, &longer);
+
+    setup.fetch(&file).await.unwrap();
+    assert_eq!(std::fs::read(&file.dest).unwrap(), expected);
+    std::fs::remove_dir_all(&setup.dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_length_that_promises_more_ends_in_a_416_that_completes_the_file() {
+    let setup = setup().await;
+    let (mut file, expected) = setup.first_file_to_fetch().await;
+    file.expected_md5 = None;
+    setup.body_fault(BodyFault::LengthTooLong { by: 1000 }, 1);
+
+    let fetched = setup.fetch(&file).await.unwrap();
+    assert!(matches!(fetched, Fetched::Downloaded { .. }), "{fetched:?}");
+    assert_eq!(std::fs::read(&file.dest).unwrap(), expected);
+    std::fs::remove_dir_all(&setup.dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_length_that_promises_less_is_caught_by_md5_and_fetched_again() {
+    let setup = setup().await;
+    let (file, expected) = setup.first_file_to_fetch().await;
+    setup.body_fault(BodyFault::LengthTooShort { by: 100 }, 2);
+
+    setup.fetch(&file).await.unwrap();
+    assert_eq!(std::fs::read(&file.dest).unwrap(), expected);
+    std::fs::remove_dir_all(&setup.dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_body_without_a_length_arrives_whole() {
+    let setup = setup().await;
+    let (mut file, expected) = setup.first_file_to_fetch().await;
+    file.expected_md5 = None;
+    setup.body_fault(BodyFault::NoLength, 1);
+
+    setup.fetch(&file).await.unwrap();
+    assert_eq!(std::fs::read(&file.dest).unwrap(), expected);
+    std::fs::remove_dir_all(&setup.dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_size_limit_holds_for_bodies_without_a_length_and_for_endless_ones() {
+    let setup = setup().await;
+    let (mut file, expected) = setup.first_file_to_fetch().await;
+    let limit = expected.len() as u64 / 2;
+    file.max_size = Some(limit);
+
+    for fault in [BodyFault::NoLength, BodyFault::Endless] {
+        setup.body_fault(fault, 1);
+        let fetched = setup.fetch(&file).await.unwrap();
+        let Fetched::TooLarge { size } = fetched else {
+            panic!("{fault:?}: {fetched:?}");
+        };
+        assert!(size > limit, "{fault:?}: {size}");
+        assert!(setup.nothing_kept(&file), "{fault:?} left bytes behind");
+    }
+
+    // Endless, with the md5 known and a limit above the real size: the body is cut at the
+    // limit, never written beyond it.
+    file.max_size = Some(expected.len() as u64 * 4);
+    setup.body_fault(BodyFault::Endless, 1);
+    let fetched = setup.fetch(&file).await.unwrap();
+    assert!(matches!(fetched, Fetched::TooLarge { .. }), "{fetched:?}");
+    assert!(setup.nothing_kept(&file));
+}
+
+#[tokio::test]
+async fn a_stalled_body_is_given_up_on_and_resumed() {
+    let mut setup = setup_with(SandboxConfig {
+        file_size_bytes: Some(200_000),
+        files_per_member: 1,
+        ..SandboxConfig::default()
+    })
+    .await;
+    setup.http = datalinks_http::transfer_reading_within(std::time::Duration::from_millis(500));
+    let (file, expected) = setup.first_file_to_fetch().await;
+    setup.body_fault(BodyFault::Stall { after: 70_000 }, 2);
+
+    let fetched = setup.fetch(&file).await.unwrap();
+    assert_eq!(
+        fetched,
+        Fetched::Downloaded {
+            bytes: expected.len() as u64,
+            received: expected.len() as u64
+        }
+    );
+    assert_eq!(std::fs::read(&file.dest).unwrap(), expected);
+    assert_eq!(
+        setup.sandbox.faults().storage_body_faults,
+        0,
+        "both stalled"
+    );
+    std::fs::remove_dir_all(&setup.dir).unwrap();
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_part_that_is_a_link_is_never_written_through() {
+    let setup = setup().await;
+    let (file, _) = setup.first_file_to_fetch().await;
+    std::fs::create_dir_all(&setup.dir).unwrap();
+    let target = setup.dir.join("precious.txt");
+    std::fs::write(&target, b"keep me").unwrap();
+    std::os::unix::fs::symlink(&target, part_path(&file.dest)).unwrap();
+
+    let error = setup.fetch(&file).await.unwrap_err();
+    assert!(error.message.contains("is a link"), "{}", error.message);
+    assert_eq!(std::fs::read(&target).unwrap(), b"keep me");
+    assert!(!file.dest.exists());
+    std::fs::remove_dir_all(&setup.dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_file_that_never_arrives_says_whether_anything_was_kept() {
+    let setup = setup().await;
+    let (file, _) = setup.first_file_to_fetch().await;
+    setup.sandbox.set_faults(Faults {
+        storage_error_rate: 1.0,
+        ..Faults::default()
+    });
+    let error = setup.fetch(&file).await.unwrap_err();
+    assert!(
+        error.message.ends_with("Nothing of it was kept."),
+        "{}",
+        error.message
+    );
+    assert!(setup.nothing_kept(&file));
+
+    setup.body_fault(BodyFault::Cut { after: 500 }, 5);
+    let error = setup.fetch(&file).await.unwrap_err();
+    assert!(
+        error
+            .message
+            .ends_with("What arrived is kept and the next run resumes it."),
+        "{}",
+        error.message
+    );
+    assert_eq!(
+        std::fs::metadata(part_path(&file.dest)).unwrap().len(),
+        2500
+    );
     std::fs::remove_dir_all(&setup.dir).unwrap();
 }

@@ -13,11 +13,11 @@ mod messaging;
 mod metadata;
 mod upload;
 
-pub use datalinks_openhumans::upload::DeleteTarget;
-pub use download::{
-    plan, DownloadEvent, DownloadOptions, DownloadSummary, FailedFile, FileOutcome, MemberFilter,
-    PlannedFile,
+pub use datalinks_openhumans::download::run::{
+    FailedFile, FileState, Job, Observer, Outcome, RunProgress, RunSummary,
 };
+pub use datalinks_openhumans::upload::DeleteTarget;
+pub use download::{plan, DownloadOptions, MemberFilter};
 pub use messaging::{render_preview, Recipients};
 pub use metadata::{metadata_csv, parse_member_ids, parse_size, read_member_ids};
 pub use tokio_util::sync::CancellationToken;

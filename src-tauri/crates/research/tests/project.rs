@@ -2,11 +2,11 @@
 
 use datalinks_core::{ErrorCode, MasterToken};
 use datalinks_research::{
-    metadata_csv, render_preview, CancellationToken, DeleteTarget, DownloadEvent, DownloadOptions,
-    DownloadSummary, FileOutcome, MemberFilter, Project, ProjectMember, Recipients, UploadMode,
-    UploadOptions, UploadOutcome,
+    metadata_csv, render_preview, CancellationToken, DeleteTarget, DownloadOptions, Job,
+    MemberFilter, Observer, Outcome, Project, ProjectMember, Recipients, RunProgress, RunSummary,
+    UploadMode, UploadOptions, UploadOutcome,
 };
-use datalinks_sandbox::{Faults, RunningSandbox, SandboxConfig};
+use datalinks_sandbox::{BodyFault, Faults, RunningSandbox, SandboxConfig};
 use md5::{Digest, Md5};
 use std::collections::HashSet;
 use std::path::Path;
@@ -60,11 +60,34 @@ async fn download(
     project: &Project,
     members: &[ProjectMember],
     options: &DownloadOptions,
-) -> DownloadSummary {
+) -> RunSummary {
     project
-        .download(members, options, |_| {}, &CancellationToken::new())
+        .download(members, options, &(), &CancellationToken::new())
         .await
-        .unwrap()
+}
+
+/// Hears every finished file.
+struct OnFinished<F>(F);
+
+impl<F: Fn(&Outcome, usize) + Sync> Observer for OnFinished<F> {
+    fn finished(&self, _job: &Job, outcome: &Outcome, finished: usize, _of: usize) {
+        (self.0)(outcome, finished)
+    }
+}
+
+/// What a run reported: its planned files, files finished, and the largest byte count.
+#[derive(Default)]
+struct Heard(Mutex<(usize, usize, u64)>);
+
+impl Observer for Heard {
+    fn progress(&self, progress: &RunProgress) {
+        let mut heard = self.0.lock().unwrap();
+        heard.0 = progress.files_total;
+        heard.2 = heard.2.max(progress.bytes);
+    }
+    fn finished(&self, _job: &Job, _outcome: &Outcome, _finished: usize, _of: usize) {
+        self.0.lock().unwrap().1 += 1;
+    }
 }
 
 /// Every shared file of every member sits at `<dest>/<member>/<source>/<basename>` with the
@@ -139,30 +162,20 @@ async fn download_in_ohapi_layout_then_again_skips_identical_files() {
     let project = project(&sandbox);
     let members = project.members().await.unwrap();
     let dest = tempfile::tempdir().unwrap();
-    let events = Mutex::new((0usize, 0usize, 0u64));
+    let heard = Heard::default();
     let summary = project
         .download(
             &members,
             &options(dest.path()),
-            |event| {
-                let mut seen = events.lock().unwrap();
-                match event {
-                    DownloadEvent::Planned { files } => seen.0 = files,
-                    DownloadEvent::Progress { overall_bytes, .. } => {
-                        seen.2 = seen.2.max(overall_bytes)
-                    }
-                    DownloadEvent::Finished { .. } => seen.1 += 1,
-                }
-            },
+            &heard,
             &CancellationToken::new(),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(summary.planned, 36);
     assert_eq!(summary.downloaded, 36, "{:?}", summary.failed);
     assert!(summary.failed.is_empty());
     assert!(summary.bytes > 0);
-    let (planned, finished, overall) = *events.lock().unwrap();
+    let (planned, finished, overall) = *heard.0.lock().unwrap();
     assert_eq!((planned, finished), (36, 36));
     assert_eq!(overall, summary.bytes);
     assert_ohapi_layout(&members, dest.path());
@@ -244,8 +257,8 @@ async fn a_body_cut_mid_transfer_resumes_and_ends_byte_identical() {
     // The first file is cut on all 5 attempts (30 kB each time, resumed with Range); the second
     // once, then finishes within the run.
     sandbox.set_faults(Faults {
-        drop_storage_body_after: Some(30_000),
-        storage_body_drops: 6,
+        storage_body_fault: Some(BodyFault::Cut { after: 30_000 }),
+        storage_body_faults: 6,
         ..Faults::default()
     });
     let project = project(&sandbox);
@@ -254,7 +267,7 @@ async fn a_body_cut_mid_transfer_resumes_and_ends_byte_identical() {
     let mut one_at_a_time = options(dest.path());
     one_at_a_time.concurrency = 1;
     let first = download(&project, &members, &one_at_a_time).await;
-    assert_eq!(sandbox.faults().storage_body_drops, 0);
+    assert_eq!(sandbox.faults().storage_body_faults, 0);
     assert_eq!(first.downloaded, 1);
     assert_eq!(first.failed.len(), 1);
     assert_eq!(first.failed[0].reason.code, ErrorCode::Unreachable);
@@ -266,23 +279,15 @@ async fn a_body_cut_mid_transfer_resumes_and_ends_byte_identical() {
         .download(
             &members,
             &one_at_a_time,
-            |event| {
-                if let DownloadEvent::Finished { outcome, .. } = event {
-                    outcomes.lock().unwrap().push(outcome.clone());
-                }
-            },
+            &OnFinished(|outcome: &Outcome, _| outcomes.lock().unwrap().push(outcome.clone())),
             &CancellationToken::new(),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         outcomes.into_inner().unwrap(),
         vec![
-            FileOutcome::Downloaded {
-                bytes: 200_000,
-                resumed_from: 150_000
-            },
-            FileOutcome::AlreadyPresent
+            Outcome::Downloaded { bytes: 200_000 },
+            Outcome::AlreadyPresent
         ]
     );
     assert_eq!(second.bytes, 50_000, "resumed bytes are not fetched again");
@@ -339,15 +344,14 @@ async fn a_cancelled_download_resumes_on_the_next_run() {
         .download(
             &members,
             &one_at_a_time,
-            |event| {
-                if let DownloadEvent::Finished { finished: 3, .. } = event {
+            &OnFinished(|_: &Outcome, finished| {
+                if finished == 3 {
                     cancel.cancel();
                 }
-            },
+            }),
             &cancel,
         )
-        .await
-        .unwrap();
+        .await;
     assert!(first.cancelled);
     assert_eq!(first.downloaded, 3);
     let second = download(&project, &members, &options(dest.path())).await;
@@ -750,4 +754,56 @@ async fn a_server_whose_next_links_go_round_in_circles_ends_the_listing_with_an_
         .expect("the listing ends instead of following the circle");
     let err = listing.unwrap_err();
     assert!(err.message.contains("already read"), "{err}");
+}
+
+#[tokio::test]
+async fn hostile_names_stay_inside_the_destination_and_every_file_is_kept() {
+    let sandbox = sandbox(world(2, 12)).await;
+    sandbox.set_faults(Faults {
+        hostile_names: true,
+        ..Faults::default()
+    });
+    let project = project(&sandbox);
+    let members = project.members().await.unwrap();
+    let listed: usize = members.iter().map(|m| m.files.len()).sum();
+    let outside = tempfile::tempdir().unwrap();
+    let dest = outside.path().join("dest");
+    let summary = download(&project, &members, &options(&dest)).await;
+    assert_eq!(summary.downloaded, listed, "{:?}", summary.failed);
+    let on_disk = files_under(&dest);
+    assert_eq!(
+        on_disk.len(),
+        listed,
+        "one file per listed file: {on_disk:?}"
+    );
+    assert!(on_disk.iter().all(|name| !name.ends_with(".part")));
+    assert_eq!(
+        summary.bytes,
+        bytes_under(&dest),
+        "the summary is what is on disk"
+    );
+    let beside: Vec<_> = std::fs::read_dir(outside.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        beside,
+        ["dest"],
+        "nothing was written outside the destination"
+    );
+}
+
+fn bytes_under(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            match path.is_dir() {
+                true => stack.push(path),
+                false => total += std::fs::metadata(&path).unwrap().len(),
+            }
+        }
+    }
+    total
 }

@@ -6,12 +6,14 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, StreamExt};
 
+use crate::content::Content;
+use crate::faults::BodyFault;
 use crate::pages;
 use crate::state::{Sandbox, StorageLink};
 use crate::text::{random_alphanumeric, unix_seconds};
@@ -151,33 +153,78 @@ pub async fn storage_object(
             return response;
         }
     };
-    let body = match sandbox.store().take_body_drop(end - start) {
-        Some(after) => {
-            // A pause first, so the bytes before the cut leave the server's write buffer.
-            let cut = stream::once(async {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                Err(io::Error::other("connection dropped by the sandbox"))
-            });
-            Body::from_stream(content.stream(start, start + after).chain(cut))
-        }
-        _ => Body::from_stream(content.stream(start, end)),
-    };
+    let sent = end - start;
+    let fault = sandbox.store().take_body_fault(sent);
+    let (body, announced) = faulty_body(&content, start, end, fault);
     let mut response = (
         status,
         [
-            (header::CONTENT_TYPE, "binary/octet-stream".to_string()),
-            (header::CONTENT_LENGTH, (end - start).to_string()),
-            (header::ACCEPT_RANGES, "bytes".to_string()),
+            (header::CONTENT_TYPE, "binary/octet-stream"),
+            (header::ACCEPT_RANGES, "bytes"),
         ],
         body,
     )
         .into_response();
+    if let Some(announced) = announced {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, announced.into());
+    }
     if status == StatusCode::PARTIAL_CONTENT {
         if let Ok(value) = format!("bytes {start}-{}/{length}", end - 1).parse() {
             response.headers_mut().insert(header::CONTENT_RANGE, value);
         }
     }
     response
+}
+
+/// The body of bytes `start..end` and the `Content-Length` to announce (none: chunked), as
+/// `fault` makes them.
+fn faulty_body(
+    content: &Content,
+    start: u64,
+    end: u64,
+    fault: Option<BodyFault>,
+) -> (Body, Option<u64>) {
+    // A pause before a cut, so the bytes before it leave the server's write buffer.
+    let cut = || {
+        stream::once(async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Err(io::Error::other("connection dropped by the sandbox"))
+        })
+    };
+    let length = end - start;
+    match fault {
+        None => (Body::from_stream(content.stream(start, end)), Some(length)),
+        Some(BodyFault::Cut { after }) => (
+            Body::from_stream(content.stream(start, start + after).chain(cut())),
+            Some(length),
+        ),
+        Some(BodyFault::Stall { after }) => (
+            Body::from_stream(
+                content
+                    .stream(start, start + after)
+                    .chain(stream::pending()),
+            ),
+            Some(length),
+        ),
+        Some(BodyFault::NoLength) => (Body::from_stream(content.stream(start, end)), None),
+        Some(BodyFault::Endless) => {
+            let zeros = stream::repeat_with(|| Ok(Bytes::from(vec![0u8; 64 * 1024])));
+            (
+                Body::from_stream(content.stream(start, end).chain(zeros)),
+                None,
+            )
+        }
+        Some(BodyFault::LengthTooLong { by }) => (
+            Body::from_stream(content.stream(start, end).chain(cut())),
+            Some(length + by),
+        ),
+        Some(BodyFault::LengthTooShort { by }) => (
+            Body::from_stream(content.stream(start, end)),
+            Some(length - by),
+        ),
+    }
 }
 
 #[cfg(test)]

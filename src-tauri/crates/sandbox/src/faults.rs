@@ -32,14 +32,38 @@ pub struct Faults {
     /// Added before every answer except `/_sandbox/…`.
     #[serde(with = "milliseconds", rename = "latency_ms")]
     pub latency: Duration,
-    /// Storage downloads stop after sending this many body bytes and the connection is closed,
-    /// although `Content-Length` promised more (a client resumes with `Range`).
-    pub drop_storage_body_after: Option<u64>,
-    /// How many storage responses are cut that way; later ones are sent whole.
-    pub storage_body_drops: u32,
+    /// How storage bodies misbehave, for the next `storage_body_faults` responses; later ones
+    /// are sent whole and true.
+    pub storage_body_fault: Option<BodyFault>,
+    pub storage_body_faults: u32,
+    /// Listings give files hostile names (separators, `..`, an empty name, reserved Windows
+    /// names, names that differ only in case or by `.part`), as a careless or hostile uploader
+    /// could; downloads by ID still work.
+    pub hostile_names: bool,
     /// Every paginated answer's `next` leads back to its first page, as a broken or hostile
     /// server's might: a client that follows links blindly never stops.
     pub next_link_loops: bool,
+}
+
+/// A storage body that is not what its headers say, or not a body that ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum BodyFault {
+    /// The connection closes after `after` bytes, although `Content-Length` promised more (a
+    /// client resumes with `Range`).
+    Cut { after: u64 },
+    /// `after` bytes, then silence on an open connection.
+    Stall { after: u64 },
+    /// The whole body, chunked, with no `Content-Length`.
+    NoLength,
+    /// No `Content-Length`, and the body never ends: the object, then zeros without end.
+    Endless,
+    /// `Content-Length` announces `by` bytes more than the object has; the connection closes
+    /// after the real bytes.
+    LengthTooLong { by: u64 },
+    /// `Content-Length` announces `by` bytes fewer than the object has, so a client that
+    /// believes it gets a short file.
+    LengthTooShort { by: u64 },
 }
 
 mod milliseconds {

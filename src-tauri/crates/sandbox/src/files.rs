@@ -11,6 +11,23 @@ use crate::seed::SeedFile;
 use crate::state::{DownloadKey, Sandbox};
 use crate::text::drf_datetime;
 
+/// Names the `hostile_names` fault gives listed files, in turn: each is a way a name from a
+/// server can hurt a client that writes it to disk as it is.
+const HOSTILE_NAMES: [&str; 12] = [
+    "../../outside.txt",
+    "",
+    "notes.txt",
+    "NOTES.TXT",
+    "notes.txt.part",
+    "a/b/c.csv",
+    "..",
+    "CON",
+    "aux.json",
+    "report: final?.csv",
+    "trailing dot. ",
+    "tab\tand\nnewline.txt",
+];
+
 pub enum Origin {
     Seeded(SeedFile),
     /// Uploaded by the project; holds the metadata the uploader gave.
@@ -93,9 +110,11 @@ impl Sandbox {
         let now = SystemTime::now();
         let mut store = self.store();
         store.download_keys.retain(|_, key| key.expires_at > now);
+        let hostile_names = store.faults.hostile_names;
         files
             .into_iter()
-            .map(|(file, metadata)| {
+            .enumerate()
+            .map(|(index, (file, metadata))| {
                 let key = uuid::Uuid::new_v4().to_string();
                 store.download_keys.insert(
                     key.clone(),
@@ -113,7 +132,10 @@ impl Sandbox {
                 };
                 DataFile {
                     id: file.id,
-                    basename: file.basename,
+                    basename: match hostile_names {
+                        true => HOSTILE_NAMES[index % HOSTILE_NAMES.len()].to_owned(),
+                        false => file.basename,
+                    },
                     created: drf_datetime(file.created),
                     datatypes,
                     download_url: self.url(&format!(

@@ -53,7 +53,7 @@ use axum::Router;
 use url::Url;
 
 pub use config::SandboxConfig;
-pub use faults::Faults;
+pub use faults::{BodyFault, Faults};
 pub use redirect_uri::BUILTIN_REDIRECT_SCHEMES;
 pub use seed::{ALL_SCOPES, SEEDED_PASSWORD, SEEDED_USERNAME};
 pub use server::ADMIN_KEY_HEADER;

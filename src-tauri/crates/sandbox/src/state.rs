@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::SandboxConfig;
-use crate::faults::Faults;
+use crate::faults::{BodyFault, Faults};
 use crate::redirect_uri::BUILTIN_REDIRECT_SCHEMES;
 use crate::seed::{mix, World};
 use crate::state_file::{self, Persist, PersistentGuard, PersistentMutex};
@@ -313,15 +313,21 @@ impl Store {
         fails
     }
 
-    /// Whether a storage body of `length` bytes is cut, and after how many bytes.
-    pub fn take_body_drop(&mut self, length: u64) -> Option<u64> {
-        let after = self.faults.drop_storage_body_after?;
-        if self.faults.storage_body_drops == 0 || after >= length {
+    /// How a storage body of `length` bytes misbehaves, if it does (a cut or a stall past the
+    /// end of the body is no fault).
+    pub fn take_body_fault(&mut self, length: u64) -> Option<BodyFault> {
+        let fault = self.faults.storage_body_fault?;
+        let past_the_end = match fault {
+            BodyFault::Cut { after } | BodyFault::Stall { after } => after >= length,
+            BodyFault::LengthTooShort { by } => by >= length,
+            _ => false,
+        };
+        if self.faults.storage_body_faults == 0 || past_the_end {
             return None;
         }
-        self.faults.storage_body_drops -= 1;
+        self.faults.storage_body_faults -= 1;
         self.stats.faults_injected += 1;
-        Some(after)
+        Some(fault)
     }
 
     /// A new master token, valid for `lifetime` (the owner pressing "refresh" on the website).

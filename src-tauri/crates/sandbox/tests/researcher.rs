@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use datalinks_sandbox::{
-    Faults, SandboxConfig, DELETE_FILES_PATH, DIRECT_UPLOAD_PATH, MEMBERS_PATH, MESSAGE_PATH,
-    REMOVE_MEMBERS_PATH, UPLOAD_COMPLETE_PATH, UPLOAD_PATH,
+    BodyFault, Faults, SandboxConfig, DELETE_FILES_PATH, DIRECT_UPLOAD_PATH, MEMBERS_PATH,
+    MESSAGE_PATH, REMOVE_MEMBERS_PATH, UPLOAD_COMPLETE_PATH, UPLOAD_PATH,
 };
 use md5::{Digest, Md5};
 use reqwest::{Response, StatusCode};
@@ -967,8 +967,8 @@ async fn a_dropped_download_resumes_with_range_to_identical_bytes() {
         files_per_member: 2,
         file_size_bytes: Some(300_000),
         faults: Faults {
-            drop_storage_body_after: Some(100_000),
-            storage_body_drops: 2,
+            storage_body_fault: Some(BodyFault::Cut { after: 100_000 }),
+            storage_body_faults: 2,
             ..Faults::default()
         },
         ..SandboxConfig::default()

@@ -2,30 +2,24 @@
 //! `<folder>/<project member id>/<source>/<basename>`, a few at a time, with progress, a
 //! summary, and cancellation that keeps what arrived (`.part`) for the next run to resume.
 
-use crate::progress::Tracker;
+use crate::progress::HostProgress;
 use crate::{Datalinks, DownloadRunKind, DownloadSummary, FailedDownload};
 use datalinks_core::{ConnectionId, Error, ErrorCode, Result};
-use datalinks_openhumans::download::{fetch_file, Fetched, FileToFetch};
+use datalinks_openhumans::download::names::{self, ToPlace};
+use datalinks_openhumans::download::run::{run, Job, Links};
+use datalinks_openhumans::download::FileToFetch;
 use datalinks_openhumans::{ApiClient, ApiError, DataFile};
-use futures::StreamExt;
-use std::collections::HashMap;
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+use url::Url;
 
 /// Files transferring at the same time.
 const CONCURRENT_DOWNLOADS: usize = 3;
 const DOWNLOAD_FOLDER_SETTING: &str = "download_folder";
 /// Failure reasons quoted in the history line (all of them are in the returned summary).
 const REASONS_IN_HISTORY: usize = 3;
-
-/// One file of a run and where it goes.
-struct Job {
-    file_id: u64,
-    source: String,
-    basename: String,
-    fetch: FileToFetch,
-}
 
 impl Datalinks {
     /// The folder downloads go to: the one chosen in Settings, else `<Downloads>/Datalinks`.
@@ -66,51 +60,46 @@ impl Datalinks {
         let _run = DownloadRun(self);
         let api = self.member_api(connection).await?;
         let member = self.member(connection, &api).await?;
-        let member_folder = folder.join(safe_file_name(&member.project_member_id));
-        let (jobs, unknown) = plan(&member_folder, &member.files, &file_ids);
-
-        let tracker = Tracker::new(self.host.as_ref(), DownloadRunKind::Member);
-        tracker.set_total(jobs.len());
-        let (api, tracker, cancel) = (&api, &tracker, &cancel);
-        let outcomes: Vec<(Job, Result<Fetched>)> = futures::stream::iter(jobs)
-            .map(|job| async move {
-                let outcome = self
-                    .download_one(connection, api, &job, tracker, cancel)
-                    .await;
-                (job, outcome)
-            })
-            .buffer_unordered(CONCURRENT_DOWNLOADS)
-            .collect()
-            .await;
-        tracker.report();
-
-        let mut summary = DownloadSummary {
-            folder: member_folder.display().to_string(),
-            downloaded: 0,
-            skipped: 0,
-            failed: unknown,
-            cancelled: 0,
-            bytes_written: 0,
+        let member_folder = folder.join(names::file_name(&member.project_member_id));
+        let (jobs, unknown) = plan(
+            &member.project_member_id,
+            &member_folder,
+            &member.files,
+            &file_ids,
+        );
+        let links = MemberLinks {
+            datalinks: self,
+            connection,
+            api: &api,
         };
-        for (job, outcome) in outcomes {
-            match outcome {
-                // Member downloads set no size limit, so nothing is skipped as too large.
-                Ok(Fetched::AlreadyPresent | Fetched::TooLarge { .. }) => summary.skipped += 1,
-                Ok(Fetched::Downloaded {
-                    bytes,
-                    resumed_from,
-                }) => {
-                    summary.downloaded += 1;
-                    summary.bytes_written += bytes - resumed_from;
-                }
-                Err(error) => summary.failed.push(FailedDownload {
-                    file_id: job.file_id,
-                    basename: job.basename,
-                    reason: error.message,
-                }),
-                Ok(Fetched::Cancelled) => summary.cancelled += 1,
-            }
-        }
+        let observer = HostProgress {
+            host: self.host.as_ref(),
+            run: DownloadRunKind::Member,
+        };
+        let run = run(
+            &self.download_http,
+            &jobs,
+            CONCURRENT_DOWNLOADS,
+            &links,
+            &observer,
+            &cancel,
+        )
+        .await;
+        let mut failed = unknown;
+        failed.extend(run.failed.into_iter().map(|failure| FailedDownload {
+            file_id: failure.file_id,
+            basename: file_name_of(&failure.path),
+            reason: failure.reason.message,
+        }));
+        let summary = DownloadSummary {
+            folder: member_folder.display().to_string(),
+            downloaded: run.downloaded as u32,
+            // Member downloads set no size limit, so nothing is skipped as too large.
+            skipped: (run.skipped_identical + run.skipped_too_large) as u32,
+            failed,
+            cancelled: run.unfinished as u32,
+            bytes_written: run.bytes,
+        };
         self.record_for(connection, "files_downloaded", &history_line(&summary))?;
         Ok(summary)
     }
@@ -136,35 +125,30 @@ impl Datalinks {
         *running = Some(cancel.clone());
         Ok(cancel)
     }
+}
 
-    async fn download_one(
-        self: &Arc<Self>,
-        connection: ConnectionId,
-        api: &ApiClient,
+/// Download URLs for the connected member's files, each asked for with a valid access token.
+struct MemberLinks<'a> {
+    datalinks: &'a Arc<Datalinks>,
+    connection: ConnectionId,
+    api: &'a ApiClient,
+}
+
+impl Links for MemberLinks<'_> {
+    fn fresh_url(
+        &self,
         job: &Job,
-        tracker: &Tracker<'_>,
-        cancel: &CancellationToken,
-    ) -> Result<Fetched> {
-        if cancel.is_cancelled() {
-            return Ok(Fetched::Cancelled);
-        }
-        tracker.start(job.file_id, &job.source, &job.basename);
-        let file_id = job.file_id;
-        let fresh_url = || {
-            self.with_token(connection, move |credential| {
+        _first_attempt: bool,
+    ) -> impl Future<Output = Result<Url>> + Send {
+        let (api, file_id) = (self.api, job.fetch.file_id);
+        self.datalinks
+            .with_token(self.connection, move |credential| {
                 let api = api.clone();
                 async move {
                     let token = credential.access_token().map_err(ApiError::Failed)?;
                     api.download_url(token, file_id).await
                 }
             })
-        };
-        let progress = |bytes, total| tracker.advance(file_id, bytes, total);
-        // On cancel the transfer writes out what arrived, for the next run to resume.
-        let outcome =
-            fetch_file(&self.download_http, &job.fetch, fresh_url, progress, cancel).await;
-        tracker.finish(file_id);
-        outcome
     }
 }
 
@@ -190,23 +174,32 @@ fn default_download_folder() -> Result<PathBuf> {
 }
 
 /// The jobs for the requested files, and a failure for each requested ID the member does not
-/// have. Destinations are worked out over all the member's files, so a file's path does not
-/// depend on what else was selected.
+/// have. Files go to `<member folder>/<source>/<basename>`, named by the engine's one rule;
+/// destinations are worked out over all the member's files, so a file's path does not depend on
+/// what else was selected.
 fn plan(
+    project_member_id: &str,
     member_folder: &Path,
     files: &[DataFile],
     file_ids: &[u64],
 ) -> (Vec<Job>, Vec<FailedDownload>) {
-    let destinations = destinations(member_folder, files);
+    let places: Vec<ToPlace> = files
+        .iter()
+        .map(|file| ToPlace {
+            folder: member_folder.join(names::file_name(&file.source)),
+            file_id: file.id,
+            name: file.basename.clone(),
+        })
+        .collect();
     let wanted = |file: &DataFile| file_ids.is_empty() || file_ids.contains(&file.id);
     let jobs = files
         .iter()
-        .zip(destinations)
+        .zip(names::place(&places))
         .filter(|(file, _)| wanted(file))
         .map(|(file, dest)| Job {
-            file_id: file.id,
+            project_member_id: project_member_id.to_owned(),
             source: file.source.clone(),
-            basename: file.basename.clone(),
+            label: file_name_of(&dest),
             fetch: FileToFetch {
                 file_id: file.id,
                 dest,
@@ -227,44 +220,11 @@ fn plan(
     (jobs, unknown)
 }
 
-/// `<member folder>/<source>/<basename>`, with `<id>_<basename>` for basenames that more than
-/// one file of the same source share.
-fn destinations(member_folder: &Path, files: &[DataFile]) -> Vec<PathBuf> {
-    let names: Vec<(String, String)> = files
-        .iter()
-        .map(|file| (safe_file_name(&file.source), safe_file_name(&file.basename)))
-        .collect();
-    let mut sharing: HashMap<&(String, String), u32> = HashMap::new();
-    for name in &names {
-        *sharing.entry(name).or_default() += 1;
-    }
-    files
-        .iter()
-        .zip(&names)
-        .map(|(file, name @ (source, basename))| {
-            let folder = member_folder.join(source);
-            match sharing[name] {
-                1 => folder.join(basename),
-                _ => folder.join(format!("{}_{basename}", file.id)),
-            }
-        })
-        .collect()
-}
-
-/// A provider-given name made safe as one path component: no separators, never `.` or `..`.
-fn safe_file_name(raw: &str) -> String {
-    let cleaned: String = raw
-        .chars()
-        .map(|c| match c {
-            '/' | '\\' => '_',
-            c if c.is_control() => '_',
-            c => c,
-        })
-        .collect();
-    match cleaned.as_str() {
-        "" | "." | ".." => format!("_{cleaned}"),
-        _ => cleaned,
-    }
+/// The last component of a planned path (always present: the engine names every file).
+fn file_name_of(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn history_line(summary: &DownloadSummary) -> String {
@@ -312,26 +272,21 @@ mod tests {
             file(2, "fitbit", "steps.json"),
             file(3, "fitbit", "sleep.json"),
             file(4, "oura", "steps.json"),
+            file(5, "oura", "../x"),
         ];
         let root = Path::new("/d/12345678");
+        let (jobs, _) = plan("12345678", root, &files, &[]);
+        let dests: Vec<&Path> = jobs.iter().map(|job| job.fetch.dest.as_path()).collect();
         assert_eq!(
-            destinations(root, &files),
+            dests,
             [
                 root.join("fitbit/1_steps.json"),
                 root.join("fitbit/2_steps.json"),
                 root.join("fitbit/sleep.json"),
                 root.join("oura/steps.json"),
+                root.join("oura/.._x"),
             ]
         );
-    }
-
-    #[test]
-    fn provider_names_cannot_leave_the_member_folder() {
-        assert_eq!(safe_file_name("../../etc/passwd"), ".._.._etc_passwd");
-        assert_eq!(safe_file_name(".."), "_..");
-        assert_eq!(safe_file_name(""), "_");
-        assert_eq!(safe_file_name("a\\b\nc"), "a_b_c");
-        assert_eq!(safe_file_name("report 2024.csv"), "report 2024.csv");
     }
 
     #[test]
@@ -339,7 +294,7 @@ mod tests {
         let mut with_md5 = file(1, "fitbit", "a.json");
         with_md5.metadata = serde_json::json!({ "md5": "5EB63BBBE01EEED093CB22BB8F5ACDC3" });
         let files = [with_md5, file(2, "fitbit", "b.json")];
-        let (jobs, unknown) = plan(Path::new("/d"), &files, &[1, 99]);
+        let (jobs, unknown) = plan("1", Path::new("/d"), &files, &[1, 99]);
         assert_eq!(jobs.len(), 1);
         assert_eq!(
             jobs[0].fetch.expected_md5.as_deref(),
@@ -348,7 +303,7 @@ mod tests {
         assert_eq!(unknown.len(), 1);
         assert_eq!(unknown[0].file_id, 99);
 
-        let (all, none) = plan(Path::new("/d"), &files, &[]);
+        let (all, none) = plan("1", Path::new("/d"), &files, &[]);
         assert_eq!(all.len(), 2);
         assert!(none.is_empty());
     }

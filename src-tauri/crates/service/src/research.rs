@@ -6,7 +6,7 @@
 //! Open Humans refuses closes the session and asks for a fresh one.
 
 use crate::member::group_by_source;
-use crate::progress::Tracker;
+use crate::progress::HostProgress;
 use crate::{
     Datalinks, DeleteTargetInput, DownloadRunKind, ExportedMetadata, FileGroup, JoinedPoint,
     ListingProgressView, MemberList, MessagePreview, MessageRequest, ProjectDownloadFailure,
@@ -19,9 +19,8 @@ use datalinks_core::{
 };
 use datalinks_openhumans::DEFAULT_BASE_URL;
 use datalinks_research::{
-    parse_size, plan, read_member_ids, render_preview, DownloadEvent, DownloadOptions,
-    MemberFilter, Project, ProjectInfo, ProjectMember, Recipients, UploadMode, UploadOptions,
-    UploadOutcome,
+    parse_size, plan, read_member_ids, render_preview, DownloadOptions, MemberFilter, Project,
+    ProjectInfo, ProjectMember, Recipients, UploadMode, UploadOptions, UploadOutcome,
 };
 use datalinks_store::EventScope;
 use datalinks_vault::{legacy_key, SecretKind, SecretOwner};
@@ -381,23 +380,13 @@ impl Datalinks {
         let cancel = self.begin_download_run()?;
         let _run = crate::download::DownloadRun(self);
         let members = self.listed_members(false).await?;
-        let tracker = Tracker::new(self.host.as_ref(), DownloadRunKind::Project);
-        let dest = options.dest.clone();
-        let on_event = |event: DownloadEvent<'_>| match event {
-            DownloadEvent::Planned { files } => tracker.set_total(files),
-            DownloadEvent::Progress {
-                file, bytes, total, ..
-            } => {
-                tracker.start(file.file_id, &file.source, &relative(&file.path, &dest));
-                tracker.advance(file.file_id, bytes, total);
-            }
-            DownloadEvent::Finished { file, .. } => tracker.finish(file.file_id),
+        let observer = HostProgress {
+            host: self.host.as_ref(),
+            run: DownloadRunKind::Project,
         };
         let summary = project
-            .download(&members, &options, on_event, &cancel)
+            .download(&members, &options, &observer, &cancel)
             .await;
-        let summary = self.checked(summary)?;
-        tracker.report();
         let view = ProjectDownloadSummary {
             folder: options.dest.display().to_string(),
             planned: summary.planned as u32,
@@ -719,13 +708,6 @@ fn recipients(request: &MessageRequest) -> Result<Recipients> {
     }
 }
 
-fn relative(path: &Path, dest: &Path) -> String {
-    path.strip_prefix(dest)
-        .unwrap_or(path)
-        .display()
-        .to_string()
-}
-
 fn outcome_view(outcome: &UploadOutcome) -> UploadOutcomeView {
     let view = |outcome: &str, member: &str, filename: &str, detail: String| UploadOutcomeView {
         outcome: outcome.to_owned(),
@@ -829,7 +811,7 @@ fn stats(members: &[ProjectMember], folder: &Path) -> (Vec<JoinedPoint>, Vec<Sou
     };
     for planned in plan(members, &default_layout) {
         if let (Ok(meta), Some(stats)) = (
-            std::fs::metadata(&planned.path),
+            std::fs::metadata(&planned.fetch.dest),
             sources.get_mut(planned.source.as_str()),
         ) {
             stats.files_on_disk += 1;

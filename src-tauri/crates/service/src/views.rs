@@ -172,7 +172,8 @@ pub struct DownloadProgress {
     pub files_total: u32,
     /// Files finished in any way: downloaded, skipped as identical, or failed.
     pub files_done: u32,
-    /// Bytes on disk so far across the run's files, resumed parts included.
+    /// Bytes that arrived in this run and are kept, over all its files (parts kept from an
+    /// earlier run not counted again): the run's summary ends on this number.
     #[ts(type = "number")]
     pub bytes_done: u64,
     /// The files transferring right now.

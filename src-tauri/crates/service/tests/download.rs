@@ -5,7 +5,7 @@ mod support;
 
 use datalinks_core::{Provider, Transport};
 use datalinks_openhumans::ApiClient;
-use datalinks_sandbox::{Faults, SandboxConfig};
+use datalinks_sandbox::{BodyFault, Faults, SandboxConfig};
 use datalinks_service::DownloadSummary;
 use md5::{Digest, Md5};
 use std::path::{Path, PathBuf};
@@ -208,8 +208,8 @@ async fn an_access_token_that_expires_mid_run_is_refreshed() {
 async fn bodies_cut_mid_transfer_resume_with_fresh_urls_and_end_identical() {
     let harness = Harness::connected_to(sized_files(4, 300_000), Transport::Loopback).await;
     harness.sandbox().set_faults(Faults {
-        drop_storage_body_after: Some(100_000),
-        storage_body_drops: 3,
+        storage_body_fault: Some(BodyFault::Cut { after: 100_000 }),
+        storage_body_faults: 3,
         ..Faults::default()
     });
     let before = harness.sandbox().stats();

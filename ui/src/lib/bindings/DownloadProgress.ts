@@ -11,7 +11,8 @@ export type DownloadProgress = { run: DownloadRunKind, files_total: number,
  */
 files_done: number, 
 /**
- * Bytes on disk so far across the run's files, resumed parts included.
+ * Bytes that arrived in this run and are kept, over all its files (parts kept from an
+ * earlier run not counted again): the run's summary ends on this number.
  */
 bytes_done: number, 
 /**
