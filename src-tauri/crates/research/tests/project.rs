@@ -109,7 +109,15 @@ fn assert_ohapi_layout(members: &[ProjectMember], dest: &Path) {
     }
 }
 
+/// Every file under `dir`, each named relative to its own folder.
 fn files_under(dir: &Path) -> Vec<String> {
+    paths_under(dir)
+        .iter()
+        .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn paths_under(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(dir) = stack.pop() {
@@ -118,7 +126,7 @@ fn files_under(dir: &Path) -> Vec<String> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                found.push(path.strip_prefix(&dir).unwrap().display().to_string());
+                found.push(path);
             }
         }
     }
@@ -794,16 +802,8 @@ async fn hostile_names_stay_inside_the_destination_and_every_file_is_kept() {
 }
 
 fn bytes_under(dir: &Path) -> u64 {
-    let mut total = 0;
-    let mut stack = vec![dir.to_owned()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            match path.is_dir() {
-                true => stack.push(path),
-                false => total += std::fs::metadata(&path).unwrap().len(),
-            }
-        }
-    }
-    total
+    paths_under(dir)
+        .iter()
+        .map(|path| std::fs::metadata(path).unwrap().len())
+        .sum()
 }
