@@ -87,10 +87,18 @@ e2eTest("every IPC call from the Connect window is refused", current, async () =
   await enterConnectFrame(browser);
   await byTestId(browser, "hc-close").click();
   await browser.switchToWindow(mainWindow);
+  // The attempt ends before the next test opens Connect again: until then the button is disabled
+  // and a click on it would do nothing.
+  await browser.waitUntil(async () => (await browser.getWindowHandles()).length === 1, {
+    timeout: 20_000, timeoutMsg: "the Connect window stayed open after its Close button",
+  });
+  await waitForHapiState("connected");
 });
 
 e2eTest("closing the Connect window from the window manager ends the attempt", current, async () => {
-  await byTestId(browser, "hapi-open-connect").click();
+  const open = byTestId(browser, "hapi-open-connect");
+  await open.waitForClickable({ timeout: 20_000 });
+  await open.click();
   await waitForHapiState("connect_window_open");
   const [connectWindow] = x11Windows("^Human API Connect$");
   closeLikeWindowManager(connectWindow);
