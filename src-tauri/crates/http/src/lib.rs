@@ -11,9 +11,13 @@
 //!   uploads, never with a credential header), follow redirects anywhere: storage hands files
 //!   out from other hosts.
 //!
-//! [`excerpt`] quotes a server's answer for people with every secret scrubbed out.
+//! [`excerpt`] quotes a server's answer for people with every secret scrubbed out, and
+//! [`RetryPolicy`] is the one way a request is sent again.
 
 use std::time::Duration;
+
+mod retry;
+pub use retry::{retry_after, RetryPolicy, Retryable, Schedule, Verdict, LONGEST_ASKED_PAUSE};
 
 const USER_AGENT: &str = concat!("Datalinks/", env!("CARGO_PKG_VERSION"));
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

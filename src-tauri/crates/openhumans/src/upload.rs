@@ -7,6 +7,7 @@
 //! member the files are for).
 
 use datalinks_core::{Error, ErrorCode, Result};
+use datalinks_http::{RetryPolicy, Retryable, Verdict};
 use futures::TryStreamExt;
 use md5::{Digest, Md5};
 use reqwest::header;
@@ -24,9 +25,6 @@ pub const DIRECT_UPLOAD_PATH: &str = "/api/direct-sharing/project/files/upload/d
 pub const UPLOAD_COMPLETE_PATH: &str = "/api/direct-sharing/project/files/upload/complete/";
 pub const DELETE_FILES_PATH: &str = "/api/direct-sharing/project/files/delete/";
 const DATE_FIELDS: [&str; 3] = ["creation_date", "start_date", "end_date"];
-/// Attempts of the storage PUT (the first included); each sends the file from its start.
-const PUT_ATTEMPTS: u32 = 4;
-const FIRST_PUT_BACKOFF: Duration = Duration::from_millis(250);
 const READ_CHUNK: usize = 256 * 1024;
 
 /// Which of a member's files to delete. Only files the calling project uploaded are deleted.
@@ -235,42 +233,59 @@ pub async fn delete<A: UploadApi>(api: &A, target: &DeleteTarget) -> Result<Vec<
     Ok(deleted.ids)
 }
 
-/// Streams the file to the pre-signed URL, again after 5xx or network failures.
+/// Streams the file to the pre-signed URL, again under the retry policy after 5xx or network
+/// failures (each try sends the file from its start).
 async fn put_file(
     storage: &reqwest::Client,
     url: url::Url,
     file: &PreparedFile,
     progress: Progress,
 ) -> Result<()> {
-    let mut backoff = FIRST_PUT_BACKOFF;
-    let mut attempt = 1;
-    loop {
-        let failure = match put_once(storage, url.clone(), file, progress.clone()).await? {
-            None => return Ok(()),
-            Some(failure) => failure,
-        };
-        if attempt >= PUT_ATTEMPTS {
-            return Err(Error::unreachable(format!(
-                "{} could not be sent to Open Humans' storage: {failure}.",
+    RetryPolicy::REQUEST
+        .run(|| put_once(storage, url.clone(), file, progress.clone()))
+        .await
+        .map_err(|failure| match failure {
+            PutFailure::Passing { reason, .. } => Error::unreachable(format!(
+                "{} could not be sent to Open Humans' storage: {reason}.",
                 file.filename
-            )));
+            )),
+            PutFailure::Final(error) => error,
+        })
+}
+
+/// Why a PUT failed.
+enum PutFailure {
+    /// Another try may succeed, when storage says (`Retry-After`) or after the usual pause.
+    Passing {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    Final(Error),
+}
+
+impl Retryable for PutFailure {
+    fn verdict(&self) -> Verdict {
+        match self {
+            PutFailure::Passing {
+                retry_after: Some(pause),
+                ..
+            } => Verdict::After(*pause),
+            PutFailure::Passing { .. } => Verdict::Again,
+            PutFailure::Final(_) => Verdict::Final,
         }
-        tokio::time::sleep(backoff).await;
-        backoff *= 2;
-        attempt += 1;
     }
 }
 
-/// One PUT. `Ok(Some(reason))` when another attempt may succeed.
+/// One PUT.
 async fn put_once(
     storage: &reqwest::Client,
     url: url::Url,
     file: &PreparedFile,
     progress: Progress,
-) -> Result<Option<String>> {
+) -> Result<(), PutFailure> {
     let handle = tokio::fs::File::open(&file.path)
         .await
-        .map_err(|e| io_error(&file.path, e))?;
+        .map_err(|e| PutFailure::Final(io_error(&file.path, e)))?;
     // Exactly the bytes that were hashed, even if the file grew since.
     let reader = handle.take(file.size);
     let mut sent = 0u64;
@@ -290,22 +305,30 @@ async fn put_once(
         .await;
     let response = match response {
         Ok(response) => response,
-        Err(e) => return Ok(Some(e.without_url().to_string())),
+        Err(e) => {
+            return Err(PutFailure::Passing {
+                reason: e.without_url().to_string(),
+                retry_after: None,
+            })
+        }
     };
     let status = response.status();
     if status.is_success() {
-        return Ok(None);
+        return Ok(());
     }
-    if status.is_server_error() {
-        return Ok(Some(format!("HTTP {}", status.as_u16())));
+    if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        return Err(PutFailure::Passing {
+            reason: format!("HTTP {}", status.as_u16()),
+            retry_after: datalinks_http::retry_after(response.headers()),
+        });
     }
     let body = response.text().await.unwrap_or_default();
     let excerpt = datalinks_http::excerpt(&body, &[]);
-    Err(Error::provider(format!(
+    Err(PutFailure::Final(Error::provider(format!(
         "Open Humans' storage refused {} (HTTP {}): {excerpt}",
         file.filename,
         status.as_u16()
-    )))
+    ))))
 }
 
 async fn size_and_md5(path: &Path) -> Result<(u64, String)> {

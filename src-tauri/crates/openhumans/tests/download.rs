@@ -520,3 +520,51 @@ async fn a_file_that_never_arrives_says_whether_anything_was_kept() {
     );
     std::fs::remove_dir_all(&setup.dir).unwrap();
 }
+
+/// Storage that is busy once, asking for a pause in `Retry-After`, then serves the file.
+async fn busy_once_storage(body: &'static [u8]) -> Url {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let busy = std::sync::Arc::new(AtomicBool::new(true));
+    let app = axum::Router::new().route(
+        "/object",
+        axum::routing::get(move || async move {
+            if busy.swap(false, Ordering::SeqCst) {
+                (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")]).into_response()
+            } else {
+                body.into_response()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Url::parse(&format!("http://{address}/object")).unwrap()
+}
+
+#[tokio::test]
+async fn a_busy_storage_is_asked_again_after_the_pause_it_names() {
+    let url = busy_once_storage(b"the file").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = FileToFetch {
+        file_id: 1,
+        dest: dir.path().join("file.txt"),
+        expected_md5: None,
+        max_size: None,
+    };
+    let started = std::time::Instant::now();
+    let fetched = fetch_file(
+        &datalinks_http::transfer(),
+        &file,
+        || async { Ok(url.clone()) },
+        |_| {},
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(fetched, Fetched::Downloaded { bytes: 8, .. }), "{fetched:?}");
+    assert_eq!(std::fs::read(&file.dest).unwrap(), b"the file");
+    let waited = started.elapsed();
+    assert!(waited >= std::time::Duration::from_secs(1), "asked again after {waited:?}");
+}

@@ -1,15 +1,12 @@
-//! Requests to the project API: the master token attached, idempotent calls retried with backoff
-//! on 5xx and network failures, and Open Humans' answers turned into coded errors.
+//! Requests to the project API: the master token attached, idempotent calls sent again under the
+//! retry policy after 5xx, 429 and network failures, and Open Humans' answers turned into coded
+//! errors.
 
 use datalinks_core::{Error, ErrorCode, MasterToken, Result};
+use datalinks_http::{RetryPolicy, Retryable, Verdict};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
-use std::time::Duration;
 use url::Url;
-
-/// Attempts of an idempotent call (the first one included).
-const ATTEMPTS: u32 = 4;
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 
 /// Whether a call may be sent again after a failure whose outcome is unknown.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -94,7 +91,7 @@ impl Api {
 
     /// Sends with the master token; a success status is returned, anything else is an error.
     pub async fn send(&self, retry: Retry, build: impl Fn() -> RequestBuilder) -> Result<Response> {
-        send_with_backoff(retry, &self.master_token, || {
+        send_with_retries(retry, &self.master_token, || {
             build()
                 .bearer_auth(self.master_token.expose())
                 .header(reqwest::header::ACCEPT, "application/json")
@@ -103,43 +100,72 @@ impl Api {
     }
 }
 
-/// Sends `build()`'s request, again after 5xx or network failures when `retry` allows it; an
-/// error quotes the answer without `master_token`.
-async fn send_with_backoff(
+/// A failed try of a project API call, and whether another one may succeed.
+struct Failed {
+    error: Error,
+    verdict: Verdict,
+}
+
+impl Retryable for Failed {
+    fn verdict(&self) -> Verdict {
+        self.verdict
+    }
+}
+
+/// Sends `build()`'s request, again under the retry policy after 5xx, 429 or network failures
+/// when `retry` allows it; an error quotes the answer without `master_token`.
+async fn send_with_retries(
     retry: Retry,
     master_token: &MasterToken,
     build: impl Fn() -> RequestBuilder,
 ) -> Result<Response> {
-    let attempts = if retry == Retry::Safe { ATTEMPTS } else { 1 };
-    let mut backoff = FIRST_BACKOFF;
-    let mut attempt = 1;
-    loop {
-        let outcome = match build().send().await {
-            Ok(response) if response.status().is_server_error() => {
-                Err(Error::unreachable(format!(
-                    "Open Humans is having trouble (HTTP {}).",
-                    response.status().as_u16()
-                )))
+    let passing = |error: Error, verdict: Verdict| Failed {
+        error,
+        verdict: if retry == Retry::Safe {
+            verdict
+        } else {
+            Verdict::Final
+        },
+    };
+    let final_failure = |error| Failed {
+        error,
+        verdict: Verdict::Final,
+    };
+    RetryPolicy::REQUEST
+        .run(|| async {
+            match build().send().await {
+                Ok(response)
+                    if response.status().is_server_error()
+                        || response.status() == StatusCode::TOO_MANY_REQUESTS =>
+                {
+                    let verdict = datalinks_http::retry_after(response.headers())
+                        .map_or(Verdict::Again, Verdict::After);
+                    let error = Error::unreachable(format!(
+                        "Open Humans is having trouble (HTTP {}).",
+                        response.status().as_u16()
+                    ));
+                    Err(passing(error, verdict))
+                }
+                Ok(response) => check_status(response, master_token)
+                    .await
+                    .map_err(final_failure),
+                Err(e) if datalinks_http::is_refused_redirect(&e) => {
+                    Err(final_failure(Error::provider(format!(
+                        "Open Humans' answer was not followed: {}.",
+                        datalinks_http::describe(&e)
+                    ))))
+                }
+                Err(e) => Err(passing(
+                    Error::unreachable(format!(
+                        "Open Humans could not be reached: {}.",
+                        datalinks_http::describe(&e)
+                    )),
+                    Verdict::Again,
+                )),
             }
-            Ok(response) => return check_status(response, master_token).await,
-            Err(e) if datalinks_http::is_refused_redirect(&e) => {
-                return Err(Error::provider(format!(
-                    "Open Humans' answer was not followed: {}.",
-                    datalinks_http::describe(&e)
-                )))
-            }
-            Err(e) => Err(Error::unreachable(format!(
-                "Open Humans could not be reached: {}.",
-                datalinks_http::describe(&e)
-            ))),
-        };
-        if attempt >= attempts {
-            return outcome;
-        }
-        tokio::time::sleep(backoff).await;
-        backoff *= 2;
-        attempt += 1;
-    }
+        })
+        .await
+        .map_err(|failed| failed.error)
 }
 
 async fn check_status(response: Response, master_token: &MasterToken) -> Result<Response> {

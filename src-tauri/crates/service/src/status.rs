@@ -1,5 +1,6 @@
 //! Where each connection stands, and the bookkeeping around every authenticated call: refresh
-//! (or mint) on expiry or 401, quick retries, then "unreachable, will retry" with backoff.
+//! (or mint) on expiry or 401, a few tries under the retry policy, then "unreachable, will retry"
+//! with backoff.
 
 use crate::providers::{adapter, adapters};
 use crate::registrations::{settings_of, summary_of, Registration};
@@ -9,6 +10,7 @@ use datalinks_core::{
     ConnectionsOverview, CredentialKind, Error, ErrorCode, PersonalToken, ProviderConnections,
     RegistrationSummary, Result, SignInState, SignInView,
 };
+use datalinks_http::{RetryPolicy, Retryable, Verdict};
 use datalinks_oauth::TokenKeeper;
 use datalinks_store::{ConnectionFilter, ConnectionRecord, RegistrationRecord};
 use std::future::Future;
@@ -16,9 +18,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Pauses between the quick retries of a call that found the provider unreachable.
-const QUICK_RETRY_DELAYS: [Duration; 2] = [Duration::from_millis(500), Duration::from_millis(1500)];
-/// The first background retry after the quick retries failed; doubles up to the maximum.
+/// The first background retry after a call's own tries failed; doubles up to the maximum.
 const BACKGROUND_RETRY_FIRST_SECS: i64 = 15;
 const BACKGROUND_RETRY_MAX_SECS: i64 = 600;
 
@@ -106,6 +106,17 @@ impl Credential {
 struct Failure {
     error: Error,
     retry_after: Option<Duration>,
+}
+
+/// An unreachable provider is tried again at once, a few times; a rate limit is waited out in
+/// the background, as the connection's state says.
+impl Retryable for Failure {
+    fn verdict(&self) -> Verdict {
+        match self.error.code {
+            ErrorCode::Unreachable => Verdict::Again,
+            _ => Verdict::Final,
+        }
+    }
 }
 
 impl From<Error> for Failure {
@@ -359,18 +370,9 @@ impl Datalinks {
                 return Err(error);
             }
         };
-        let mut delays = QUICK_RETRY_DELAYS.iter();
-        let outcome = loop {
-            match self.call_once(&registration, &connection, &call).await {
-                Err(failure) if failure.error.code == ErrorCode::Unreachable => {
-                    match delays.next() {
-                        Some(delay) => tokio::time::sleep(*delay).await,
-                        None => break Err(failure),
-                    }
-                }
-                other => break other,
-            }
-        };
+        let outcome = RetryPolicy::REQUEST
+            .run(|| self.call_once(&registration, &connection, &call))
+            .await;
         self.record_outcome(id, outcome.as_ref().err()).await;
         outcome.map_err(|failure| failure.error)
     }

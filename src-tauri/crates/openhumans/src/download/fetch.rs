@@ -11,18 +11,18 @@
 //! maximum size (whichever is smaller), and `.part` files are never followed through links.
 
 use datalinks_core::{part_path, Error, ErrorCode, Result};
+use datalinks_http::{RetryPolicy, Retryable, Verdict};
 use futures::StreamExt;
 use md5::{Digest, Md5};
 use reqwest::{header, StatusCode};
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use tokio::fs::{File, OpenOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-/// Attempts per file before giving up (each with a fresh URL, resuming where the last stopped).
-pub const MAX_ATTEMPTS: u32 = 5;
 const WRITE_BUFFER: usize = 256 * 1024;
 
 #[derive(Debug, Clone)]
@@ -76,8 +76,29 @@ enum Done {
 enum Stop {
     /// Worth another attempt with a fresh URL (network, 5xx, expired key, short body).
     Retry(Error),
+    /// Worth another attempt once the pause storage asked for (`Retry-After`) is over.
+    RetryAfter(Error, Duration),
     Fatal(Error),
     Cancelled,
+}
+
+impl Stop {
+    fn message(&self) -> &str {
+        match self {
+            Stop::Retry(error) | Stop::RetryAfter(error, _) | Stop::Fatal(error) => &error.message,
+            Stop::Cancelled => "cancelled by the person",
+        }
+    }
+}
+
+impl Retryable for Stop {
+    fn verdict(&self) -> Verdict {
+        match self {
+            Stop::Retry(_) => Verdict::Again,
+            Stop::RetryAfter(_, pause) => Verdict::After(*pause),
+            Stop::Fatal(_) | Stop::Cancelled => Verdict::Final,
+        }
+    }
 }
 
 /// Downloads one file. `fresh_url` is called before every attempt; `progress` hears where the
@@ -118,14 +139,17 @@ where
         progress,
         received: 0,
     };
-    let mut last_error = None;
-    for _ in 0..MAX_ATTEMPTS {
+    let mut schedule = RetryPolicy::DOWNLOAD.schedule();
+    // Ends with the stop that was not tried again, or with none when cancelled.
+    let mut tries = 0;
+    let last_stop = loop {
+        tries += 1;
         let url = tokio::select! {
             biased;
-            _ = cancel.cancelled() => return Ok(Fetched::Cancelled { received: attempts.received }),
+            _ = cancel.cancelled() => break None,
             url = fresh_url() => url?,
         };
-        match attempts.attempt(url).await {
+        let stop = match attempts.attempt(url).await {
             Ok(Done::Skipped(fetched)) => return Ok(fetched),
             Ok(Done::Written(bytes)) => {
                 tokio::fs::rename(&part, &file.dest)
@@ -136,22 +160,31 @@ where
                     received: attempts.received,
                 });
             }
-            Err(Stop::Retry(error)) => last_error = Some(error),
             Err(Stop::Fatal(error)) => return Err(error),
-            Err(Stop::Cancelled) => {
-                return Ok(Fetched::Cancelled {
-                    received: attempts.received,
-                })
-            }
+            Err(Stop::Cancelled) => break None,
+            Err(stop) => stop,
+        };
+        let Some(pause) = schedule.pause_after(&stop) else {
+            break Some(stop);
+        };
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => break None,
+            _ = tokio::time::sleep(pause) => {}
         }
-    }
-    let last = last_error.map(|e| e.message).unwrap_or_default();
+    };
+    let Some(last_stop) = last_stop else {
+        return Ok(Fetched::Cancelled {
+            received: attempts.received,
+        });
+    };
+    let last = last_stop.message();
     let kept = match regular_file_len(&part).await {
         Ok(Some(kept)) if kept > 0 => "What arrived is kept and the next run resumes it.",
         _ => "Nothing of it was kept.",
     };
     Err(Error::unreachable(format!(
-        "File {} did not download after {MAX_ATTEMPTS} attempts ({last}). {kept}",
+        "File {} did not download after {tries} attempts ({last}). {kept}",
         file.file_id
     )))
 }
@@ -212,8 +245,12 @@ impl<P: FnMut(Progress)> Attempts<'_, P> {
                     "the download key was refused (expired?)",
                 )))
             }
-            status if status.is_server_error() => {
-                return Err(Stop::Retry(Error::unreachable(format!("HTTP {status}"))))
+            status if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
+                let error = Error::unreachable(format!("HTTP {status}"));
+                return Err(match datalinks_http::retry_after(response.headers()) {
+                    Some(pause) => Stop::RetryAfter(error, pause),
+                    None => Stop::Retry(error),
+                });
             }
             status => {
                 return Err(Stop::Fatal(Error::provider(format!(
