@@ -1,17 +1,20 @@
-//! `datalinks oh …`: a researcher's Open Humans project from scripts, over `datalinks-research`.
-//! The master token comes from a file or the environment, never from a flag (command lines are
-//! visible to other users). Progress goes to stderr, results to stdout.
+//! `datalinks oh …`: a researcher's Open Humans project from scripts, over the app's own
+//! research console (`datalinks_service::ResearchConsole`): the same option checks, listing,
+//! downloads and summaries as the desktop app. The master token comes from a file or the
+//! environment, never from a flag (command lines are visible to other users). Progress goes to
+//! stderr, results to stdout.
 
 use clap::{Args, Subcommand, ValueEnum};
 use datalinks_core::{Error, ErrorCode, MasterToken, Result};
 use datalinks_openhumans::DEFAULT_BASE_URL;
 use datalinks_research::{
-    metadata_csv, parse_member_ids, parse_size, read_member_ids, render_preview, CancellationToken,
-    DeleteTarget, DownloadOptions, Job, MemberFilter, Observer, Outcome, Project, Recipients,
-    RunProgress, UploadMode, UploadOptions,
+    parse_member_ids, read_member_ids, CancellationToken, Job, Observer, Outcome, RunProgress,
+};
+use datalinks_service::{
+    DeleteTargetInput, MessageRequest, ProjectDownloadRequest, ProjectUploadRequest,
+    ResearchConsole, UploadModeInput, DEFAULT_CONCURRENCY,
 };
 use serde_json::json;
-use std::collections::HashSet;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
@@ -64,8 +67,8 @@ enum OhAction {
         /// Name files `<file id>.<name>`.
         #[arg(long)]
         id_prefix: bool,
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
+        #[arg(long, default_value_t = DEFAULT_CONCURRENCY as u32)]
+        concurrency: u32,
         #[arg(long)]
         json: bool,
     },
@@ -140,18 +143,18 @@ enum ModeArg {
     Sync,
 }
 
-impl From<ModeArg> for UploadMode {
+impl From<ModeArg> for UploadModeInput {
     fn from(mode: ModeArg) -> Self {
         match mode {
-            ModeArg::Default => UploadMode::Default,
-            ModeArg::Safe => UploadMode::Safe,
-            ModeArg::Sync => UploadMode::Sync,
+            ModeArg::Default => UploadModeInput::Default,
+            ModeArg::Safe => UploadModeInput::Safe,
+            ModeArg::Sync => UploadModeInput::Sync,
         }
     }
 }
 
 impl ProjectArgs {
-    fn open(&self) -> Result<Project> {
+    fn open(&self) -> Result<ResearchConsole> {
         let token = match &self.master_token_file {
             Some(path) => std::fs::read_to_string(path)
                 .map_err(|e| Error::invalid_input(format!("{}: {e}", path.display())))?,
@@ -162,7 +165,7 @@ impl ProjectArgs {
                 )
             })?,
         };
-        Project::new(
+        ResearchConsole::new(
             datalinks_core::server_url(&self.base_url)?,
             MasterToken::new(token.trim()),
         )
@@ -179,10 +182,9 @@ fn member_ids(value: &str) -> Result<Vec<String>> {
     }
 }
 
-fn id_set(value: Option<&str>) -> Result<Option<HashSet<String>>> {
-    value
-        .map(|v| member_ids(v).map(|ids| ids.into_iter().collect()))
-        .transpose()
+/// A path from the command line, against the current folder when relative.
+fn absolute(path: &std::path::Path) -> Result<PathBuf> {
+    std::path::absolute(path).map_err(|e| Error::invalid_input(format!("{}: {e}", path.display())))
 }
 
 fn print_json(value: &impl serde::Serialize) -> Result<()> {
@@ -192,10 +194,10 @@ fn print_json(value: &impl serde::Serialize) -> Result<()> {
 }
 
 pub async fn run(command: OhCommand) -> Result<()> {
-    let project = command.project.open()?;
+    let console = command.project.open()?;
     match command.action {
         OhAction::Members { json } => {
-            let members = project.members().await?;
+            let members = console.members(true, |_| {}).await?;
             if json {
                 let listed: Vec<_> = members
                     .iter()
@@ -215,7 +217,7 @@ pub async fn run(command: OhCommand) -> Result<()> {
                     .collect();
                 return print_json(&listed);
             }
-            for m in &members {
+            for m in members.iter() {
                 let username = m.username.as_deref().unwrap_or("-");
                 println!(
                     "{}\t{username}\t{} files\t{}",
@@ -238,20 +240,20 @@ pub async fn run(command: OhCommand) -> Result<()> {
             concurrency,
             json,
         } => {
-            let options = DownloadOptions {
-                dest,
-                members: MemberFilter {
-                    only: id_set(members.as_deref())?,
-                    exclude: id_set(exclude.as_deref())?.unwrap_or_default(),
-                },
+            let request = ProjectDownloadRequest {
+                only: members.as_deref().map(member_ids).transpose()?,
+                exclude: exclude
+                    .as_deref()
+                    .map(member_ids)
+                    .transpose()?
+                    .unwrap_or_default(),
                 source,
                 project_data,
-                max_size: max_size.as_deref().map(parse_size).transpose()?,
+                max_size,
                 id_prefix,
                 concurrency,
             };
-            eprintln!("Listing members…");
-            let listed = project.members().await?;
+            let dest = absolute(&dest)?;
             let cancel = CancellationToken::new();
             let on_ctrl_c = cancel.clone();
             tokio::spawn(async move {
@@ -260,9 +262,10 @@ pub async fn run(command: OhCommand) -> Result<()> {
                     on_ctrl_c.cancel();
                 }
             });
-            let summary = project
-                .download(&listed, &options, &PrintProgress::default(), &cancel)
-                .await;
+            eprintln!("Listing members…");
+            let summary = console
+                .download(request, dest, &PrintProgress::default(), &cancel)
+                .await?;
             if json {
                 print_json(&summary)?;
             } else {
@@ -277,7 +280,7 @@ pub async fn run(command: OhCommand) -> Result<()> {
                     if summary.cancelled { " (cancelled)" } else { "" }
                 );
                 for failed in &summary.failed {
-                    println!("failed: {} ({})", failed.path.display(), failed.reason);
+                    println!("failed: {} ({})", failed.path, failed.reason);
                 }
             }
             if summary.cancelled {
@@ -292,7 +295,7 @@ pub async fn run(command: OhCommand) -> Result<()> {
             Ok(())
         }
         OhAction::DownloadMetadata { output_csv } => {
-            let csv = metadata_csv(&project.members().await?);
+            let (csv, _) = console.metadata_csv().await?;
             match output_csv {
                 Some(path) => std::fs::write(&path, csv)
                     .map_err(|e| Error::storage(format!("{}: {e}", path.display()))),
@@ -310,28 +313,25 @@ pub async fn run(command: OhCommand) -> Result<()> {
             max_size,
             json,
         } => {
-            let options = UploadOptions {
-                dir,
-                metadata_csv,
+            let request = ProjectUploadRequest {
                 member,
                 mode: mode.into(),
-                max_size: max_size.as_deref().map(parse_size).transpose()?,
+                max_size,
             };
-            let report = project.upload_from_dir(&options).await?;
+            let report = console
+                .upload(request, absolute(&dir)?, absolute(&metadata_csv)?)
+                .await?;
             if json {
                 print_json(&report)?;
             } else {
                 for outcome in &report.outcomes {
-                    let value = serde_json::to_value(outcome).unwrap_or_default();
                     println!(
                         "{}\t{}\t{}",
-                        value["outcome"].as_str().unwrap_or(""),
-                        value["project_member_id"].as_str().unwrap_or(""),
-                        value["filename"].as_str().unwrap_or("")
+                        outcome.outcome, outcome.project_member_id, outcome.filename
                     );
                 }
             }
-            match report.failures() {
+            match report.failures {
                 0 => Ok(()),
                 n => Err(Error::provider(format!("{n} uploads failed."))),
             }
@@ -350,23 +350,25 @@ pub async fn run(command: OhCommand) -> Result<()> {
                     .map_err(|e| Error::invalid_input(format!("{}: {e}", path.display())))?,
                 (None, None) => return Err(Error::invalid_input("Give --body or --body-file.")),
             };
-            let recipients = match (all, members) {
-                (true, _) => Recipients::AllMembers,
-                (false, Some(list)) => Recipients::Members(member_ids(&list)?),
-                (false, None) => return Err(Error::invalid_input("Give --all or --members.")),
+            let request = MessageRequest {
+                subject,
+                body,
+                recipients: match (all, members) {
+                    (true, _) => None,
+                    (false, Some(list)) => Some(member_ids(&list)?),
+                    (false, None) => return Err(Error::invalid_input("Give --all or --members.")),
+                },
             };
-            let count = project.recipient_count(&recipients).await?;
-            let example = match &recipients {
-                Recipients::Members(ids) => ids.first().cloned(),
-                Recipients::AllMembers => None,
-            }
-            .unwrap_or_else(|| "12345678".to_owned());
-            eprintln!("{count} recipients. As member {example} reads it:");
-            eprintln!("---\n{}\n---", render_preview(&body, &example));
+            let preview = console.preview_message(&request).await?;
+            eprintln!(
+                "{} recipients. As member {} reads it:",
+                preview.recipient_count, preview.example_member
+            );
+            eprintln!("---\n{}\n---", preview.rendered);
             if dry_run {
                 return Ok(());
             }
-            project.message(&subject, &body, &recipients).await?;
+            let count = console.send_message(&request).await?;
             println!("sent to {count} members");
             Ok(())
         }
@@ -378,16 +380,16 @@ pub async fn run(command: OhCommand) -> Result<()> {
             json,
         } => {
             let target = match (file_id, basename, all_files) {
-                (Some(id), _, _) => DeleteTarget::FileId(id),
-                (_, Some(name), _) => DeleteTarget::Basename(name),
-                (_, _, true) => DeleteTarget::AllFiles,
+                (Some(file_id), _, _) => DeleteTargetInput::FileId { file_id },
+                (_, Some(basename), _) => DeleteTargetInput::Basename { basename },
+                (_, _, true) => DeleteTargetInput::AllFiles,
                 _ => {
                     return Err(Error::invalid_input(
                         "Give --file-id, --basename or --all-files.",
                     ))
                 }
             };
-            let ids = project.delete(&member, &target).await?;
+            let ids = console.delete_files(&member, target).await?;
             if json {
                 print_json(&json!({ "ids": ids }))
             } else {
@@ -406,8 +408,8 @@ pub async fn run(command: OhCommand) -> Result<()> {
             {
                 return Err(Error::new(ErrorCode::Cancelled, "Nothing removed."));
             }
-            project.remove_members(&ids).await?;
-            println!("removed {} members", ids.len());
+            let removed = console.remove_members(&ids).await?;
+            println!("removed {removed} members");
             Ok(())
         }
     }

@@ -1,8 +1,9 @@
 //! `datalinks oh …` as a script runs it, against a sandbox started here.
 
 use datalinks_sandbox::{RunningSandbox, SandboxConfig};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::Arc;
 
 async fn sandbox() -> RunningSandbox {
     let config = SandboxConfig {
@@ -119,4 +120,98 @@ async fn no_master_token_is_a_clear_error() {
     assert!(String::from_utf8(output.stderr)
         .unwrap()
         .contains("--master-token-file"));
+}
+
+/// A host for a service that runs no window: nothing to open, nothing to show.
+struct Headless;
+
+impl datalinks_service::Host for Headless {
+    fn open_in_browser(&self, _url: &str) -> datalinks_core::Result<()> {
+        Ok(())
+    }
+    fn emit(&self, _event: datalinks_service::ServiceEvent) {}
+}
+
+/// Every file under `dir`, by path relative to it, with its bytes.
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_owned()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                files.push((path.strip_prefix(dir).unwrap().to_owned(), bytes));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_and_the_app_download_the_same_layout_and_summary() {
+    let sandbox = sandbox().await;
+    // Names that collide or are unsafe on some system, so the naming rule shows.
+    sandbox.set_faults(datalinks_sandbox::Faults {
+        hostile_names: true,
+        ..Default::default()
+    });
+    let work = tempfile::tempdir().unwrap();
+    let (cli_dir, app_dir) = (work.path().join("cli"), work.path().join("app"));
+
+    let output = oh(
+        &sandbox,
+        &["download", "--dest", cli_dir.to_str().unwrap(), "--json"],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let from_cli: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+
+    let service = datalinks_service::Datalinks::open(
+        &work.path().join("data"),
+        Arc::new(datalinks_vault::MemoryStore::new()),
+        Arc::new(Headless),
+    )
+    .unwrap();
+    let settings = datalinks_service::ProviderSettingsInput {
+        client_id: sandbox.client_id().into(),
+        client_secret: Some(sandbox.client_secret().into()),
+        base_url: sandbox.base_url().to_string(),
+        transport: datalinks_core::Transport::Loopback,
+        personal_token: None,
+        options: datalinks_service::ProviderOptions::OpenHumans,
+    };
+    service
+        .save_provider_settings(datalinks_core::Provider::OpenHumans, settings)
+        .await
+        .unwrap();
+    service
+        .open_project(sandbox.master_access_token(), false)
+        .await
+        .unwrap();
+    let from_app = service
+        .download_project_files(Default::default(), Some(app_dir.clone()))
+        .await
+        .unwrap();
+    let from_app = serde_json::to_value(from_app).unwrap();
+
+    for field in [
+        "planned",
+        "downloaded",
+        "skipped_identical",
+        "skipped_too_large",
+        "failed",
+        "bytes",
+        "cancelled",
+    ] {
+        assert_eq!(from_cli[field], from_app[field], "{field}");
+    }
+    assert_eq!(from_app["downloaded"], 24);
+    let (cli_tree, app_tree) = (tree(&cli_dir), tree(&app_dir));
+    assert_eq!(cli_tree.len(), 24);
+    assert_eq!(cli_tree, app_tree);
+    let on_disk: usize = app_tree.iter().map(|(_, bytes)| bytes.len()).sum();
+    assert_eq!(from_app["bytes"], on_disk as u64);
 }

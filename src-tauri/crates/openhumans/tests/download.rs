@@ -531,7 +531,11 @@ async fn busy_once_storage(body: &'static [u8]) -> Url {
         "/object",
         axum::routing::get(move || async move {
             if busy.swap(false, Ordering::SeqCst) {
-                (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")]).into_response()
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, "1")],
+                )
+                    .into_response()
             } else {
                 body.into_response()
             }
@@ -563,8 +567,14 @@ async fn a_busy_storage_is_asked_again_after_the_pause_it_names() {
     )
     .await
     .unwrap();
-    assert!(matches!(fetched, Fetched::Downloaded { bytes: 8, .. }), "{fetched:?}");
+    assert!(
+        matches!(fetched, Fetched::Downloaded { bytes: 8, .. }),
+        "{fetched:?}"
+    );
     assert_eq!(std::fs::read(&file.dest).unwrap(), b"the file");
     let waited = started.elapsed();
-    assert!(waited >= std::time::Duration::from_secs(1), "asked again after {waited:?}");
+    assert!(
+        waited >= std::time::Duration::from_secs(1),
+        "asked again after {waited:?}"
+    );
 }

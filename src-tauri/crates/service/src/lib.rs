@@ -7,6 +7,7 @@
 //! the keyring under a name derived from that identity, so it can only reach the servers it
 //! was issued by.
 
+mod console;
 mod disconnect;
 mod download;
 mod humanapi;
@@ -27,6 +28,7 @@ mod status;
 mod upload;
 mod views;
 
+pub use console::{ResearchConsole, DEFAULT_CONCURRENCY};
 pub use datalinks_store::{ConnectedSource, HistoryEvent};
 pub use humanapi::{ConnectLaunch, ConnectWidget, CONNECT_RESULT_URL, HAPI_PAGE_SIZE};
 pub use opencollective::OC_PAGE_SIZE;
@@ -106,7 +108,6 @@ pub struct Datalinks {
     /// The researcher's open project, if any.
     project_session: Mutex<Option<research::ProjectSession>>,
     /// Held while the open project's members are listed, so concurrent callers share one listing.
-    project_listing: tokio::sync::Mutex<()>,
     /// Provider pages that disconnect receipts linked to: the only pages `open_receipt_link` opens.
     receipt_links: Mutex<std::collections::HashSet<String>>,
     /// The open Human API Connect window, if any.
@@ -142,7 +143,6 @@ impl Datalinks {
             sandbox: tokio::sync::Mutex::default(),
             download_run: Mutex::default(),
             project_session: Mutex::default(),
-            project_listing: tokio::sync::Mutex::default(),
             receipt_links: Mutex::default(),
             connect_window: Mutex::default(),
             overview_revision: Default::default(),

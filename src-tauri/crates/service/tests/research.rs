@@ -497,3 +497,35 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     found
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_download_is_cancelled_while_the_members_are_still_being_listed() {
+    let harness = project_harness(3, 2).await;
+    harness
+        .service
+        .open_project(master_token(&harness), false)
+        .await
+        .unwrap();
+    // Every answer now takes a minute: the listing cannot end before the cancel.
+    harness.sandbox().set_faults(datalinks_sandbox::Faults {
+        latency: std::time::Duration::from_secs(60),
+        ..Default::default()
+    });
+    let dest = tempfile::tempdir().unwrap();
+    let (service, folder) = (harness.service.clone(), dest.path().to_owned());
+    let run = tokio::spawn(async move {
+        service
+            .download_project_files(ProjectDownloadRequest::default(), Some(folder))
+            .await
+    });
+    while !harness.service.cancel_downloads() {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let summary = tokio::time::timeout(std::time::Duration::from_secs(20), run)
+        .await
+        .expect("the cancel stops the listing")
+        .unwrap()
+        .unwrap();
+    assert!(summary.cancelled, "{summary:?}");
+    assert_eq!((summary.planned, summary.downloaded), (0, 0));
+}
