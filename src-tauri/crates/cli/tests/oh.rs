@@ -215,3 +215,78 @@ async fn the_cli_and_the_app_download_the_same_layout_and_summary() {
     let on_disk: usize = app_tree.iter().map(|(_, bytes)| bytes.len()).sum();
     assert_eq!(from_app["bytes"], on_disk as u64);
 }
+
+/// The `.part` files under `dir` and the bytes they hold.
+fn parts(dir: &Path) -> Vec<(PathBuf, usize)> {
+    if !dir.exists() {
+        return Vec::new();
+    }
+    tree(dir)
+        .into_iter()
+        .filter(|(path, _)| path.extension().is_some_and(|e| e == "part"))
+        .map(|(path, bytes)| (path, bytes.len()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_download_killed_mid_file_resumes_and_ends_byte_identical() {
+    const SIZE: u64 = 4 * 1024 * 1024;
+    let sandbox = datalinks_sandbox::start(
+        SandboxConfig {
+            member_count: 2,
+            files_per_member: 3,
+            file_size_bytes: Some(SIZE),
+            ..SandboxConfig::default()
+        },
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let (killed_dir, reference_dir) = (work.path().join("killed"), work.path().join("reference"));
+    let reference = oh(
+        &sandbox,
+        &["download", "--dest", reference_dir.to_str().unwrap()],
+    );
+    assert!(reference.status.success(), "{reference:?}");
+
+    // Every body stops after 1 MiB and hangs, so the process is killed in the middle of files.
+    sandbox.set_faults(datalinks_sandbox::Faults {
+        storage_body_fault: Some(datalinks_sandbox::BodyFault::Stall { after: 1024 * 1024 }),
+        storage_body_faults: u32::MAX,
+        ..Default::default()
+    });
+    let mut child = Command::new(env!("CARGO_BIN_EXE_datalinks"))
+        .args(["oh", "download", "--dest", killed_dir.to_str().unwrap()])
+        .env("DATALINKS_OH_MASTER_TOKEN", sandbox.master_access_token())
+        .env("DATALINKS_OH_BASE_URL", sandbox.base_url().as_str())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let waited = std::time::Instant::now();
+    while parts(&killed_dir).iter().all(|(_, bytes)| *bytes == 0) {
+        assert!(waited.elapsed().as_secs() < 30, "no part file ever held bytes");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap(); // SIGKILL: nothing of the process runs after this
+    child.wait().unwrap();
+    let kept: usize = parts(&killed_dir).iter().map(|(_, bytes)| bytes).sum();
+    assert!(kept > 0);
+
+    sandbox.set_faults(datalinks_sandbox::Faults::default());
+    let again = oh(
+        &sandbox,
+        &["download", "--dest", killed_dir.to_str().unwrap(), "--json"],
+    );
+    assert!(again.status.success(), "{again:?}");
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&again)).unwrap();
+    assert_eq!(summary["downloaded"], 3, "{summary}");
+    assert_eq!(
+        summary["bytes"].as_u64().unwrap(),
+        3 * SIZE - kept as u64,
+        "the kept parts are resumed, not fetched again"
+    );
+    assert_eq!(parts(&killed_dir), []);
+    assert_eq!(tree(&killed_dir), tree(&reference_dir));
+}
