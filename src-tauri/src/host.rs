@@ -1,7 +1,8 @@
-//! How the service reaches the desktop: the system browser and events to the UI.
+//! How the service reaches the desktop: the system browser and events to the UI. Progress of
+//! long work does not come this way: it goes to the channel of the command that started it.
 
 use datalinks_core::{Error, ErrorCode, Result, DEEP_LINK_SCHEME};
-use datalinks_service::{DownloadProgress, Host, ServiceEvent, UploadProgress};
+use datalinks_service::{Host, ServiceEvent};
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_opener::OpenerExt;
 
@@ -34,22 +35,9 @@ impl Host for TauriHost {
                 log::info!("notice: {error}");
                 self.app.emit("notice", error)
             }
-            ServiceEvent::ProjectListing(progress) => self.app.emit("project-listing", progress),
         };
         if let Err(err) = sent {
             log::warn!("could not send an event to the window: {err}");
-        }
-    }
-
-    fn download_progress(&self, progress: &DownloadProgress) {
-        if let Err(err) = self.app.emit("download-progress", progress) {
-            log::warn!("could not send download progress to the window: {err}");
-        }
-    }
-
-    fn upload_progress(&self, progress: &UploadProgress) {
-        if let Err(err) = self.app.emit("upload-progress", progress) {
-            log::warn!("could not send upload progress to the window: {err}");
         }
     }
 }

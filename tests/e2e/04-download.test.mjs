@@ -45,14 +45,16 @@ e2eTest("the download folder defaults to Downloads/Datalinks in Settings", curre
 e2eTest("the download folder is changed in the system's folder dialog, never by a path from the page", current, async () => {
   // What a compromised page would try: the old raw-path command, and a made-up pick id.
   const refused = await browser.executeAsync((done) => {
-    const { invoke } = window.__TAURI_INTERNALS__;
+    const { invoke, transformCallback } = window.__TAURI_INTERNALS__;
+    // A channel for progress, as the page makes one, so the calls get as far as the path.
+    const onProgress = `__CHANNEL__:${transformCallback(() => {})}`;
     Promise.allSettled([
       invoke("set_download_folder", { folder: "/tmp/elsewhere" }),
       invoke("upload_file", {
         connection: 1, file: "/etc/passwd",
-        input: { description: "x", tags: ["x"], creation_date: null, datatypes: [] },
+        input: { description: "x", tags: ["x"], creation_date: null, datatypes: [] }, onProgress,
       }),
-      invoke("download_project_files", { request: { only: null, exclude: [], source: null, project_data: false, max_size: null, id_prefix: false, concurrency: 1 }, dest: "pick-1" }),
+      invoke("download_project_files", { request: { only: null, exclude: [], source: null, project_data: false, max_size: null, id_prefix: false, concurrency: 1 }, dest: "pick-1", onProgress }),
     ]).then((outcomes) => done(outcomes.map((o) => (o.status === "rejected" ? String(o.reason?.message ?? o.reason) : "accepted"))));
   });
   assert.match(refused[0], /set_download_folder/, "the raw-path command is gone");

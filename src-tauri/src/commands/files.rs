@@ -1,10 +1,11 @@
-use super::{CmdResult, Service};
+use super::{to_channel, CmdResult, Service};
 use crate::dialogs::{self, Dialog};
 use datalinks_core::ConnectionId;
 use datalinks_service::{
-    DeleteTargetInput, DownloadSummary, PickId, PickPurpose, PickedPath, Picks, UploadInput,
-    UploadedFile,
+    DeleteTargetInput, DownloadProgress, DownloadSummary, PickId, PickPurpose, PickedPath, Picks,
+    UploadInput, UploadProgress, UploadedFile,
 };
+use tauri::ipc::Channel;
 use tauri::{State, WebviewWindow};
 
 /// Lets the person choose a file or folder for `purpose` in the system's dialog; the page gets
@@ -21,15 +22,19 @@ pub async fn choose_path(
 }
 
 /// Downloads the given files (all of them when `file_ids` is empty) into the download folder;
-/// progress arrives as "download-progress" events.
+/// progress arrives on `on_progress`.
 #[tauri::command]
 pub async fn download_files(
     service: Service<'_>,
     connection: ConnectionId,
     file_ids: Vec<u64>,
+    on_progress: Channel<DownloadProgress>,
 ) -> CmdResult<DownloadSummary> {
     let folder = service.download_folder()?;
-    service.download_files(connection, file_ids, &folder).await
+    let report = to_channel(on_progress);
+    service
+        .download_files(connection, file_ids, &folder, report)
+        .await
 }
 
 #[tauri::command]
@@ -60,7 +65,7 @@ pub async fn choose_download_folder(
     ))
 }
 
-/// Uploads a local file with its metadata; progress arrives as "upload-progress" events.
+/// Uploads a local file with its metadata; progress arrives on `on_progress`.
 #[tauri::command]
 pub async fn upload_file(
     service: Service<'_>,
@@ -68,9 +73,11 @@ pub async fn upload_file(
     connection: ConnectionId,
     file: PickId,
     input: UploadInput,
+    on_progress: Channel<UploadProgress>,
 ) -> CmdResult<UploadedFile> {
     let path = picks.path(&file, PickPurpose::UploadFile)?;
-    service.upload_file(connection, &path, input).await
+    let report = to_channel(on_progress);
+    service.upload_file(connection, &path, input, report).await
 }
 
 /// Deletes the member's files that the project uploaded; returns the deleted ids.

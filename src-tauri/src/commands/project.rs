@@ -1,15 +1,17 @@
 //! The researcher console. The master token comes in once, with `open_project`, and never
-//! goes back to the window. Bulk-download progress arrives as "download-progress" events with
-//! `run: "project"`, listing progress as "project-listing"; `cancel_downloads` stops a run.
+//! goes back to the window. Listing and bulk-download progress arrive on the channel passed
+//! with the command; `cancel_downloads` stops a run.
 
-use super::{CmdResult, Service};
+use super::{to_channel, CmdResult, Service};
 use crate::dialogs::{self, Dialog};
 use datalinks_service::{
-    DeleteTargetInput, ExportedMetadata, FileGroup, MemberList, MessagePreview, MessageRequest,
-    PickId, PickPurpose, Picks, ProjectDownloadRequest, ProjectDownloadSummary, ProjectMembers,
-    ProjectStats, ProjectUploadReport, ProjectUploadRequest, ProjectView,
+    DeleteTargetInput, DownloadProgress, ExportedMetadata, FileGroup, ListingProgressView,
+    MemberList, MessagePreview, MessageRequest, PickId, PickPurpose, Picks, ProjectDownloadRequest,
+    ProjectDownloadSummary, ProjectMembers, ProjectStats, ProjectUploadReport,
+    ProjectUploadRequest, ProjectView,
 };
 use std::path::PathBuf;
+use tauri::ipc::Channel;
 use tauri::{State, WebviewWindow};
 
 #[tauri::command]
@@ -32,8 +34,12 @@ pub async fn close_project(service: Service<'_>, forget: bool) -> CmdResult<()> 
 }
 
 #[tauri::command]
-pub async fn project_members(service: Service<'_>, refresh: bool) -> CmdResult<ProjectMembers> {
-    service.project_members(refresh).await
+pub async fn project_members(
+    service: Service<'_>,
+    refresh: bool,
+    on_page: Channel<ListingProgressView>,
+) -> CmdResult<ProjectMembers> {
+    service.project_members(refresh, to_channel(on_page)).await
 }
 
 #[tauri::command]
@@ -50,11 +56,13 @@ pub async fn download_project_files(
     picks: State<'_, Picks>,
     request: ProjectDownloadRequest,
     dest: Option<PickId>,
+    on_progress: Channel<DownloadProgress>,
 ) -> CmdResult<ProjectDownloadSummary> {
     let dest = dest
         .map(|id| picks.path(&id, PickPurpose::ProjectDownloadFolder))
         .transpose()?;
-    service.download_project_files(request, dest).await
+    let report = to_channel(on_progress);
+    service.download_project_files(request, dest, report).await
 }
 
 /// The member ids in a list file the person chooses (nothing when they cancel).

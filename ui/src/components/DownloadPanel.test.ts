@@ -5,7 +5,6 @@ import type { DownloadSummary } from "../lib/bindings/DownloadSummary";
 import DownloadPanel from "./DownloadPanel.svelte";
 
 const PROGRESS: DownloadProgress = {
-  run: "member",
   files_total: 130,
   files_done: 41,
   bytes_done: 2_500_000,

@@ -2,7 +2,7 @@ import { fireEvent, render, screen, waitFor, within } from "@testing-library/sve
 import { describe, expect, it } from "vitest";
 import type { DownloadSummary } from "../lib/bindings/DownloadSummary";
 import type { MemberOverview } from "../lib/bindings/MemberOverview";
-import { answerCommands, callsOf, captureEvents, connectionView, emit, memberOverview } from "../test/tauri";
+import { answerCommands, argsOf, callsOf, captureEvents, connectionView, memberOverview, sendProgress } from "../test/tauri";
 import MemberView from "./MemberView.svelte";
 
 const SUMMARY: DownloadSummary = {
@@ -32,15 +32,15 @@ describe("member view downloads", () => {
     const downloadAll = await screen.findByTestId("download-all");
     await waitFor(() => expect((downloadAll as HTMLButtonElement).disabled).toBe(false));
     await fireEvent.click(downloadAll);
-    await waitFor(() => expect(callsOf("download_files")).toEqual([{ connection: 1, fileIds: [] }]));
+    await waitFor(() => expect(argsOf("download_files")).toEqual([{ connection: 1, fileIds: [] }]));
 
-    emit("download-progress", { run: "member", files_total: 4, files_done: 1, bytes_done: 1000, current: [] });
+    sendProgress("download_files", { files_total: 4, files_done: 1, bytes_done: 1000, current: [] });
     await waitFor(() => expect(screen.getByTestId("download-progress").dataset.done).toBe("1"));
     expect((downloadAll as HTMLButtonElement).disabled).toBe(true);
     await fireEvent.click(screen.getByTestId("cancel-download"));
     expect(callsOf("cancel_downloads")).toHaveLength(1);
 
-    emit("download-progress", { run: "member", files_total: 4, files_done: 4, bytes_done: 4000, current: [] });
+    sendProgress("download_files", { files_total: 4, files_done: 4, bytes_done: 4000, current: [] });
     run.finish(SUMMARY);
     const summary = await screen.findByTestId("download-summary");
     expect(summary.dataset).toMatchObject({ downloaded: "4", skipped: "0", failed: "0" });
@@ -53,13 +53,13 @@ describe("member view downloads", () => {
     const run = setUp();
     const groups = await screen.findAllByTestId("file-group");
     await fireEvent.click(within(groups[0]).getByTestId("download-group"));
-    await waitFor(() => expect(callsOf("download_files")).toEqual([{ connection: 1, fileIds: [1, 2, 3] }]));
+    await waitFor(() => expect(argsOf("download_files")).toEqual([{ connection: 1, fileIds: [1, 2, 3] }]));
     run.finish(SUMMARY);
     await screen.findByTestId("download-summary");
 
     await fireEvent.click(within(groups[1]).getByTestId("download-file"));
     await waitFor(() => expect(callsOf("download_files")).toHaveLength(2));
-    expect(callsOf("download_files")[1]).toEqual({ connection: 1, fileIds: [1] });
+    expect(argsOf("download_files")[1]).toEqual({ connection: 1, fileIds: [1] });
   });
 });
 

@@ -1,7 +1,7 @@
 import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import { describe, expect, it, vi } from "vitest";
 import type { UploadedFile } from "../lib/bindings/UploadedFile";
-import { answerCommands, callsOf, captureEvents, emit } from "../test/tauri";
+import { answerCommands, argsOf, callsOf, captureEvents, sendProgress } from "../test/tauri";
 import UploadForm from "./UploadForm.svelte";
 
 const UPLOADED: UploadedFile = { id: 901, basename: "steps.csv", size: 2048, md5: "5eb63bbbe01eeed093cb22bb8f5acdc3" };
@@ -46,7 +46,7 @@ describe("upload form", () => {
     await fill({ description: "Daily steps", tags: "steps, daily", date: "2024-03-01" });
     await fireEvent.click(screen.getByTestId("upload-submit"));
     await waitFor(() =>
-      expect(callsOf("upload_file")).toEqual([
+      expect(argsOf("upload_file")).toEqual([
         {
           connection: 1,
           file: "pick-7",
@@ -61,7 +61,7 @@ describe("upload form", () => {
     );
     expect((screen.getByTestId("upload-submit") as HTMLButtonElement).disabled).toBe(true);
 
-    emit("upload-progress", { basename: "steps.csv", bytes_sent: 1024, total: 2048 });
+    sendProgress("upload_file", { basename: "steps.csv", bytes_sent: 1024, total: 2048 });
     const bar = await screen.findByTestId("upload-progress");
     expect(bar.dataset).toMatchObject({ sent: "1024", total: "2048" });
 

@@ -1,6 +1,6 @@
 // Typed wrappers around the Tauri commands and events. Tokens and client secrets never reach
 // this side: Rust keeps them in the OS keyring and only reports where they live.
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { ConnectionId } from "./bindings/ConnectionId";
 import type { ConnectionsOverview } from "./bindings/ConnectionsOverview";
@@ -125,8 +125,8 @@ export const api = {
   openReceiptLink: (url: string) => call<null>("open_receipt_link", { url }),
   memberOverview: (connection: ConnectionId) => call<MemberOverview>("member_overview", { connection }),
   /** Downloads these files (all of the member's files when empty); progress comes as events. */
-  downloadFiles: (connection: ConnectionId, fileIds: number[]) =>
-    call<DownloadSummary>("download_files", { connection, fileIds }),
+  downloadFiles: (connection: ConnectionId, fileIds: number[], onProgress: (progress: DownloadProgress) => void) =>
+    call<DownloadSummary>("download_files", { connection, fileIds, onProgress: progressChannel(onProgress) }),
   cancelDownloads: () => call<boolean>("cancel_downloads"),
   getDownloadFolder: () => call<string>("get_download_folder"),
   /** The system's folder dialog; Rust keeps the choice. The new folder, or null when cancelled. */
@@ -137,8 +137,8 @@ export const api = {
    */
   choosePath: (purpose: PickPurpose) => call<PickedPath | null>("choose_path", { purpose }),
   /** Uploads a file chosen for upload_file to the project as the member; progress comes as events. */
-  uploadFile: (connection: ConnectionId, file: PickId, input: UploadInput) =>
-    call<UploadedFile>("upload_file", { connection, file, input }),
+  uploadFile: (connection: ConnectionId, file: PickId, input: UploadInput, onProgress: (progress: UploadProgress) => void) =>
+    call<UploadedFile>("upload_file", { connection, file, input, onProgress: progressChannel(onProgress) }),
   /** Deletes files the project uploaded for the member; returns the deleted ids. */
   deleteFiles: (connection: ConnectionId, target: DeleteTargetInput) =>
     call<number[]>("delete_files", { connection, target }),
@@ -148,13 +148,17 @@ export const api = {
     call<ProjectView>("open_project", { masterToken, remember }),
   currentProject: () => call<ProjectView | null>("current_project"),
   closeProject: (forget: boolean) => call<null>("close_project", { forget }),
-  projectMembers: (refresh: boolean) => call<ProjectMembers>("project_members", { refresh }),
+  /** Each page of a listing goes to `onPage` as it arrives. */
+  projectMembers: (refresh: boolean, onPage: (progress: ListingProgressView) => void) =>
+    call<ProjectMembers>("project_members", { refresh, onPage: progressChannel(onPage) }),
   projectMemberFiles: (projectMemberId: string) =>
     call<FileGroup[]>("project_member_files", { projectMemberId }),
-  /** Progress comes as "download-progress" events with `run: "project"`. */
   /** Into a folder chosen for project_download_folder, or the project's own folder when null. */
-  downloadProjectFiles: (request: ProjectDownloadRequest, dest: PickId | null) =>
-    call<ProjectDownloadSummary>("download_project_files", { request, dest }),
+  downloadProjectFiles: (
+    request: ProjectDownloadRequest,
+    dest: PickId | null,
+    onProgress: (progress: DownloadProgress) => void,
+  ) => call<ProjectDownloadSummary>("download_project_files", { request, dest, onProgress: progressChannel(onProgress) }),
   /** The ids in a member list file the person chooses; null when cancelled. */
   readMemberList: () => call<MemberList | null>("read_member_list"),
   /** Asks where to save with the system's save dialog; null when cancelled. */
@@ -201,14 +205,9 @@ export function onNotice(handler: (notice: AppError) => void): Promise<UnlistenF
   return listen<unknown>("notice", (event) => handler(normalizeError(event.payload)));
 }
 
-export function onDownloadProgress(handler: (progress: DownloadProgress) => void): Promise<UnlistenFn> {
-  return listen<DownloadProgress>("download-progress", (event) => handler(event.payload));
-}
-
-export function onProjectListing(handler: (progress: ListingProgressView) => void): Promise<UnlistenFn> {
-  return listen<ListingProgressView>("project-listing", (event) => handler(event.payload));
-}
-
-export function onUploadProgress(handler: (progress: UploadProgress) => void): Promise<UnlistenFn> {
-  return listen<UploadProgress>("upload-progress", (event) => handler(event.payload));
+/** The channel that carries one command's progress back, each update to `handler`. */
+function progressChannel<T>(handler: (update: T) => void): Channel<T> {
+  const channel = new Channel<T>();
+  channel.onmessage = handler;
+  return channel;
 }

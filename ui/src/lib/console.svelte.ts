@@ -2,7 +2,7 @@
 // running bulk download. A refused master token (reconnect_needed) closes the project here too,
 // so the console asks for a fresh token.
 import { SvelteSet } from "svelte/reactivity";
-import { api, normalizeError, onDownloadProgress, onProjectListing, type AppError } from "./api";
+import { api, normalizeError, type AppError } from "./api";
 import type { DownloadProgress } from "./bindings/DownloadProgress";
 import type { ListingProgressView } from "./bindings/ListingProgressView";
 import type { PickId } from "./bindings/PickId";
@@ -114,20 +114,19 @@ export const projectConsole = {
     // until the new one is complete.
     const streamed: ProjectMemberRow[] = [];
     const showPages = members === null;
-    const stopListening = await onProjectListing((progress) => {
+    const onPage = (progress: ListingProgressView) => {
       listing = progress;
       streamed.push(...progress.page);
       if (showPages) members = { members: [...streamed], sources: [] };
-    });
+    };
     try {
-      const listed = await guarded(() => api.projectMembers(refresh));
+      const listed = await guarded(() => api.projectMembers(refresh, onPage));
       if (listed) {
         members = listed;
         const present = new Set(listed.members.map((m) => m.project_member_id));
         for (const id of [...selected]) if (!present.has(id)) selected.delete(id);
       }
     } finally {
-      stopListening();
       loadingMembers = false;
     }
   },
@@ -137,13 +136,10 @@ export const projectConsole = {
     downloading = true;
     downloadProgress = null;
     downloadSummary = null;
-    const stopListening = await onDownloadProgress((update) => {
-      if (update.run === "project") downloadProgress = update;
-    });
     try {
-      downloadSummary = (await guarded(() => api.downloadProjectFiles(request, dest))) ?? null;
+      downloadSummary =
+        (await guarded(() => api.downloadProjectFiles(request, dest, (update) => (downloadProgress = update)))) ?? null;
     } finally {
-      stopListening();
       downloading = false;
     }
   },

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ProjectMembers } from "../lib/bindings/ProjectMembers";
 import type { ProjectView } from "../lib/bindings/ProjectView";
 import { projectConsole } from "../lib/console.svelte";
-import { answerCommands, callsOf, captureEvents, emit, NOW } from "../test/tauri";
+import { answerCommands, argsOf, callsOf, captureEvents, NOW, sendProgress } from "../test/tauri";
 import ProjectPage from "./ProjectPage.svelte";
 
 const TOKEN = "A1b2".repeat(16);
@@ -90,7 +90,7 @@ describe("researcher console", () => {
     await openProject();
     const loading = await screen.findByTestId("members-loading");
     const all = members(250);
-    emit("project-listing", { members_listed: 100, members_total: 250, page: all.members.slice(0, 100) });
+    sendProgress("project_members", { members_listed: 100, members_total: 250, page: all.members.slice(0, 100) }, "onPage");
     await waitFor(() => expect(loading.dataset.listed).toBe("100"));
     expect(loading.dataset.total).toBe("250");
     // The first page is on screen before the list is complete.
@@ -194,7 +194,7 @@ describe("researcher console", () => {
     await fireEvent.input(screen.getByTestId("bulk-max-size"), { target: { value: "128m" } });
     await fireEvent.click(screen.getByTestId("bulk-start"));
     await waitFor(() => expect(callsOf("download_project_files")).toHaveLength(1));
-    expect(callsOf("download_project_files")[0]).toEqual({
+    expect(argsOf("download_project_files")[0]).toEqual({
       request: {
         only: ["10000001", "10000002", "10000003", "10000004"],
         exclude: [],
@@ -207,8 +207,7 @@ describe("researcher console", () => {
       dest: "pick-3",
     });
     expect(callsOf("choose_path")).toEqual([{ purpose: "project_download_folder" }]);
-    emit("download-progress", { run: "member", files_total: 99, files_done: 0, bytes_done: 0, current: [] });
-    emit("download-progress", { run: "project", files_total: 4, files_done: 1, bytes_done: 10, current: [] });
+    sendProgress("download_project_files", { files_total: 4, files_done: 1, bytes_done: 10, current: [] });
     await waitFor(() => expect(screen.getByTestId("download-progress").dataset.total).toBe("4"));
     finish({
       folder: PROJECT.download_folder,

@@ -53,6 +53,22 @@ export function emit(event: string, payload: unknown): void {
   }
 }
 
+/** Delivers `update` on the progress channel passed with the latest call of `command`. */
+export function sendProgress(command: string, update: unknown, channel = "onProgress"): void {
+  const calls = callsOf(command) as Record<string, { onmessage: (update: unknown) => void }>[];
+  const latest = calls.at(-1);
+  if (!latest) throw new Error(`${command} was not called`);
+  latest[channel].onmessage(update);
+}
+
+/** The arguments of each call of `command`, without its progress channel. */
+export function argsOf(command: string, channel = "onProgress"): unknown[] {
+  return callsOf(command).map((args) => {
+    const { [channel]: _channel, ...rest } = args as Record<string, unknown>;
+    return rest;
+  });
+}
+
 export const NOW = Math.floor(Date.now() / 1000);
 
 export const SECRET_LOCATION = "OS keyring (Secret Service)";

@@ -213,7 +213,6 @@ impl Host for TerminalHost {
             }
             ServiceEvent::ConnectionsChanged(_) => {}
             ServiceEvent::Notice(error) => eprintln!("notice: {error}"),
-            ServiceEvent::ProjectListing(_) => {}
         }
     }
 }

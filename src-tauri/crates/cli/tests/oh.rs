@@ -192,7 +192,7 @@ async fn the_cli_and_the_app_download_the_same_layout_and_summary() {
         .await
         .unwrap();
     let from_app = service
-        .download_project_files(Default::default(), Some(app_dir.clone()))
+        .download_project_files(Default::default(), Some(app_dir.clone()), Arc::new(|_| {}))
         .await
         .unwrap();
     let from_app = serde_json::to_value(from_app).unwrap();
@@ -266,7 +266,10 @@ async fn a_download_killed_mid_file_resumes_and_ends_byte_identical() {
         .unwrap();
     let waited = std::time::Instant::now();
     while parts(&killed_dir).iter().all(|(_, bytes)| *bytes == 0) {
-        assert!(waited.elapsed().as_secs() < 30, "no part file ever held bytes");
+        assert!(
+            waited.elapsed().as_secs() < 30,
+            "no part file ever held bytes"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     child.kill().unwrap(); // SIGKILL: nothing of the process runs after this

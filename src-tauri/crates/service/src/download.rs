@@ -2,8 +2,8 @@
 //! `<folder>/<project member id>/<source>/<basename>`, a few at a time, with progress, a
 //! summary, and cancellation that keeps what arrived (`.part`) for the next run to resume.
 
-use crate::progress::HostProgress;
-use crate::{Datalinks, DownloadRunKind, DownloadSummary, FailedDownload};
+use crate::progress::Reporting;
+use crate::{Datalinks, DownloadProgress, DownloadSummary, FailedDownload, Report};
 use datalinks_core::{ConnectionId, Error, ErrorCode, Result};
 use datalinks_openhumans::download::names::{self, ToPlace};
 use datalinks_openhumans::download::run::{run, Job, Links};
@@ -49,12 +49,14 @@ impl Datalinks {
 
     /// Downloads the connected member's files with these IDs (all of them when `file_ids` is
     /// empty) into `folder`. Every attempt asks Open Humans for a fresh download URL with a
-    /// valid access token; files already on disk with the same md5 are skipped.
+    /// valid access token; files already on disk with the same md5 are skipped. Progress goes
+    /// to `report`.
     pub async fn download_files(
         self: &Arc<Self>,
         connection: ConnectionId,
         file_ids: Vec<u64>,
         folder: &Path,
+        report: Report<DownloadProgress>,
     ) -> Result<DownloadSummary> {
         let cancel = self.begin_download_run()?;
         let _run = DownloadRun(self);
@@ -72,10 +74,7 @@ impl Datalinks {
             connection,
             api: &api,
         };
-        let observer = HostProgress {
-            host: self.host.as_ref(),
-            run: DownloadRunKind::Member,
-        };
+        let observer = Reporting(report);
         let run = run(
             &self.download_http,
             &jobs,

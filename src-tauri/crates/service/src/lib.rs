@@ -62,19 +62,17 @@ pub enum ServiceEvent {
     },
     /// Something worth showing that belongs to no single connection (a refused deep link).
     Notice(Error),
-    /// How far listing a project's members has come.
-    ProjectListing(ListingProgressView),
 }
+
+/// Where long work stands, told to whoever started it: the app passes each command's
+/// `tauri::ipc::Channel`, tests record. Called often, at a bounded rate.
+pub type Report<T> = Arc<dyn Fn(T) + Send + Sync>;
 
 /// What the service needs from the program it runs in.
 pub trait Host: Send + Sync + 'static {
     /// Opens a URL in the system browser.
     fn open_in_browser(&self, url: &str) -> Result<()>;
     fn emit(&self, event: ServiceEvent);
-    /// Where a running download stands; often, so a host without a progress display ignores it.
-    fn download_progress(&self, _progress: &DownloadProgress) {}
-    /// Where a running upload stands; as often as `download_progress`.
-    fn upload_progress(&self, _progress: &UploadProgress) {}
 }
 
 /// The name of the SQLite file in the app data folder.

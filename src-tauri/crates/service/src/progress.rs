@@ -1,21 +1,17 @@
-//! Where a download run stands, passed on to the host as the engine reports it (at a bounded
-//! rate, see `datalinks_openhumans::download::run`).
+//! Where a download run stands, passed on to whoever started it as the engine reports it (at a
+//! bounded rate, see `datalinks_openhumans::download::run`).
 
-use crate::{DownloadProgress, DownloadRunKind, FileProgress, Host};
+use crate::{DownloadProgress, FileProgress, Report};
 use datalinks_openhumans::download::run::{Observer, RunProgress};
 
 pub(crate) use datalinks_openhumans::download::run::PROGRESS_INTERVAL;
 
-/// Tells the host how a run of `kind` goes.
-pub(crate) struct HostProgress<'a> {
-    pub host: &'a dyn Host,
-    pub run: DownloadRunKind,
-}
+/// Reports a run's progress as the view the window shows.
+pub(crate) struct Reporting(pub Report<DownloadProgress>);
 
-impl Observer for HostProgress<'_> {
+impl Observer for Reporting {
     fn progress(&self, progress: &RunProgress) {
-        self.host.download_progress(&DownloadProgress {
-            run: self.run,
+        (self.0)(DownloadProgress {
             files_total: progress.files_total as u32,
             files_done: progress.files_done as u32,
             bytes_done: progress.bytes,

@@ -6,11 +6,12 @@
 //! Open Humans refuses closes the session and asks for a fresh one.
 
 use crate::console::{member_row, ResearchConsole};
-use crate::progress::HostProgress;
+use crate::progress::Reporting;
 use crate::{
-    Datalinks, DeleteTargetInput, DownloadRunKind, ExportedMetadata, FileGroup, MemberList,
-    MessagePreview, MessageRequest, ProjectDownloadRequest, ProjectDownloadSummary, ProjectMembers,
-    ProjectStats, ProjectUploadReport, ProjectUploadRequest, ProjectView, ServiceEvent,
+    Datalinks, DeleteTargetInput, DownloadProgress, ExportedMetadata, FileGroup,
+    ListingProgressView, MemberList, MessagePreview, MessageRequest, ProjectDownloadRequest,
+    ProjectDownloadSummary, ProjectMembers, ProjectStats, ProjectUploadReport,
+    ProjectUploadRequest, ProjectView, Report,
 };
 use datalinks_core::{
     now_unix, Error, ErrorCode, MasterToken, Provider, RegistrationIdentity, Result,
@@ -304,16 +305,15 @@ impl Datalinks {
         result
     }
 
-    /// Every member with every file, listed again when `refresh` or not listed yet; progress
-    /// arrives as [`ServiceEvent::ProjectListing`].
-    pub async fn project_members(&self, refresh: bool) -> Result<ProjectMembers> {
+    /// Every member with every file, listed again when `refresh` or not listed yet; each page
+    /// of a listing goes to `report` as it arrives.
+    pub async fn project_members(
+        &self,
+        refresh: bool,
+        report: Report<ListingProgressView>,
+    ) -> Result<ProjectMembers> {
         let console = self.open_console()?;
-        let host = self.host.clone();
-        let listed = console
-            .members(refresh, |page| {
-                host.emit(ServiceEvent::ProjectListing(page))
-            })
-            .await;
+        let listed = console.members(refresh, |page| report(page)).await;
         let members = self.checked(listed)?;
         let sources: BTreeSet<&str> = members
             .iter()
@@ -332,12 +332,13 @@ impl Datalinks {
     }
 
     /// Downloads the chosen members' files in ohapi's layout, into `dest` or the project's
-    /// folder. Progress arrives through `Host::download_progress` with `run: project`;
-    /// `cancel_downloads` stops it, and the same request again resumes.
+    /// folder. Progress goes to `report`; `cancel_downloads` stops it, and the same request
+    /// again resumes.
     pub async fn download_project_files(
         &self,
         request: ProjectDownloadRequest,
         dest: Option<PathBuf>,
+        report: Report<DownloadProgress>,
     ) -> Result<ProjectDownloadSummary> {
         let console = self.open_console()?;
         let dest = match dest {
@@ -346,10 +347,7 @@ impl Datalinks {
         };
         let cancel = self.begin_download_run()?;
         let _run = crate::download::DownloadRun(self);
-        let observer = HostProgress {
-            host: self.host.as_ref(),
-            run: DownloadRunKind::Project,
-        };
+        let observer = Reporting(report);
         let view = self.checked(console.download(request, dest, &observer, &cancel).await)?;
         self.record_project_event(
             "project_files_downloaded",

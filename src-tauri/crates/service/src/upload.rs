@@ -3,7 +3,7 @@
 //! Every request goes through `with_token`, so an expired token is refreshed between steps.
 
 use crate::progress::PROGRESS_INTERVAL;
-use crate::{Datalinks, DeleteTargetInput, UploadInput, UploadProgress, UploadedFile};
+use crate::{Datalinks, DeleteTargetInput, Report, UploadInput, UploadProgress, UploadedFile};
 use datalinks_core::{ConnectionId, Error, Result};
 use datalinks_openhumans::upload::{self as steps, Progress, UploadApi};
 use datalinks_openhumans::{ApiClient, ApiError};
@@ -63,6 +63,7 @@ impl Datalinks {
         connection: ConnectionId,
         path: &Path,
         input: UploadInput,
+        report: Report<UploadProgress>,
     ) -> Result<UploadedFile> {
         if !path.is_absolute() {
             return Err(Error::invalid_input(
@@ -98,7 +99,7 @@ impl Datalinks {
         }
         let file = steps::prepare_file(path, filename, metadata, input.datatypes, None).await?;
 
-        let progress = self.upload_progress_reporter(&file.filename, file.size);
+        let progress = upload_progress_reporter(report, &file.filename, file.size);
         let uploads = self.member_uploads(connection).await?;
         let outcome = steps::upload(&uploads, &self.download_http, &file, progress).await;
         match outcome {
@@ -159,26 +160,29 @@ impl Datalinks {
         )?;
         Ok(ids)
     }
+}
 
-    /// Reports the bytes sent to the host: the start and the end always, at most every
-    /// `PROGRESS_INTERVAL` in between.
-    fn upload_progress_reporter(&self, basename: &str, total: u64) -> Progress {
-        let host = self.host.clone();
-        let basename = basename.to_owned();
-        let last_report: Mutex<Option<Instant>> = Mutex::new(None);
-        Arc::new(move |bytes_sent| {
-            let mut last = last_report.lock().unwrap();
-            let due = bytes_sent == 0
-                || bytes_sent == total
-                || last.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL);
-            if due {
-                *last = Some(Instant::now());
-                host.upload_progress(&UploadProgress {
-                    basename: basename.clone(),
-                    bytes_sent,
-                    total,
-                });
-            }
-        })
-    }
+/// Reports the bytes sent to `report`: the start and the end always, at most every
+/// `PROGRESS_INTERVAL` in between.
+fn upload_progress_reporter(
+    report: Report<UploadProgress>,
+    basename: &str,
+    total: u64,
+) -> Progress {
+    let basename = basename.to_owned();
+    let last_report: Mutex<Option<Instant>> = Mutex::new(None);
+    Arc::new(move |bytes_sent| {
+        let mut last = last_report.lock().unwrap();
+        let due = bytes_sent == 0
+            || bytes_sent == total
+            || last.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL);
+        if due {
+            *last = Some(Instant::now());
+            report(UploadProgress {
+                basename: basename.clone(),
+                bytes_sent,
+                total,
+            });
+        }
+    })
 }

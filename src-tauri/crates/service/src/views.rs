@@ -153,22 +153,10 @@ pub struct DisconnectReceipt {
     pub steps: Vec<ReceiptStep>,
 }
 
-/// Whose files a download run fetches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "snake_case")]
-#[ts(export)]
-pub enum DownloadRunKind {
-    /// The connected member's own files.
-    Member,
-    /// A researcher's bulk download of project members' files.
-    Project,
-}
-
-/// Where a download run stands, sent to the host while it runs.
+/// Where a download run stands, sent to whoever started it while it runs.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct DownloadProgress {
-    pub run: DownloadRunKind,
     pub files_total: u32,
     /// Files finished in any way: downloaded, skipped as identical, or failed.
     pub files_done: u32,

@@ -64,7 +64,12 @@ fn temp_folder() -> tempfile::TempDir {
 async fn download_all(harness: &Harness, folder: &Path) -> DownloadSummary {
     harness
         .service
-        .download_files(harness.conn(Provider::OpenHumans), Vec::new(), folder)
+        .download_files(
+            harness.conn(Provider::OpenHumans),
+            Vec::new(),
+            folder,
+            harness.download_report(),
+        )
         .await
         .unwrap()
 }
@@ -77,9 +82,10 @@ fn start_download_all(
     let service = harness.service.clone();
     let folder = folder.to_owned();
     let connection = harness.conn(Provider::OpenHumans);
+    let report = harness.download_report();
     tokio::spawn(async move {
         service
-            .download_files(connection, Vec::new(), &folder)
+            .download_files(connection, Vec::new(), &folder, report)
             .await
     })
 }
@@ -163,6 +169,7 @@ async fn selected_files_only_and_unknown_ids_are_reported_as_failed() {
             harness.conn(Provider::OpenHumans),
             vec![chosen[0], chosen[1], 999_999_999],
             folder.path(),
+            harness.download_report(),
         )
         .await
         .unwrap();

@@ -6,8 +6,7 @@ mod support;
 use datalinks_core::{ErrorCode, Transport};
 use datalinks_sandbox::SandboxConfig;
 use datalinks_service::{
-    DeleteTargetInput, DownloadRunKind, MessageRequest, ProjectDownloadRequest, ProjectMemberRow,
-    ServiceEvent,
+    DeleteTargetInput, MessageRequest, ProjectDownloadRequest, ProjectMemberRow, ServiceEvent,
 };
 use support::{sandbox_config, Harness};
 
@@ -31,7 +30,11 @@ async fn opened_project(members: usize, files: usize) -> (Harness, Vec<ProjectMe
         .open_project(master_token(&harness), false)
         .await
         .unwrap();
-    let listed = harness.service.project_members(false).await.unwrap();
+    let listed = harness
+        .service
+        .project_members(false, harness.listing_report())
+        .await
+        .unwrap();
     (harness, listed.members)
 }
 
@@ -115,12 +118,18 @@ async fn malformed_refused_and_expired_tokens_are_clear_errors() {
         .await
         .unwrap();
     harness.sandbox().expire_master_token();
-    let expired = service.project_members(true).await.unwrap_err();
+    let expired = service
+        .project_members(true, harness.listing_report())
+        .await
+        .unwrap_err();
     assert_eq!(expired.code, ErrorCode::ReconnectNeeded);
     assert!(expired.message.contains("24 hours"), "{}", expired.message);
     // The session is closed, so the console asks for a fresh token.
     assert_eq!(service.current_project().await.unwrap(), None);
-    let later = service.project_members(false).await.unwrap_err();
+    let later = service
+        .project_members(false, harness.listing_report())
+        .await
+        .unwrap_err();
     assert_eq!(later.code, ErrorCode::NotConfigured);
 }
 
@@ -151,14 +160,22 @@ async fn a_locked_keyring_refuses_to_keep_the_token_and_deletes_nothing() {
         .await
         .unwrap_err();
     assert_eq!(kept.code, ErrorCode::KeyringUnavailable);
-    let closed = service.project_members(false).await.unwrap_err();
+    let closed = service
+        .project_members(false, harness.listing_report())
+        .await
+        .unwrap_err();
     assert_eq!(closed.code, ErrorCode::NotConfigured);
     service
         .open_project(master_token(&harness), false)
         .await
         .unwrap();
     assert_eq!(
-        service.project_members(false).await.unwrap().members.len(),
+        service
+            .project_members(false, harness.listing_report())
+            .await
+            .unwrap()
+            .members
+            .len(),
         1
     );
     harness.secrets.set_unavailable(None);
@@ -175,22 +192,15 @@ async fn members_are_listed_over_every_page_with_progress_and_all_their_files() 
         .await
         .unwrap();
 
-    let listed = service.project_members(false).await.unwrap();
+    let listed = service
+        .project_members(false, harness.listing_report())
+        .await
+        .unwrap();
     assert_eq!(listed.members.len(), 130);
     assert!(listed.members.iter().all(|m| m.file_count == 12));
     assert!(!listed.sources.is_empty());
 
-    let reports: Vec<_> = harness
-        .host
-        .events
-        .lock()
-        .unwrap()
-        .iter()
-        .filter_map(|e| match e {
-            ServiceEvent::ProjectListing(progress) => Some(progress.clone()),
-            _ => None,
-        })
-        .collect();
+    let reports = harness.host.listing.lock().unwrap().clone();
     assert_eq!(reports.len(), 2, "one report per page of 100: {reports:?}");
     assert_eq!(
         (reports[0].members_listed, reports[0].members_total),
@@ -223,17 +233,16 @@ async fn callers_asking_at_the_same_time_share_one_listing() {
         .open_project(master_token(&harness), false)
         .await
         .unwrap();
-    let (first, second) = tokio::join!(service.project_members(false), service.project_stats());
+    // Both report into the same list: two pages mean one listing.
+    let (first, second) = tokio::join!(
+        service.project_members(false, harness.listing_report()),
+        service.project_members(false, harness.listing_report())
+    );
     assert_eq!(first.unwrap().members.len(), 130);
-    assert_eq!(second.unwrap().joined.last().unwrap().members, 130);
-    let pages_reported = harness
-        .host
-        .events
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|e| matches!(e, ServiceEvent::ProjectListing(_)))
-        .count();
+    assert_eq!(second.unwrap().members.len(), 130);
+    let stats = service.project_stats().await.unwrap();
+    assert_eq!(stats.joined.last().unwrap().members, 130);
+    let pages_reported = harness.host.listing.lock().unwrap().len();
     assert_eq!(pages_reported, 2, "two pages of 100, listed once");
 }
 
@@ -250,7 +259,11 @@ async fn one_members_files_download_in_ohapi_layout_with_project_progress_and_st
         ..ProjectDownloadRequest::default()
     };
     let summary = service
-        .download_project_files(request.clone(), Some(dest.path().to_owned()))
+        .download_project_files(
+            request.clone(),
+            Some(dest.path().to_owned()),
+            harness.download_report(),
+        )
         .await
         .unwrap();
     assert_eq!((summary.planned, summary.downloaded), (4, 4), "{summary:?}");
@@ -264,7 +277,6 @@ async fn one_members_files_download_in_ohapi_layout_with_project_progress_and_st
     );
 
     let progress = harness.host.download_progress.lock().unwrap().clone();
-    assert!(progress.iter().all(|p| p.run == DownloadRunKind::Project));
     let last = progress.last().unwrap();
     assert_eq!((last.files_total, last.files_done), (4, 4));
     assert!(progress
@@ -274,7 +286,11 @@ async fn one_members_files_download_in_ohapi_layout_with_project_progress_and_st
 
     // Again: everything is already there.
     let again = service
-        .download_project_files(request, Some(dest.path().to_owned()))
+        .download_project_files(
+            request,
+            Some(dest.path().to_owned()),
+            harness.download_report(),
+        )
         .await
         .unwrap();
     assert_eq!((again.downloaded, again.skipped_identical), (0, 4));
@@ -287,6 +303,7 @@ async fn one_members_files_download_in_ohapi_layout_with_project_progress_and_st
                 ..ProjectDownloadRequest::default()
             },
             None,
+            harness.download_report(),
         )
         .await
         .unwrap();
@@ -330,6 +347,7 @@ async fn member_list_files_choose_and_exclude_members_as_ohapi_lists_do() {
                 ..ProjectDownloadRequest::default()
             },
             Some(dest.path().to_owned()),
+            harness.download_report(),
         )
         .await
         .unwrap();
@@ -458,7 +476,12 @@ async fn project_files_are_deleted_and_members_removed() {
     assert_eq!(report.failures, 0, "{report:?}");
     assert_eq!(report.outcomes[0].outcome, "uploaded");
     assert_eq!(
-        service.project_members(false).await.unwrap().members[0].file_count,
+        service
+            .project_members(false, harness.listing_report())
+            .await
+            .unwrap()
+            .members[0]
+            .file_count,
         1
     );
 
@@ -473,7 +496,12 @@ async fn project_files_are_deleted_and_members_removed() {
         .unwrap();
     assert_eq!(deleted.len(), 1);
     assert_eq!(
-        service.project_members(false).await.unwrap().members[0].file_count,
+        service
+            .project_members(false, harness.listing_report())
+            .await
+            .unwrap()
+            .members[0]
+            .file_count,
         0
     );
 
@@ -481,7 +509,11 @@ async fn project_files_are_deleted_and_members_removed() {
     let removed = harness.sandbox().removed_members();
     assert_eq!(removed.len(), 1);
     assert_eq!(removed[0].project_member_id, id);
-    let left = service.project_members(false).await.unwrap().members;
+    let left = service
+        .project_members(false, harness.listing_report())
+        .await
+        .unwrap()
+        .members;
     assert_eq!(left.len(), 2);
 }
 
@@ -513,9 +545,10 @@ async fn a_download_is_cancelled_while_the_members_are_still_being_listed() {
     });
     let dest = tempfile::tempdir().unwrap();
     let (service, folder) = (harness.service.clone(), dest.path().to_owned());
+    let report = harness.download_report();
     let run = tokio::spawn(async move {
         service
-            .download_project_files(ProjectDownloadRequest::default(), Some(folder))
+            .download_project_files(ProjectDownloadRequest::default(), Some(folder), report)
             .await
     });
     while !harness.service.cancel_downloads() {

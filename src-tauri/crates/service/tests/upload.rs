@@ -42,6 +42,7 @@ async fn upload(harness: &Harness, dir: &Path, name: &str, content: &[u8]) -> Up
             harness.conn(Provider::OpenHumans),
             &path,
             metadata(&format!("About {name}"), &["test"]),
+            harness.upload_report(),
         )
         .await
         .unwrap()
@@ -86,7 +87,12 @@ async fn an_upload_is_listed_with_its_metadata_and_md5_and_reports_progress() {
 
     let uploaded = harness
         .service
-        .upload_file(harness.conn(Provider::OpenHumans), &path, request)
+        .upload_file(
+            harness.conn(Provider::OpenHumans),
+            &path,
+            request,
+            harness.upload_report(),
+        )
         .await
         .unwrap();
 
@@ -168,7 +174,12 @@ async fn metadata_is_refused_before_any_request() {
         let shown = format!("{} {request:?}", file.display());
         let error = harness
             .service
-            .upload_file(harness.conn(Provider::OpenHumans), &file, request)
+            .upload_file(
+                harness.conn(Provider::OpenHumans),
+                &file,
+                request,
+                harness.upload_report(),
+            )
             .await
             .unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidInput, "{shown}");
@@ -204,6 +215,7 @@ async fn a_completion_that_fails_is_not_reported_as_done() {
             harness.conn(Provider::OpenHumans),
             &path,
             metadata("Half", &["t"]),
+            harness.upload_report(),
         )
         .await
         .unwrap_err();
@@ -317,9 +329,10 @@ async fn an_access_token_that_expires_mid_upload_is_refreshed() {
 
     let service = harness.service.clone();
     let connection = harness.conn(Provider::OpenHumans);
+    let report = harness.upload_report();
     let run = tokio::spawn(async move {
         service
-            .upload_file(connection, &path, metadata("Late", &["t"]))
+            .upload_file(connection, &path, metadata("Late", &["t"]), report)
             .await
     });
     harness.wait_for_upload_progress().await;

@@ -14,7 +14,8 @@ use datalinks_sandbox::person::{Answer, Person};
 use datalinks_sandbox::{RunningSandbox, SandboxConfig};
 use datalinks_service::{
     ConnectLaunch, ConnectWidget, Datalinks, DownloadProgress, Host, HumanApiOptions,
-    OpenCollectiveOptions, ProviderOptions, ProviderSettingsInput, ServiceEvent, UploadProgress,
+    ListingProgressView, OpenCollectiveOptions, ProviderOptions, ProviderSettingsInput, Report,
+    ServiceEvent, UploadProgress,
 };
 use datalinks_vault::MemoryStore;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -28,6 +29,7 @@ pub struct TestHost {
     pub events: Mutex<Vec<ServiceEvent>>,
     pub download_progress: Mutex<Vec<DownloadProgress>>,
     pub upload_progress: Mutex<Vec<UploadProgress>>,
+    pub listing: Mutex<Vec<ListingProgressView>>,
     changed: Notify,
     service: OnceLock<Weak<Datalinks>>,
 }
@@ -63,18 +65,19 @@ impl Host for TestHost {
         self.events.lock().unwrap().push(event);
         self.changed.notify_waiters();
     }
+}
 
-    fn download_progress(&self, progress: &DownloadProgress) {
-        self.download_progress
-            .lock()
-            .unwrap()
-            .push(progress.clone());
-        self.changed.notify_waiters();
-    }
-
-    fn upload_progress(&self, progress: &UploadProgress) {
-        self.upload_progress.lock().unwrap().push(progress.clone());
-        self.changed.notify_waiters();
+impl TestHost {
+    /// A report that keeps what it is told in `list`, as the window's channel would show it.
+    fn recorder<T: Send + 'static>(
+        self: &Arc<Self>,
+        list: fn(&TestHost) -> &Mutex<Vec<T>>,
+    ) -> Report<T> {
+        let host = self.clone();
+        Arc::new(move |update| {
+            list(&host).lock().unwrap().push(update);
+            host.changed.notify_waiters();
+        })
     }
 }
 
@@ -173,6 +176,7 @@ impl Harness {
             events: Mutex::default(),
             download_progress: Mutex::default(),
             upload_progress: Mutex::default(),
+            listing: Mutex::default(),
             changed: Notify::new(),
             service: OnceLock::new(),
         });
@@ -384,6 +388,21 @@ impl Harness {
             last.filter(|o| done(o))
         })
         .await
+    }
+
+    /// Where a download's progress goes: `host.download_progress`.
+    pub fn download_report(&self) -> Report<DownloadProgress> {
+        self.host.recorder(|host| &host.download_progress)
+    }
+
+    /// Where an upload's progress goes: `host.upload_progress`.
+    pub fn upload_report(&self) -> Report<UploadProgress> {
+        self.host.recorder(|host| &host.upload_progress)
+    }
+
+    /// Where a member listing's pages go: `host.listing`.
+    pub fn listing_report(&self) -> Report<ListingProgressView> {
+        self.host.recorder(|host| &host.listing)
     }
 
     /// Waits (at most 10 s) for a download progress report that satisfies `wanted`.
