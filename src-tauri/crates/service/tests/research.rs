@@ -6,7 +6,7 @@ mod support;
 use datalinks_core::{ErrorCode, Transport};
 use datalinks_sandbox::SandboxConfig;
 use datalinks_service::{
-    DeleteTargetInput, MessageRequest, ProjectDownloadRequest, ProjectMemberRow, ServiceEvent,
+    DeleteTargetInput, MessageRequest, ProjectDownloadRequest, ProjectMemberRow,
 };
 use support::{sandbox_config, Harness};
 
