@@ -45,7 +45,6 @@ pub async fn datafile_download(
     }
     let signature = random_alphanumeric(&mut rand::rng(), 40);
     let expires_at = now + sandbox.storage_url_lifetime;
-    store.storage_links.retain(|_, link| link.expires_at > now);
     store.storage_links.insert(
         signature.clone(),
         StorageLink {
@@ -53,6 +52,8 @@ pub async fn datafile_download(
             object_key: object_key.clone(),
             expires_at,
         },
+        expires_at,
+        now,
     );
     store.stats.downloads += 1;
     let location = sandbox.url(&format!(

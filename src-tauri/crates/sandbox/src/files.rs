@@ -109,19 +109,21 @@ impl Sandbox {
             .collect();
         let now = SystemTime::now();
         let mut store = self.store();
-        store.download_keys.retain(|_, key| key.expires_at > now);
         let hostile_names = store.faults.hostile_names;
         files
             .into_iter()
             .enumerate()
             .map(|(index, (file, metadata))| {
                 let key = uuid::Uuid::new_v4().to_string();
+                let expires_at = now + self.download_key_lifetime;
                 store.download_keys.insert(
                     key.clone(),
                     DownloadKey {
                         file_id: file.id,
-                        expires_at: now + self.download_key_lifetime,
+                        expires_at,
                     },
+                    expires_at,
+                    now,
                 );
                 let datatypes = match &file.origin {
                     Origin::Seeded(seed) => vec![self.url(&format!(

@@ -148,6 +148,41 @@ pub struct DownloadKey {
     pub expires_at: SystemTime,
 }
 
+/// Short-lived entries by name (download keys, storage links), forgotten once expired. They are
+/// pruned from the oldest, so minting one costs the same however many are alive: a listing of
+/// 50,000 members mints 600,000 keys, and walking every live key for each would make the
+/// simulator, not the client, what a benchmark measures.
+pub struct Expiring<V> {
+    entries: HashMap<String, V>,
+    by_expiry: std::collections::VecDeque<(SystemTime, String)>,
+}
+
+impl<V> Default for Expiring<V> {
+    fn default() -> Self {
+        Self {
+            entries: HashMap::new(),
+            by_expiry: std::collections::VecDeque::new(),
+        }
+    }
+}
+
+impl<V> Expiring<V> {
+    /// Adds `value` under `name` until `expires_at`, first forgetting what expired by `now`.
+    pub fn insert(&mut self, name: String, value: V, expires_at: SystemTime, now: SystemTime) {
+        while self.by_expiry.front().is_some_and(|(at, _)| *at <= now) {
+            let (_, expired) = self.by_expiry.pop_front().expect("checked above");
+            self.entries.remove(&expired);
+        }
+        self.by_expiry.push_back((expires_at, name.clone()));
+        self.entries.insert(name, value);
+    }
+
+    /// The entry named `name`, unless it has been forgotten; callers check its expiry.
+    pub fn get(&self, name: &str) -> Option<&V> {
+        self.entries.get(name)
+    }
+}
+
 pub struct StorageLink {
     pub file_id: u64,
     pub object_key: String,
@@ -201,8 +236,8 @@ pub struct Store {
     access_tokens: HashMap<String, AccessToken>,
     /// Keyed by [`token_digest`].
     refresh_tokens: HashMap<String, RefreshToken>,
-    pub download_keys: HashMap<String, DownloadKey>,
-    pub storage_links: HashMap<String, StorageLink>,
+    pub download_keys: Expiring<DownloadKey>,
+    pub storage_links: Expiring<StorageLink>,
     pub memberships: Vec<Membership>,
     pub master_token: MasterToken,
     /// Uploaded files by id, completed or not.
@@ -401,8 +436,8 @@ impl Sandbox {
             grants: HashMap::new(),
             access_tokens,
             refresh_tokens,
-            download_keys: HashMap::new(),
-            storage_links: HashMap::new(),
+            download_keys: Expiring::default(),
+            storage_links: Expiring::default(),
             memberships,
             master_token: MasterToken {
                 token: world.project.master_access_token.clone(),
@@ -442,5 +477,25 @@ impl Sandbox {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.origin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expired_entries_are_forgotten_when_the_next_one_is_minted() {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let at = |secs| start + Duration::from_secs(secs);
+        let mut keys = Expiring::default();
+        keys.insert("old".into(), 1, at(10), start);
+        keys.insert("newer".into(), 2, at(20), start);
+        assert_eq!(keys.get("old"), Some(&1));
+
+        keys.insert("latest".into(), 3, at(40), at(15));
+        assert_eq!(keys.get("old"), None, "expired at 10, forgotten at 15");
+        assert_eq!(keys.get("newer"), Some(&2));
+        assert_eq!(keys.get("latest"), Some(&3));
     }
 }
