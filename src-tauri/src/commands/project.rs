@@ -5,9 +5,9 @@
 use super::{to_channel, CmdResult, Service};
 use crate::dialogs::{self, Dialog};
 use datalinks_service::{
-    DeleteTargetInput, DownloadProgress, ExportedMetadata, FileGroup, ListingProgressView,
-    MemberList, MessagePreview, MessageRequest, PickId, PickPurpose, Picks, ProjectDownloadRequest,
-    ProjectDownloadSummary, ProjectMembers, ProjectStats, ProjectUploadReport,
+    DeleteTargetInput, DownloadProgress, DownloadSummary, ExportedMetadata, FileGroup,
+    ListingProgressView, MemberList, MessagePreview, MessageRequest, PickId, PickPurpose, Picks,
+    ProjectDownloadRequest, ProjectMembers, ProjectStats, ProjectUploadReport,
     ProjectUploadRequest, ProjectView,
 };
 use std::path::PathBuf;
@@ -57,7 +57,7 @@ pub async fn download_project_files(
     request: ProjectDownloadRequest,
     dest: Option<PickId>,
     on_progress: Channel<DownloadProgress>,
-) -> CmdResult<ProjectDownloadSummary> {
+) -> CmdResult<DownloadSummary> {
     let dest = dest
         .map(|id| picks.path(&id, PickPurpose::ProjectDownloadFolder))
         .transpose()?;

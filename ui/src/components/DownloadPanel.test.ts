@@ -16,11 +16,22 @@ const PROGRESS: DownloadProgress = {
 
 const SUMMARY: DownloadSummary = {
   folder: "/home/alice/Downloads/Datalinks/12345678",
+  planned: 130,
   downloaded: 127,
-  skipped: 2,
-  failed: [{ file_id: 9, basename: "heart.csv", reason: "Open Humans answered HTTP 404." }],
-  cancelled: 0,
-  bytes_written: 3_400_000,
+  skipped_identical: 2,
+  skipped_too_large: 0,
+  failed: [
+    {
+      project_member_id: "12345678",
+      file_id: 9,
+      path: "/home/alice/Downloads/Datalinks/12345678/fitbit/heart.csv",
+      reason: "Open Humans answered HTTP 404.",
+    },
+  ],
+  unfinished: 0,
+  bytes: 3_400_000,
+  seconds: 2,
+  cancelled: false,
 };
 
 describe("download panel", () => {
@@ -52,15 +63,16 @@ describe("download panel", () => {
 
     const summary = screen.getByTestId("download-summary");
     expect(summary.dataset).toMatchObject({ downloaded: "127", skipped: "2", failed: "1" });
-    expect(summary.textContent).toMatch(/127 downloaded \(3\.4 MB\), 2 already there and\s+identical, 1 failed\./);
+    expect(summary.textContent).toMatch(/127 downloaded \(3\.4 MB in 2\.0 s\), 2 already there and identical,\s+1 failed\./);
+    expect(summary.textContent).not.toMatch(/too large/);
     expect(within(summary).getByTestId("download-destination").textContent).toBe(SUMMARY.folder);
-    expect(within(summary).getByTestId("download-failure").textContent).toMatch(/heart\.csv: Open Humans answered HTTP 404\./);
+    expect(within(summary).getByTestId("download-failure").textContent).toMatch(/fitbit\/heart\.csv: Open Humans answered HTTP 404\./);
   });
 
   it("says how many files a cancelled run left for next time", () => {
     render(DownloadPanel, {
       progress: null,
-      summary: { ...SUMMARY, failed: [], downloaded: 3, cancelled: 5 },
+      summary: { ...SUMMARY, failed: [], downloaded: 3, unfinished: 5, cancelled: true },
       running: false,
       onCancel: vi.fn(),
     });

@@ -7,11 +7,15 @@ import MemberView from "./MemberView.svelte";
 
 const SUMMARY: DownloadSummary = {
   folder: "/home/alice/Downloads/Datalinks/12345678",
+  planned: 4,
   downloaded: 4,
-  skipped: 0,
+  skipped_identical: 0,
+  skipped_too_large: 0,
   failed: [],
-  cancelled: 0,
-  bytes_written: 4_000,
+  unfinished: 0,
+  bytes: 4_000,
+  seconds: 0.5,
+  cancelled: false,
 };
 
 function setUp() {

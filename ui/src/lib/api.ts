@@ -28,7 +28,6 @@ import type { PickedPath } from "./bindings/PickedPath";
 import type { PickId } from "./bindings/PickId";
 import type { PickPurpose } from "./bindings/PickPurpose";
 import type { ProjectDownloadRequest } from "./bindings/ProjectDownloadRequest";
-import type { ProjectDownloadSummary } from "./bindings/ProjectDownloadSummary";
 import type { ProjectMembers } from "./bindings/ProjectMembers";
 import type { ProjectStats } from "./bindings/ProjectStats";
 import type { ProjectUploadReport } from "./bindings/ProjectUploadReport";
@@ -158,7 +157,7 @@ export const api = {
     request: ProjectDownloadRequest,
     dest: PickId | null,
     onProgress: (progress: DownloadProgress) => void,
-  ) => call<ProjectDownloadSummary>("download_project_files", { request, dest, onProgress: progressChannel(onProgress) }),
+  ) => call<DownloadSummary>("download_project_files", { request, dest, onProgress: progressChannel(onProgress) }),
   /** The ids in a member list file the person chooses; null when cancelled. */
   readMemberList: () => call<MemberList | null>("read_member_list"),
   /** Asks where to save with the system's save dialog; null when cancelled. */

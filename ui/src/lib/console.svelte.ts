@@ -7,7 +7,7 @@ import type { DownloadProgress } from "./bindings/DownloadProgress";
 import type { ListingProgressView } from "./bindings/ListingProgressView";
 import type { PickId } from "./bindings/PickId";
 import type { ProjectDownloadRequest } from "./bindings/ProjectDownloadRequest";
-import type { ProjectDownloadSummary } from "./bindings/ProjectDownloadSummary";
+import type { DownloadSummary } from "./bindings/DownloadSummary";
 import type { ProjectMemberRow } from "./bindings/ProjectMemberRow";
 import type { ProjectMembers } from "./bindings/ProjectMembers";
 import type { ProjectView } from "./bindings/ProjectView";
@@ -22,7 +22,7 @@ let loadingMembers = $state(false);
 let closedBecause = $state<string | null>(null);
 let downloading = $state(false);
 let downloadProgress = $state<DownloadProgress | null>(null);
-let downloadSummary = $state<ProjectDownloadSummary | null>(null);
+let downloadSummary = $state<DownloadSummary | null>(null);
 const selected = new SvelteSet<string>();
 let expiring = false;
 

@@ -214,15 +214,16 @@ describe("researcher console", () => {
       planned: 4,
       downloaded: 4,
       skipped_identical: 0,
-      skipped_too_large: 0,
+      skipped_too_large: 1,
       failed: [],
+      unfinished: 0,
       bytes: 4000,
       seconds: 1.5,
       cancelled: false,
     });
     const summary = await screen.findByTestId("bulk-summary");
     expect(summary.dataset.downloaded).toBe("4");
-    expect(summary.textContent).toMatch(/0 too large, 0 failed\./);
+    expect(summary.textContent).toMatch(/4 downloaded \(4\.0 KB in 1\.5 s\), 0 already there and identical, 1 too large,\s+0 failed\./);
   });
 
   it("plots show members per source", async () => {

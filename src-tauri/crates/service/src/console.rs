@@ -8,10 +8,10 @@
 
 use crate::member::group_by_source;
 use crate::{
-    DeleteTargetInput, ExportedMetadata, FileGroup, JoinedPoint, ListingProgressView,
-    MessagePreview, MessageRequest, ProjectDownloadFailure, ProjectDownloadRequest,
-    ProjectDownloadSummary, ProjectMemberRow, ProjectStats, ProjectUploadReport,
-    ProjectUploadRequest, SourceStats, UploadModeInput, UploadOutcomeView,
+    DeleteTargetInput, DownloadSummary, ExportedMetadata, FileGroup, JoinedPoint,
+    ListingProgressView, MessagePreview, MessageRequest, ProjectDownloadRequest, ProjectMemberRow,
+    ProjectStats, ProjectUploadReport, ProjectUploadRequest, SourceStats, UploadModeInput,
+    UploadOutcomeView,
 };
 use datalinks_core::{Error, MasterToken, Result};
 use datalinks_research::{
@@ -107,7 +107,7 @@ impl ResearchConsole {
         dest: PathBuf,
         observer: &impl Observer,
         cancel: &CancellationToken,
-    ) -> Result<ProjectDownloadSummary> {
+    ) -> Result<DownloadSummary> {
         let options = download_options(request, dest)?;
         let members = tokio::select! {
             biased;
@@ -125,26 +125,7 @@ impl ResearchConsole {
                 ..Default::default()
             },
         };
-        Ok(ProjectDownloadSummary {
-            folder: options.dest.display().to_string(),
-            planned: summary.planned as u32,
-            downloaded: summary.downloaded as u32,
-            skipped_identical: summary.skipped_identical as u32,
-            skipped_too_large: summary.skipped_too_large as u32,
-            failed: summary
-                .failed
-                .iter()
-                .map(|failure| ProjectDownloadFailure {
-                    project_member_id: failure.project_member_id.clone(),
-                    file_id: failure.file_id,
-                    path: failure.path.display().to_string(),
-                    reason: failure.reason.message.clone(),
-                })
-                .collect(),
-            bytes: summary.bytes,
-            seconds: summary.seconds,
-            cancelled: summary.cancelled,
-        })
+        Ok(DownloadSummary::of_run(&options.dest, &summary, Vec::new()))
     }
 
     /// The file list as ohproj-download-metadata writes it.

@@ -18,8 +18,6 @@ use url::Url;
 /// Files transferring at the same time.
 const CONCURRENT_DOWNLOADS: usize = 3;
 const DOWNLOAD_FOLDER_SETTING: &str = "download_folder";
-/// Failure reasons quoted in the history line (all of them are in the returned summary).
-const REASONS_IN_HISTORY: usize = 3;
 
 impl Datalinks {
     /// The folder downloads go to: the one chosen in Settings, else `<Downloads>/Datalinks`.
@@ -84,22 +82,12 @@ impl Datalinks {
             &cancel,
         )
         .await;
-        let mut failed = unknown;
-        failed.extend(run.failed.into_iter().map(|failure| FailedDownload {
-            file_id: failure.file_id,
-            basename: file_name_of(&failure.path),
-            reason: failure.reason.message,
-        }));
-        let summary = DownloadSummary {
-            folder: member_folder.display().to_string(),
-            downloaded: run.downloaded as u32,
-            // Member downloads set no size limit, so nothing is skipped as too large.
-            skipped: (run.skipped_identical + run.skipped_too_large) as u32,
-            failed,
-            cancelled: run.unfinished as u32,
-            bytes_written: run.bytes,
-        };
-        self.record_for(connection, "files_downloaded", &history_line(&summary))?;
+        let summary = DownloadSummary::of_run(&member_folder, &run, unknown);
+        self.record_for(
+            connection,
+            "files_downloaded",
+            &summary.history_line("Downloaded the member's files into"),
+        )?;
         Ok(summary)
     }
 
@@ -211,8 +199,9 @@ fn plan(
         .iter()
         .filter(|id| !files.iter().any(|file| file.id == **id))
         .map(|&file_id| FailedDownload {
+            project_member_id: project_member_id.to_owned(),
             file_id,
-            basename: String::new(),
+            path: String::new(),
             reason: format!("Open Humans no longer lists file {file_id}."),
         })
         .collect();
@@ -224,30 +213,6 @@ fn file_name_of(path: &Path) -> String {
     path.file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-fn history_line(summary: &DownloadSummary) -> String {
-    let mut line = format!(
-        "Downloaded {} files ({} bytes) into {}; {} skipped as identical; {} failed",
-        summary.downloaded,
-        summary.bytes_written,
-        summary.folder,
-        summary.skipped,
-        summary.failed.len()
-    );
-    if summary.cancelled > 0 {
-        line += &format!("; cancelled with {} files left", summary.cancelled);
-    }
-    let reasons: Vec<String> = summary
-        .failed
-        .iter()
-        .take(REASONS_IN_HISTORY)
-        .map(|failure| format!("file {}: {}", failure.file_id, failure.reason))
-        .collect();
-    if !reasons.is_empty() {
-        line += &format!(" ({})", reasons.join("; "));
-    }
-    line + "."
 }
 
 #[cfg(test)]

@@ -78,32 +78,6 @@ pub struct ProjectDownloadRequest {
     pub concurrency: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
-pub struct ProjectDownloadFailure {
-    pub project_member_id: String,
-    #[ts(type = "number")]
-    pub file_id: u64,
-    pub path: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
-pub struct ProjectDownloadSummary {
-    pub folder: String,
-    pub planned: u32,
-    pub downloaded: u32,
-    pub skipped_identical: u32,
-    pub skipped_too_large: u32,
-    pub failed: Vec<ProjectDownloadFailure>,
-    #[ts(type = "number")]
-    pub bytes: u64,
-    pub seconds: f64,
-    /// Stopped before every file was handled; the same download again resumes.
-    pub cancelled: bool,
-}
-
 /// A message to members; `recipients: null` means every member.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]

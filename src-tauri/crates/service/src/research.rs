@@ -8,10 +8,9 @@
 use crate::console::{member_row, ResearchConsole};
 use crate::progress::Reporting;
 use crate::{
-    Datalinks, DeleteTargetInput, DownloadProgress, ExportedMetadata, FileGroup,
+    Datalinks, DeleteTargetInput, DownloadProgress, DownloadSummary, ExportedMetadata, FileGroup,
     ListingProgressView, MemberList, MessagePreview, MessageRequest, ProjectDownloadRequest,
-    ProjectDownloadSummary, ProjectMembers, ProjectStats, ProjectUploadReport,
-    ProjectUploadRequest, ProjectView, Report,
+    ProjectMembers, ProjectStats, ProjectUploadReport, ProjectUploadRequest, ProjectView, Report,
 };
 use datalinks_core::{
     now_unix, Error, ErrorCode, MasterToken, Provider, RegistrationIdentity, Result,
@@ -339,7 +338,7 @@ impl Datalinks {
         request: ProjectDownloadRequest,
         dest: Option<PathBuf>,
         report: Report<DownloadProgress>,
-    ) -> Result<ProjectDownloadSummary> {
+    ) -> Result<DownloadSummary> {
         let console = self.open_console()?;
         let dest = match dest {
             Some(dest) => dest,
@@ -351,17 +350,7 @@ impl Datalinks {
         let view = self.checked(console.download(request, dest, &observer, &cancel).await)?;
         self.record_project_event(
             "project_files_downloaded",
-            &format!(
-                "Project download into {}: {} downloaded ({} bytes), {} already present, {} too \
-                 large, {} failed{}.",
-                view.folder,
-                view.downloaded,
-                view.bytes,
-                view.skipped_identical,
-                view.skipped_too_large,
-                view.failed.len(),
-                if view.cancelled { ", cancelled" } else { "" }
-            ),
+            &view.history_line("Project download into"),
         )?;
         Ok(view)
     }

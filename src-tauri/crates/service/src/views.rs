@@ -183,31 +183,99 @@ pub struct FileProgress {
     pub total: Option<u64>,
 }
 
-/// What a download run did.
+/// What a download run did, a member's or a project's: the numbers its progress ended on.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct DownloadSummary {
-    /// The member's folder the files went to.
+    /// The folder the files went to.
     pub folder: String,
+    pub planned: u32,
     pub downloaded: u32,
     /// Already on disk with the same content.
-    pub skipped: u32,
+    pub skipped_identical: u32,
+    /// Larger than the maximum size asked for.
+    pub skipped_too_large: u32,
     pub failed: Vec<FailedDownload>,
-    /// Files not finished because the run was cancelled; their `.part` files are resumed next time.
-    pub cancelled: u32,
-    /// Bytes written by this run.
+    /// Files a cancel left unfinished; their `.part` files are resumed next time.
+    pub unfinished: u32,
+    /// Bytes that arrived in this run and are kept (parts kept from an earlier run are not
+    /// counted again).
     #[ts(type = "number")]
-    pub bytes_written: u64,
+    pub bytes: u64,
+    pub seconds: f64,
+    /// Stopped before every file was handled; the same download again resumes.
+    pub cancelled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct FailedDownload {
+    pub project_member_id: String,
     #[ts(type = "number")]
     pub file_id: u64,
-    pub basename: String,
+    /// Where the file was to go; empty when Open Humans no longer lists it.
+    pub path: String,
     pub reason: String,
 }
+
+impl DownloadSummary {
+    /// The view of an engine run into `folder`; `unlisted` are files asked for that Open Humans
+    /// no longer lists.
+    pub(crate) fn of_run(
+        folder: &std::path::Path,
+        run: &datalinks_openhumans::download::run::RunSummary,
+        unlisted: Vec<FailedDownload>,
+    ) -> Self {
+        let mut failed = unlisted;
+        failed.extend(run.failed.iter().map(|failure| FailedDownload {
+            project_member_id: failure.project_member_id.clone(),
+            file_id: failure.file_id,
+            path: failure.path.display().to_string(),
+            reason: failure.reason.message.clone(),
+        }));
+        Self {
+            folder: folder.display().to_string(),
+            planned: run.planned as u32,
+            downloaded: run.downloaded as u32,
+            skipped_identical: run.skipped_identical as u32,
+            skipped_too_large: run.skipped_too_large as u32,
+            failed,
+            unfinished: run.unfinished as u32,
+            bytes: run.bytes,
+            seconds: run.seconds,
+            cancelled: run.cancelled,
+        }
+    }
+
+    /// The run in one line of history, after `what` ("Downloaded the member's files into").
+    pub(crate) fn history_line(&self, what: &str) -> String {
+        let mut line = format!(
+            "{what} {}: {} downloaded ({} bytes), {} already present, {} too large, {} failed",
+            self.folder,
+            self.downloaded,
+            self.bytes,
+            self.skipped_identical,
+            self.skipped_too_large,
+            self.failed.len()
+        );
+        if self.cancelled {
+            line += &format!("; cancelled with {} files unfinished", self.unfinished);
+        }
+        let reasons: Vec<String> = self
+            .failed
+            .iter()
+            .take(REASONS_IN_HISTORY)
+            .map(|failure| format!("file {}: {}", failure.file_id, failure.reason))
+            .collect();
+        if !reasons.is_empty() {
+            line += &format!(" ({})", reasons.join("; "));
+        }
+        line + "."
+    }
+}
+
+/// Failure reasons quoted in a download's history line.
+const REASONS_IN_HISTORY: usize = 3;
 
 /// The connected Open Collective account.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]

@@ -104,9 +104,9 @@ async fn every_file_arrives_identical_and_a_second_run_skips_them_all() {
     let folder = temp_folder();
 
     let first = download_all(&harness, folder.path()).await;
-    assert_eq!((first.downloaded, first.skipped), (130, 0));
+    assert_eq!((first.downloaded, first.skipped_identical), (130, 0));
     assert_eq!(first.failed, []);
-    assert_eq!(first.cancelled, 0);
+    assert_eq!((first.unfinished, first.cancelled), (0, false));
     let member_id = harness.sandbox().seeded_member().project_member_id;
     assert_eq!(Path::new(&first.folder), folder.path().join(&member_id));
     assert_all_identical(&harness, &first).await;
@@ -127,12 +127,12 @@ async fn every_file_arrives_identical_and_a_second_run_skips_them_all() {
         .cloned();
     let last = last.expect("progress was reported");
     assert_eq!((last.files_done, last.files_total), (130, 130));
-    assert_eq!(last.bytes_done, first.bytes_written);
+    assert_eq!(last.bytes_done, first.bytes);
     assert!(last.current.is_empty());
 
     let second = download_all(&harness, folder.path()).await;
-    assert_eq!((second.downloaded, second.skipped), (0, 130));
-    assert_eq!(second.bytes_written, 0);
+    assert_eq!((second.downloaded, second.skipped_identical), (0, 130));
+    assert_eq!(second.bytes, 0);
 
     let history = harness
         .service
@@ -144,7 +144,7 @@ async fn every_file_arrives_identical_and_a_second_run_skips_them_all() {
         .filter(|e| e.kind == "files_downloaded")
         .collect();
     assert_eq!(runs.len(), 2);
-    assert!(runs[0].detail.contains("130 skipped"), "{}", runs[0].detail);
+    assert!(runs[0].detail.contains("130 already present"), "{}", runs[0].detail);
 }
 
 #[tokio::test]
@@ -247,7 +247,10 @@ async fn cancel_keeps_part_files_and_the_next_run_resumes_them() {
         .await;
     assert!(harness.service.cancel_downloads());
     let cancelled = run.await.unwrap().unwrap();
-    assert!(cancelled.cancelled > 0, "{cancelled:?}");
+    assert!(
+        cancelled.cancelled && cancelled.unfinished > 0,
+        "{cancelled:?}"
+    );
     assert!(!harness.service.cancel_downloads(), "the run has ended");
 
     let parts: Vec<PathBuf> = files_under(Path::new(&cancelled.folder))
@@ -260,10 +263,10 @@ async fn cancel_keeps_part_files_and_the_next_run_resumes_them() {
 
     let resumed = download_all(&harness, folder.path()).await;
     assert_eq!(resumed.failed, []);
-    assert_eq!(resumed.downloaded, cancelled.cancelled);
+    assert_eq!(resumed.downloaded, cancelled.unfinished);
     assert_eq!(
-        resumed.bytes_written + kept,
-        u64::from(cancelled.cancelled) * SIZE,
+        resumed.bytes + kept,
+        u64::from(cancelled.unfinished) * SIZE,
         "only the missing bytes were fetched"
     );
     assert_all_identical(&harness, &resumed).await;

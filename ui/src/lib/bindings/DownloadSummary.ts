@@ -2,22 +2,31 @@
 import type { FailedDownload } from "./FailedDownload";
 
 /**
- * What a download run did.
+ * What a download run did, a member's or a project's: the numbers its progress ended on.
  */
 export type DownloadSummary = { 
 /**
- * The member's folder the files went to.
+ * The folder the files went to.
  */
-folder: string, downloaded: number, 
+folder: string, planned: number, downloaded: number, 
 /**
  * Already on disk with the same content.
  */
-skipped: number, failed: Array<FailedDownload>, 
+skipped_identical: number, 
 /**
- * Files not finished because the run was cancelled; their `.part` files are resumed next time.
+ * Larger than the maximum size asked for.
  */
-cancelled: number, 
+skipped_too_large: number, failed: Array<FailedDownload>, 
 /**
- * Bytes written by this run.
+ * Files a cancel left unfinished; their `.part` files are resumed next time.
  */
-bytes_written: number, };
+unfinished: number, 
+/**
+ * Bytes that arrived in this run and are kept (parts kept from an earlier run are not
+ * counted again).
+ */
+bytes: number, seconds: number, 
+/**
+ * Stopped before every file was handled; the same download again resumes.
+ */
+cancelled: boolean, };
