@@ -6,7 +6,8 @@
 #   bash tests/bench/download.sh   (env: MEMBERS, FILES_PER_MEMBER, TOTAL_BYTES, CONCURRENCY,
 #                                   LATENCY_MS: delay per answer, as across the internet; 0 = loopback;
 #                                   OHAPI=0 skips ohapi, for runs of many small files it would take long on;
-#                                   MEMBER_LIST=0 skips the 10,000-member listing)
+#                                   MEMBER_LIST=0 skips the 10,000-member listing;
+#                                   MD5=1 gives every file an md5, which the download then checks)
 # 20,000 small files of 16 KiB: MEMBERS=2000 FILES_PER_MEMBER=10 TOTAL_BYTES=327680000 OHAPI=0
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,6 +19,9 @@ CONCURRENCY=${CONCURRENCY:-8}
 LATENCY_MS=${LATENCY_MS:-0}
 OHAPI=${OHAPI:-1}
 MEMBER_LIST=${MEMBER_LIST:-1}
+MD5=${MD5:-0}
+MD5_FLAG=--no-md5
+[ "$MD5" = 1 ] && MD5_FLAG=
 FILE_SIZE=$((TOTAL_BYTES / (MEMBERS * FILES_PER_MEMBER)))
 
 echo "=== building datalinks (release)"
@@ -35,10 +39,10 @@ WORK=$(mktemp -d /tmp/datalinks-bench.XXXXXX)
 SANDBOX_LOG=$WORK/sandbox.log
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$CLI" sandbox --port "$PORT" --members "$MEMBERS" --files-per-member "$FILES_PER_MEMBER" \
-  --file-size "$FILE_SIZE" --no-md5 --latency-ms "$LATENCY_MS" >"$SANDBOX_LOG" 2>&1 &
+  --file-size "$FILE_SIZE" $MD5_FLAG --latency-ms "$LATENCY_MS" >"$SANDBOX_LOG" 2>&1 &
 SANDBOX=$!
 trap 'kill $SANDBOX 2>/dev/null || true; rm -rf "$WORK"' EXIT
-for _ in $(seq 100); do grep -q "master token" "$SANDBOX_LOG" && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q "master token" "$SANDBOX_LOG" && break; sleep 0.1; done
 export DATALINKS_OH_BASE_URL=http://127.0.0.1:$PORT
 DATALINKS_OH_MASTER_TOKEN=$(awk '/master token/ {print $3}' "$SANDBOX_LOG")
 export DATALINKS_OH_MASTER_TOKEN

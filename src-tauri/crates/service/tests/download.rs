@@ -144,7 +144,11 @@ async fn every_file_arrives_identical_and_a_second_run_skips_them_all() {
         .filter(|e| e.kind == "files_downloaded")
         .collect();
     assert_eq!(runs.len(), 2);
-    assert!(runs[0].detail.contains("130 already present"), "{}", runs[0].detail);
+    assert!(
+        runs[0].detail.contains("130 already present"),
+        "{}",
+        runs[0].detail
+    );
 }
 
 #[tokio::test]
