@@ -1,6 +1,6 @@
 //! Downloads against the sandbox: both hops, resume, md5, fresh keys, skipping identical files.
 
-use datalinks_core::{part_path, AccessToken, AuthorizationCode};
+use datalinks_core::{part_path, AccessToken, AuthorizationCode, ErrorCode};
 use datalinks_openhumans::download::{fetch_file, Fetched, FileToFetch, Progress};
 use datalinks_openhumans::{oauth_client, ApiClient};
 use datalinks_sandbox::person::{Answer, Person};
@@ -577,4 +577,32 @@ async fn a_busy_storage_is_asked_again_after_the_pause_it_names() {
         waited >= std::time::Duration::from_secs(1),
         "asked again after {waited:?}"
     );
+}
+
+#[tokio::test]
+async fn a_file_larger_than_the_free_disk_space_is_refused_before_a_byte_is_written() {
+    // 32 PB announced: more than any disk this runs on has free.
+    let setup = setup_with(SandboxConfig {
+        files_per_member: 1,
+        file_size_bytes: Some(1 << 55),
+        seeded_md5: false,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let (file_id, basename) = setup.first_file().await;
+    let file = FileToFetch {
+        file_id,
+        dest: setup.dir.join(&basename),
+        max_size: None,
+        expected_md5: None,
+    };
+    let error = setup.fetch(&file).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::Storage);
+    assert!(
+        error.message.contains("needs 36.0 PB more, but only")
+            && error.message.contains("Make room and download again."),
+        "{}",
+        error.message
+    );
+    assert!(!part_path(&file.dest).exists() && !file.dest.exists());
 }

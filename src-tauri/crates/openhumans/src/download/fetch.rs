@@ -24,6 +24,10 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 const WRITE_BUFFER: usize = 256 * 1024;
+/// Free space a download always leaves on the disk it writes to.
+const DISK_RESERVE: u64 = 512 * 1024 * 1024;
+/// How often a body of unknown size looks at the free space, in bytes written.
+const ROOM_CHECK_EVERY: u64 = 64 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct FileToFetch {
@@ -267,6 +271,19 @@ impl<P: FnMut(Progress)> Attempts<'_, P> {
         if start == 0 {
             self.received = 0;
         }
+        // Never fill the disk: a file whose size is known must fit with the reserve left over.
+        if let Some(size) = total {
+            if let Err(free) = room_for(part, size.saturating_sub(start)) {
+                return Err(Stop::Fatal(Error::storage(format!(
+                    "File {} needs {} more, but only {} are free on its disk, and Datalinks \
+                     always leaves {} free. Make room and download again.",
+                    file.file_id,
+                    size_text(size.saturating_sub(start)),
+                    size_text(free),
+                    size_text(DISK_RESERVE)
+                ))));
+            }
+        }
 
         // Hashed only when there is an md5 to compare with (a third of the CPU time otherwise).
         let mut hasher = file.expected_md5.as_ref().map(|_| Md5::new());
@@ -319,6 +336,20 @@ impl<P: FnMut(Progress)> Attempts<'_, P> {
                     )))),
                     None => Ok(Done::Skipped(Fetched::TooLarge { size: arrived })),
                 };
+            }
+            // A body of unknown size and no maximum looks at the free space as it grows.
+            let checkpoint = arrived / ROOM_CHECK_EVERY > done / ROOM_CHECK_EVERY;
+            if limit.is_none() && checkpoint && room_for(part, 0).is_err() {
+                drop(out);
+                self.discard_part().await;
+                return Err(Stop::Fatal(Error::storage(format!(
+                    "File {} was still arriving after {} with no size announced, and its disk \
+                     is down to the {} Datalinks always leaves free. Nothing of it was kept; \
+                     set a maximum size to skip such files.",
+                    file.file_id,
+                    size_text(arrived),
+                    size_text(DISK_RESERVE)
+                ))));
             }
             out.write_all(&bytes)
                 .await
@@ -496,4 +527,29 @@ fn hex(bytes: &[u8]) -> String {
 
 fn io_error(path: &Path, error: std::io::Error) -> Error {
     Error::storage(format!("{}: {error}", path.display()))
+}
+
+/// Whether `more` bytes fit on the disk that holds `part` with [`DISK_RESERVE`] left over; the
+/// free space when they do not. A disk whose free space cannot be read is taken to have room.
+fn room_for(part: &Path, more: u64) -> std::result::Result<(), u64> {
+    let folder = part.parent().unwrap_or(part);
+    match fs4::available_space(folder) {
+        Ok(free) if free < more.saturating_add(DISK_RESERVE) => Err(free),
+        _ => Ok(()),
+    }
+}
+
+/// A size for people: "512 bytes", "3.4 MB", "1.2 TB" (powers of 1000, as file managers).
+fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KB", "MB", "GB", "TB", "PB"];
+    if bytes < 1000 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
