@@ -7,6 +7,7 @@
 //! adds keeping the master token and the history, the CLI adds its flags and its printing.
 
 use crate::member::group_by_source;
+use crate::progress::PROGRESS_INTERVAL;
 use crate::{
     DeleteTargetInput, DownloadSummary, ExportedMetadata, FileGroup, JoinedPoint,
     ListingProgressView, MessagePreview, MessageRequest, ProjectDownloadRequest, ProjectMemberRow,
@@ -21,6 +22,7 @@ use datalinks_research::{
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -54,7 +56,7 @@ impl ResearchConsole {
     }
 
     /// Every member with every file: the list kept from before unless `refresh`; a listing
-    /// reports each page to `on_page` as it arrives.
+    /// reports its pages to `on_page` as they arrive (several together when they come fast).
     pub async fn members(
         &self,
         refresh: bool,
@@ -66,16 +68,31 @@ impl ResearchConsole {
                 return Ok(members);
             }
         }
+        // Pages go out together, the first at once and then at most every PROGRESS_INTERVAL:
+        // each message costs the window a round trip and a redraw.
+        let batch: Mutex<(Option<ListingProgressView>, Option<Instant>)> = Mutex::default();
         let listed = self
             .project
             .members_reporting(|progress, page| {
-                on_page(ListingProgressView {
-                    members_listed: progress.members_listed as u32,
-                    members_total: progress.members_total as u32,
-                    page: page.iter().map(member_row).collect(),
-                })
+                let (pending, last_sent) = &mut *batch.lock().unwrap();
+                let view = pending.get_or_insert_with(|| ListingProgressView {
+                    members_listed: 0,
+                    members_total: 0,
+                    page: Vec::new(),
+                });
+                view.members_listed = progress.members_listed as u32;
+                view.members_total = progress.members_total as u32;
+                view.page.extend(page.iter().map(member_row));
+                let complete = progress.members_listed >= progress.members_total;
+                if complete || last_sent.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL) {
+                    *last_sent = Some(Instant::now());
+                    on_page(pending.take().expect("just filled"));
+                }
             })
             .await?;
+        if let Some(rest) = batch.into_inner().unwrap().0 {
+            on_page(rest);
+        }
         let members = Arc::new(listed);
         *self.members.lock().unwrap() = Some(members.clone());
         Ok(members)
