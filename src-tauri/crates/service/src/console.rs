@@ -239,9 +239,6 @@ impl ResearchConsole {
 
     /// Removes members from the project; returns how many.
     pub async fn remove_members(&self, project_member_ids: &[String]) -> Result<u32> {
-        if project_member_ids.is_empty() {
-            return Err(Error::invalid_input("No members are selected."));
-        }
         let removed = self.project.remove_members(project_member_ids).await;
         self.forget_members();
         removed.map(|()| project_member_ids.len() as u32)
