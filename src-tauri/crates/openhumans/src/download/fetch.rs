@@ -10,6 +10,7 @@
 //! checked against the size of what is kept, a body stops at the size announced or at the
 //! maximum size (whichever is smaller), and `.part` files are never followed through links.
 
+use super::sink::{hash_file, PartSink};
 use datalinks_core::{part_path, Error, ErrorCode, Result};
 use datalinks_http::{RetryPolicy, Retryable, Verdict};
 use futures::StreamExt;
@@ -18,12 +19,10 @@ use reqwest::{header, StatusCode};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::fs::{File, OpenOptions};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::fs::OpenOptions;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-const WRITE_BUFFER: usize = 256 * 1024;
 /// Free space a download always leaves on the disk it writes to.
 const DISK_RESERVE: u64 = 512 * 1024 * 1024;
 /// How often a body of unknown size looks at the free space, in bytes written.
@@ -287,13 +286,14 @@ impl<P: FnMut(Progress)> Attempts<'_, P> {
 
         // Hashed only when there is an md5 to compare with (a third of the CPU time otherwise).
         let mut hasher = file.expected_md5.as_ref().map(|_| Md5::new());
-        if let Some(hasher) = hasher.as_mut().filter(|_| start > 0) {
-            hash_prefix(part, hasher).await.map_err(Stop::Fatal)?;
+        if let Some(prefix) = hasher.take_if(|_| start > 0) {
+            let prefix = hash_file(part, prefix).await;
+            hasher = Some(prefix.map_err(|e| Stop::Fatal(io_error(part, e)))?);
         }
         let handle = open_part(part, start > 0)
             .await
             .map_err(|e| Stop::Fatal(io_error(part, e)))?;
-        let mut out = BufWriter::with_capacity(WRITE_BUFFER, handle);
+        let mut out = PartSink::start(handle, hasher);
         // No body is kept past the size announced, or past the maximum size.
         let limit = total.or(file.max_size);
         let mut done = start;
@@ -328,7 +328,7 @@ impl<P: FnMut(Progress)> Attempts<'_, P> {
             };
             let arrived = done + bytes.len() as u64;
             if limit.is_some_and(|limit| arrived > limit) {
-                drop(out);
+                let _ = out.finish().await;
                 self.discard_part().await;
                 return match total {
                     Some(total) => Err(Stop::Retry(Error::provider(format!(
@@ -340,7 +340,7 @@ impl<P: FnMut(Progress)> Attempts<'_, P> {
             // A body of unknown size and no maximum looks at the free space as it grows.
             let checkpoint = arrived / ROOM_CHECK_EVERY > done / ROOM_CHECK_EVERY;
             if limit.is_none() && checkpoint && room_for(part, 0).is_err() {
-                drop(out);
+                let _ = out.finish().await;
                 self.discard_part().await;
                 return Err(Stop::Fatal(Error::storage(format!(
                     "File {} was still arriving after {} with no size announced, and its disk \
@@ -351,12 +351,9 @@ impl<P: FnMut(Progress)> Attempts<'_, P> {
                     size_text(DISK_RESERVE)
                 ))));
             }
-            out.write_all(&bytes)
+            out.write(&bytes)
                 .await
                 .map_err(|e| Stop::Fatal(io_error(part, e)))?;
-            if let Some(hasher) = hasher.as_mut() {
-                hasher.update(&bytes);
-            }
             done = arrived;
             self.received += bytes.len() as u64;
             (self.progress)(Progress {
@@ -366,7 +363,8 @@ impl<P: FnMut(Progress)> Attempts<'_, P> {
             });
         }
         // Keep what arrived: the next attempt resumes after it.
-        out.flush()
+        let hasher = out
+            .finish()
             .await
             .map_err(|e| Stop::Fatal(io_error(part, e)))?;
         if let Some(stop) = interrupted {
@@ -394,10 +392,14 @@ impl<P: FnMut(Progress)> Attempts<'_, P> {
         if let Some(skipped) = self.skipped_on_size(have) {
             return Ok(Done::Skipped(skipped));
         }
-        let mut hasher = self.file.expected_md5.as_ref().map(|_| Md5::new());
-        if let Some(hasher) = hasher.as_mut() {
-            hash_prefix(self.part, hasher).await.map_err(Stop::Fatal)?;
-        }
+        let hasher = match self.file.expected_md5 {
+            Some(_) => Some(
+                hash_file(self.part, Md5::new())
+                    .await
+                    .map_err(|e| Stop::Fatal(io_error(self.part, e)))?,
+            ),
+            None => None,
+        };
         self.check_md5(hasher).await?;
         (self.progress)(Progress {
             bytes: have,
@@ -446,7 +448,7 @@ impl<P: FnMut(Progress)> Attempts<'_, P> {
 
 /// Opens the `.part` file to append to it, or to start it over, never through a link: a link
 /// planted in the destination would have the download written into its target.
-async fn open_part(part: &Path, append: bool) -> std::io::Result<File> {
+async fn open_part(part: &Path, append: bool) -> std::io::Result<std::fs::File> {
     let mut options = OpenOptions::new();
     options
         .create(true)
@@ -455,7 +457,7 @@ async fn open_part(part: &Path, append: bool) -> std::io::Result<File> {
         .truncate(!append);
     #[cfg(unix)]
     options.custom_flags(libc::O_NOFOLLOW);
-    options.open(part).await
+    Ok(options.open(part).await?.into_std().await)
 }
 
 /// The length of the regular file at `path`; `None` when there is none. A link or a folder
@@ -480,21 +482,10 @@ async fn same_md5_on_disk(file: &FileToFetch) -> Result<bool> {
     if regular_file_len(&file.dest).await?.is_none() {
         return Ok(false);
     }
-    let mut hasher = Md5::new();
-    hash_prefix(&file.dest, &mut hasher).await?;
+    let hasher = hash_file(&file.dest, Md5::new())
+        .await
+        .map_err(|e| io_error(&file.dest, e))?;
     Ok(hex(&hasher.finalize()).eq_ignore_ascii_case(expected))
-}
-
-async fn hash_prefix(path: &Path, hasher: &mut Md5) -> Result<()> {
-    let mut input = File::open(path).await.map_err(|e| io_error(path, e))?;
-    let mut buf = vec![0u8; WRITE_BUFFER];
-    loop {
-        let n = input.read(&mut buf).await.map_err(|e| io_error(path, e))?;
-        if n == 0 {
-            return Ok(());
-        }
-        hasher.update(&buf[..n]);
-    }
 }
 
 /// `Content-Range: bytes <start>-<end>/<total>` → (start, total).

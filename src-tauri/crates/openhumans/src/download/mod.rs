@@ -5,5 +5,6 @@
 mod fetch;
 pub mod names;
 pub mod run;
+mod sink;
 
 pub use fetch::*;
