@@ -210,7 +210,7 @@ pub async fn run(command: OhCommand) -> Result<()> {
                             "file_count": m.file_count,
                             "files": m.files.iter().map(|f| json!({
                                 "id": f.id, "basename": f.basename, "source": f.source,
-                                "created": f.created, "metadata": f.metadata,
+                                "created": f.created, "metadata": f.metadata.parsed(),
                             })).collect::<Vec<_>>(),
                         })
                     })

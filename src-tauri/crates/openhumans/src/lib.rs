@@ -69,24 +69,53 @@ pub struct DataFile {
     pub created: String,
     pub source: String,
     #[serde(default)]
-    pub metadata: serde_json::Value,
+    pub metadata: Metadata,
 }
 
 impl DataFile {
-    pub fn description(&self) -> Option<&str> {
-        self.metadata.get("description").and_then(|d| d.as_str())
+    pub fn description(&self) -> Option<String> {
+        match self.metadata.parsed().get("description")? {
+            serde_json::Value::String(description) => Some(description.clone()),
+            _ => None,
+        }
     }
-    /// The md5 the uploader put in the metadata (as ohapi does), when it is a well-formed one.
-    pub fn md5(&self) -> Option<&str> {
-        let md5 = self.metadata.get("md5")?.as_str()?;
-        (md5.len() == 32 && md5.chars().all(|c| c.is_ascii_hexdigit())).then_some(md5)
+    /// The md5 the uploader put in the metadata (as ohapi does), when it is a well-formed one,
+    /// in lower case.
+    pub fn md5(&self) -> Option<String> {
+        let metadata = self.metadata.parsed();
+        let md5 = metadata.get("md5")?.as_str()?;
+        (md5.len() == 32 && md5.chars().all(|c| c.is_ascii_hexdigit()))
+            .then(|| md5.to_ascii_lowercase())
     }
     pub fn tags(&self) -> Vec<String> {
-        let tags = self.metadata.get("tags").and_then(|t| t.as_array());
+        let metadata = self.metadata.parsed();
+        let tags = metadata.get("tags").and_then(|t| t.as_array());
         tags.into_iter()
             .flatten()
             .filter_map(|t| t.as_str().map(str::to_owned))
             .collect()
+    }
+}
+
+/// A file's metadata as Open Humans sent it, kept as compact JSON text and parsed when read: a
+/// parsed map costs about ten times the memory, and a project's listing holds one per file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metadata(Box<str>);
+
+impl Metadata {
+    pub fn new(value: &serde_json::Value) -> Self {
+        Metadata(value.to_string().into_boxed_str())
+    }
+
+    /// The metadata as a JSON value (`null` when there was none).
+    pub fn parsed(&self) -> serde_json::Value {
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+}
+
+impl<'de> Deserialize<'de> for Metadata {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde_json::Value::deserialize(deserializer).map(|value| Metadata::new(&value))
     }
 }
 
@@ -299,10 +328,13 @@ mod tests {
             basename: "a.json".into(),
             created: "2024-01-01T00:00:00Z".into(),
             source: "direct-sharing-1".into(),
-            metadata,
+            metadata: Metadata::new(&metadata),
         };
         let md5 = "5EB63BBBE01EEED093CB22BB8F5ACDC3";
-        assert_eq!(file(serde_json::json!({ "md5": md5 })).md5(), Some(md5));
+        assert_eq!(
+            file(serde_json::json!({ "md5": md5 })).md5(),
+            Some(md5.to_ascii_lowercase())
+        );
         assert_eq!(file(serde_json::json!({ "md5": "xyz" })).md5(), None);
         assert_eq!(file(serde_json::json!({ "md5": 12 })).md5(), None);
         assert_eq!(file(serde_json::json!({})).md5(), None);

@@ -108,7 +108,7 @@ pub fn plan(members: &[ProjectMember], options: &DownloadOptions) -> Vec<Job> {
             fetch: FileToFetch {
                 file_id: file.id,
                 dest,
-                expected_md5: file.md5().map(str::to_ascii_lowercase),
+                expected_md5: file.md5(),
                 max_size: options.max_size,
             },
         })

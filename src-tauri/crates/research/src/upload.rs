@@ -117,7 +117,7 @@ impl Project {
             let remote = self.member_files(&member).await?;
             let mut remote_by_name: BTreeMap<String, Vec<(u64, Option<String>)>> = BTreeMap::new();
             for file in remote.into_iter().filter(|f| f.source == own_source) {
-                let md5 = file.md5().map(str::to_ascii_lowercase);
+                let md5 = file.md5();
                 remote_by_name
                     .entry(file.basename)
                     .or_default()

@@ -101,7 +101,7 @@ fn assert_ohapi_layout(members: &[ProjectMember], dest: &Path) {
                 .join(&file.basename);
             assert_eq!(
                 md5_of(&path),
-                file.metadata["md5"].as_str().unwrap(),
+                file.md5().unwrap(),
                 "{}",
                 path.display()
             );
@@ -500,7 +500,7 @@ async fn own_files(project: &Project, member: &str) -> Vec<(String, String)> {
         .map(|f| {
             (
                 f.basename.clone(),
-                f.metadata["md5"].as_str().unwrap().to_owned(),
+                f.md5().unwrap(),
             )
         })
         .collect();
@@ -536,7 +536,7 @@ async fn upload_modes_default_safe_and_sync() {
     let uploaded = project.member_files(&member).await.unwrap();
     let a = uploaded.iter().find(|f| f.basename == "a.txt").unwrap();
     assert_eq!(a.tags(), vec!["survey", "weekly"]);
-    assert_eq!(a.description(), Some("Answers to a.txt"));
+    assert_eq!(a.description(), Some("Answers to a.txt".to_owned()));
 
     // Default: unchanged files stay, changed ones are replaced.
     let csv = upload_folder(dir.path(), &member, &[("a.txt", "one"), ("b.txt", "TWO")]);

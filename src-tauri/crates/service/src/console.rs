@@ -473,7 +473,7 @@ mod tests {
                     basename: basename.to_string(),
                     created: created.into(),
                     source: source.to_string(),
-                    metadata: serde_json::Value::Null,
+                    metadata: Default::default(),
                 })
                 .collect(),
         }

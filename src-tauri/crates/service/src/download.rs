@@ -190,7 +190,7 @@ fn plan(
             fetch: FileToFetch {
                 file_id: file.id,
                 dest,
-                expected_md5: file.md5().map(str::to_ascii_lowercase),
+                expected_md5: file.md5(),
                 max_size: None,
             },
         })
@@ -225,7 +225,7 @@ mod tests {
             basename: basename.into(),
             created: "2024-01-01T00:00:00Z".into(),
             source: source.into(),
-            metadata: serde_json::json!({}),
+            metadata: Default::default(),
         }
     }
 
@@ -256,7 +256,9 @@ mod tests {
     #[test]
     fn unknown_ids_fail_and_the_rest_are_planned_with_their_md5() {
         let mut with_md5 = file(1, "fitbit", "a.json");
-        with_md5.metadata = serde_json::json!({ "md5": "5EB63BBBE01EEED093CB22BB8F5ACDC3" });
+        with_md5.metadata = datalinks_openhumans::Metadata::new(
+            &serde_json::json!({ "md5": "5EB63BBBE01EEED093CB22BB8F5ACDC3" }),
+        );
         let files = [with_md5, file(2, "fitbit", "b.json")];
         let (jobs, unknown) = plan("1", Path::new("/d"), &files, &[1, 99]);
         assert_eq!(jobs.len(), 1);

@@ -64,7 +64,7 @@ pub(crate) fn group_by_source(files: &[DataFile]) -> Vec<FileGroup> {
             id: file.id,
             basename: file.basename.clone(),
             created: file.created.clone(),
-            description: file.description().map(str::to_owned),
+            description: file.description(),
             tags: file.tags(),
         };
         match groups.iter_mut().find(|g| g.source == file.source) {
