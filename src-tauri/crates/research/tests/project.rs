@@ -99,12 +99,7 @@ fn assert_ohapi_layout(members: &[ProjectMember], dest: &Path) {
                 .join(&member.project_member_id)
                 .join(&file.source)
                 .join(&file.basename);
-            assert_eq!(
-                md5_of(&path),
-                file.md5().unwrap(),
-                "{}",
-                path.display()
-            );
+            assert_eq!(md5_of(&path), file.md5().unwrap(), "{}", path.display());
         }
     }
 }
@@ -497,12 +492,7 @@ async fn own_files(project: &Project, member: &str) -> Vec<(String, String)> {
         .unwrap()
         .into_iter()
         .filter(|f| f.source == own)
-        .map(|f| {
-            (
-                f.basename.clone(),
-                f.md5().unwrap(),
-            )
-        })
+        .map(|f| (f.basename.clone(), f.md5().unwrap()))
         .collect();
     files.sort();
     files

@@ -104,7 +104,10 @@ async fn an_upload_is_listed_with_its_metadata_and_md5_and_reports_progress() {
     assert_eq!(file.description(), Some("Daily steps".to_owned()));
     assert_eq!(file.tags(), vec!["steps", "fitness"]);
     assert_eq!(file.md5(), Some(uploaded.md5.clone()));
-    assert_eq!(file.metadata.parsed()["creation_date"], "2024-03-01T10:00:00Z");
+    assert_eq!(
+        file.metadata.parsed()["creation_date"],
+        "2024-03-01T10:00:00Z"
+    );
 
     let overview = harness
         .service

@@ -440,9 +440,11 @@ impl<P: FnMut(Progress)> Attempts<'_, P> {
         )))
     }
 
+    /// Removes the `.part` file, and says so: none of its bytes are kept any longer.
     async fn discard_part(&mut self) {
         let _ = tokio::fs::remove_file(self.part).await;
         self.received = 0;
+        (self.progress)(Progress::default());
     }
 }
 
