@@ -19,7 +19,7 @@ pub use identity::{AccountIdentity, RegistrationIdentity, SANDBOX_SERVER};
 pub use provider::Provider;
 pub use secret::{
     AccessToken, AuthorizationCode, ClientSecret, MasterToken, PersonalToken, PublicToken,
-    RefreshToken, SecretString,
+    RefreshToken, SecretString, WebhookSecret,
 };
 pub use server_url::server_url;
 

@@ -122,6 +122,12 @@ secret_kind!(
     Clone
 );
 secret_kind!(
+    /// An Open Humans project's webhook secret, which signs the notifications Open Humans sends
+    /// when a member leaves.
+    WebhookSecret,
+    Clone
+);
+secret_kind!(
     /// A token the person made on the provider's website (Open Collective's `Personal-Token`).
     PersonalToken,
     Clone

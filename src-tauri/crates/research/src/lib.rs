@@ -12,6 +12,7 @@ mod http;
 mod messaging;
 mod metadata;
 mod upload;
+pub mod webhook;
 
 pub use datalinks_openhumans::download::run::{
     FailedFile, FileState, Job, Observer, Outcome, RunProgress, RunSummary,
@@ -32,6 +33,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 use url::Url;
+
+/// Whether `id` looks like a project member id: 8 digits.
+pub fn is_project_member_id(id: &str) -> bool {
+    id.len() == 8 && id.bytes().all(|b| b.is_ascii_digit())
+}
 
 const PROJECT_PATH: &str = "api/direct-sharing/project/";
 const MEMBERS_PATH: &str = "api/direct-sharing/project/members/";

@@ -257,7 +257,7 @@ async fn read_plan(options: &UploadOptions) -> Result<BTreeMap<String, Vec<Prepa
         if options.member.as_ref().is_some_and(|only| *only != member) {
             continue;
         }
-        if member.len() != 8 || !member.bytes().all(|b| b.is_ascii_digit()) {
+        if !crate::is_project_member_id(&member) {
             return Err(Error::invalid_input(format!(
                 "Line {line}: {member:?} is not a project member id (8 digits)."
             )));

@@ -47,19 +47,31 @@ pub async fn fail_token_requests(State(sandbox): State<Arc<Sandbox>>, uri: Uri) 
     Json(json!({ "failures_left": count })).into_response()
 }
 
-/// `POST /_sandbox/deauthorize?username=alice`: the member withdraws from the project on Open Humans.
+/// `POST /_sandbox/deauthorize?username=alice[&erasure_requested=true]`: the member leaves the
+/// project on Open Humans (optionally asking for erasure), which sends the project's webhook.
 pub async fn deauthorize(State(sandbox): State<Arc<Sandbox>>, uri: Uri) -> Response {
     let query = Params::from_query(uri.query().unwrap_or(""));
     let member = query
         .get("username")
         .and_then(|username| sandbox.world.member_by_username(username));
-    match member {
-        Some(member) => {
-            sandbox.store().deauthorize(member);
-            Json(json!({ "deauthorized": true })).into_response()
+    let erasure_requested = match query.get("erasure_requested") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "erasure_requested is true or false",
+            )
+                .into_response()
         }
-        None => (StatusCode::NOT_FOUND, "no such member").into_response(),
-    }
+    };
+    let Some(member) = member else {
+        return (StatusCode::NOT_FOUND, "no such member").into_response();
+    };
+    sandbox.store().deauthorize(member);
+    let project_member_id = &sandbox.world.members[member].project_member_id;
+    crate::webhook::notify_departure(&sandbox, project_member_id, erasure_requested).await;
+    Json(json!({ "deauthorized": true })).into_response()
 }
 
 /// The master token as the project page shows it.

@@ -38,6 +38,7 @@ mod state_file;
 mod text;
 mod upload;
 mod urls;
+mod webhook;
 
 use std::io;
 use std::net::SocketAddr;
@@ -201,6 +202,11 @@ fn router(sandbox: Arc<Sandbox>) -> Router {
         )
         .route("/_sandbox/messages", get(admin::messages))
         .route("/_sandbox/removed-members", get(admin::removed_members))
+        .route(
+            "/_sandbox/webhook",
+            get(webhook::settings).post(webhook::set_settings),
+        )
+        .route("/_sandbox/webhook-deliveries", get(webhook::deliveries))
         .route(
             "/_sandbox/faults",
             get(admin::faults).post(admin::set_faults),

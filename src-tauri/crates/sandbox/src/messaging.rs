@@ -208,17 +208,21 @@ pub async fn remove_members(State(sandbox): State<Arc<Sandbox>>, request: Reques
     let (Some(members), true) = (members, errors.is_empty()) else {
         return form_errors(errors);
     };
-    let mut store = sandbox.store();
     for member in members {
-        // `leave_project(done_by="project-coordinator")`: tokens deleted, files kept.
-        store.deauthorize(member);
+        // `leave_project(done_by="project-coordinator")`: tokens deleted, files kept, and the
+        // webhook sent (with no erasure request).
         let seeded = &sandbox.world.members[member];
-        store.removed_members.push(RemovedMember {
-            project_member_id: seeded.project_member_id.clone(),
-            username: seeded.username.clone(),
-            done_by: "project-coordinator".to_string(),
-        });
-        store.stats.members_removed += 1;
+        {
+            let mut store = sandbox.store();
+            store.deauthorize(member);
+            store.removed_members.push(RemovedMember {
+                project_member_id: seeded.project_member_id.clone(),
+                username: seeded.username.clone(),
+                done_by: "project-coordinator".to_string(),
+            });
+            store.stats.members_removed += 1;
+        }
+        crate::webhook::notify_departure(&sandbox, &seeded.project_member_id, false).await;
     }
     api_ok(&"success")
 }

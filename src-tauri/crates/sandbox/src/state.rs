@@ -3,6 +3,7 @@
 //! Tokens are kept by their SHA-256 digest, as a careful server would: the optional state file
 //! (which lets the sandbox keep its grants across restarts of the app) never holds a usable token.
 
+use crate::webhook::{Delivery, WebhookSettings};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -246,6 +247,8 @@ pub struct Store {
     pub upload_links: HashMap<String, UploadLink>,
     pub messages: Vec<SentMessage>,
     pub removed_members: Vec<RemovedMember>,
+    pub webhook: WebhookSettings,
+    pub webhook_deliveries: Vec<Delivery>,
     pub faults: Faults,
     fault_rng: StdRng,
     pub stats: Stats,
@@ -448,6 +451,8 @@ impl Sandbox {
             upload_links: HashMap::new(),
             messages: Vec::new(),
             removed_members: Vec::new(),
+            webhook: WebhookSettings::default(),
+            webhook_deliveries: Vec::new(),
             faults: config.faults.clone(),
             fault_rng: StdRng::seed_from_u64(mix(config.seed, FAULT_STREAM)),
             stats: Stats::default(),

@@ -14,9 +14,17 @@ pub fn random_alphanumeric(rng: &mut impl Rng, length: usize) -> String {
     Alphanumeric.sample_string(rng, length)
 }
 
-/// A datetime the way DRF renders it: `isoformat()` with `+00:00` replaced by `Z`, so microseconds
-/// appear only when they are not zero.
+/// A datetime the way DRF renders it: `isoformat()` with `+00:00` replaced by `Z`.
 pub fn drf_datetime(at: SystemTime) -> String {
+    let mut out = python_isoformat(at);
+    out.truncate(out.len() - "+00:00".len());
+    out.push('Z');
+    out
+}
+
+/// A UTC datetime the way Python's `isoformat()` writes it: microseconds only when they are not
+/// zero, then `+00:00`.
+pub fn python_isoformat(at: SystemTime) -> String {
     let since_epoch = at.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
     let whole = OffsetDateTime::from_unix_timestamp(since_epoch.as_secs() as i64)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
@@ -33,7 +41,7 @@ pub fn drf_datetime(at: SystemTime) -> String {
     if micros != 0 {
         out.push_str(&format!(".{micros:06}"));
     }
-    out.push('Z');
+    out.push_str("+00:00");
     out
 }
 

@@ -3,6 +3,12 @@
 //! happened. Secrets never come here: they live in the vault, under names derived from the
 //! registration and account they belong to.
 
+mod departures;
+
+pub use departures::{
+    Departure, DepartureAction, DepartureReceipt, DepartureSource, ProjectKey, RosterChange,
+};
+
 use datalinks_core::{
     now_unix, ConnectionId, CredentialKind, Error, Provider, RegistrationId, Result, Transport,
 };
@@ -150,6 +156,7 @@ const MIGRATIONS: &[&str] = &[
         at              INTEGER NOT NULL
     );
 "#,
+    departures::MIGRATION,
 ];
 
 /// The most history events kept: older ones are dropped as new ones arrive, so nothing that
