@@ -35,6 +35,7 @@ impl Host for TauriHost {
                 log::info!("notice: {error}");
                 self.app.emit("notice", error)
             }
+            ServiceEvent::DeparturesChanged => self.app.emit("departures-changed", ()),
         };
         if let Err(err) = sent {
             log::warn!("could not send an event to the window: {err}");

@@ -2,6 +2,7 @@
 //! folder and keyring as the desktop app. Never prints a token or a client secret of a real
 //! provider.
 
+mod departures;
 mod oh;
 
 use clap::{Parser, Subcommand};
@@ -211,7 +212,7 @@ impl Host for TerminalHost {
             } => {
                 let _ = self.sign_ins.send((registration, outcome));
             }
-            ServiceEvent::ConnectionsChanged(_) => {}
+            ServiceEvent::ConnectionsChanged(_) | ServiceEvent::DeparturesChanged => {}
             ServiceEvent::Notice(error) => eprintln!("notice: {error}"),
         }
     }
@@ -230,16 +231,20 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The folder given, else the desktop app's data folder.
+fn data_dir(given: Option<PathBuf>) -> Result<PathBuf> {
+    given
+        .or_else(|| dirs::data_dir().map(|d| d.join(APP_IDENTIFIER)))
+        .ok_or_else(|| Error::internal("No data folder: set DATALINKS_DATA_DIR."))
+}
+
 async fn run(cli: Cli) -> Result<()> {
     let command = match cli.command {
         Command::Sandbox(args) => return run_sandbox(args).await,
-        Command::Oh(command) => return oh::run(command).await,
+        Command::Oh(command) => return oh::run(command, data_dir(cli.data_dir)).await,
         other => other,
     };
-    let data_dir = cli
-        .data_dir
-        .or_else(|| dirs::data_dir().map(|d| d.join(APP_IDENTIFIER)))
-        .ok_or_else(|| Error::internal("No data folder: set DATALINKS_DATA_DIR."))?;
+    let data_dir = data_dir(cli.data_dir)?;
     let (sign_ins, mut ended) = mpsc::unbounded_channel();
     let service = Datalinks::open(
         &data_dir,

@@ -125,6 +125,17 @@ enum OhAction {
         #[arg(long)]
         json: bool,
     },
+    /// Open Humans' deauthorization webhook: receive it, or check a delivery.
+    Webhook {
+        #[command(subcommand)]
+        command: crate::departures::WebhookAction,
+    },
+    /// Members who left the project: from the webhook, or noticed by Datalinks (shared with
+    /// the app's inbox).
+    Inbox {
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove members from the project (asks first).
     RemoveMembers {
         /// Ids separated by commas, or a file listing them.
@@ -172,6 +183,13 @@ impl ProjectArgs {
     }
 }
 
+impl ProjectArgs {
+    /// The project as the inbox names it.
+    async fn key(&self, console: &ResearchConsole) -> Result<datalinks_service::ProjectKey> {
+        datalinks_service::project_key_at(&self.base_url, console.info().await?.id)
+    }
+}
+
 /// Member ids from a comma list or, when `value` names a file, from that file.
 fn member_ids(value: &str) -> Result<Vec<String>> {
     let path = std::path::Path::new(value);
@@ -187,15 +205,44 @@ fn absolute(path: &std::path::Path) -> Result<PathBuf> {
     std::path::absolute(path).map_err(|e| Error::invalid_input(format!("{}: {e}", path.display())))
 }
 
-fn print_json(value: &impl serde::Serialize) -> Result<()> {
+pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Error::internal(e.to_string()))?;
     println!("{text}");
     Ok(())
 }
 
-pub async fn run(command: OhCommand) -> Result<()> {
+pub async fn run(command: OhCommand, data_dir: Result<PathBuf>) -> Result<()> {
+    use crate::departures::{open_store, print_inbox, serve, verify, WebhookAction};
+    if let OhAction::Webhook {
+        command: WebhookAction::Verify {
+            secret_env,
+            signature,
+        },
+    } = &command.action
+    {
+        // Needs only the secret: no server, no master token.
+        return verify(secret_env, signature);
+    }
     let console = command.project.open()?;
     match command.action {
+        OhAction::Webhook {
+            command:
+                WebhookAction::Serve {
+                    address,
+                    port,
+                    secret_env,
+                },
+        } => {
+            let project = command.project.key(&console).await?;
+            serve(open_store(&data_dir?)?, project, address, port, &secret_env).await
+        }
+        OhAction::Webhook {
+            command: WebhookAction::Verify { .. },
+        } => unreachable!("handled above"),
+        OhAction::Inbox { json } => {
+            let project = command.project.key(&console).await?;
+            print_inbox(&*open_store(&data_dir?)?, &project, json)
+        }
         OhAction::Members { json } => {
             let members = console.members(true, |_| {}).await?;
             if json {

@@ -17,6 +17,7 @@
 use std::time::Duration;
 
 mod retry;
+pub mod server;
 pub use retry::{retry_after, RetryPolicy, Retryable, Schedule, Verdict, LONGEST_ASKED_PAUSE};
 
 const USER_AGENT: &str = concat!("Datalinks/", env!("CARGO_PKG_VERSION"));

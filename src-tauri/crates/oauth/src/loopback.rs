@@ -1,14 +1,13 @@
 use datalinks_core::{Error, Result};
+use datalinks_http::server::{serve_bounded, ServerLimits};
 use http_body_util::Full;
-use hyper::body::{Bytes, Incoming};
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use std::convert::Infallible;
+use hyper::body::Bytes;
+use hyper::{Method, Response, StatusCode};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 
 /// The longest one connection may take, from accept to the last byte of the answer: a client
 /// that trickles its request, or a browser's idle speculative connection, is cut off then.
@@ -19,6 +18,12 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_CONNECTIONS: usize = 32;
 /// Request heads larger than this are not an OAuth redirect.
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
+const LIMITS: ServerLimits = ServerLimits {
+    connection_deadline: CONNECTION_DEADLINE,
+    header_timeout: HEADER_TIMEOUT,
+    max_connections: MAX_CONNECTIONS,
+    max_request_head: MAX_REQUEST_HEAD,
+};
 
 /// What the listener answers a request with.
 #[derive(Debug, Clone)]
@@ -80,52 +85,33 @@ impl LoopbackListener {
     {
         let (done_tx, mut done_rx) = watch::channel(false);
         let done_tx = Arc::new(done_tx);
-        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let port = self.port;
-        loop {
-            let accepted = tokio::select! {
-                accepted = self.listener.accept() => accepted,
-                _ = done_rx.changed() => return,
-            };
-            let Ok((stream, _)) = accepted else { continue };
-            let Ok(slot) = slots.clone().try_acquire_owned() else {
-                // Full: this connection is dropped unanswered.
-                continue;
-            };
+        let stop = async move {
+            let _ = done_rx.changed().await;
+        };
+        serve_bounded(&self.listener, LIMITS, stop, move |request| {
             let (handle, done_tx) = (handle.clone(), done_tx.clone());
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                    let (handle, done_tx) = (handle.clone(), done_tx.clone());
-                    async move {
-                        let reply = match (request.method(), request.uri().path_and_query()) {
-                            (&Method::GET, Some(target)) if target.as_str().starts_with('/') => {
-                                handle(format!("http://127.0.0.1:{port}{target}")).await
-                            }
-                            _ => LoopbackReply::KeepListening {
-                                status: 400,
-                                page: "Bad request".into(),
-                            },
-                        };
-                        let (status, page) = match reply {
-                            LoopbackReply::Done { page } => {
-                                let _ = done_tx.send(true);
-                                (200, page)
-                            }
-                            LoopbackReply::KeepListening { status, page } => (status, page),
-                        };
-                        Ok::<_, Infallible>(page_response(status, page))
+            async move {
+                let reply = match (request.method(), request.uri().path_and_query()) {
+                    (&Method::GET, Some(target)) if target.as_str().starts_with('/') => {
+                        handle(format!("http://127.0.0.1:{port}{target}")).await
                     }
-                });
-                let connection = hyper::server::conn::http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_TIMEOUT)
-                    .max_buf_size(MAX_REQUEST_HEAD)
-                    .keep_alive(false)
-                    .serve_connection(TokioIo::new(stream), service);
-                let _ = tokio::time::timeout(CONNECTION_DEADLINE, connection).await;
-                drop(slot);
-            });
-        }
+                    _ => LoopbackReply::KeepListening {
+                        status: 400,
+                        page: "Bad request".into(),
+                    },
+                };
+                let (status, page) = match reply {
+                    LoopbackReply::Done { page } => {
+                        let _ = done_tx.send(true);
+                        (200, page)
+                    }
+                    LoopbackReply::KeepListening { status, page } => (status, page),
+                };
+                page_response(status, page)
+            }
+        })
+        .await;
     }
 }
 

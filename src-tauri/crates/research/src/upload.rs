@@ -7,7 +7,7 @@
 use crate::http::Retry;
 use crate::metadata::parse_csv;
 use crate::Project;
-use datalinks_core::{Error, Result};
+use datalinks_core::{Error, ErrorCode, Result};
 use datalinks_openhumans::upload::{self as steps, DeleteTarget, PreparedFile, UploadApi};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -218,7 +218,25 @@ impl Project {
             project: self,
             project_member_id,
         };
-        steps::delete(&api, target).await
+        steps::delete(&api, target).await.map_err(|error| {
+            // Open Humans answers file operations on a member who has left or was removed with
+            // 400 {"project_member_id": "project_member_id is invalid"}.
+            if error.code == ErrorCode::ProviderError
+                && error.message.contains("project_member_id is invalid")
+            {
+                Error::new(
+                    ErrorCode::NotFound,
+                    format!(
+                        "Open Humans no longer lets this project touch the files of member \
+                         {project_member_id}: they have left the project or were removed. \
+                         When leaving, a member can choose to remove the project's files; \
+                         otherwise ask Open Humans support to erase them."
+                    ),
+                )
+            } else {
+                error
+            }
+        })
     }
 }
 

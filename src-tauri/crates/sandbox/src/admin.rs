@@ -47,8 +47,10 @@ pub async fn fail_token_requests(State(sandbox): State<Arc<Sandbox>>, uri: Uri) 
     Json(json!({ "failures_left": count })).into_response()
 }
 
-/// `POST /_sandbox/deauthorize?username=alice[&erasure_requested=true]`: the member leaves the
-/// project on Open Humans (optionally asking for erasure), which sends the project's webhook.
+/// `POST /_sandbox/deauthorize?username=alice[&erasure_requested=true][&remove_datafiles=true]`:
+/// the member leaves the project on Open Humans, with the leave page's two boxes (ask the
+/// project to erase their data; remove the files the project uploaded), which sends the
+/// project's webhook.
 pub async fn deauthorize(State(sandbox): State<Arc<Sandbox>>, uri: Uri) -> Response {
     let query = Params::from_query(uri.query().unwrap_or(""));
     let member = query

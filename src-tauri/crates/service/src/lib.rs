@@ -8,6 +8,7 @@
 //! was issued by.
 
 mod console;
+mod departures;
 mod disconnect;
 mod download;
 mod humanapi;
@@ -30,6 +31,11 @@ mod views;
 
 pub use console::{ResearchConsole, DEFAULT_CONCURRENCY};
 pub use datalinks_store::{ConnectedSource, HistoryEvent};
+pub use datalinks_store::{Departure, DepartureReceipt, DepartureSource, ProjectKey};
+pub use departures::{
+    check_delivery, project_key_at, DepartureInbox, OnArrival, ReceiverSettings, ReceiverView,
+    WebhookCheck, WebhookReceiver,
+};
 pub use humanapi::{ConnectLaunch, ConnectWidget, CONNECT_RESULT_URL, HAPI_PAGE_SIZE};
 pub use opencollective::OC_PAGE_SIZE;
 pub use options::{HumanApiOptions, OpenCollectiveOptions, ProviderOptions, LOOPBACK_PATH};
@@ -62,6 +68,8 @@ pub enum ServiceEvent {
     },
     /// Something worth showing that belongs to no single connection (a refused deep link).
     Notice(Error),
+    /// The open project's departures inbox changed (a webhook arrived, an entry was handled).
+    DeparturesChanged,
 }
 
 /// Where long work stands, told to whoever started it: the app passes each command's
@@ -80,7 +88,7 @@ pub const DATABASE_FILE: &str = "datalinks.sqlite3";
 
 pub struct Datalinks {
     data_dir: PathBuf,
-    store: Store,
+    store: Arc<Store>,
     vault: Vault,
     host: Arc<dyn Host>,
     http: reqwest::Client,
@@ -105,6 +113,8 @@ pub struct Datalinks {
     download_run: Mutex<Option<tokio_util::sync::CancellationToken>>,
     /// The researcher's open project, if any.
     project_session: Mutex<Option<research::ProjectSession>>,
+    /// The open project's webhook receiver, while it is on.
+    receiver: Mutex<Option<WebhookReceiver>>,
     /// Held while the open project's members are listed, so concurrent callers share one listing.
     /// Provider pages that disconnect receipts linked to: the only pages `open_receipt_link` opens.
     receipt_links: Mutex<std::collections::HashSet<String>>,
@@ -122,7 +132,7 @@ impl Datalinks {
         secrets: Arc<dyn SecretStore>,
         host: Arc<dyn Host>,
     ) -> Result<Arc<Self>> {
-        let store = Store::open(data_dir.join(DATABASE_FILE))?;
+        let store = Arc::new(Store::open(data_dir.join(DATABASE_FILE))?);
         let http = datalinks_http::api();
         let download_http = datalinks_http::transfer();
         Ok(Arc::new(Self {
@@ -138,6 +148,7 @@ impl Datalinks {
             keepers: Mutex::default(),
             personal_tokens: Mutex::default(),
             health: Mutex::default(),
+            receiver: Mutex::default(),
             sandbox: tokio::sync::Mutex::default(),
             download_run: Mutex::default(),
             project_session: Mutex::default(),
@@ -148,6 +159,11 @@ impl Datalinks {
     }
 
     /// Runs a blocking keyring call off the async workers.
+    /// The database, for work that outlives a call (the webhook receiver).
+    fn store_handle(&self) -> Arc<Store> {
+        self.store.clone()
+    }
+
     async fn vault_call<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Vault) -> Result<T> + Send + 'static,

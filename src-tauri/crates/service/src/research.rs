@@ -50,6 +50,25 @@ enum ProjectServer {
 const PROJECT_SERVER_SETTING: &str = "project_server";
 const SANDBOX_SETTING_VALUE: &str = "sandbox";
 
+impl ProjectSession {
+    /// The project as the inbox names it: its server and its id there.
+    pub(crate) fn key(&self) -> datalinks_store::ProjectKey {
+        datalinks_store::ProjectKey {
+            server: self.server.setting().to_owned(),
+            project_id: self.view.id,
+        }
+    }
+
+    /// The keyring name of the project's webhook secret: its server, and the project as the
+    /// account.
+    pub(crate) fn webhook_secret_owner(&self) -> datalinks_core::AccountIdentity {
+        datalinks_core::AccountIdentity {
+            registration: self.server.identity(),
+            account_id: self.view.id.to_string(),
+        }
+    }
+}
+
 impl ProjectServer {
     /// The name the master token is kept under: the server, with no client id.
     fn identity(&self) -> RegistrationIdentity {
@@ -201,6 +220,7 @@ impl Datalinks {
             self.forget_kept_master_token().await?;
         }
         *self.project_session.lock().unwrap() = None;
+        self.receiver.lock().unwrap().take();
         Ok(())
     }
 
@@ -223,6 +243,7 @@ impl Datalinks {
             server,
             view: view.clone(),
         });
+        self.resume_webhook_receiver().await;
         Ok(view)
     }
 
@@ -262,7 +283,7 @@ impl Datalinks {
     }
 
     /// Records an event of the open project's.
-    fn record_project_event(&self, kind: &str, detail: &str) -> Result<()> {
+    pub(crate) fn record_project_event(&self, kind: &str, detail: &str) -> Result<()> {
         let server = self
             .project_session
             .lock()
@@ -280,7 +301,7 @@ impl Datalinks {
         self.store.record_event(scope, kind, detail)
     }
 
-    fn open_console(&self) -> Result<Arc<ResearchConsole>> {
+    pub(crate) fn open_console(&self) -> Result<Arc<ResearchConsole>> {
         let session = self.project_session.lock().unwrap();
         session
             .as_ref()
@@ -295,7 +316,7 @@ impl Datalinks {
 
     /// Passes `result` on; a refused token also closes the session, so the console asks for
     /// a fresh one.
-    fn checked<T>(&self, result: Result<T>) -> Result<T> {
+    pub(crate) fn checked<T>(&self, result: Result<T>) -> Result<T> {
         if let Err(error) = &result {
             if error.code == ErrorCode::ReconnectNeeded {
                 *self.project_session.lock().unwrap() = None;
@@ -314,6 +335,11 @@ impl Datalinks {
         let console = self.open_console()?;
         let listed = console.members(refresh, |page| report(page)).await;
         let members = self.checked(listed)?;
+        let ids: Vec<String> = members
+            .iter()
+            .map(|m| m.project_member_id.clone())
+            .collect();
+        self.note_roster(&ids)?;
         let sources: BTreeSet<&str> = members
             .iter()
             .flat_map(|m| m.files.iter().map(|f| f.source.as_str()))
@@ -355,7 +381,7 @@ impl Datalinks {
         Ok(view)
     }
 
-    fn open_project_view(&self) -> Result<ProjectView> {
+    pub(crate) fn open_project_view(&self) -> Result<ProjectView> {
         let session = self.project_session.lock().unwrap();
         session
             .as_ref()

@@ -47,6 +47,10 @@ pub struct DepartureReceipt {
     pub summary: String,
     /// What was removed, one item each (file ids, paths).
     pub items: Vec<String>,
+    /// The bytes removed from this computer (local copies only).
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub bytes: u64,
 }
 
 /// One entry of the inbox.
@@ -465,6 +469,7 @@ mod tests {
             at: 5,
             summary: "Deleted 2 files.".into(),
             items: ids(&["16483", "16484"]),
+            bytes: 0,
         };
         assert!(store
             .record_departure_receipt(&key, id, DepartureAction::ProjectFiles, &receipt)

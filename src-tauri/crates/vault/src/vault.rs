@@ -1,7 +1,7 @@
 use crate::SecretStore;
 use datalinks_core::{
     AccessToken, AccountIdentity, ClientSecret, Error, MasterToken, PersonalToken, Provider,
-    PublicToken, RefreshToken, RegistrationIdentity, Result, SecretString,
+    PublicToken, RefreshToken, RegistrationIdentity, Result, SecretString, WebhookSecret,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -58,6 +58,8 @@ pub enum SecretKind {
     PublicToken,
     /// A project's master token, bound to the server it was issued by.
     MasterToken,
+    /// A project's webhook secret, bound to its server and project id.
+    WebhookSecret,
 }
 
 impl SecretKind {
@@ -68,6 +70,7 @@ impl SecretKind {
             Self::PersonalToken => "personal_token",
             Self::PublicToken => "public_token",
             Self::MasterToken => "master_token",
+            Self::WebhookSecret => "webhook_secret",
         }
     }
 }
@@ -266,6 +269,24 @@ impl Vault {
             SecretOwner::Registration(server),
             SecretKind::MasterToken,
             token.expose(),
+        )
+    }
+
+    /// A project's webhook secret; `project` names its server (no client id) and, as the
+    /// account, the project id.
+    pub fn webhook_secret(&self, project: &AccountIdentity) -> Result<Option<WebhookSecret>> {
+        self.get(SecretOwner::Account(project), SecretKind::WebhookSecret)
+    }
+
+    pub fn set_webhook_secret(
+        &self,
+        project: &AccountIdentity,
+        secret: &WebhookSecret,
+    ) -> Result<()> {
+        self.set(
+            SecretOwner::Account(project),
+            SecretKind::WebhookSecret,
+            secret.expose(),
         )
     }
 
