@@ -2,6 +2,7 @@
 //! reach the UI as `{code, message}`.
 
 pub mod connections;
+pub mod departures;
 pub mod files;
 pub mod humanapi;
 pub mod member;

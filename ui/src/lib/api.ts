@@ -5,6 +5,8 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { ConnectionId } from "./bindings/ConnectionId";
 import type { ConnectionsOverview } from "./bindings/ConnectionsOverview";
 import type { DeleteTargetInput } from "./bindings/DeleteTargetInput";
+import type { Departure } from "./bindings/Departure";
+import type { DepartureInbox } from "./bindings/DepartureInbox";
 import type { DisconnectReceipt } from "./bindings/DisconnectReceipt";
 import type { DownloadProgress } from "./bindings/DownloadProgress";
 import type { DownloadSummary } from "./bindings/DownloadSummary";
@@ -41,6 +43,8 @@ import type { OcTransaction } from "./bindings/OcTransaction";
 import type { Provider } from "./bindings/Provider";
 import type { ProviderSettingsInput } from "./bindings/ProviderSettingsInput";
 import type { ProviderSettingsView } from "./bindings/ProviderSettingsView";
+import type { ReceiverSettings } from "./bindings/ReceiverSettings";
+import type { ReceiverView } from "./bindings/ReceiverView";
 import type { RegistrationId } from "./bindings/RegistrationId";
 import type { SandboxSettingsInput } from "./bindings/SandboxSettingsInput";
 import type { SavedReport } from "./bindings/SavedReport";
@@ -49,6 +53,7 @@ import type { SignInTarget } from "./bindings/SignInTarget";
 import type { UploadedFile } from "./bindings/UploadedFile";
 import type { UploadInput } from "./bindings/UploadInput";
 import type { UploadProgress } from "./bindings/UploadProgress";
+import type { WebhookCheck } from "./bindings/WebhookCheck";
 
 export type { AppError, HistoryEvent };
 
@@ -171,6 +176,17 @@ export const api = {
   removeMembers: (projectMemberIds: string[]) => call<number>("remove_members", { projectMemberIds }),
   projectStats: () => call<ProjectStats>("project_stats"),
 
+  departures: () => call<DepartureInbox>("departures"),
+  /** The secret goes to the keyring; the window never gets it back. */
+  setWebhookSecret: (secret: string) => call<ReceiverView>("set_webhook_secret", { secret }),
+  startWebhookReceiver: (settings: ReceiverSettings) => call<ReceiverView>("start_webhook_receiver", { settings }),
+  stopWebhookReceiver: () => call<ReceiverView>("stop_webhook_receiver"),
+  checkWebhookDelivery: (body: string, signature: string) =>
+    call<WebhookCheck>("check_webhook_delivery", { body, signature }),
+  deleteDepartedMemberFiles: (id: number) => call<Departure>("delete_departed_member_files", { id }),
+  deleteDepartedMemberLocalCopies: (id: number) => call<Departure>("delete_departed_member_local_copies", { id }),
+  markDepartureHandled: (id: number, note: string | null) => call<Departure>("mark_departure_handled", { id, note }),
+
   ocOverview: (connection: ConnectionId) => call<OcOverview>("oc_overview", { connection }),
   ocMemberships: (connection: ConnectionId, offset: number) =>
     call<OcPage<OcMembership>>("oc_memberships", { connection, offset }),
@@ -198,6 +214,11 @@ export const api = {
 /** Every change to sign-ins and connections arrives as a whole fresh overview. */
 export function onConnectionsChanged(handler: (overview: ConnectionsOverview) => void): Promise<UnlistenFn> {
   return listen<ConnectionsOverview>("connections-changed", (event) => handler(event.payload));
+}
+
+/** The open project's departures inbox changed: a webhook arrived, or a listing noticed a departure. */
+export function onDeparturesChanged(handler: () => void): Promise<UnlistenFn> {
+  return listen<unknown>("departures-changed", () => handler());
 }
 
 export function onNotice(handler: (notice: AppError) => void): Promise<UnlistenFn> {

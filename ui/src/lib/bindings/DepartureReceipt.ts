@@ -11,4 +11,8 @@ summary: string,
 /**
  * What was removed, one item each (file ids, paths).
  */
-items: Array<string>, };
+items: Array<string>, 
+/**
+ * The bytes removed from this computer (local copies only).
+ */
+bytes: number, };
