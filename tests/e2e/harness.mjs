@@ -584,10 +584,10 @@ export function freePort() {
   });
 }
 
-/** Starts `datalinks sandbox --port 0 …args` (free ports for all three) and resolves, once it
- * serves, with the process and what it printed. */
-export function startStandaloneSandbox(args = []) {
-  const child = spawn(CLI, ["sandbox", "--port", "0", ...args]);
+/** Starts `datalinks sandbox --port <port> …args` (port 0: free ports for all three) and
+ * resolves, once it serves, with the process and what it printed. */
+export function startStandaloneSandbox(args = [], port = 0) {
+  const child = spawn(CLI, ["sandbox", "--port", String(port), ...args]);
   let stdout = "";
   let stderr = "";
   child.stderr.on("data", (chunk) => (stderr += chunk));
@@ -613,5 +613,7 @@ export function standaloneCredentials(stdout, provider) {
     address: /sandbox at (\S+)/.exec(block)[1].replace(/\/$/, ""),
     clientId: field("client id"),
     clientSecret: field("client secret"),
+    masterToken: field("master token"),
+    adminKey: field("admin key"),
   };
 }
