@@ -309,6 +309,10 @@ impl Store {
         connection
             .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
             .map_err(failed("switch the database to WAL mode"))?;
+        // A commit is on disk when it returns: the webhook receiver answers 200 only after one.
+        connection
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(failed("make commits durable"))?;
         Self::with_connection(connection)
     }
 
