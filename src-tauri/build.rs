@@ -37,6 +37,8 @@ fn main() {
         "delete_member_files",
         "remove_members",
         "project_stats",
+        "project_checklist",
+        "tick_checklist_step",
         "departures",
         "set_webhook_secret",
         "start_webhook_receiver",

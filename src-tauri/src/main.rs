@@ -113,6 +113,8 @@ fn main() {
             commands::project::delete_member_files,
             commands::project::remove_members,
             commands::project::project_stats,
+            commands::project::project_checklist,
+            commands::project::tick_checklist_step,
             commands::departures::departures,
             commands::departures::set_webhook_secret,
             commands::departures::start_webhook_receiver,

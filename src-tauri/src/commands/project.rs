@@ -5,10 +5,10 @@
 use super::{to_channel, CmdResult, Service};
 use crate::dialogs::{self, Dialog};
 use datalinks_service::{
-    DeleteTargetInput, DownloadProgress, DownloadSummary, ExportedMetadata, FileGroup,
-    ListingProgressView, MemberList, MessagePreview, MessageRequest, PickId, PickPurpose, Picks,
-    ProjectDownloadRequest, ProjectMembers, ProjectStats, ProjectUploadReport,
-    ProjectUploadRequest, ProjectView,
+    ChecklistStep, DeleteTargetInput, DownloadProgress, DownloadSummary, ExportedMetadata,
+    FileGroup, ListingProgressView, MemberList, MessagePreview, MessageRequest, PickId,
+    PickPurpose, Picks, ProjectChecklist, ProjectDownloadRequest, ProjectMembers, ProjectStats,
+    ProjectUploadReport, ProjectUploadRequest, ProjectView,
 };
 use std::path::PathBuf;
 use tauri::ipc::Channel;
@@ -149,4 +149,18 @@ pub async fn remove_members(
 #[tauri::command]
 pub async fn project_stats(service: Service<'_>) -> CmdResult<ProjectStats> {
     service.project_stats().await
+}
+
+#[tauri::command]
+pub fn project_checklist(service: Service<'_>) -> CmdResult<ProjectChecklist> {
+    service.project_checklist()
+}
+
+#[tauri::command]
+pub fn tick_checklist_step(
+    service: Service<'_>,
+    step: ChecklistStep,
+    done: bool,
+) -> CmdResult<ProjectChecklist> {
+    service.tick_checklist_step(step, done)
 }

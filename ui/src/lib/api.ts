@@ -2,6 +2,7 @@
 // this side: Rust keeps them in the OS keyring and only reports where they live.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { ChecklistStep } from "./bindings/ChecklistStep";
 import type { ConnectionId } from "./bindings/ConnectionId";
 import type { ConnectionsOverview } from "./bindings/ConnectionsOverview";
 import type { DeleteTargetInput } from "./bindings/DeleteTargetInput";
@@ -29,6 +30,7 @@ import type { MessageRequest } from "./bindings/MessageRequest";
 import type { PickedPath } from "./bindings/PickedPath";
 import type { PickId } from "./bindings/PickId";
 import type { PickPurpose } from "./bindings/PickPurpose";
+import type { ProjectChecklist } from "./bindings/ProjectChecklist";
 import type { ProjectDownloadRequest } from "./bindings/ProjectDownloadRequest";
 import type { ProjectMembers } from "./bindings/ProjectMembers";
 import type { ProjectStats } from "./bindings/ProjectStats";
@@ -175,6 +177,11 @@ export const api = {
     call<number[]>("delete_member_files", { projectMemberId, target }),
   removeMembers: (projectMemberIds: string[]) => call<number>("remove_members", { projectMemberIds }),
   projectStats: () => call<ProjectStats>("project_stats"),
+
+  projectChecklist: () => call<ProjectChecklist>("project_checklist"),
+  /** Only the steps the researcher checks; Rust refuses the ones it marks itself. */
+  tickChecklistStep: (step: ChecklistStep, done: boolean) =>
+    call<ProjectChecklist>("tick_checklist_step", { step, done }),
 
   departures: () => call<DepartureInbox>("departures"),
   /** The secret goes to the keyring; the window never gets it back. */

@@ -133,6 +133,30 @@ pub fn print_inbox(store: &Store, project: &ProjectKey, json: bool) -> Result<()
     Ok(())
 }
 
+/// `oh checklist`: one line per step, in the guide's order.
+pub fn print_checklist(checklist: &datalinks_service::ProjectChecklist, json: bool) -> Result<()> {
+    if json {
+        return crate::oh::print_json(checklist);
+    }
+    for item in &checklist.items {
+        let mark = if item.done_at.is_some() { "x" } else { " " };
+        let who = if item.seen_by_datalinks {
+            "seen by Datalinks"
+        } else {
+            "ticked in the app"
+        };
+        println!("[{mark}] {:>2}. {} ({who})", item.guide_step, item.title);
+    }
+    match checklist.member_cap {
+        Some(cap) => eprintln!(
+            "{} of at most {cap} members until Open Humans approves the project",
+            checklist.members
+        ),
+        None => eprintln!("{} members; the project is approved", checklist.members),
+    }
+    Ok(())
+}
+
 /// The database the app uses in `data_dir`.
 pub fn open_store(data_dir: &Path) -> Result<Arc<Store>> {
     Ok(Arc::new(Store::open(

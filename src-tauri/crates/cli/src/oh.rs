@@ -136,6 +136,11 @@ enum OhAction {
         #[arg(long)]
         json: bool,
     },
+    /// The project's path to approval: what Datalinks saw done and what was ticked in the app.
+    Checklist {
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove members from the project (asks first).
     RemoveMembers {
         /// Ids separated by commas, or a file listing them.
@@ -239,6 +244,20 @@ pub async fn run(command: OhCommand, data_dir: Result<PathBuf>) -> Result<()> {
         OhAction::Webhook {
             command: WebhookAction::Verify { .. },
         } => unreachable!("handled above"),
+        OhAction::Checklist { json } => {
+            let info = console.info().await?;
+            let project = datalinks_service::project_key_at(&command.project.base_url, info.id)?;
+            let standing = datalinks_service::ProjectStanding {
+                approved: info.approved,
+                is_study: info.is_study,
+                members: info.authorized_members,
+            };
+            let store = open_store(&data_dir?)?;
+            crate::departures::print_checklist(
+                &datalinks_service::read_checklist(&store, &project, &standing)?,
+                json,
+            )
+        }
         OhAction::Inbox { json } => {
             let project = command.project.key(&console).await?;
             print_inbox(&*open_store(&data_dir?)?, &project, json)

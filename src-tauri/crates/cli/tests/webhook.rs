@@ -71,6 +71,19 @@ async fn a_receiver_killed_right_after_a_delivery_loses_nothing() {
     assert_eq!(entries[0]["project_member_id"], "12345678");
     assert_eq!(entries[0]["erasure_requested"], true);
     assert_eq!(entries[0]["source"], "webhook");
+
+    // The checklist reads the same database: the departure counts as a tested withdrawal.
+    let checklist = oh(&sandbox, data_dir.path())
+        .args(["checklist", "--json"])
+        .output()
+        .unwrap();
+    assert!(checklist.status.success(), "{checklist:?}");
+    let checklist: serde_json::Value = serde_json::from_slice(&checklist.stdout).unwrap();
+    let items = checklist["items"].as_array().unwrap();
+    assert_eq!(items.len(), 10);
+    let withdrawal = items.iter().find(|i| i["step"] == "withdrawal").unwrap();
+    assert!(withdrawal["done_at"].is_number(), "{withdrawal}");
+    assert_eq!(checklist["member_cap"], 20);
 }
 
 #[tokio::test(flavor = "multi_thread")]

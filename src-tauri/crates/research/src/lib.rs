@@ -65,6 +65,12 @@ pub struct ProjectInfo {
     pub authorized_members: u64,
     #[serde(default)]
     pub contact_email: String,
+    /// Approved by Open Humans: no more 20-member cap.
+    #[serde(default)]
+    pub approved: bool,
+    /// A study (research) rather than an activity: approval needs an ethics review.
+    #[serde(default)]
+    pub is_study: bool,
     #[serde(skip)]
     pub raw: serde_json::Value,
 }

@@ -541,6 +541,9 @@ impl Datalinks {
     pub(crate) fn note_roster(&self, member_ids: &[String]) -> Result<()> {
         let key = self.open_project_key()?;
         let change = self.store.update_roster(&key, member_ids)?;
+        if !change.returned.is_empty() {
+            self.saw_step(crate::checklist::ChecklistStep::Reauthorization);
+        }
         if !change.departed.is_empty() {
             self.record_project_event(
                 "departures_detected",

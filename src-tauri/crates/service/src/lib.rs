@@ -7,6 +7,7 @@
 //! the keyring under a name derived from that identity, so it can only reach the servers it
 //! was issued by.
 
+mod checklist;
 mod console;
 mod departures;
 mod disconnect;
@@ -29,6 +30,10 @@ mod status;
 mod upload;
 mod views;
 
+pub use checklist::{
+    read_checklist, ChecklistItem, ChecklistStep, ConsoleScreen, ProjectChecklist, ProjectStanding,
+    UNAPPROVED_MEMBER_CAP,
+};
 pub use console::{ResearchConsole, DEFAULT_CONCURRENCY};
 pub use datalinks_store::{ConnectedSource, HistoryEvent};
 pub use datalinks_store::{Departure, DepartureReceipt, DepartureSource, ProjectKey};

@@ -5,6 +5,7 @@
 //! refreshed on the website), so the console counts down from when it was pasted, and a token
 //! Open Humans refuses closes the session and asks for a fresh one.
 
+use crate::checklist::{ChecklistStep, ProjectStanding};
 use crate::console::{member_row, ResearchConsole};
 use crate::progress::Reporting;
 use crate::{
@@ -35,6 +36,8 @@ pub(crate) struct ProjectSession {
     console: Arc<ResearchConsole>,
     server: ProjectServer,
     view: ProjectView,
+    approved: bool,
+    is_study: bool,
 }
 
 /// The Open Humans server a project (and its master token) lives on.
@@ -242,7 +245,10 @@ impl Datalinks {
             console,
             server,
             view: view.clone(),
+            approved: info.approved,
+            is_study: info.is_study,
         });
+        self.saw_step(ChecklistStep::ProjectCreated);
         self.resume_webhook_receiver().await;
         Ok(view)
     }
@@ -339,6 +345,9 @@ impl Datalinks {
             .iter()
             .map(|m| m.project_member_id.clone())
             .collect();
+        if !ids.is_empty() {
+            self.saw_step(ChecklistStep::TestAuthorization);
+        }
         self.note_roster(&ids)?;
         let sources: BTreeSet<&str> = members
             .iter()
@@ -373,12 +382,29 @@ impl Datalinks {
         let cancel = self.begin_download_run()?;
         let _run = crate::download::DownloadRun(self);
         let observer = Reporting(report);
+        let shared_sources = !request.project_data;
         let view = self.checked(console.download(request, dest, &observer, &cancel).await)?;
+        if shared_sources && view.downloaded > 0 {
+            self.saw_step(ChecklistStep::DataAccess);
+        }
         self.record_project_event(
             "project_files_downloaded",
             &view.history_line("Project download into"),
         )?;
         Ok(view)
+    }
+
+    /// What the checklist needs to know about the open project.
+    pub(crate) fn open_project_standing(&self) -> Result<ProjectStanding> {
+        let session = self.project_session.lock().unwrap();
+        let session = session
+            .as_ref()
+            .ok_or_else(|| Error::new(ErrorCode::NotConfigured, "No project is open."))?;
+        Ok(ProjectStanding {
+            approved: session.approved,
+            is_study: session.is_study,
+            members: session.view.authorized_members,
+        })
     }
 
     pub(crate) fn open_project_view(&self) -> Result<ProjectView> {
@@ -413,6 +439,7 @@ impl Datalinks {
     pub async fn send_message(&self, request: &MessageRequest) -> Result<u32> {
         let console = self.open_console()?;
         let count = self.checked(console.send_message(request).await)?;
+        self.saw_step(ChecklistStep::Messaging);
         self.record_project_event(
             "project_message_sent",
             &format!("Sent {:?} to {count} members.", request.subject),
@@ -429,6 +456,9 @@ impl Datalinks {
     ) -> Result<ProjectUploadReport> {
         let console = self.open_console()?;
         let view = self.checked(console.upload(request, dir.clone(), metadata_csv).await)?;
+        if view.outcomes.iter().any(|o| o.outcome == "uploaded") {
+            self.saw_step(ChecklistStep::Upload);
+        }
         self.record_project_event(
             "project_files_uploaded",
             &format!(

@@ -3,8 +3,10 @@
 //! happened. Secrets never come here: they live in the vault, under names derived from the
 //! registration and account they belong to.
 
+mod checklist;
 mod departures;
 
+pub use checklist::ChecklistMark;
 pub use departures::{
     Departure, DepartureAction, DepartureReceipt, DepartureSource, ProjectKey, RosterChange,
 };
@@ -157,6 +159,7 @@ const MIGRATIONS: &[&str] = &[
     );
 "#,
     departures::MIGRATION,
+    checklist::MIGRATION,
 ];
 
 /// The most history events kept: older ones are dropped as new ones arrive, so nothing that
