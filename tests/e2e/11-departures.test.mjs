@@ -155,6 +155,21 @@ e2eTest("the researcher deletes the local copies and learns why the project's fi
   });
 });
 
+e2eTest("the checklist shows the steps Datalinks saw along the way", current, async () => {
+  await byTestId(browser, "project-tab-checklist").click();
+  await byTestId(browser, "checklist-panel").waitForExist({ timeout: 10_000 });
+  await browser.waitUntil(async () => (await allByTestId(browser, "checklist-item")).length === 10, {
+    timeout: 10_000, timeoutMsg: "the checklist did not show its ten steps",
+  });
+  const done = [];
+  for (const item of await allByTestId(browser, "checklist-item")) {
+    if ((await item.getAttribute("data-done")) === "true") done.push(await item.getAttribute("data-step"));
+  }
+  assert.deepEqual(done, ["project_created", "test_authorization", "withdrawal", "data_access"]);
+  assert.match(await byTestId(browser, "member-cap").getText(), /of at most 20 until Open Humans approves/);
+  await snapshot(browser, "checklist", '[data-testid="checklist-panel"]');
+});
+
 e2eTest("the webhook secret never comes back through IPC, nor reaches the DOM, logs or database", current, async () => {
   assert.deepEqual(
     await leakedSecrets(browser, { "webhook secret": webhookSecret, "master token": masterToken }),

@@ -133,6 +133,8 @@ fn router(sandbox: Arc<Sandbox>) -> Router {
             AUTHORIZE_PATH,
             get(oauth::authorize_page).post(oauth::authorize_decision),
         )
+        .route("/member/me/connections/", get(session::connections_page))
+        .route("/member/me/connections/leave/", post(session::leave_submit))
         .route(TOKEN_PATH, post(oauth::token))
         .route(REVOKE_PATH, post(oauth::revoke_token))
         .route(

@@ -137,6 +137,38 @@ pub fn bad_request() -> Response {
     )
 }
 
+/// The member's connections page: the project, while they are a member, with the leave form.
+pub fn connections(
+    sandbox: &Sandbox,
+    username: &str,
+    member: bool,
+    notice: Option<&str>,
+) -> Response {
+    let notice = notice
+        .map(|text| format!("<p class=\"message\">{}</p>\n", escape_html(text)))
+        .unwrap_or_default();
+    let project = if member {
+        format!(
+            "<section id=\"project\">\n<h2>{}</h2>\n\
+<form method=\"post\" action=\"/member/me/connections/leave/\" id=\"leave-form\">\n\
+<p><label><input type=\"checkbox\" name=\"erasure_requested\"> Ask the project to erase my data</label></p>\n\
+<p><label><input type=\"checkbox\" name=\"remove_datafiles\"> Remove the files the project uploaded to my account</label></p>\n\
+<p><input type=\"submit\" value=\"Leave project\"></p>\n</form>\n</section>",
+            escape_html(&sandbox.world.project.name)
+        )
+    } else {
+        "<p>You are not a member of any project.</p>".to_string()
+    };
+    page(
+        StatusCode::OK,
+        "Connections",
+        &format!(
+            "<h1>Connections of {}</h1>\n{notice}{project}",
+            escape_html(username)
+        ),
+    )
+}
+
 pub fn not_found() -> Response {
     page(
         StatusCode::NOT_FOUND,

@@ -147,3 +147,67 @@ pub async fn login_submit(
     }
     response
 }
+
+const CONNECTIONS_PATH: &str = "/member/me/connections/";
+
+/// `GET /member/me/connections/`: the logged-in member's projects, with a way to leave.
+pub async fn connections_page(
+    State(sandbox): State<Arc<Sandbox>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let Some(member) = session_member(&sandbox, &headers) else {
+        return login_redirect(&uri);
+    };
+    let notice = Params::from_query(uri.query().unwrap_or(""))
+        .get("left")
+        .map(|_| "You left the project.");
+    let joined = sandbox.store().memberships[member].authorized;
+    pages::connections(
+        &sandbox,
+        &sandbox.world.members[member].username,
+        joined,
+        notice,
+    )
+}
+
+/// `POST /member/me/connections/leave/`: the leave form. Refused from another origin.
+pub async fn leave_submit(
+    State(sandbox): State<Arc<Sandbox>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(member) = session_member(&sandbox, &headers) else {
+        return login_redirect(&uri);
+    };
+    let host = request_host(&headers);
+    let same_origin = headers
+        .get(header::ORIGIN)
+        .and_then(|origin| origin.to_str().ok())
+        .is_none_or(|origin| {
+            origin
+                .split_once("://")
+                .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+        });
+    if !same_origin {
+        return pages::forbidden("CSRF verification failed. Request aborted.");
+    }
+    if !sandbox.store().memberships[member].authorized {
+        return redirect_to(CONNECTIONS_PATH);
+    }
+    let form = Params::from_form(&headers, &body);
+    // Django's CheckboxInput: present and not "false" means ticked.
+    let ticked = |name: &str| {
+        form.get(name)
+            .is_some_and(|value| !value.is_empty() && !value.eq_ignore_ascii_case("false"))
+    };
+    crate::webhook::leave_project(
+        &sandbox,
+        member,
+        ticked("erasure_requested"),
+        ticked("remove_datafiles"),
+    )
+    .await;
+    redirect_to(&format!("{CONNECTIONS_PATH}?left=1"))
+}

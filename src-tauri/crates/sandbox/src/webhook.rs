@@ -78,6 +78,25 @@ fn payload(project_member_id: &str, erasure_requested: bool, timestamp: &str) ->
     )
 }
 
+/// The member leaves the project (`leave_project`), with the leave page's two boxes: their tokens
+/// go, the files the project uploaded go too when `remove_datafiles`, and the webhook is sent.
+pub async fn leave_project(
+    sandbox: &Sandbox,
+    member: usize,
+    erasure_requested: bool,
+    remove_datafiles: bool,
+) {
+    {
+        let mut store = sandbox.store();
+        store.deauthorize(member);
+        if remove_datafiles {
+            store.project_files.retain(|_, file| file.member != member);
+        }
+    }
+    let project_member_id = &sandbox.world.members[member].project_member_id;
+    notify_departure(sandbox, project_member_id, erasure_requested).await;
+}
+
 /// Sends the notification for a member who just left, when the project has a webhook. Called
 /// while the leave request is answered, as Open Humans does.
 pub async fn notify_departure(sandbox: &Sandbox, project_member_id: &str, erasure_requested: bool) {

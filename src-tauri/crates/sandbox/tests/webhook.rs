@@ -175,3 +175,49 @@ async fn settings_are_checked_as_open_humans_checks_them() {
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     }
 }
+
+#[tokio::test]
+async fn the_members_connections_page_leaves_the_project_as_the_website_does() {
+    let sandbox = start_default().await;
+    let (url, received) = receiver(StatusCode::OK).await;
+    admin(
+        &sandbox,
+        "/_sandbox/webhook",
+        Some(json!({"url": url, "secret": SECRET})),
+    )
+    .await;
+    connect(&sandbox).await;
+    let browser = logged_in_browser(&sandbox).await;
+    let page_url = sandbox.base_url().join("/member/me/connections/").unwrap();
+    let page = page_text(&browser, page_url.clone()).await;
+    assert!(page.contains("leave-form"), "{page}");
+    let leave = sandbox
+        .base_url()
+        .join("/member/me/connections/leave/")
+        .unwrap();
+
+    // A page on another origin cannot make the member leave.
+    let forged = browser
+        .post(leave.clone())
+        .header("Origin", "http://attacker.example")
+        .form(&[("erasure_requested", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(sandbox.membership("alice").unwrap().authorized);
+
+    let left = browser
+        .post(leave)
+        .form(&[("erasure_requested", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(left.status(), StatusCode::FOUND);
+    assert!(!sandbox.membership("alice").unwrap().authorized);
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    assert!(received[0].1.contains("\"erasure_requested\": true"));
+    let page = page_text(&browser, page_url).await;
+    assert!(page.contains("not a member of any project"), "{page}");
+}

@@ -348,6 +348,10 @@ impl Datalinks {
         if !ids.is_empty() {
             self.saw_step(ChecklistStep::TestAuthorization);
         }
+        // The latest listing is the member count the checklist compares with the cap.
+        if let Some(session) = self.project_session.lock().unwrap().as_mut() {
+            session.view.authorized_members = ids.len() as u64;
+        }
         self.note_roster(&ids)?;
         let sources: BTreeSet<&str> = members
             .iter()

@@ -56,7 +56,9 @@ async fn each_step_datalinks_checks_turns_done_from_the_action_it_watches() {
 
     let listing = || service.project_members(true, harness.listing_report());
     let members = listing().await.unwrap().members;
-    assert!(done(&service.project_checklist().unwrap()).contains(&ChecklistStep::TestAuthorization));
+    let checklist = service.project_checklist().unwrap();
+    assert!(done(&checklist).contains(&ChecklistStep::TestAuthorization));
+    assert_eq!(checklist.members, members.len() as u64);
 
     // A member leaves (no webhook), and the next listing notices it; alice joins, leaves and
     // comes back: a reauthorization.
@@ -64,6 +66,11 @@ async fn each_step_datalinks_checks_turns_done_from_the_action_it_watches() {
     listing().await.unwrap();
     assert!(sandbox.deauthorize("alice"));
     listing().await.unwrap();
+    assert_eq!(
+        service.project_checklist().unwrap().members,
+        members.len() as u64,
+        "the count follows the latest listing"
+    );
     let steps = done(&service.project_checklist().unwrap());
     assert!(steps.contains(&ChecklistStep::Withdrawal), "{steps:?}");
     assert!(!steps.contains(&ChecklistStep::Reauthorization));
