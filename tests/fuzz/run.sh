@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
-targets=(callback connect_event token_response)
+targets=(callback connect_event token_response webhook)
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 status=0
 for target in "${targets[@]}"; do
