@@ -1,23 +1,9 @@
-import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { fireEvent, screen, waitFor } from "@testing-library/svelte";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ChecklistItem } from "../lib/bindings/ChecklistItem";
 import type { ProjectChecklist } from "../lib/bindings/ProjectChecklist";
-import type { ProjectView } from "../lib/bindings/ProjectView";
-import { projectConsole } from "../lib/console.svelte";
-import { answerCommands, callsOf, captureEvents, NOW } from "../test/tauri";
-import ProjectPage from "./ProjectPage.svelte";
-
-const PROJECT: ProjectView = {
-  id: 7,
-  name: "Sleep study",
-  slug: "sleep-study",
-  id_label: "direct-sharing-7",
-  authorized_members: 19,
-  contact_email: "lab@example.org",
-  token_expires_at: NOW + 24 * 3600,
-  token_in_keyring: false,
-  download_folder: "/home/r/Downloads/Datalinks/sleep-study",
-};
+import { closeProject, renderOpenProject } from "../test/console";
+import { callsOf, NOW } from "../test/tauri";
 
 function item(step: ChecklistItem["step"], overrides: Partial<ChecklistItem> = {}): ChecklistItem {
   return {
@@ -52,26 +38,11 @@ function checklist(guidelinesDone: boolean): ProjectChecklist {
   };
 }
 
-function setUp(handlers: Record<string, (args: Record<string, unknown> | undefined) => unknown>) {
-  captureEvents();
-  answerCommands({
-    current_project: () => PROJECT,
-    project_members: () => ({ members: [], sources: [] }),
-    departures: () => ({ entries: [], receiver: { settings: { address: "127.0.0.1", port: 8765 }, has_secret: false, listening_at: null } }),
-    close_project: () => null,
-    ...handlers,
-  });
-  render(ProjectPage);
-}
-
-afterEach(async () => {
-  answerCommands({ close_project: () => null });
-  await projectConsole.close(false);
-});
+afterEach(closeProject);
 
 describe("approval checklist", () => {
   it("shows what Datalinks saw, the member cap, and ticks the researcher's own steps", async () => {
-    setUp({
+    renderOpenProject({
       project_checklist: () => checklist(false),
       tick_checklist_step: (args) => checklist(Boolean(args?.done)),
     });
@@ -91,7 +62,7 @@ describe("approval checklist", () => {
   });
 
   it("opens the screen a step is done on, and shows a refused tick at its step", async () => {
-    setUp({
+    renderOpenProject({
       project_checklist: () => checklist(false),
       tick_checklist_step: () => {
         throw { code: "keyring_unavailable", message: "The database is busy; try again." };

@@ -1,23 +1,9 @@
-import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { fireEvent, screen, waitFor } from "@testing-library/svelte";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Departure } from "../lib/bindings/Departure";
 import type { DepartureInbox } from "../lib/bindings/DepartureInbox";
-import type { ProjectView } from "../lib/bindings/ProjectView";
-import { projectConsole } from "../lib/console.svelte";
-import { answerCommands, callsOf, captureEvents, emit, NOW } from "../test/tauri";
-import ProjectPage from "./ProjectPage.svelte";
-
-const PROJECT: ProjectView = {
-  id: 7,
-  name: "Sleep study",
-  slug: "sleep-study",
-  id_label: "direct-sharing-7",
-  authorized_members: 3,
-  contact_email: "lab@example.org",
-  token_expires_at: NOW + 24 * 3600,
-  token_in_keyring: true,
-  download_folder: "/home/r/Downloads/Datalinks/sleep-study",
-};
+import { closeProject, renderOpenProject } from "../test/console";
+import { callsOf, emit, NOW } from "../test/tauri";
 
 function entry(overrides: Partial<Departure>): Departure {
   return {
@@ -55,25 +41,11 @@ const ERASURE = entry({
   noticed_at: NOW - 60,
 });
 
-function setUp(handlers: Record<string, (args: Record<string, unknown> | undefined) => unknown>) {
-  captureEvents();
-  answerCommands({
-    current_project: () => PROJECT,
-    project_members: () => ({ members: [], sources: [] }),
-    close_project: () => null,
-    ...handlers,
-  });
-  render(ProjectPage);
-}
-
-afterEach(async () => {
-  answerCommands({ close_project: () => null });
-  await projectConsole.close(false);
-});
+afterEach(closeProject);
 
 describe("departures inbox", () => {
   it("keeps open erasure requests on top of the console, first in the list", async () => {
-    setUp({ departures: () => inbox([entry({ id: 1 }), ERASURE]) });
+    renderOpenProject({ departures: () => inbox([entry({ id: 1 }), ERASURE]) });
     const banner = await screen.findByTestId("pending-erasures");
     expect(banner.textContent).toMatch(/1 member asked for their data to be erased/);
     expect(banner.textContent).toContain("87654321");
@@ -86,7 +58,7 @@ describe("departures inbox", () => {
   });
 
   it("deletes local copies after a confirmation, shows the receipt, and errors at the entry", async () => {
-    setUp({
+    renderOpenProject({
       departures: () => inbox([ERASURE]),
       delete_departed_member_local_copies: () => ({
         ...ERASURE,
@@ -126,7 +98,7 @@ describe("departures inbox", () => {
 
   it("reads the inbox again when Rust says it changed", async () => {
     let entries: Departure[] = [];
-    setUp({ departures: () => inbox(entries) });
+    renderOpenProject({ departures: () => inbox(entries) });
     await waitFor(() => expect(callsOf("departures").length).toBe(1));
     entries = [ERASURE];
     emit("departures-changed", null);
@@ -135,7 +107,7 @@ describe("departures inbox", () => {
 
   it("sends the secret once, never shows it again, and starts the receiver", async () => {
     let view = inbox([]).receiver;
-    setUp({
+    renderOpenProject({
       departures: () => ({ ...inbox([]), receiver: view }),
       set_webhook_secret: () => (view = { ...view, has_secret: true }),
       start_webhook_receiver: (args) => {

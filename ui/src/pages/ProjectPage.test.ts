@@ -3,22 +3,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ProjectMembers } from "../lib/bindings/ProjectMembers";
 import type { ProjectView } from "../lib/bindings/ProjectView";
 import { projectConsole } from "../lib/console.svelte";
+import { projectView } from "../test/console";
 import { answerCommands, argsOf, callsOf, captureEvents, NOW, sendProgress } from "../test/tauri";
 import ProjectPage from "./ProjectPage.svelte";
 
 const TOKEN = "A1b2".repeat(16);
 
-const PROJECT: ProjectView = {
-  id: 7,
-  name: "Sleep study",
-  slug: "sleep-study",
-  id_label: "direct-sharing-7",
-  authorized_members: 3,
-  contact_email: "lab@example.org",
-  token_expires_at: NOW + 24 * 3600,
-  token_in_keyring: false,
-  download_folder: "/home/r/Downloads/Datalinks/sleep-study",
-};
+const PROJECT: ProjectView = projectView();
 
 function members(count: number): ProjectMembers {
   return {

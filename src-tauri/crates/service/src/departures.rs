@@ -482,14 +482,7 @@ impl Datalinks {
             items: deleted.iter().map(|id| format!("file {id}")).collect(),
             bytes: 0,
         };
-        self.store
-            .record_departure_receipt(&key, id, DepartureAction::ProjectFiles, &receipt)?;
-        self.record_project_event(
-            "departed_member_files_deleted",
-            &format!("Member {}: {}", entry.project_member_id, receipt.summary),
-        )?;
-        self.emit_departures_changed();
-        self.open_departure(id).map(|(_, entry)| entry)
+        self.keep_receipt(&key, &entry, DepartureAction::ProjectFiles, &receipt)
     }
 
     /// Deletes the departed member's folder under the project's download folder, and keeps a
@@ -507,14 +500,29 @@ impl Datalinks {
             items: removed.items,
             bytes: removed.bytes,
         };
+        self.keep_receipt(&key, &entry, DepartureAction::LocalCopies, &receipt)
+    }
+
+    /// Keeps an action's receipt with its entry and in the history; the entry as it is now.
+    fn keep_receipt(
+        &self,
+        key: &ProjectKey,
+        entry: &Departure,
+        action: DepartureAction,
+        receipt: &DepartureReceipt,
+    ) -> Result<Departure> {
         self.store
-            .record_departure_receipt(&key, id, DepartureAction::LocalCopies, &receipt)?;
+            .record_departure_receipt(key, entry.id, action, receipt)?;
+        let kind = match action {
+            DepartureAction::ProjectFiles => "departed_member_files_deleted",
+            DepartureAction::LocalCopies => "departed_member_copies_deleted",
+        };
         self.record_project_event(
-            "departed_member_copies_deleted",
+            kind,
             &format!("Member {}: {}", entry.project_member_id, receipt.summary),
         )?;
         self.emit_departures_changed();
-        self.open_departure(id).map(|(_, entry)| entry)
+        self.open_departure(entry.id).map(|(_, entry)| entry)
     }
 
     /// Marks an entry handled, with an optional note.

@@ -3,12 +3,9 @@
 
 mod support;
 
-use datalinks_core::{ErrorCode, Transport};
+use datalinks_core::ErrorCode;
 use datalinks_sandbox::SandboxConfig;
-use datalinks_service::{
-    ChecklistStep, MessageRequest, ProjectChecklist, ProjectDownloadRequest, ProjectUploadRequest,
-    UploadModeInput,
-};
+use datalinks_service::{ChecklistStep, MessageRequest, ProjectChecklist, ProjectDownloadRequest};
 use support::{sandbox_config, Harness};
 
 fn done(checklist: &ProjectChecklist) -> Vec<ChecklistStep> {
@@ -22,19 +19,14 @@ fn done(checklist: &ProjectChecklist) -> Vec<ChecklistStep> {
 
 #[tokio::test]
 async fn each_step_datalinks_checks_turns_done_from_the_action_it_watches() {
-    let harness = Harness::new(SandboxConfig {
+    let harness = Harness::with_open_project(SandboxConfig {
         member_count: 3,
         files_per_member: 2,
         ..sandbox_config()
     })
     .await;
-    harness.configure(Transport::Loopback).await;
     let service = &harness.service;
     let sandbox = harness.sandbox();
-    service
-        .open_project(sandbox.master_access_token(), false)
-        .await
-        .unwrap();
     let checklist = service.project_checklist().unwrap();
     assert_eq!(done(&checklist), [ChecklistStep::ProjectCreated]);
     assert_eq!(checklist.items.len(), 10);
@@ -109,26 +101,7 @@ async fn each_step_datalinks_checks_turns_done_from_the_action_it_watches() {
         .unwrap();
     assert!(done(&service.project_checklist().unwrap()).contains(&ChecklistStep::Messaging));
 
-    let folder = tempfile::tempdir().unwrap();
-    std::fs::write(folder.path().join("result.txt"), b"result").unwrap();
-    let csv = tempfile::tempdir().unwrap();
-    std::fs::write(
-        csv.path().join("meta.csv"),
-        "filename,description,tags\nresult.txt,Study result,result\n",
-    )
-    .unwrap();
-    service
-        .upload_to_members(
-            ProjectUploadRequest {
-                member: Some(member),
-                mode: UploadModeInput::Default,
-                max_size: None,
-            },
-            folder.path().to_owned(),
-            csv.path().join("meta.csv"),
-        )
-        .await
-        .unwrap();
+    harness.upload_result(&member).await;
     let steps = done(&service.project_checklist().unwrap());
     assert!(steps.contains(&ChecklistStep::Upload));
     assert_eq!(
@@ -140,13 +113,8 @@ async fn each_step_datalinks_checks_turns_done_from_the_action_it_watches() {
 
 #[tokio::test]
 async fn only_the_researchers_steps_can_be_ticked_and_they_stay_per_project() {
-    let harness = Harness::new(sandbox_config()).await;
-    harness.configure(Transport::Loopback).await;
+    let harness = Harness::with_open_project(sandbox_config()).await;
     let service = &harness.service;
-    service
-        .open_project(harness.sandbox().master_access_token(), false)
-        .await
-        .unwrap();
     let error = service
         .tick_checklist_step(ChecklistStep::Messaging, true)
         .unwrap_err();

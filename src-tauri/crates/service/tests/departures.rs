@@ -4,7 +4,7 @@
 
 mod support;
 
-use datalinks_core::{ErrorCode, Transport};
+use datalinks_core::ErrorCode;
 use datalinks_sandbox::SandboxConfig;
 use datalinks_service::{DepartureSource, ReceiverSettings};
 use serde_json::json;
@@ -17,18 +17,12 @@ const SIGNATURE: &str = "sha1=ebda5c0a38593a4350ad8401b7d8c8f1cd08ec67";
 /// A project of 3 joined members, open in the console, with its webhook secret saved and the
 /// receiver listening on a free port of 127.0.0.1.
 async fn listening_project() -> (Harness, String) {
-    let harness = Harness::new(SandboxConfig {
+    let harness = Harness::with_open_project(SandboxConfig {
         member_count: 4,
         files_per_member: 1,
         ..sandbox_config()
     })
     .await;
-    harness.configure(Transport::Loopback).await;
-    harness
-        .service
-        .open_project(harness.sandbox().master_access_token(), false)
-        .await
-        .unwrap();
     harness.service.set_webhook_secret(SECRET).await.unwrap();
     let receiver = harness
         .service
@@ -170,13 +164,8 @@ async fn a_saved_delivery_outlives_the_app_and_the_receiver_comes_back_on() {
 
 #[tokio::test]
 async fn the_receiver_needs_a_valid_secret_and_address() {
-    let harness = Harness::new(sandbox_config()).await;
-    harness.configure(Transport::Loopback).await;
+    let harness = Harness::with_open_project(sandbox_config()).await;
     let service = &harness.service;
-    service
-        .open_project(harness.sandbox().master_access_token(), false)
-        .await
-        .unwrap();
     let settings = ReceiverSettings {
         address: "127.0.0.1".into(),
         port: free_port(),
@@ -348,26 +337,7 @@ async fn project_files_of_a_member_who_left_are_out_of_the_projects_reach() {
     let service = &harness.service;
     let sandbox = harness.sandbox();
     let member = sandbox.project_member_id("member00002").unwrap();
-    let folder = tempfile::tempdir().unwrap();
-    std::fs::write(folder.path().join("result.txt"), b"result").unwrap();
-    let csv = tempfile::tempdir().unwrap();
-    std::fs::write(
-        csv.path().join("meta.csv"),
-        "filename,description,tags\nresult.txt,Study result,result\n",
-    )
-    .unwrap();
-    let report = service
-        .upload_to_members(
-            datalinks_service::ProjectUploadRequest {
-                member: Some(member.clone()),
-                mode: datalinks_service::UploadModeInput::Default,
-                max_size: None,
-            },
-            folder.path().to_owned(),
-            csv.path().join("meta.csv"),
-        )
-        .await
-        .unwrap();
+    let report = harness.upload_result(&member).await;
     assert_eq!(report.failures, 0, "{report:?}");
 
     let client = reqwest::Client::new();

@@ -453,26 +453,7 @@ async fn project_files_are_deleted_and_members_removed() {
     let id = members[0].project_member_id.clone();
 
     // Put a project file on the member, then delete it by basename.
-    let folder = tempfile::tempdir().unwrap();
-    std::fs::write(folder.path().join("result.txt"), b"result").unwrap();
-    let csv = tempfile::tempdir().unwrap();
-    std::fs::write(
-        csv.path().join("meta.csv"),
-        "filename,description,tags\nresult.txt,Study result,\"result,summary\"\n",
-    )
-    .unwrap();
-    let report = service
-        .upload_to_members(
-            datalinks_service::ProjectUploadRequest {
-                member: Some(id.clone()),
-                mode: datalinks_service::UploadModeInput::Default,
-                max_size: None,
-            },
-            folder.path().to_owned(),
-            csv.path().join("meta.csv"),
-        )
-        .await
-        .unwrap();
+    let report = harness.upload_result(&id).await;
     assert_eq!(report.failures, 0, "{report:?}");
     assert_eq!(report.outcomes[0].outcome, "uploaded");
     assert_eq!(first_member_file_count(&harness).await, 1);

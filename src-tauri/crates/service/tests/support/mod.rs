@@ -195,6 +195,43 @@ impl Harness {
     }
 
     /// Enters the sandbox's credentials as a person would in Settings.
+    /// A service beside a sandbox made from `config`, set up with it, and its project opened in
+    /// the researcher console (the master token held for the session).
+    pub async fn with_open_project(config: SandboxConfig) -> Self {
+        let harness = Self::new(config).await;
+        harness.configure(Transport::Loopback).await;
+        harness
+            .service
+            .open_project(harness.sandbox().master_access_token(), false)
+            .await
+            .unwrap();
+        harness
+    }
+
+    /// Uploads one small file, `result.txt`, to `member` through the console.
+    pub async fn upload_result(&self, member: &str) -> datalinks_service::ProjectUploadReport {
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::write(folder.path().join("result.txt"), b"result").unwrap();
+        let csv = tempfile::tempdir().unwrap();
+        std::fs::write(
+            csv.path().join("meta.csv"),
+            "filename,description,tags\nresult.txt,Study result,\"result,summary\"\n",
+        )
+        .unwrap();
+        self.service
+            .upload_to_members(
+                datalinks_service::ProjectUploadRequest {
+                    member: Some(member.to_owned()),
+                    mode: datalinks_service::UploadModeInput::Default,
+                    max_size: None,
+                },
+                folder.path().to_owned(),
+                csv.path().join("meta.csv"),
+            )
+            .await
+            .unwrap()
+    }
+
     pub async fn configure(&self, transport: Transport) {
         let input = ProviderSettingsInput {
             client_id: self.sandbox().client_id().into(),
