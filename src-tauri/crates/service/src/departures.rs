@@ -84,6 +84,12 @@ impl WebhookReceiver {
     pub fn address(&self) -> SocketAddr {
         self.address
     }
+
+    /// Stops and waits until the port is free again (dropping only asks the task to stop).
+    pub async fn stop(mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+    }
 }
 
 impl Drop for WebhookReceiver {
@@ -355,7 +361,7 @@ impl Datalinks {
             ));
         };
         // The port may be the running receiver's own.
-        self.receiver.lock().unwrap().take();
+        self.stop_receiver().await;
         let host = self.host.clone();
         let receiver = WebhookReceiver::start(
             self.store_handle(),
@@ -375,7 +381,7 @@ impl Datalinks {
 
     /// Stops the receiver; it stays off until started again.
     pub async fn stop_webhook_receiver(&self) -> Result<ReceiverView> {
-        self.receiver.lock().unwrap().take();
+        self.stop_receiver().await;
         if let Ok(key) = self.open_project_key() {
             let setting = receiver_setting(&key);
             if let Some(settings) = self.store.app_setting(&setting)? {
@@ -386,6 +392,14 @@ impl Datalinks {
             }
         }
         self.receiver_view().await
+    }
+
+    /// Stops the running receiver, if any, and frees its port.
+    pub(crate) async fn stop_receiver(&self) {
+        let running = self.receiver.lock().unwrap().take();
+        if let Some(receiver) = running {
+            receiver.stop().await;
+        }
     }
 
     /// Starts the receiver of a project that had it on, when the project opens.

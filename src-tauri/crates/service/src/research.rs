@@ -223,7 +223,7 @@ impl Datalinks {
             self.forget_kept_master_token().await?;
         }
         *self.project_session.lock().unwrap() = None;
-        self.receiver.lock().unwrap().take();
+        self.stop_receiver().await;
         Ok(())
     }
 

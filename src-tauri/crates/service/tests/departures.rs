@@ -373,3 +373,26 @@ async fn project_files_of_a_member_who_left_are_out_of_the_projects_reach() {
         "no receipt for what did not happen"
     );
 }
+
+#[tokio::test]
+async fn a_new_secret_takes_effect_at_once_on_the_same_port() {
+    let (harness, url) = listening_project().await;
+    let service = &harness.service;
+    let view = service
+        .set_webhook_secret("another-secret-of-24-chars")
+        .await
+        .unwrap();
+    assert_eq!(view.listening_at.as_deref(), Some(url.as_str()));
+    assert_eq!(
+        post(&url, BODY, Some(SIGNATURE)).await,
+        401,
+        "signed with the old secret"
+    );
+    let stopped = service.stop_webhook_receiver().await.unwrap();
+    assert_eq!(stopped.listening_at, None);
+    // Off, the address is kept for next time.
+    assert_eq!(
+        stopped.settings.port.to_string(),
+        url.rsplit(':').next().unwrap().trim_end_matches('/')
+    );
+}

@@ -7,7 +7,7 @@ use super::{failed, Store};
 use datalinks_core::{now_unix, Result};
 use rusqlite::{params, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use ts_rs::TS;
 
 /// A project: the server its master token belongs to (as the console names it) and its id there.
@@ -159,6 +159,23 @@ impl Store {
             rows.collect::<rusqlite::Result<_>>()
                 .map_err(&save_failed)?
         };
+        // The newest inbox entry of each member who has one, read once: a listing has tens of
+        // thousands of members and the inbox a few entries.
+        let newest_departure: HashMap<String, i64> = {
+            let mut statement = transaction
+                .prepare(
+                    "SELECT project_member_id, max(id) FROM departures
+                     WHERE server = ?1 AND project_id = ?2 GROUP BY project_member_id",
+                )
+                .map_err(&save_failed)?;
+            let rows = statement
+                .query_map(params![project.server, project_id], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .map_err(&save_failed)?;
+            rows.collect::<rusqlite::Result<_>>()
+                .map_err(&save_failed)?
+        };
         let current: HashSet<&str> = members.iter().map(String::as_str).collect();
         let known: HashSet<&str> = previous.iter().map(|(id, _)| id.as_str()).collect();
         let now = now_unix();
@@ -167,14 +184,9 @@ impl Store {
             if current.contains(member.as_str()) {
                 continue;
             }
-            let already_known: bool = transaction
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM departures WHERE server = ?1 AND project_id = ?2
-                         AND project_member_id = ?3 AND id > ?4)",
-                    params![project.server, project_id, member, departures_before],
-                    |row| row.get(0),
-                )
-                .map_err(&save_failed)?;
+            let already_known = newest_departure
+                .get(member)
+                .is_some_and(|newest| newest > departures_before);
             if !already_known {
                 transaction
                     .execute(
@@ -194,29 +206,24 @@ impl Store {
                 )
                 .map_err(&save_failed)?;
         }
-        for member in members {
-            if known.contains(member.as_str()) {
-                continue;
-            }
-            let departed_before: bool = transaction
-                .query_row(
-                    "SELECT EXISTS (SELECT 1 FROM departures WHERE server = ?1 AND project_id = ?2
-                         AND project_member_id = ?3)",
-                    params![project.server, project_id, member],
-                    |row| row.get(0),
-                )
-                .map_err(&save_failed)?;
-            if departed_before {
-                change.returned.push(member.clone());
-            }
-            transaction
-                .execute(
+        {
+            let mut join = transaction
+                .prepare_cached(
                     "INSERT OR IGNORE INTO project_roster_members
                          (server, project_id, project_member_id, last_departure)
                      VALUES (?1, ?2, ?3, ?4)",
-                    params![project.server, project_id, member, last_departure],
                 )
                 .map_err(&save_failed)?;
+            for member in members {
+                if known.contains(member.as_str()) {
+                    continue;
+                }
+                if newest_departure.contains_key(member) {
+                    change.returned.push(member.clone());
+                }
+                join.execute(params![project.server, project_id, member, last_departure])
+                    .map_err(&save_failed)?;
+            }
         }
         if !had_roster {
             // The first listing has nothing to compare with.
@@ -484,5 +491,18 @@ mod tests {
         assert_eq!(entry.local_copies_deleted, None);
         assert_eq!(entry.note.as_deref(), Some("Erased on request"));
         assert!(entry.handled_at.is_some());
+    }
+
+    #[test]
+    fn fifty_thousand_members_are_compared_in_one_pass() {
+        let store = Store::open_in_memory().unwrap();
+        let key = project(9);
+        let members: Vec<String> = (0..50_000)
+            .map(|i| format!("{:08}", 10_000_000 + i))
+            .collect();
+        store.update_roster(&key, &members).unwrap();
+        let change = store.update_roster(&key, &members[1..]).unwrap();
+        assert_eq!(change.departed, vec![members[0].clone()]);
+        assert!(change.returned.is_empty());
     }
 }
