@@ -560,9 +560,13 @@ impl Datalinks {
     }
 
     /// Compares a complete listing with the previous one; members who vanished join the inbox.
-    pub(crate) fn note_roster(&self, member_ids: &[String]) -> Result<()> {
+    pub(crate) async fn note_roster(&self, member_ids: Vec<String>) -> Result<()> {
         let key = self.open_project_key()?;
-        let change = self.store.update_roster(&key, member_ids)?;
+        // Tens of thousands of rows: off the async workers.
+        let store = self.store_handle();
+        let change = tokio::task::spawn_blocking(move || store.update_roster(&key, &member_ids))
+            .await
+            .map_err(|err| Error::internal(format!("updating the roster failed: {err}")))??;
         if !change.returned.is_empty() {
             self.saw_step(crate::checklist::ChecklistStep::Reauthorization);
         }

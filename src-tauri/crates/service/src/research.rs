@@ -352,7 +352,7 @@ impl Datalinks {
         if let Some(session) = self.project_session.lock().unwrap().as_mut() {
             session.view.authorized_members = ids.len() as u64;
         }
-        self.note_roster(&ids)?;
+        self.note_roster(ids).await?;
         let sources: BTreeSet<&str> = members
             .iter()
             .flat_map(|m| m.files.iter().map(|f| f.source.as_str()))
