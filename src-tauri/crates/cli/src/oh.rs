@@ -467,7 +467,8 @@ pub async fn run(command: OhCommand, data_dir: Result<PathBuf>) -> Result<()> {
             let ids = member_ids(&members)?;
             if !yes
                 && !confirm(&format!(
-                    "Remove {} members ({})?",
+                    "Remove {} members ({})? Afterwards Open Humans no longer lets the project \
+                     delete the files it gave them (oh delete --all-files first).",
                     ids.len(),
                     ids.join(", ")
                 ))?
