@@ -24,6 +24,7 @@ fn main() {
         "choose_download_folder",
         "choose_path",
         "open_project",
+        "open_sandbox_project",
         "current_project",
         "close_project",
         "project_members",

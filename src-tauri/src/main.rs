@@ -100,6 +100,7 @@ fn main() {
             commands::files::choose_download_folder,
             commands::files::choose_path,
             commands::project::open_project,
+            commands::project::open_sandbox_project,
             commands::project::current_project,
             commands::project::close_project,
             commands::project::project_members,

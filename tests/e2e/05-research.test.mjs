@@ -72,6 +72,8 @@ e2eTest("a researcher pastes the master token and sees the members", current, as
   await browser.waitUntil(async () => (await allByTestId(browser, "project-member-row")).length > 0, {
     timeout: 30_000, timeoutMsg: "no member row appeared",
   });
+  // Rows show page by page as they arrive; the count is final once the listing is.
+  await byTestId(browser, "members-loading").waitForExist({ reverse: true, timeout: 60_000 });
   const shown = Number(await byTestId(browser, "member-count-shown").getAttribute("data-count"));
   const listed = await fetch(new URL(`api/direct-sharing/project/members/?access_token=${masterToken}`, sandboxUrl))
     .then((r) => r.json());

@@ -24,6 +24,11 @@ pub async fn open_project(
 }
 
 #[tauri::command]
+pub async fn open_sandbox_project(service: Service<'_>) -> CmdResult<ProjectView> {
+    service.open_sandbox_project().await
+}
+
+#[tauri::command]
 pub async fn current_project(service: Service<'_>) -> CmdResult<Option<ProjectView>> {
     service.current_project().await
 }

@@ -178,6 +178,8 @@ export const api = {
   removeMembers: (projectMemberIds: string[]) => call<number>("remove_members", { projectMemberIds }),
   projectStats: () => call<ProjectStats>("project_stats"),
 
+  /** The built-in sandbox's project, with the sandbox's own master token (never seen here). */
+  openSandboxProject: () => call<ProjectView>("open_sandbox_project"),
   projectChecklist: () => call<ProjectChecklist>("project_checklist"),
   /** Only the steps the researcher checks; Rust refuses the ones it marks itself. */
   tickChecklistStep: (step: ChecklistStep, done: boolean) =>

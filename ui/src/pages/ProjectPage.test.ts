@@ -48,20 +48,38 @@ afterEach(async () => {
 });
 
 describe("researcher console", () => {
-  it("refuses a malformed token without calling Rust, then opens the project and lists members", async () => {
-    setUp();
+  it("shows Rust's refusal of a malformed token under the field, then opens the project and lists members", async () => {
+    setUp({
+      open_project: (args) => {
+        // As Rust answers: it trims the token and checks its shape.
+        if (!/^[A-Za-z0-9]{64}$/.test(String(args?.masterToken).trim())) {
+          throw { code: "invalid_input", message: "That is not a master access token: it has 64 letters and digits." };
+        }
+        return PROJECT;
+      },
+    });
     await fireEvent.input(await screen.findByTestId("master-token"), { target: { value: "too-short" } });
     await fireEvent.click(screen.getByTestId("open-project"));
-    expect(await screen.findByText(/64 letters and digits/)).toBeTruthy();
-    expect(callsOf("open_project")).toEqual([]);
+    expect((await screen.findByText(/64 letters and digits/)).id).toBe("master-token-error");
 
     await openProject();
-    expect(callsOf("open_project")).toEqual([{ masterToken: TOKEN, remember: false }]);
+    expect(callsOf("open_project")).toEqual([
+      { masterToken: "too-short", remember: false },
+      { masterToken: ` ${TOKEN}`, remember: false },
+    ]);
     expect(screen.getByTestId("project-name").textContent).toBe("Sleep study");
     expect(screen.getByTestId("token-storage").textContent).toMatch(/this session only/);
     const remaining = Number(screen.getByTestId("token-countdown").dataset.remaining);
     expect(remaining).toBeGreaterThan(24 * 3600 - 5);
     await waitFor(() => expect(screen.getAllByTestId("project-member-row")).toHaveLength(3));
+  });
+
+  it("opens the sandbox's project with no token pasted", async () => {
+    setUp({ open_sandbox_project: () => ({ ...PROJECT, name: "Datalinks Sandbox Project" }) });
+    await fireEvent.click(await screen.findByTestId("open-sandbox-project"));
+    expect((await screen.findByTestId("project-name")).textContent).toBe("Datalinks Sandbox Project");
+    expect(callsOf("open_sandbox_project")).toEqual([undefined]);
+    expect(callsOf("open_project")).toEqual([]);
   });
 
   it("closes a project whose token expired once, however long closing takes", async () => {

@@ -149,6 +149,24 @@ impl Datalinks {
         Ok(view)
     }
 
+    /// Opens the built-in sandbox's project with its master token, for the session: a way to try
+    /// the console with no Open Humans project. Starts the sandbox if needed; never touches the
+    /// person's own settings or a kept token.
+    pub async fn open_sandbox_project(&self) -> Result<ProjectView> {
+        let token = MasterToken::new(self.sandboxes().await?.open_humans.master_access_token());
+        let server = ProjectServer::Sandbox;
+        let expires_at = now_unix() + MASTER_TOKEN_LIFETIME_SECS;
+        let view = self
+            .start_project_session(server.clone(), token, expires_at, false)
+            .await?;
+        self.store.record_event(
+            self.project_scope(&server)?,
+            "project_opened",
+            &format!("Opened the sandbox's project {}.", view.name),
+        )?;
+        Ok(view)
+    }
+
     /// The open project; else the one whose token is kept in the keyring (on the server it was
     /// kept for, whatever the settings say now); else `None`.
     pub async fn current_project(&self) -> Result<Option<ProjectView>> {

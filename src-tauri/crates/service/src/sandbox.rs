@@ -18,6 +18,8 @@ use std::sync::Arc;
 /// The variable that names the built-in sandbox's admin key (`X-Sandbox-Key`), for tests that
 /// drive its `/_sandbox/…` endpoints; without it each run makes its own.
 pub const ADMIN_KEY_VARIABLE: &str = "DATALINKS_SANDBOX_ADMIN_KEY";
+/// Members of the built-in sandbox's project: alice, who joins when she connects, and 119 who have.
+const BUILT_IN_PROJECT_MEMBERS: usize = 120;
 
 /// The simulators, each on its own port like the real providers' hosts.
 pub(crate) struct Sandboxes {
@@ -115,6 +117,8 @@ impl Datalinks {
                 extra_redirect_schemes: vec![DEEP_LINK_SCHEME.to_owned()],
                 state_file: Some(folder.join("openhumans.json")),
                 admin_key: admin_key.clone(),
+                // Enough members for the console's lists, plots and bulk tools to mean something.
+                member_count: BUILT_IN_PROJECT_MEMBERS,
                 ..SandboxConfig::default()
             },
             any_port,

@@ -537,3 +537,33 @@ async fn a_download_is_cancelled_while_the_members_are_still_being_listed() {
     assert!(summary.cancelled, "{summary:?}");
     assert_eq!((summary.planned, summary.downloaded), (0, 0));
 }
+
+#[tokio::test]
+async fn the_sandbox_project_opens_without_a_token_and_leaves_the_own_server_alone() {
+    // No settings at all: a pasted token would go to production Open Humans.
+    let harness = Harness::without_sandbox();
+    let service = &harness.service;
+    let view = service.open_sandbox_project().await.unwrap();
+    assert!(!view.token_in_keyring, "held for the session only");
+    assert!(
+        !harness
+            .secrets
+            .keys()
+            .iter()
+            .any(|key| key.ends_with("/master_token")),
+        "the token is not kept"
+    );
+    let listed = service
+        .project_members(false, harness.listing_report())
+        .await
+        .unwrap();
+    assert!(!listed.members.is_empty());
+    assert_eq!(service.current_project().await.unwrap(), Some(view));
+    // The person's own settings are as they were: none.
+    assert!(service
+        .provider_settings(datalinks_core::Provider::OpenHumans)
+        .await
+        .unwrap()
+        .own
+        .is_none());
+}
