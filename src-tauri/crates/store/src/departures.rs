@@ -144,38 +144,22 @@ impl Store {
                 row.get(0)
             })
             .map_err(&save_failed)?;
-        let previous: Vec<(String, i64)> = {
-            let mut statement = transaction
-                .prepare(
-                    "SELECT project_member_id, last_departure FROM project_roster_members
-                     WHERE server = ?1 AND project_id = ?2",
-                )
-                .map_err(&save_failed)?;
-            let rows = statement
-                .query_map(params![project.server, project_id], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
-                .map_err(&save_failed)?;
-            rows.collect::<rusqlite::Result<_>>()
-                .map_err(&save_failed)?
-        };
+        let previous: Vec<(String, i64)> = member_numbers(
+            &transaction,
+            "SELECT project_member_id, last_departure FROM project_roster_members
+             WHERE server = ?1 AND project_id = ?2",
+            project,
+        )
+        .map_err(&save_failed)?;
         // The newest inbox entry of each member who has one, read once: a listing has tens of
         // thousands of members and the inbox a few entries.
-        let newest_departure: HashMap<String, i64> = {
-            let mut statement = transaction
-                .prepare(
-                    "SELECT project_member_id, max(id) FROM departures
-                     WHERE server = ?1 AND project_id = ?2 GROUP BY project_member_id",
-                )
-                .map_err(&save_failed)?;
-            let rows = statement
-                .query_map(params![project.server, project_id], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
-                .map_err(&save_failed)?;
-            rows.collect::<rusqlite::Result<_>>()
-                .map_err(&save_failed)?
-        };
+        let newest_departure: HashMap<String, i64> = member_numbers(
+            &transaction,
+            "SELECT project_member_id, max(id) FROM departures
+             WHERE server = ?1 AND project_id = ?2 GROUP BY project_member_id",
+            project,
+        )
+        .map_err(&save_failed)?;
         let current: HashSet<&str> = members.iter().map(String::as_str).collect();
         let known: HashSet<&str> = previous.iter().map(|(id, _)| id.as_str()).collect();
         let now = now_unix();
@@ -323,6 +307,19 @@ impl Store {
             .map_err(failed("save the receipt"))?;
         Ok(changed == 1)
     }
+}
+
+/// The (member, number) pairs `sql` selects for `project` (its `?1` and `?2`).
+fn member_numbers<C: FromIterator<(String, i64)>>(
+    connection: &rusqlite::Connection,
+    sql: &str,
+    project: &ProjectKey,
+) -> rusqlite::Result<C> {
+    let mut statement = connection.prepare(sql)?;
+    let rows = statement.query_map(params![project.server, project.project_id as i64], |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })?;
+    rows.collect()
 }
 
 fn departure_row(row: &Row<'_>) -> rusqlite::Result<Departure> {
