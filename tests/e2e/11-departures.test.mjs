@@ -168,6 +168,16 @@ e2eTest("the checklist shows the steps Datalinks saw along the way", current, as
   assert.deepEqual(done, ["project_created", "test_authorization", "withdrawal", "data_access"]);
   assert.match(await byTestId(browser, "member-cap").getText(), /of at most 20 until Open Humans approves/);
   await snapshot(browser, "checklist", '[data-testid="checklist-panel"]');
+  if (process.env.E2E_SCREENSHOTS === "1") {
+    // The smallest window the app allows.
+    const { width, height } = await browser.getWindowSize();
+    await browser.setWindowSize(720, 520);
+    await snapshot(browser, "checklist-minimum-window", '[data-testid="checklist-panel"]');
+    await byTestId(browser, "project-tab-departures").click();
+    await byTestId(browser, "departures-panel").waitForExist({ timeout: 10_000 });
+    await snapshot(browser, "departures-minimum-window", '[data-testid="departures-panel"]');
+    await browser.setWindowSize(width, height);
+  }
 });
 
 e2eTest("the webhook secret never comes back through IPC, nor reaches the DOM, logs or database", current, async () => {

@@ -154,20 +154,16 @@ async fn receive(inbox: Arc<Inbox>, request: Request<Incoming>) -> Response<Full
         })
         .await
     };
-    match saved {
-        Ok(Ok(new)) => {
+    match saved
+        .map_err(|err| Error::internal(err.to_string()))
+        .and_then(|saved| saved)
+    {
+        Ok(new) => {
             (inbox.on_arrival)(&notification, new);
             answer(StatusCode::OK, "Saved.")
         }
-        Ok(Err(error)) => {
+        Err(error) => {
             log::error!("webhook verified but not saved: {}", error.message);
-            answer(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Not saved; the app logs why.",
-            )
-        }
-        Err(err) => {
-            log::error!("webhook verified but not saved: {err}");
             answer(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Not saved; the app logs why.",
@@ -296,7 +292,14 @@ pub fn project_key_at(address: &str, project_id: u64) -> Result<ProjectKey> {
     })
 }
 
-/// The app setting that holds a project's receiver settings, when it is turned on.
+/// A project's receiver as the app settings keep it: where it listens, and whether it is on.
+#[derive(Default, Serialize, Deserialize)]
+struct StoredReceiver {
+    settings: ReceiverSettings,
+    on: bool,
+}
+
+/// The app setting that holds a project's [`StoredReceiver`].
 fn receiver_setting(project: &ProjectKey) -> String {
     format!("webhook_receiver:{}#{}", project.server, project.project_id)
 }
@@ -304,20 +307,12 @@ fn receiver_setting(project: &ProjectKey) -> String {
 impl Datalinks {
     /// The open project as the inbox names it.
     pub(crate) fn open_project_key(&self) -> Result<ProjectKey> {
-        let session = self.project_session.lock().unwrap();
-        let session = session
-            .as_ref()
-            .ok_or_else(|| Error::new(ErrorCode::NotConfigured, "No project is open."))?;
-        Ok(session.key())
+        self.with_open_project(|session| session.key())
     }
 
     /// The keyring name of the open project's webhook secret: its server and project id.
     fn webhook_secret_owner(&self) -> Result<AccountIdentity> {
-        let session = self.project_session.lock().unwrap();
-        let session = session
-            .as_ref()
-            .ok_or_else(|| Error::new(ErrorCode::NotConfigured, "No project is open."))?;
-        Ok(session.webhook_secret_owner())
+        self.with_open_project(|session| session.webhook_secret_owner())
     }
 
     /// Keeps the open project's webhook secret in the keyring (16 to 64 ASCII characters).
@@ -328,7 +323,7 @@ impl Datalinks {
             .await?;
         // A running receiver picks the new secret up.
         if self.receiver.lock().unwrap().is_some() {
-            self.start_webhook_receiver(self.receiver_settings()?)
+            self.start_webhook_receiver(self.stored_receiver()?.settings)
                 .await?;
         }
         self.receiver_view().await
@@ -340,13 +335,21 @@ impl Datalinks {
             .await
     }
 
-    fn receiver_settings(&self) -> Result<ReceiverSettings> {
+    fn stored_receiver(&self) -> Result<StoredReceiver> {
         let key = self.open_project_key()?;
         Ok(self
             .store
             .app_setting(&receiver_setting(&key))?
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default())
+    }
+
+    fn store_receiver(&self, stored: &StoredReceiver) -> Result<()> {
+        let key = self.open_project_key()?;
+        self.store.set_app_setting(
+            &receiver_setting(&key),
+            &serde_json::to_string(stored).expect("settings serialize"),
+        )
     }
 
     /// Starts (or restarts) the receiver for the open project and remembers that it is on.
@@ -372,25 +375,19 @@ impl Datalinks {
         )
         .await?;
         *self.receiver.lock().unwrap() = Some(receiver);
-        self.store.set_app_setting(
-            &receiver_setting(&key),
-            &serde_json::to_string(&settings).expect("settings serialize"),
-        )?;
+        self.store_receiver(&StoredReceiver { settings, on: true })?;
         self.receiver_view().await
     }
 
     /// Stops the receiver; it stays off until started again.
     pub async fn stop_webhook_receiver(&self) -> Result<ReceiverView> {
         self.stop_receiver().await;
-        if let Ok(key) = self.open_project_key() {
-            let setting = receiver_setting(&key);
-            if let Some(settings) = self.store.app_setting(&setting)? {
-                // Keep the address and port for next time, marked off.
-                self.store
-                    .set_app_setting(&format!("{setting}:off"), &settings)?;
-                self.store.remove_app_setting(&setting)?;
-            }
-        }
+        // The address and port stay for next time.
+        let stored = self.stored_receiver()?;
+        self.store_receiver(&StoredReceiver {
+            on: false,
+            ..stored
+        })?;
         self.receiver_view().await
     }
 
@@ -404,13 +401,7 @@ impl Datalinks {
 
     /// Starts the receiver of a project that had it on, when the project opens.
     pub(crate) async fn resume_webhook_receiver(&self) {
-        let Ok(key) = self.open_project_key() else {
-            return;
-        };
-        let Ok(Some(text)) = self.store.app_setting(&receiver_setting(&key)) else {
-            return;
-        };
-        let Ok(settings) = serde_json::from_str::<ReceiverSettings>(&text) else {
+        let Ok(StoredReceiver { settings, on: true }) = self.stored_receiver() else {
             return;
         };
         if let Err(error) = self.start_webhook_receiver(settings).await {
@@ -419,14 +410,7 @@ impl Datalinks {
     }
 
     async fn receiver_view(&self) -> Result<ReceiverView> {
-        let key = self.open_project_key()?;
-        let setting = receiver_setting(&key);
-        let settings = match self.store.app_setting(&setting)? {
-            Some(text) => Some(text),
-            None => self.store.app_setting(&format!("{setting}:off"))?,
-        }
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default();
+        let settings = self.stored_receiver()?.settings;
         let has_secret = self.webhook_secret().await?.is_some();
         let listening_at = self
             .receiver
@@ -503,11 +487,12 @@ impl Datalinks {
     /// receipt of every file removed.
     pub async fn delete_departed_member_local_copies(&self, id: i64) -> Result<Departure> {
         let (key, entry) = self.open_departure(id)?;
-        let folder =
-            PathBuf::from(self.open_project_view()?.download_folder).join(&entry.project_member_id);
-        let removed = tokio::task::spawn_blocking(move || remove_member_folder(&folder))
-            .await
-            .map_err(|err| Error::internal(format!("deleting local copies failed: {err}")))??;
+        let download_folder = PathBuf::from(self.open_project_view()?.download_folder);
+        let member = entry.project_member_id.clone();
+        let removed =
+            tokio::task::spawn_blocking(move || remove_member_folder(&download_folder, &member))
+                .await
+                .map_err(|err| Error::internal(format!("deleting local copies failed: {err}")))??;
         let receipt = DepartureReceipt {
             at: now_unix(),
             summary: removed.summary,
@@ -589,15 +574,24 @@ impl Datalinks {
 }
 
 /// What deleting a member's folder removed.
+#[derive(Debug)]
 struct Removed {
     summary: String,
     items: Vec<String>,
     bytes: u64,
 }
 
-/// Removes `folder` and everything in it, listing each file first. A symbolic link is removed
-/// as a link: nothing outside the folder is touched.
-fn remove_member_folder(folder: &Path) -> Result<Removed> {
+/// Removes the member's folder under `download_folder` and everything in it, listing each file
+/// first. A symbolic link is removed as a link: nothing outside the folder is touched. A member
+/// id is only ever 8 digits; anything else (a server's listing names the detected ones) is
+/// refused, so no id can name a folder outside.
+fn remove_member_folder(download_folder: &Path, project_member_id: &str) -> Result<Removed> {
+    if !datalinks_research::is_project_member_id(project_member_id) {
+        return Err(Error::invalid_input(format!(
+            "{project_member_id:?} is not a project member id (8 digits); nothing was deleted."
+        )));
+    }
+    let folder = &download_folder.join(project_member_id);
     let metadata = match std::fs::symlink_metadata(folder) {
         Ok(metadata) => metadata,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
@@ -654,4 +648,26 @@ fn io_error(path: &Path, err: std::io::Error) -> Error {
         "Could not delete the local copies in {}: {err}. What was not deleted is still there.",
         path.display()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_member_id_that_is_not_8_digits_deletes_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let downloads = root.path().join("project");
+        std::fs::create_dir_all(downloads.join("12345678")).unwrap();
+        std::fs::write(root.path().join("outside.txt"), b"keep").unwrap();
+        for id in ["..", "../project", "1234567", "/tmp", "12345678/..", ""] {
+            let error = remove_member_folder(&downloads, id).unwrap_err();
+            assert_eq!(error.code, ErrorCode::InvalidInput, "{id}");
+        }
+        assert!(root.path().join("outside.txt").exists());
+        assert!(downloads.join("12345678").exists());
+        let removed = remove_member_folder(&downloads, "12345678").unwrap();
+        assert!(removed.items.is_empty());
+        assert!(!downloads.join("12345678").exists());
+    }
 }

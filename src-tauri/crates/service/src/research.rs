@@ -325,17 +325,22 @@ impl Datalinks {
         self.store.record_event(scope, kind, detail)
     }
 
-    pub(crate) fn open_console(&self) -> Result<Arc<ResearchConsole>> {
+    /// What `read` takes from the open project's session; an error when none is open.
+    pub(crate) fn with_open_project<T>(
+        &self,
+        read: impl FnOnce(&ProjectSession) -> T,
+    ) -> Result<T> {
         let session = self.project_session.lock().unwrap();
-        session
-            .as_ref()
-            .map(|session| session.console.clone())
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::NotConfigured,
-                    "No project is open: paste the project's master access token first.",
-                )
-            })
+        session.as_ref().map(read).ok_or_else(|| {
+            Error::new(
+                ErrorCode::NotConfigured,
+                "No project is open: paste the project's master access token first.",
+            )
+        })
+    }
+
+    pub(crate) fn open_console(&self) -> Result<Arc<ResearchConsole>> {
+        self.with_open_project(|session| session.console.clone())
     }
 
     /// Passes `result` on; a refused token also closes the session, so the console asks for
@@ -418,11 +423,7 @@ impl Datalinks {
 
     /// What the checklist needs to know about the open project.
     pub(crate) fn open_project_standing(&self) -> Result<ProjectStanding> {
-        let session = self.project_session.lock().unwrap();
-        let session = session
-            .as_ref()
-            .ok_or_else(|| Error::new(ErrorCode::NotConfigured, "No project is open."))?;
-        Ok(ProjectStanding {
+        self.with_open_project(|session| ProjectStanding {
             approved: session.approved,
             is_study: session.is_study,
             members: session.view.authorized_members,
@@ -430,11 +431,7 @@ impl Datalinks {
     }
 
     pub(crate) fn open_project_view(&self) -> Result<ProjectView> {
-        let session = self.project_session.lock().unwrap();
-        session
-            .as_ref()
-            .map(|s| s.view.clone())
-            .ok_or_else(|| Error::new(ErrorCode::NotConfigured, "No project is open."))
+        self.with_open_project(|session| session.view.clone())
     }
 
     /// The member ids listed in a file the person chose.

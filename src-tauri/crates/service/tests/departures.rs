@@ -395,4 +395,15 @@ async fn a_new_secret_takes_effect_at_once_on_the_same_port() {
         stopped.settings.port.to_string(),
         url.rsplit(':').next().unwrap().trim_end_matches('/')
     );
+    // Off stays off across a restart.
+    service.close_project(false).await.unwrap();
+    let restarted = harness.restarted();
+    restarted
+        .open_project(harness.sandbox().master_access_token(), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        restarted.departures().await.unwrap().receiver.listening_at,
+        None
+    );
 }
