@@ -2,6 +2,7 @@
 //! folder and keyring as the desktop app. Never prints a token or a client secret of a real
 //! provider.
 
+mod audit;
 mod departures;
 mod oh;
 
@@ -73,6 +74,9 @@ enum Command {
     },
     /// Run the provider sandbox until interrupted.
     Sandbox(SandboxArgs),
+    /// The requests Datalinks made on your behalf, newest first: when, for whom, which action,
+    /// the host and path (never a token, a code or a body), the status, sizes and duration.
+    Audit(audit::AuditArgs),
 }
 
 /// Which of a provider's connections a command uses, when there are several.
@@ -287,6 +291,7 @@ async fn run(cli: Cli) -> Result<()> {
             let connection = select(&service, Provider::HumanApi, &account).await?;
             print_hapi_sources(&service, connection, json).await
         }
+        Command::Audit(args) => audit::print_audit(&service, args).await,
         Command::Sandbox(_) | Command::Oh(_) => unreachable!("handled above"),
     }
 }

@@ -14,9 +14,11 @@ use datalinks_service::{
     DeleteTargetInput, MessageRequest, ProjectDownloadRequest, ProjectUploadRequest,
     ResearchConsole, UploadModeInput, DEFAULT_CONCURRENCY,
 };
+use datalinks_store::Store;
 use serde_json::json;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 const MASTER_TOKEN_ENV: &str = "DATALINKS_OH_MASTER_TOKEN";
 
@@ -170,7 +172,7 @@ impl From<ModeArg> for UploadModeInput {
 }
 
 impl ProjectArgs {
-    fn open(&self) -> Result<ResearchConsole> {
+    fn open(&self, audit: Arc<datalinks_service::AuditRecorder>) -> Result<ResearchConsole> {
         let token = match &self.master_token_file {
             Some(path) => std::fs::read_to_string(path)
                 .map_err(|e| Error::invalid_input(format!("{}: {e}", path.display())))?,
@@ -181,10 +183,9 @@ impl ProjectArgs {
                 )
             })?,
         };
-        ResearchConsole::new(
-            datalinks_core::server_url(&self.base_url)?,
-            MasterToken::new(token.trim()),
-        )
+        let base_url = datalinks_core::server_url(&self.base_url)?;
+        let server = base_url.as_str().trim_end_matches('/').to_owned();
+        ResearchConsole::new(base_url, MasterToken::new(token.trim()), audit, &server)
     }
 }
 
@@ -217,7 +218,7 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> Result<()> {
 }
 
 pub async fn run(command: OhCommand, data_dir: Result<PathBuf>) -> Result<()> {
-    use crate::departures::{open_store, print_inbox, serve, verify, WebhookAction};
+    use crate::departures::{open_store, verify, WebhookAction};
     if let OhAction::Webhook {
         command: WebhookAction::Verify {
             secret_env,
@@ -228,7 +229,14 @@ pub async fn run(command: OhCommand, data_dir: Result<PathBuf>) -> Result<()> {
         // Needs only the secret: no server, no master token.
         return verify(secret_env, signature);
     }
-    let console = command.project.open()?;
+    let store = open_store(&data_dir?)?;
+    let audit = datalinks_service::AuditRecorder::new(store.clone());
+    let console = command.project.open(audit)?;
+    run_on(command, &console, store).await
+}
+
+async fn run_on(command: OhCommand, console: &ResearchConsole, store: Arc<Store>) -> Result<()> {
+    use crate::departures::{print_inbox, serve, WebhookAction};
     match command.action {
         OhAction::Webhook {
             command:
@@ -238,8 +246,8 @@ pub async fn run(command: OhCommand, data_dir: Result<PathBuf>) -> Result<()> {
                     secret_env,
                 },
         } => {
-            let project = command.project.key(&console).await?;
-            serve(open_store(&data_dir?)?, project, address, port, &secret_env).await
+            let project = command.project.key(console).await?;
+            serve(store.clone(), project, address, port, &secret_env).await
         }
         OhAction::Webhook {
             command: WebhookAction::Verify { .. },
@@ -252,15 +260,14 @@ pub async fn run(command: OhCommand, data_dir: Result<PathBuf>) -> Result<()> {
                 is_study: info.is_study,
                 members: info.authorized_members,
             };
-            let store = open_store(&data_dir?)?;
             crate::departures::print_checklist(
                 &datalinks_service::read_checklist(&store, &project, &standing)?,
                 json,
             )
         }
         OhAction::Inbox { json } => {
-            let project = command.project.key(&console).await?;
-            print_inbox(&*open_store(&data_dir?)?, &project, json)
+            let project = command.project.key(console).await?;
+            print_inbox(&*store, &project, json)
         }
         OhAction::Members { json } => {
             let members = console.members(true, |_| {}).await?;

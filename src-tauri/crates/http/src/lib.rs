@@ -11,13 +11,17 @@
 //!   uploads, never with a credential header), follow redirects anywhere: storage hands files
 //!   out from other hosts.
 //!
+//! [`send`] sends every request, and records it in the [`audit`] log of the work it is for.
+//!
 //! [`excerpt`] quotes a server's answer for people with every secret scrubbed out, and
 //! [`RetryPolicy`] is the one way a request is sent again.
 
 use std::time::Duration;
 
+pub mod audit;
 mod retry;
 pub mod server;
+pub use audit::send;
 pub use retry::{retry_after, RetryPolicy, Retryable, Schedule, Verdict, LONGEST_ASKED_PAUSE};
 
 const USER_AGENT: &str = concat!("Datalinks/", env!("CARGO_PKG_VERSION"));
@@ -66,6 +70,7 @@ pub fn api() -> reqwest::Client {
             if attempt.previous().len() > MAX_REDIRECTS {
                 attempt.error("too many redirects")
             } else if first.is_some_and(|first| first == next) {
+                audit::redirected(attempt.status(), attempt.url());
                 attempt.follow()
             } else {
                 let to = next.ascii_serialization();
@@ -86,7 +91,14 @@ pub fn transfer() -> reqwest::Client {
 pub fn transfer_reading_within(read_timeout: Duration) -> reqwest::Client {
     builder()
         .read_timeout(read_timeout)
-        .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() > MAX_REDIRECTS {
+                attempt.error("too many redirects")
+            } else {
+                audit::redirected(attempt.status(), attempt.url());
+                attempt.follow()
+            }
+        }))
         .build()
         .expect("a client with a static configuration builds")
 }

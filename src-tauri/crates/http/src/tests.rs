@@ -126,3 +126,58 @@ fn excerpts_scrub_known_secrets_credential_parameters_and_long_tokens() {
     assert_eq!(cut.chars().count(), EXCERPT_CHARS + 1);
     assert!(cut.ends_with('…'));
 }
+
+/// Keeps what it is given, as the audit log's writer would.
+#[derive(Default)]
+struct Kept(Mutex<Vec<audit::Exchange>>);
+
+impl audit::AuditSink for Kept {
+    fn record(&self, exchange: audit::Exchange) {
+        self.0.lock().unwrap().push(exchange);
+    }
+}
+
+#[tokio::test]
+async fn each_hop_of_a_redirect_is_one_exchange_and_no_query_secret_is_kept() {
+    let (a, b) = (server().await, server().await);
+    let mut target = b.base.join("/file").unwrap();
+    target
+        .query_pairs_mut()
+        .append_pair("X-Amz-Signature", "a-storage-signature")
+        .append_pair("limit", "10");
+    let kept = Arc::new(Kept::default());
+    let sending = audit::action("download", send(transfer().get(go(&a, target.as_str()))));
+    let response = audit::scope(kept.clone(), sending).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let kept = kept.0.lock().unwrap();
+    let hops: Vec<(String, String, Option<u16>)> = kept
+        .iter()
+        .map(|e| (e.origin.clone(), e.path.clone(), e.status))
+        .collect();
+    assert_eq!(
+        hops,
+        [
+            (
+                a.base.origin().ascii_serialization(),
+                "/go".to_owned(),
+                Some(307)
+            ),
+            (
+                b.base.origin().ascii_serialization(),
+                "/file?limit=10".to_owned(),
+                Some(200)
+            ),
+        ]
+    );
+    assert!(kept
+        .iter()
+        .all(|e| e.action == "download" && e.method == "GET"));
+}
+
+#[tokio::test]
+async fn a_request_outside_a_scope_is_counted_as_missed() {
+    let a = server().await;
+    let before = audit::unscoped_requests();
+    send(api().get(a.base.join("/x").unwrap())).await.unwrap();
+    assert_eq!(audit::unscoped_requests(), before + 1);
+}

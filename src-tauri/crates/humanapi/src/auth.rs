@@ -324,10 +324,7 @@ impl AuthClient {
     }
 
     async fn post(&self, url: url::Url, body: &impl Serialize) -> Result<Response, HumanApiError> {
-        self.http
-            .post(url)
-            .json(body)
-            .send()
+        datalinks_http::send(self.http.post(url).json(body))
             .await
             .map_err(network_failure)
     }

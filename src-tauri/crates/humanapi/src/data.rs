@@ -303,13 +303,13 @@ impl DataApi {
         query: &[(&str, String)],
         accept: Option<&str>,
     ) -> Result<Response, HumanApiError> {
-        let response = self
+        let request = self
             .http
             .get(endpoint(&self.base, path))
             .query(query)
             .bearer_auth(access_token.expose())
-            .header(header::ACCEPT, accept.unwrap_or("application/json"))
-            .send()
+            .header(header::ACCEPT, accept.unwrap_or("application/json"));
+        let response = datalinks_http::send(request)
             .await
             .map_err(network_failure)?;
         let status = response.status();

@@ -415,12 +415,13 @@ impl Bridge {
         // without a body, is refused below.
         let body = String::from_utf8(body)
             .map_err(|_| Unreachable("the request body is not form-encoded text".into()))?;
-        let response = self
+        let request = self
             .http
             .request(parts.method, url.clone())
             .headers(parts.headers)
-            .body(reqwest::Body::wrap(body))
-            .send()
+            .header(reqwest::header::CONTENT_LENGTH, body.len())
+            .body(reqwest::Body::wrap(body));
+        let response = datalinks_http::send(request)
             .await
             .map_err(|e| Unreachable(datalinks_http::describe(&e)))?;
         if response.url() != &url {

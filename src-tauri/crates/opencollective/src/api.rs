@@ -375,9 +375,7 @@ impl ApiClient {
             .post(self.graphql_url.clone())
             .header(ACCEPT, "application/json")
             .json(&json!({"query": query, "variables": variables}));
-        let response = credential
-            .attach(request)?
-            .send()
+        let response = datalinks_http::send(credential.attach(request)?)
             .await
             .map_err(unreachable)?;
         let status = response.status();

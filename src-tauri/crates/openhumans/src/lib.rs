@@ -257,18 +257,17 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     request: reqwest::RequestBuilder,
     access_token: &AccessToken,
 ) -> Result<T, ApiError> {
-    let response = request
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(|e| {
-            let detail = datalinks_http::describe(&e);
-            ApiError::Failed(if datalinks_http::is_refused_redirect(&e) {
-                Error::provider(format!("Open Humans' answer was not followed: {detail}."))
-            } else {
-                Error::unreachable(format!("Open Humans could not be reached: {detail}."))
-            })
-        })?;
+    let response =
+        datalinks_http::send(request.header(reqwest::header::ACCEPT, "application/json"))
+            .await
+            .map_err(|e| {
+                let detail = datalinks_http::describe(&e);
+                ApiError::Failed(if datalinks_http::is_refused_redirect(&e) {
+                    Error::provider(format!("Open Humans' answer was not followed: {detail}."))
+                } else {
+                    Error::unreachable(format!("Open Humans could not be reached: {detail}."))
+                })
+            })?;
     let status = response.status();
     if status == reqwest::StatusCode::UNAUTHORIZED {
         let detail = response

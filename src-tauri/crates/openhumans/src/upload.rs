@@ -297,12 +297,11 @@ async fn put_once(
         });
     // No Content-Type: the URL was signed without one. A Content-Length, as storage refuses
     // chunked uploads.
-    let response = storage
+    let request = storage
         .put(url)
         .header(header::CONTENT_LENGTH, file.size)
-        .body(reqwest::Body::wrap_stream(chunks))
-        .send()
-        .await;
+        .body(reqwest::Body::wrap_stream(chunks));
+    let response = datalinks_http::send(request).await;
     let response = match response {
         Ok(response) => response,
         Err(e) => {

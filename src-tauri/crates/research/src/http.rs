@@ -133,7 +133,7 @@ async fn send_with_retries(
     };
     RetryPolicy::REQUEST
         .run(|| async {
-            match build().send().await {
+            match datalinks_http::send(build()).await {
                 Ok(response)
                     if response.status().is_server_error()
                         || response.status() == StatusCode::TOO_MANY_REQUESTS =>

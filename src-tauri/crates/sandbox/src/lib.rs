@@ -244,6 +244,11 @@ impl RunningSandbox {
         self.server.base_url().clone()
     }
 
+    /// `METHOD /path` of every request Datalinks (by its User-Agent) sent so far, in order.
+    pub fn app_requests(&self) -> Vec<String> {
+        self.server.app_requests()
+    }
+
     /// The key the `/_sandbox/…` endpoints take in [`ADMIN_KEY_HEADER`].
     pub fn admin_key(&self) -> &str {
         self.server.admin_key()

@@ -39,7 +39,12 @@ struct Guard {
     /// `host:port` values this server answers to (`127.0.0.1:<port>`, `localhost:<port>`).
     hosts: Vec<String>,
     admin_key: std::sync::Arc<str>,
+    app_requests: AppRequests,
 }
+
+/// `METHOD /path` of each request Datalinks itself sent (its User-Agent), in order: what a
+/// test compares with the app's audit log.
+pub(crate) type AppRequests = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 
 /// Refuses a request whose `Host` is not this server's own address (a web page that rebinds
 /// its name to 127.0.0.1 sends its own name), and an admin request without the admin key (any
@@ -57,6 +62,14 @@ async fn guard(State(guard): State<Guard>, request: Request, next: Next) -> Resp
             "This sandbox answers only at its own address.",
         )
             .into_response();
+    }
+    let from_datalinks = request
+        .headers()
+        .get(axum::http::header::USER_AGENT)
+        .is_some_and(|agent| agent.as_bytes().starts_with(b"Datalinks/"));
+    if from_datalinks {
+        let line = format!("{} {}", request.method(), request.uri().path());
+        guard.app_requests.lock().unwrap().push(line);
     }
     if request.uri().path().starts_with("/_sandbox/") {
         let given = request
@@ -90,6 +103,7 @@ pub(crate) fn new_admin_key() -> String {
 pub(crate) struct Server {
     base_url: Url,
     admin_key: std::sync::Arc<str>,
+    app_requests: AppRequests,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<io::Result<()>>>,
 }
@@ -107,9 +121,11 @@ impl Server {
         let port = base_url.port().unwrap_or(80);
         let host = base_url.host_str().unwrap_or_default().to_ascii_lowercase();
         let admin_key: std::sync::Arc<str> = admin_key.unwrap_or_else(new_admin_key).into();
+        let app_requests = AppRequests::default();
         let guard_state = Guard {
             hosts: vec![format!("{host}:{port}"), format!("localhost:{port}")],
             admin_key: admin_key.clone(),
+            app_requests: app_requests.clone(),
         };
         let app = app.layer(axum::middleware::from_fn_with_state(guard_state, guard));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -123,6 +139,7 @@ impl Server {
         Ok(Server {
             base_url,
             admin_key,
+            app_requests,
             stop: Some(stop),
             task: Some(task),
         })
@@ -130,6 +147,11 @@ impl Server {
 
     pub(crate) fn base_url(&self) -> &Url {
         &self.base_url
+    }
+
+    /// `METHOD /path` of every request Datalinks sent this server so far.
+    pub(crate) fn app_requests(&self) -> Vec<String> {
+        self.app_requests.lock().unwrap().clone()
     }
 
     /// The key `/_sandbox/…` requests must carry in [`ADMIN_KEY_HEADER`].

@@ -6,20 +6,23 @@
 //! It knows nothing of the keyring, the database or windows: the app's session (`research.rs`)
 //! adds keeping the master token and the history, the CLI adds its flags and its printing.
 
+use crate::audit::actions;
 use crate::member::group_by_source;
 use crate::progress::PROGRESS_INTERVAL;
+use crate::{AuditRecorder, Subject};
 use crate::{
     DeleteTargetInput, DownloadSummary, ExportedMetadata, FileGroup, JoinedPoint,
     ListingProgressView, MessagePreview, MessageRequest, ProjectDownloadRequest, ProjectMemberRow,
     ProjectStats, ProjectUploadReport, ProjectUploadRequest, SourceStats, UploadModeInput,
     UploadOutcomeView,
 };
-use datalinks_core::{Error, MasterToken, Result};
+use datalinks_core::{Error, MasterToken, Provider, Result};
 use datalinks_research::{
     metadata_csv, parse_size, plan, render_preview, DownloadOptions, MemberFilter, Observer,
     Project, ProjectInfo, ProjectMember, Recipients, UploadMode, UploadOptions, UploadOutcome,
 };
 use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -37,22 +40,46 @@ pub struct ResearchConsole {
     members: Mutex<Option<Arc<Vec<ProjectMember>>>>,
     /// One listing at a time: a caller that waited for a listing in flight uses its result.
     listing: tokio::sync::Mutex<()>,
+    /// Where the console's requests are recorded, and as whose.
+    audit: Arc<AuditRecorder>,
+    subject: Subject,
 }
 
 impl ResearchConsole {
-    /// The project on the server at `base_url` that `master_token` belongs to; nothing is
-    /// asked of the server yet.
-    pub fn new(base_url: Url, master_token: MasterToken) -> Result<Self> {
+    /// The project on the server at `base_url` that `master_token` belongs to, its requests
+    /// recorded in `audit` for the project at `server` (as people name it); nothing is asked
+    /// of the server yet.
+    pub fn new(
+        base_url: Url,
+        master_token: MasterToken,
+        audit: Arc<AuditRecorder>,
+        server: &str,
+    ) -> Result<Self> {
         Ok(Self {
             project: Project::new(base_url, master_token)?,
             members: Mutex::default(),
             listing: tokio::sync::Mutex::default(),
+            audit,
+            subject: Subject {
+                provider: Provider::OpenHumans,
+                registration_id: None,
+                connection_id: None,
+                label: format!("project console · Open Humans at {server}"),
+            },
         })
+    }
+
+    /// Runs `work` with its requests recorded for the project as caused by `action`, unless
+    /// the work around it named another cause (a listing for a download is the download's).
+    async fn audited<F: Future>(&self, action: &'static str, work: F) -> F::Output {
+        let work = datalinks_http::audit::default_action(action, work);
+        self.audit.scope(self.subject.clone(), work).await
     }
 
     /// The project the token belongs to, as Open Humans describes it.
     pub async fn info(&self) -> Result<ProjectInfo> {
-        self.project.info().await
+        self.audited(actions::PROJECT_VIEW, self.project.info())
+            .await
     }
 
     /// Every member with every file: the list kept from before unless `refresh`; a listing
@@ -71,25 +98,23 @@ impl ResearchConsole {
         // Pages go out together, the first at once and then at most every PROGRESS_INTERVAL:
         // each message costs the window a round trip and a redraw.
         let batch: Mutex<(Option<ListingProgressView>, Option<Instant>)> = Mutex::default();
-        let listed = self
-            .project
-            .members_reporting(|progress, page| {
-                let (pending, last_sent) = &mut *batch.lock().unwrap();
-                let view = pending.get_or_insert_with(|| ListingProgressView {
-                    members_listed: 0,
-                    members_total: 0,
-                    page: Vec::new(),
-                });
-                view.members_listed = progress.members_listed as u32;
-                view.members_total = progress.members_total as u32;
-                view.page.extend(page.iter().map(member_row));
-                let complete = progress.members_listed >= progress.members_total;
-                if complete || last_sent.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL) {
-                    *last_sent = Some(Instant::now());
-                    on_page(pending.take().expect("just filled"));
-                }
-            })
-            .await?;
+        let listing = self.project.members_reporting(|progress, page| {
+            let (pending, last_sent) = &mut *batch.lock().unwrap();
+            let view = pending.get_or_insert_with(|| ListingProgressView {
+                members_listed: 0,
+                members_total: 0,
+                page: Vec::new(),
+            });
+            view.members_listed = progress.members_listed as u32;
+            view.members_total = progress.members_total as u32;
+            view.page.extend(page.iter().map(member_row));
+            let complete = progress.members_listed >= progress.members_total;
+            if complete || last_sent.is_none_or(|at| at.elapsed() >= PROGRESS_INTERVAL) {
+                *last_sent = Some(Instant::now());
+                on_page(pending.take().expect("just filled"));
+            }
+        });
+        let listed = self.audited(actions::PROJECT_LISTING, listing).await?;
         if let Some(rest) = batch.into_inner().unwrap().0 {
             on_page(rest);
         }
@@ -110,8 +135,9 @@ impl ResearchConsole {
 
     /// One member's files, fetched afresh (exchange-member).
     pub async fn member_files(&self, project_member_id: &str) -> Result<Vec<FileGroup>> {
+        let files = self.project.member_files(project_member_id);
         Ok(group_by_source(
-            &self.project.member_files(project_member_id).await?,
+            &self.audited(actions::PROJECT_VIEW, files).await?,
         ))
     }
 
@@ -126,6 +152,19 @@ impl ResearchConsole {
         cancel: &CancellationToken,
     ) -> Result<DownloadSummary> {
         let options = download_options(request, dest)?;
+        self.audited(
+            actions::PROJECT_DOWNLOAD,
+            self.download_with(options, observer, cancel),
+        )
+        .await
+    }
+
+    async fn download_with(
+        &self,
+        options: DownloadOptions,
+        observer: &impl Observer,
+        cancel: &CancellationToken,
+    ) -> Result<DownloadSummary> {
         let members = tokio::select! {
             biased;
             _ = cancel.cancelled() => None,
@@ -171,7 +210,8 @@ impl ResearchConsole {
     /// The recipient count and the text as one recipient reads it; sends nothing.
     pub async fn preview_message(&self, request: &MessageRequest) -> Result<MessagePreview> {
         let recipients = recipients(request)?;
-        let recipient_count = self.project.recipient_count(&recipients).await?;
+        let counting = self.project.recipient_count(&recipients);
+        let recipient_count = self.audited(actions::MESSAGE, counting).await?;
         let example_member = match &recipients {
             Recipients::Members(ids) => ids[0].clone(),
             Recipients::AllMembers => self
@@ -192,11 +232,14 @@ impl ResearchConsole {
     /// Sends the message through Open Humans; returns how many members it was sent to.
     pub async fn send_message(&self, request: &MessageRequest) -> Result<u32> {
         let recipients = recipients(request)?;
-        let count = self.project.recipient_count(&recipients).await?;
-        self.project
-            .message(&request.subject, &request.body, &recipients)
-            .await?;
-        Ok(count as u32)
+        let sending = async {
+            let count = self.project.recipient_count(&recipients).await?;
+            self.project
+                .message(&request.subject, &request.body, &recipients)
+                .await?;
+            Ok(count as u32)
+        };
+        self.audited(actions::MESSAGE, sending).await
     }
 
     /// Uploads the files in `dir` as `metadata_csv` describes them.
@@ -217,7 +260,8 @@ impl ResearchConsole {
             },
             max_size: size_limit(request.max_size.as_deref())?,
         };
-        let report = self.project.upload_from_dir(&options).await;
+        let uploading = self.project.upload_from_dir(&options);
+        let report = self.audited(actions::PROJECT_UPLOAD, uploading).await;
         self.forget_members();
         let report = report?;
         Ok(ProjectUploadReport {
@@ -232,14 +276,17 @@ impl ResearchConsole {
         project_member_id: &str,
         target: DeleteTargetInput,
     ) -> Result<Vec<u64>> {
-        let deleted = self.project.delete(project_member_id, &target.into()).await;
+        let target = target.into();
+        let deleting = self.project.delete(project_member_id, &target);
+        let deleted = self.audited(actions::PROJECT_DELETE, deleting).await;
         self.forget_members();
         deleted
     }
 
     /// Removes members from the project; returns how many.
     pub async fn remove_members(&self, project_member_ids: &[String]) -> Result<u32> {
-        let removed = self.project.remove_members(project_member_ids).await;
+        let removing = self.project.remove_members(project_member_ids);
+        let removed = self.audited(actions::REMOVE_MEMBERS, removing).await;
         self.forget_members();
         removed.map(|()| project_member_ids.len() as u32)
     }

@@ -1,6 +1,7 @@
 //! Disconnecting one connection: revoke at the provider, delete its secrets from the keyring,
 //! forget the account, and say what happened at each step.
 
+use crate::audit::actions;
 use crate::providers::adapter;
 use crate::{Datalinks, DisconnectReceipt, ReceiptStep, StepOutcome};
 use datalinks_core::{AccountSummary, ConnectionId, Error, Result};
@@ -103,9 +104,9 @@ impl Datalinks {
         };
         let mut steps = match &stored {
             Ok(tokens) => {
-                adapter(provider)
-                    .revoke(self, &registration, &connection, tokens.as_ref())
-                    .await
+                let revoking =
+                    adapter(provider).revoke(self, &registration, &connection, tokens.as_ref());
+                self.audited(id, actions::DISCONNECT, revoking).await
             }
             Err(e) => vec![step(
                 "Revoke tokens",

@@ -2,6 +2,7 @@
 //! `<folder>/<project member id>/<source>/<basename>`, a few at a time, with progress, a
 //! summary, and cancellation that keeps what arrived (`.part`) for the next run to resume.
 
+use crate::audit::actions;
 use crate::progress::Reporting;
 use crate::{Datalinks, DownloadProgress, DownloadSummary, FailedDownload, Report};
 use datalinks_core::{ConnectionId, Error, ErrorCode, Result};
@@ -58,6 +59,22 @@ impl Datalinks {
     ) -> Result<DownloadSummary> {
         let cancel = self.begin_download_run()?;
         let _run = DownloadRun(self);
+        self.audited(
+            connection,
+            actions::DOWNLOAD,
+            self.download_run(connection, file_ids, folder, report, cancel),
+        )
+        .await
+    }
+
+    async fn download_run(
+        self: &Arc<Self>,
+        connection: ConnectionId,
+        file_ids: Vec<u64>,
+        folder: &Path,
+        report: Report<DownloadProgress>,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> Result<DownloadSummary> {
         let api = self.member_api(connection).await?;
         let member = self.member(connection, &api).await?;
         let member_folder = folder.join(names::file_name(&member.project_member_id));
@@ -129,7 +146,7 @@ impl Links for MemberLinks<'_> {
     ) -> impl Future<Output = Result<Url>> + Send {
         let (api, file_id) = (self.api, job.fetch.file_id);
         self.datalinks
-            .with_token(self.connection, move |credential| {
+            .with_token(self.connection, actions::DOWNLOAD, move |credential| {
                 let api = api.clone();
                 async move {
                     let token = credential.access_token().map_err(ApiError::Failed)?;

@@ -7,6 +7,7 @@
 //! back over an untrusted channel, so [`Datalinks::apply_connect_event`] accepts them only for the
 //! Connect window that is open, and only in the exact documented shape.
 
+use crate::audit::actions;
 use crate::providers::HumanApi;
 use crate::registrations::Registration;
 use crate::{
@@ -223,13 +224,23 @@ impl Datalinks {
             }
         };
         let auth = self.hapi_auth(&registration).await?;
-        let opened = if options.legacy_flow {
-            self.open_legacy(&auth, &registration, person.as_ref(), &client_user_id)
-                .await
-        } else {
-            self.open_current(&auth, &client_user_id, email.clone())
-                .await
+        let opening = async {
+            if options.legacy_flow {
+                self.open_legacy(&auth, &registration, person.as_ref(), &client_user_id)
+                    .await
+            } else {
+                self.open_current(&auth, &client_user_id, email.clone())
+                    .await
+            }
         };
+        let opened = self
+            .audited_at(
+                Some(registration.id()),
+                person.as_ref().map(|c| c.id),
+                actions::CONNECT,
+                opening,
+            )
+            .await;
         let Opening {
             widget,
             human_id,
@@ -481,8 +492,22 @@ impl Datalinks {
     ) -> Result<()> {
         let attempt = self.open_attempt(attempt_id);
         let outcome = match &attempt {
-            Ok(attempt) if attempt.legacy => self.record_legacy_event(attempt, kind, json).await,
-            Ok(attempt) => self.record_connect_event(attempt, kind, json).await,
+            Ok(attempt) => {
+                let recording = async {
+                    if attempt.legacy {
+                        self.record_legacy_event(attempt, kind, json).await
+                    } else {
+                        self.record_connect_event(attempt, kind, json).await
+                    }
+                };
+                self.audited_at(
+                    Some(attempt.registration),
+                    attempt.reconnect,
+                    actions::CONNECT,
+                    recording,
+                )
+                .await
+            }
             Err(err) => Err(err.clone()),
         };
         if let (Err(err), Ok(attempt)) = (&outcome, &attempt) {
@@ -714,7 +739,7 @@ impl Datalinks {
     pub async fn hapi_profile(self: &Arc<Self>, connection: ConnectionId) -> Result<HapiProfile> {
         let api = self.hapi_data_api(connection).await?;
         let profile = self
-            .with_token(connection, |credential| {
+            .with_token(connection, actions::HEALTH_DATA_VIEW, |credential| {
                 let api = api.clone();
                 async move {
                     let token = credential.access_token().map_err(HumanApiError::Failed)?;
@@ -737,7 +762,7 @@ impl Datalinks {
     ) -> Result<Vec<HapiSource>> {
         let api = self.hapi_data_api(connection).await?;
         let sources = self
-            .with_token(connection, |credential| {
+            .with_token(connection, actions::HEALTH_DATA_VIEW, |credential| {
                 let api = api.clone();
                 async move {
                     let token = credential.access_token().map_err(HumanApiError::Failed)?;
@@ -783,7 +808,7 @@ impl Datalinks {
     ) -> Result<HapiPage<HapiReport>> {
         let api = self.hapi_data_api(connection).await?;
         let page = self
-            .with_token(connection, |credential| {
+            .with_token(connection, actions::HEALTH_DATA_VIEW, |credential| {
                 let api = api.clone();
                 async move {
                     let token = credential.access_token().map_err(HumanApiError::Failed)?;
@@ -820,7 +845,7 @@ impl Datalinks {
         }
         let api = self.hapi_data_api(connection).await?;
         let bytes = self
-            .with_token(connection, |credential| {
+            .with_token(connection, actions::HEALTH_DATA_VIEW, |credential| {
                 let api = api.clone();
                 async move {
                     let token = credential.access_token().map_err(HumanApiError::Failed)?;
@@ -861,7 +886,7 @@ impl Datalinks {
     ) -> Result<HapiPage<HapiActivity>> {
         let api = self.hapi_data_api(connection).await?;
         let page = self
-            .with_token(connection, |credential| {
+            .with_token(connection, actions::HEALTH_DATA_VIEW, |credential| {
                 let api = api.clone();
                 async move {
                     let token = credential.access_token().map_err(HumanApiError::Failed)?;

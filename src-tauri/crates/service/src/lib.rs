@@ -7,6 +7,7 @@
 //! the keyring under a name derived from that identity, so it can only reach the servers it
 //! was issued by.
 
+mod audit;
 mod checklist;
 mod console;
 mod departures;
@@ -30,12 +31,13 @@ mod status;
 mod upload;
 mod views;
 
+pub use audit::{AuditRecorder, Subject, AUDIT_PAGE};
 pub use checklist::{
     read_checklist, ChecklistItem, ChecklistStep, ConsoleScreen, ProjectChecklist, ProjectStanding,
     UNAPPROVED_MEMBER_CAP,
 };
 pub use console::{ResearchConsole, DEFAULT_CONCURRENCY};
-pub use datalinks_store::{ConnectedSource, HistoryEvent};
+pub use datalinks_store::{AuditEntry, AuditFacets, AuditFilter, ConnectedSource, HistoryEvent};
 pub use datalinks_store::{Departure, DepartureReceipt, DepartureSource, ProjectKey};
 pub use departures::{
     check_delivery, project_key_at, DepartureInbox, OnArrival, ReceiverSettings, ReceiverView,
@@ -96,6 +98,8 @@ pub struct Datalinks {
     store: Arc<Store>,
     vault: Vault,
     host: Arc<dyn Host>,
+    /// Where every request made on someone's behalf is recorded.
+    audit: Arc<AuditRecorder>,
     http: reqwest::Client,
     /// For file transfers: no overall time limit, only one on each read.
     download_http: reqwest::Client,
@@ -142,6 +146,7 @@ impl Datalinks {
         let download_http = datalinks_http::transfer();
         Ok(Arc::new(Self {
             data_dir: data_dir.to_owned(),
+            audit: AuditRecorder::new(store.clone()),
             store,
             vault: Vault::new(secrets),
             host,

@@ -1,5 +1,6 @@
 //! The member view: who the person is to the Open Humans project and what they share.
 
+use crate::audit::actions;
 use crate::providers::OpenHumans;
 use crate::{wrong_provider, Datalinks, FileGroup, MemberFile, MemberOverview};
 use datalinks_core::{ConnectionId, Provider, Result};
@@ -22,7 +23,7 @@ impl Datalinks {
         connection: ConnectionId,
         api: &ApiClient,
     ) -> Result<Member> {
-        self.with_token(connection, |credential| {
+        self.with_token(connection, actions::MEMBER_VIEW, |credential| {
             let api = api.clone();
             async move {
                 let token = credential.access_token().map_err(ApiError::Failed)?;

@@ -1,6 +1,7 @@
 //! The Open Collective account overview: identity, memberships, transactions and expenses,
 //! one page at a time, and connecting with a personal token instead of OAuth.
 
+use crate::audit::actions;
 use crate::providers::OpenCollective;
 use crate::status::Credential;
 use crate::{
@@ -44,7 +45,7 @@ impl Datalinks {
     pub async fn oc_me(self: &Arc<Self>, connection: ConnectionId) -> Result<OcAccount> {
         let api = self.oc_api(connection).await?;
         let me = self
-            .with_token(connection, |credential| {
+            .with_token(connection, actions::ACCOUNT_VIEW, |credential| {
                 let api = api.clone();
                 async move { api.me(&credential.into()).await }
             })
@@ -89,7 +90,7 @@ impl Datalinks {
     ) -> Result<OcPage<OcMembership>> {
         let api = self.oc_api(connection).await?;
         let page = self
-            .with_token(connection, |credential| {
+            .with_token(connection, actions::ACCOUNT_VIEW, |credential| {
                 let api = api.clone();
                 async move { api.memberships(&credential.into(), window(offset)).await }
             })
@@ -112,7 +113,7 @@ impl Datalinks {
     ) -> Result<OcPage<OcTransaction>> {
         let api = self.oc_api(connection).await?;
         let page = self
-            .with_token(connection, |credential| {
+            .with_token(connection, actions::ACCOUNT_VIEW, |credential| {
                 let api = api.clone();
                 async move { api.transactions(&credential.into(), window(offset)).await }
             })
@@ -151,7 +152,7 @@ impl Datalinks {
     ) -> Result<OcPage<OcExpense>> {
         let api = self.oc_api(connection).await?;
         let page = self
-            .with_token(connection, |credential| {
+            .with_token(connection, actions::ACCOUNT_VIEW, |credential| {
                 let api = api.clone();
                 async move { api.expenses(&credential.into(), slug, window(offset)).await }
             })
@@ -180,7 +181,14 @@ impl Datalinks {
             self.http.clone(),
             &OpenCollective::hosts(&registration.settings)?,
         );
-        let me = match api.me(&oc::Credential::PersonalToken(token.clone())).await {
+        let credential = oc::Credential::PersonalToken(token.clone());
+        let asked = self.audited_at(
+            Some(registration.id()),
+            None,
+            actions::CONNECT,
+            api.me(&credential),
+        );
+        let me = match asked.await {
             Ok(me) => me,
             Err(err) => {
                 let err = Error::from(err);

@@ -256,7 +256,12 @@ impl Datalinks {
             ProjectServer::Sandbox => self.sandboxes().await?.open_humans.base_url(),
             ProjectServer::Address(address) => datalinks_core::server_url(address)?,
         };
-        let console = Arc::new(ResearchConsole::new(base_url, token)?);
+        let shown = match &server {
+            ProjectServer::Sandbox => "built-in sandbox",
+            ProjectServer::Address(address) => address,
+        };
+        let console = ResearchConsole::new(base_url, token, self.audit.clone(), shown)?;
+        let console = Arc::new(console);
         let info = console.info().await?;
         let view = project_view(&info, token_expires_at, token_in_keyring, self)?;
         *self.project_session.lock().unwrap() = Some(ProjectSession {

@@ -2,6 +2,7 @@
 //! (loopback or deep link), exchange the code with the exact client the attempt started with,
 //! learn who signed in, and keep the tokens under that account's name.
 
+use crate::audit::actions;
 use crate::providers::adapter;
 use crate::registrations::Registration;
 use crate::{Datalinks, ServiceEvent};
@@ -350,7 +351,25 @@ impl Datalinks {
                 &error,
                 description.as_deref(),
             )),
-            Redirect::Code { code, .. } => self.complete(&attempt, &code).await,
+            Redirect::Code { code, .. } => {
+                let subject =
+                    crate::audit::registration_subject(&attempt.context.registration.record);
+                let started = self.audit.now_ms();
+                let completed = self
+                    .audit
+                    .scope(
+                        subject,
+                        datalinks_http::audit::action(
+                            actions::CONNECT,
+                            self.complete(&attempt, &code),
+                        ),
+                    )
+                    .await;
+                if let Ok(connection) = &completed {
+                    self.attribute_sign_in_requests(registration, started, *connection);
+                }
+                completed
+            }
         };
         self.end_sign_in(registration, outcome).await;
     }

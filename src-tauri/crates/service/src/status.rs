@@ -2,6 +2,7 @@
 //! (or mint) on expiry or 401, a few tries under the retry policy, then "unreachable, will retry"
 //! with backoff.
 
+use crate::audit::actions;
 use crate::providers::{adapter, adapters};
 use crate::registrations::{settings_of, summary_of, Registration};
 use crate::{no_such_connection, Datalinks, ServiceEvent};
@@ -351,10 +352,12 @@ impl Datalinks {
     /// Runs a provider API call for a connection with a valid credential: its personal token
     /// as is, else an access token, renewed when it is about to expire or the provider rejects
     /// it. Retries briefly when the provider is unreachable, and records the outcome in the
-    /// connection's state.
+    /// connection's state. Its requests go to the audit log as caused by `action`, unless the work
+    /// around it named another cause.
     pub(crate) async fn with_token<T, E, F, Fut>(
         self: &Arc<Self>,
         id: ConnectionId,
+        action: &'static str,
         call: F,
     ) -> Result<T>
     where
@@ -370,8 +373,16 @@ impl Datalinks {
                 return Err(error);
             }
         };
-        let outcome = RetryPolicy::REQUEST
-            .run(|| self.call_once(&registration, &connection, &call))
+        let subject = crate::audit::connection_subject(&registration.record, &connection);
+        let outcome = self
+            .audit
+            .scope(
+                subject,
+                datalinks_http::audit::default_action(
+                    action,
+                    RetryPolicy::REQUEST.run(|| self.call_once(&registration, &connection, &call)),
+                ),
+            )
             .await;
         self.record_outcome(id, outcome.as_ref().err()).await;
         outcome.map_err(|failure| failure.error)
@@ -451,15 +462,17 @@ impl Datalinks {
         let keeper = self.keeper(registration, connection);
         let adapter = adapter(connection.provider);
         if connection.credential == CredentialKind::Minted {
-            let mint = || async {
-                adapter
-                    .mint(self, registration, connection)
-                    .await
-                    .unwrap_or_else(|| {
-                        Err(Error::internal(
-                            "a minted connection of a provider that does not mint",
-                        ))
-                    })
+            let mint = || {
+                datalinks_http::audit::action(actions::REFRESH, async {
+                    adapter
+                        .mint(self, registration, connection)
+                        .await
+                        .unwrap_or_else(|| {
+                            Err(Error::internal(
+                                "a minted connection of a provider that does not mint",
+                            ))
+                        })
+                })
             };
             return match rejected {
                 None => keeper.access_token_minting(mint).await,
@@ -470,12 +483,14 @@ impl Datalinks {
                 }
             };
         }
-        let refresh = |token| async move {
-            let client = self.oauth_client(registration).await?;
-            client
-                .refresh(&token)
-                .await
-                .map_err(|err| datalinks_oauth::refresh_failed(connection.provider, err))
+        let refresh = |token| {
+            datalinks_http::audit::action(actions::REFRESH, async move {
+                let client = self.oauth_client(registration).await?;
+                client
+                    .refresh(&token)
+                    .await
+                    .map_err(|err| datalinks_oauth::refresh_failed(connection.provider, err))
+            })
         };
         match rejected {
             None => keeper.access_token(refresh).await,
@@ -564,7 +579,7 @@ impl Datalinks {
         let check: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
             tokio::time::sleep(delay).await;
             if service.health(id).unreachable.is_some() {
-                let _ = service.check(id).await;
+                let _ = datalinks_http::audit::action(actions::RETRY, service.check(id)).await;
             }
         });
         tokio::spawn(check);
@@ -580,7 +595,7 @@ impl Datalinks {
         self.forget_cached(record.registration_id);
         if record.reconnect_reason.is_none() {
             // The outcome is recorded in the connection's state, which is what we return.
-            let _ = self.check(id).await;
+            let _ = datalinks_http::audit::action(actions::RETRY, self.check(id)).await;
         }
         self.overview()
     }

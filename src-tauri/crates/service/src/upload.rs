@@ -2,6 +2,7 @@
 //! files the project holds for them (docs/providers/open-humans.md, "Uploads", "Deleting files").
 //! Every request goes through `with_token`, so an expired token is refreshed between steps.
 
+use crate::audit::actions;
 use crate::progress::PROGRESS_INTERVAL;
 use crate::{Datalinks, DeleteTargetInput, Report, UploadInput, UploadProgress, UploadedFile};
 use datalinks_core::{ConnectionId, Error, Result};
@@ -18,6 +19,7 @@ struct MemberUploads<'a> {
     service: &'a Arc<Datalinks>,
     connection: ConnectionId,
     api: ApiClient,
+    action: &'static str,
 }
 
 impl UploadApi for MemberUploads<'_> {
@@ -27,7 +29,7 @@ impl UploadApi for MemberUploads<'_> {
         form: Vec<(&'static str, String)>,
     ) -> Result<T> {
         self.service
-            .with_token(self.connection, |credential| {
+            .with_token(self.connection, self.action, |credential| {
                 let api = self.api.clone();
                 let form = form.clone();
                 async move {
@@ -48,11 +50,13 @@ impl Datalinks {
     async fn member_uploads(
         self: &Arc<Self>,
         connection: ConnectionId,
+        action: &'static str,
     ) -> Result<MemberUploads<'_>> {
         Ok(MemberUploads {
             service: self,
             connection,
             api: self.member_api(connection).await?,
+            action,
         })
     }
 
@@ -100,8 +104,14 @@ impl Datalinks {
         let file = steps::prepare_file(path, filename, metadata, input.datatypes, None).await?;
 
         let progress = upload_progress_reporter(report, &file.filename, file.size);
-        let uploads = self.member_uploads(connection).await?;
-        let outcome = steps::upload(&uploads, &self.download_http, &file, progress).await;
+        let uploads = self.member_uploads(connection, actions::UPLOAD).await?;
+        let outcome = self
+            .audited(
+                connection,
+                actions::UPLOAD,
+                steps::upload(&uploads, &self.download_http, &file, progress),
+            )
+            .await;
         match outcome {
             Ok(uploaded) => {
                 self.record_for(
@@ -145,7 +155,16 @@ impl Datalinks {
             DeleteTargetInput::Basename { basename } => format!("the files named {basename}"),
             DeleteTargetInput::AllFiles => "all files".to_owned(),
         };
-        let ids = steps::delete(&self.member_uploads(connection).await?, &target.into()).await?;
+        let uploads = self
+            .member_uploads(connection, actions::DELETE_FILES)
+            .await?;
+        let ids = self
+            .audited(
+                connection,
+                actions::DELETE_FILES,
+                steps::delete(&uploads, &target.into()),
+            )
+            .await?;
         let deleted = match ids.as_slice() {
             [] => "none".to_owned(),
             ids => {

@@ -3,9 +3,11 @@
 //! happened. Secrets never come here: they live in the vault, under names derived from the
 //! registration and account they belong to.
 
+mod audit;
 mod checklist;
 mod departures;
 
+pub use audit::{AuditEntry, AuditFacets, AuditFilter, AUDIT_CAP};
 pub use checklist::ChecklistMark;
 pub use departures::{
     Departure, DepartureAction, DepartureReceipt, DepartureSource, ProjectKey, RosterChange,
@@ -160,6 +162,7 @@ const MIGRATIONS: &[&str] = &[
 "#,
     departures::MIGRATION,
     checklist::MIGRATION,
+    audit::MIGRATION,
 ];
 
 /// The most history events kept: older ones are dropped as new ones arrive, so nothing that

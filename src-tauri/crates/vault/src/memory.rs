@@ -18,6 +18,8 @@ struct MemoryState {
     latency: std::time::Duration,
     reads: usize,
     writes: usize,
+    /// Every value ever stored, so tests can look for any secret the app has held.
+    written: Vec<SecretString>,
 }
 
 impl MemoryStore {
@@ -69,6 +71,16 @@ impl MemoryStore {
         keys
     }
 
+    /// Every value ever stored, deleted and replaced ones included, in order.
+    pub fn every_value_written(&self) -> Vec<String> {
+        let state = self.lock();
+        state
+            .written
+            .iter()
+            .map(|v| v.expose().to_owned())
+            .collect()
+    }
+
     fn lock(&self) -> MutexGuard<'_, MemoryState> {
         // A panicking test thread must not hide the entries from the assertions that follow.
         self.state
@@ -109,6 +121,7 @@ impl SecretStore for MemoryStore {
         state.writes += 1;
         state.check_writable()?;
         state.entries.insert(key.to_owned(), value.clone());
+        state.written.push(value.clone());
         Ok(())
     }
 

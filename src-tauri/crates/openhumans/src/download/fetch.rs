@@ -220,7 +220,7 @@ impl<P: FnMut(Progress)> Attempts<'_, P> {
         let sent = tokio::select! {
             biased;
             _ = self.cancel.cancelled() => return Err(Stop::Cancelled),
-            sent = request.send() => sent,
+            sent = datalinks_http::send(request) => sent,
         };
         let response = sent.map_err(|e| {
             Stop::Retry(Error::unreachable(format!(

@@ -4,6 +4,8 @@
 //! A service wired to an in-process sandbox, an in-memory keyring and a scripted person at
 //! the "system browser".
 
+pub mod hapi;
+
 use datalinks_core::{
     ConnectionId, ConnectionState, ConnectionView, ConnectionsOverview, Error, Provider,
     RegistrationId, Result, SignInState, SignInTarget, Transport,

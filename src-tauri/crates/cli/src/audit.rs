@@ -1,0 +1,87 @@
+//! `datalinks audit`: the requests Datalinks made on your behalf, newest first.
+
+use crate::oh::print_json;
+use datalinks_core::{ConnectionId, Result};
+use datalinks_service::{AuditEntry, AuditFilter, Datalinks};
+
+/// Which requests `datalinks audit` prints.
+#[derive(clap::Args)]
+pub struct AuditArgs {
+    /// Only this connection's requests (its number, as `datalinks status` shows it).
+    #[arg(long)]
+    connection: Option<i64>,
+    /// Only requests of this action (connect, refresh, member view, download, …).
+    #[arg(long)]
+    action: Option<String>,
+    /// Only requests that failed or were answered with an error.
+    #[arg(long)]
+    errors: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn print_audit(service: &Datalinks, args: AuditArgs) -> Result<()> {
+    let filter = AuditFilter {
+        connection: args.connection.map(ConnectionId),
+        action: args.action,
+        errors_only: args.errors,
+    };
+    let entries = service.audit_log(filter).await?;
+    if args.json {
+        return print_json(&entries);
+    }
+    for entry in &entries {
+        println!("{}", line(entry));
+    }
+    eprintln!("{} requests", entries.len());
+    Ok(())
+}
+
+/// `2026-12-08 01:02:03 UTC  refresh  POST https://host/oauth2/token/  200  ↑ 312 B ↓ 1.2 KB  84 ms  alice · …`
+fn line(entry: &AuditEntry) -> String {
+    let outcome = match (entry.status, &entry.failure) {
+        (Some(status), _) => status.to_string(),
+        (None, Some(failure)) => format!("no answer ({failure})"),
+        (None, None) => "no answer".to_owned(),
+    };
+    let size = |bytes: Option<u64>| bytes.map_or_else(|| "?".to_owned(), human_bytes);
+    format!(
+        "{}  {}  {} {}{}  {outcome}  ↑ {} ↓ {}  {} ms  {}",
+        utc(entry.at_ms),
+        entry.action,
+        entry.method,
+        entry.origin,
+        entry.path,
+        size(entry.bytes_sent),
+        size(entry.bytes_received),
+        entry.duration_ms,
+        entry.subject,
+    )
+}
+
+fn utc(at_ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(at_ms.div_euclid(1000))
+        .ok()
+        .and_then(|at| {
+            at.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
