@@ -23,8 +23,16 @@ fn oh(sandbox: &RunningSandbox, args: &[&str]) -> Output {
         .args(args)
         .env("DATALINKS_OH_MASTER_TOKEN", sandbox.master_access_token())
         .env("DATALINKS_OH_BASE_URL", sandbox.base_url().as_str())
+        // The audit log goes to a data folder of the test's own, never the person's.
+        .env("DATALINKS_DATA_DIR", data_dir(sandbox))
         .output()
         .unwrap()
+}
+
+/// One data folder per sandbox, kept across the commands a test runs.
+fn data_dir(sandbox: &RunningSandbox) -> std::path::PathBuf {
+    let port = sandbox.base_url().port().unwrap_or_default();
+    std::env::temp_dir().join(format!("datalinks-cli-oh-test-{port}"))
 }
 
 fn stdout(output: &Output) -> String {
@@ -292,4 +300,31 @@ async fn a_download_killed_mid_file_resumes_and_ends_byte_identical() {
     );
     assert_eq!(parts(&killed_dir), []);
     assert_eq!(tree(&killed_dir), tree(&reference_dir));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_lists_each_request_the_console_made_and_never_the_master_token() {
+    let sandbox = sandbox().await;
+    assert!(oh(&sandbox, &["members"]).status.success());
+    let audit = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_datalinks"))
+            .arg("audit")
+            .args(args)
+            .env("DATALINKS_DATA_DIR", data_dir(&sandbox))
+            .output()
+            .unwrap()
+    };
+    let listed = audit(&["--json"]);
+    assert!(listed.status.success(), "{listed:?}");
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&stdout(&listed)).unwrap();
+    assert_eq!(entries.len(), sandbox.app_requests().len());
+    assert!(entries
+        .iter()
+        .all(|e| e["action"] == "member listing" || e["action"] == "project view"));
+    let text = audit(&["--action", "member listing"]);
+    let lines = stdout(&text);
+    assert!(!lines.is_empty() && lines.lines().all(|l| l.contains("  member listing  GET ")));
+    for output in [&listed, &text] {
+        assert!(!stdout(output).contains(&sandbox.master_access_token()));
+    }
 }

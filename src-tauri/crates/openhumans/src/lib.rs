@@ -15,6 +15,7 @@ const AUTHORIZE_PATH: &str = "/direct-sharing/projects/oauth2/authorize/";
 const TOKEN_PATH: &str = "/oauth2/token/";
 const REVOKE_PATH: &str = "/oauth2/revoke_token/";
 const EXCHANGE_MEMBER_PATH: &str = "/api/direct-sharing/project/exchange-member/";
+const PROJECT_PATH: &str = "/api/direct-sharing/project/";
 
 fn endpoint(base: &Url, path: &str) -> Url {
     // Keep any path prefix of a self-hosted server (https://host/oh/ + oauth2/token/).
@@ -60,6 +61,20 @@ pub struct Member {
     pub count: u32,
     #[serde(rename = "data")]
     pub files: Vec<DataFile>,
+}
+
+/// The project a member's token belongs to, as far as the consent ledger needs it
+/// (`GET /api/direct-sharing/project/`, ProjectDataSerializer).
+#[derive(Debug, Clone, Deserialize)]
+pub struct GrantingProject {
+    pub id: u64,
+    pub name: String,
+    /// Whether the project sees the member's username.
+    #[serde(default)]
+    pub request_username_access: bool,
+    /// The sources the project asks members to share, as `/api/public/project/<id>/` paths.
+    #[serde(default)]
+    pub requested_sources: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -184,6 +199,11 @@ impl ApiClient {
         Self { http, base }
     }
 
+    /// The server it calls.
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
     /// The member and every file they share, following `next` through all pages.
     pub async fn exchange_member(&self, access_token: &AccessToken) -> Result<Member, ApiError> {
         let first = endpoint(&self.base, EXCHANGE_MEMBER_PATH);
@@ -225,13 +245,31 @@ impl ApiClient {
         )))
     }
 
+    /// The project the member's token was granted to.
+    pub async fn project(&self, access_token: &AccessToken) -> Result<GrantingProject, ApiError> {
+        self.get_json(endpoint(&self.base, PROJECT_PATH), access_token)
+            .await
+    }
+
+    /// A project's name as Open Humans shows it to anyone (`/api/public/project/<id>/`, no
+    /// token): how a source such as `direct-sharing-131` is named for people.
+    pub async fn public_project_name(&self, project_id: u64) -> Result<String, ApiError> {
+        #[derive(Deserialize)]
+        struct Public {
+            name: String,
+        }
+        let url = endpoint(&self.base, &format!("/api/public/project/{project_id}/"));
+        let public: Public = read_json(self.http.get(url), "").await?;
+        Ok(public.name)
+    }
+
     async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         url: Url,
         access_token: &AccessToken,
     ) -> Result<T, ApiError> {
         let request = self.http.get(url).bearer_auth(access_token.expose());
-        read_json(request, access_token).await
+        read_json(request, access_token.expose()).await
     }
 
     /// POSTs a form to an API endpoint (`path` as in [`upload::DIRECT_UPLOAD_PATH`]) with the
@@ -247,7 +285,7 @@ impl ApiClient {
             .post(endpoint(&self.base, path))
             .bearer_auth(access_token.expose())
             .form(form);
-        read_json(request, access_token).await
+        read_json(request, access_token.expose()).await
     }
 }
 
@@ -255,7 +293,7 @@ impl ApiClient {
 /// failures are unreachable, other failures are quoted.
 async fn read_json<T: serde::de::DeserializeOwned>(
     request: reqwest::RequestBuilder,
-    access_token: &AccessToken,
+    secret: &str,
 ) -> Result<T, ApiError> {
     let response =
         datalinks_http::send(request.header(reqwest::header::ACCEPT, "application/json"))
@@ -273,7 +311,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         let detail = response
             .json::<DetailBody>()
             .await
-            .map(|b| datalinks_http::excerpt(&b.detail, &[access_token.expose()]))
+            .map(|b| datalinks_http::excerpt(&b.detail, &[secret]))
             .unwrap_or_else(|_| "HTTP 401".into());
         return Err(ApiError::TokenRejected { detail });
     }
@@ -285,7 +323,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     }
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();
-        let excerpt = datalinks_http::excerpt(&body, &[access_token.expose()]);
+        let excerpt = datalinks_http::excerpt(&body, &[secret]);
         return Err(ApiError::Failed(Error::provider(format!(
             "Open Humans answered HTTP {}: {excerpt}",
             status.as_u16()

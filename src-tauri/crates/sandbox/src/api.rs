@@ -474,6 +474,57 @@ pub async fn project(
     api_ok(&body)
 }
 
+/// `GET /api/public/project/<id>/`: what Open Humans shows anyone about a project (the same
+/// ProjectDataSerializer, no authentication; docs/providers/open-humans.md, "Public project
+/// data"). The sandbox knows its own project and the sources its members share.
+pub async fn public_project(
+    State(sandbox): State<Arc<Sandbox>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let world = &sandbox.world;
+    let id: Option<u32> = id.parse().ok();
+    let name = match id {
+        Some(id) if id == world.project.id => Some(world.project.name.as_str()),
+        Some(id) => world
+            .sources
+            .iter()
+            .find(|source| source.project_id == id)
+            .map(|source| source.name),
+        None => None,
+    };
+    let (Some(id), Some(name)) = (id, name) else {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(serde_json::json!({"detail": "Not found."})),
+        )
+            .into_response();
+    };
+    api_ok(&ProjectData {
+        active: true,
+        approved: true,
+        authorized_members: 0,
+        badge_image: "",
+        contact_email: CONTACT_EMAIL,
+        id,
+        id_label: format!("direct-sharing-{id}"),
+        info_url: "",
+        is_academic_or_nonprofit: false,
+        is_study: false,
+        leader: "",
+        long_description: "",
+        name,
+        organization: "",
+        registered_datatypes: Vec::new(),
+        requested_sources: Vec::new(),
+        request_sources_access: Vec::new(),
+        request_username_access: false,
+        returned_data_description: "",
+        short_description: "",
+        slug: "",
+        kind: "oauth2",
+    })
+}
+
 #[derive(Serialize)]
 struct ProjectData<'a> {
     active: bool,

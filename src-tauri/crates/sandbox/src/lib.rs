@@ -145,6 +145,7 @@ fn router(sandbox: Arc<Sandbox>) -> Router {
             PROJECT_PATH,
             any(api::project).layer(map_response(api::allow_get)),
         )
+        .route("/api/public/project/{id}/", get(api::public_project))
         .route(
             MEMBERS_PATH,
             any(members::members).layer(map_response(api::allow_get)),

@@ -39,6 +39,8 @@ pub(crate) mod actions {
     pub const PROJECT_DELETE: &str = "project file deletion";
     pub const MESSAGE: &str = "message";
     pub const REMOVE_MEMBERS: &str = "member removal";
+    /// Reading what a connection was granted, for the consent ledger.
+    pub const LEDGER: &str = "consent ledger";
 }
 
 /// The most entries one read returns.
@@ -375,7 +377,7 @@ mod tests {
     #[test]
     fn times_are_utc_iso() {
         assert_eq!(iso_time(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso_time(1_796_605_323_456), "2026-12-08T01:02:03.456Z");
+        assert_eq!(iso_time(1_796_605_323_456), "2026-12-07T01:02:03.456Z");
         assert_eq!(iso_time(951_782_400_000), "2000-02-29T00:00:00.000Z");
     }
 

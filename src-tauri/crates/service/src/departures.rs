@@ -573,34 +573,54 @@ impl Datalinks {
     }
 }
 
-/// What deleting a member's folder removed.
+/// What deleting a folder of local copies removed.
 #[derive(Debug)]
-struct Removed {
-    summary: String,
-    items: Vec<String>,
-    bytes: u64,
+pub(crate) struct Removed {
+    pub summary: String,
+    pub items: Vec<String>,
+    pub bytes: u64,
 }
 
-/// Removes the member's folder under `download_folder` and everything in it, listing each file
-/// first. A symbolic link is removed as a link: nothing outside the folder is touched. A member
-/// id is only ever 8 digits; anything else (a server's listing names the detected ones) is
-/// refused, so no id can name a folder outside.
+/// Removes the member's folder under `download_folder` and everything in it. A member id is
+/// only ever 8 digits; anything else (a server's listing names the detected ones) is refused,
+/// so no id can name a folder outside.
 fn remove_member_folder(download_folder: &Path, project_member_id: &str) -> Result<Removed> {
     if !datalinks_research::is_project_member_id(project_member_id) {
         return Err(Error::invalid_input(format!(
             "{project_member_id:?} is not a project member id (8 digits); nothing was deleted."
         )));
     }
-    let folder = &download_folder.join(project_member_id);
+    remove_folder(&download_folder.join(project_member_id))
+}
+
+/// Removes `folder` and everything in it, listing each file first. A symbolic link is removed
+/// as a link: nothing outside the folder is touched.
+pub(crate) fn remove_folder(folder: &Path) -> Result<Removed> {
+    let Some((items, bytes)) = folder_contents(folder)? else {
+        return Ok(Removed {
+            summary: format!("There were no local copies in {}.", folder.display()),
+            items: Vec::new(),
+            bytes: 0,
+        });
+    };
+    std::fs::remove_dir_all(folder).map_err(|err| io_error(folder, err))?;
+    let files = match items.len() {
+        1 => "1 file".to_owned(),
+        n => format!("{n} files"),
+    };
+    Ok(Removed {
+        summary: format!("Deleted {files} and the folder {}.", folder.display()),
+        items,
+        bytes,
+    })
+}
+
+/// Every file under `folder` (paths relative to it, sorted) and their total size; `None` when
+/// there is no such folder. Symbolic links are listed, never followed.
+pub(crate) fn folder_contents(folder: &Path) -> Result<Option<(Vec<String>, u64)>> {
     let metadata = match std::fs::symlink_metadata(folder) {
         Ok(metadata) => metadata,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Removed {
-                summary: format!("There were no local copies in {}.", folder.display()),
-                items: Vec::new(),
-                bytes: 0,
-            })
-        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(io_error(folder, err)),
     };
     if !metadata.is_dir() {
@@ -631,16 +651,7 @@ fn remove_member_folder(download_folder: &Path, project_member_id: &str) -> Resu
         }
     }
     items.sort();
-    std::fs::remove_dir_all(folder).map_err(|err| io_error(folder, err))?;
-    let files = match items.len() {
-        1 => "1 file".to_owned(),
-        n => format!("{n} files"),
-    };
-    Ok(Removed {
-        summary: format!("Deleted {files} and the folder {}.", folder.display()),
-        items,
-        bytes,
-    })
+    Ok(Some((items, bytes)))
 }
 
 fn io_error(path: &Path, err: std::io::Error) -> Error {

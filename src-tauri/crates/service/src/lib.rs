@@ -14,6 +14,7 @@ mod departures;
 mod disconnect;
 mod download;
 mod humanapi;
+mod ledger;
 mod member;
 mod migrate;
 mod opencollective;
@@ -44,6 +45,9 @@ pub use departures::{
     WebhookCheck, WebhookReceiver,
 };
 pub use humanapi::{ConnectLaunch, ConnectWidget, CONNECT_RESULT_URL, HAPI_PAGE_SIZE};
+pub use ledger::{
+    ConsentLedger, Grant, LedgerEntry, LocalCopies, LocalCopiesDeleted, ProjectLedger, SecretsHeld,
+};
 pub use opencollective::OC_PAGE_SIZE;
 pub use options::{HumanApiOptions, OpenCollectiveOptions, ProviderOptions, LOOPBACK_PATH};
 pub use picks::{PickId, PickPurpose, PickedPath, Picks};
@@ -129,6 +133,8 @@ pub struct Datalinks {
     receipt_links: Mutex<std::collections::HashSet<String>>,
     /// The open Human API Connect window, if any.
     connect_window: Mutex<Option<humanapi::ConnectAttempt>>,
+    /// Names of Open Humans sources (`<server> direct-sharing-<id>` → the project's name).
+    source_names: Mutex<HashMap<String, String>>,
     /// The revision the last overview was given (see [`ConnectionsOverview::revision`]).
     overview_revision: std::sync::atomic::AtomicU64,
 }
@@ -164,6 +170,7 @@ impl Datalinks {
             project_session: Mutex::default(),
             receipt_links: Mutex::default(),
             connect_window: Mutex::default(),
+            source_names: Mutex::default(),
             overview_revision: Default::default(),
         }))
     }

@@ -33,6 +33,46 @@ impl Datalinks {
         .await
     }
 
+    /// People's names for sources such as `direct-sharing-131`: each project's public name,
+    /// asked of Open Humans once per server and kept while the app runs. A source it cannot
+    /// name keeps its id.
+    pub(crate) async fn source_names(
+        self: &Arc<Self>,
+        connection: ConnectionId,
+        api: &ApiClient,
+        sources: &[String],
+    ) -> Vec<String> {
+        let mut names = Vec::with_capacity(sources.len());
+        for source in sources {
+            let key = format!("{} {source}", api.base());
+            let known = self.source_names.lock().unwrap().get(&key).cloned();
+            let name = match known {
+                Some(name) => name,
+                None => {
+                    let asked = match source
+                        .strip_prefix("direct-sharing-")
+                        .and_then(|id| id.parse().ok())
+                    {
+                        Some(id) => {
+                            let asking = api.public_project_name(id);
+                            self.audited(connection, actions::LEDGER, asking).await.ok()
+                        }
+                        None => None,
+                    };
+                    match asked {
+                        Some(name) => {
+                            self.source_names.lock().unwrap().insert(key, name.clone());
+                            name
+                        }
+                        None => source.clone(),
+                    }
+                }
+            };
+            names.push(name);
+        }
+        names
+    }
+
     /// Fetches the member and every shared file (all pages), grouped by source.
     pub async fn member_overview(
         self: &Arc<Self>,

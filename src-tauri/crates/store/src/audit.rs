@@ -204,6 +204,18 @@ impl Store {
         })
     }
 
+    /// When Datalinks last made a request for a researcher's project (Unix milliseconds).
+    pub fn last_project_request(&self) -> Result<Option<i64>> {
+        self.lock()
+            .query_row(
+                "SELECT max(at_ms) FROM audit_log
+                 WHERE connection_id IS NULL AND registration_id IS NULL",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(failed("read the audit log"))
+    }
+
     /// Gives a registration's unattributed requests since `since_ms` (a sign-in's) to the
     /// connection the sign-in made, its account named in their subject.
     pub fn attribute_requests(

@@ -312,9 +312,7 @@ impl Store {
         connection
             .busy_timeout(std::time::Duration::from_secs(5))
             .map_err(failed("configure the database"))?;
-        connection
-            .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
-            .map_err(failed("switch the database to WAL mode"))?;
+        switch_to_wal(&connection)?;
         // A commit is on disk when it returns: the webhook receiver answers 200 only after one.
         connection
             .pragma_update(None, "synchronous", "FULL")
@@ -859,8 +857,32 @@ fn connection_row(row: &Row<'_>) -> rusqlite::Result<Result<ConnectionRecord>> {
     }))
 }
 
+/// Switches a database to WAL mode. Two processes creating the database at once can each hold
+/// the lock the other needs for the switch, and SQLite then answers "locked" at once rather
+/// than wait (the busy timeout does not apply), so the switch is tried again for a while.
+fn switch_to_wal(connection: &Connection) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match connection.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(())) {
+            Err(rusqlite::Error::SqliteFailure(err, _))
+                if err.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.map_err(failed("switch the database to WAL mode")),
+        }
+    }
+}
+
+/// Brings the schema up to date in one write transaction, so that two processes opening a
+/// database at once never apply a step twice: the second waits, then finds it applied.
 fn migrate(connection: &mut Connection) -> Result<()> {
-    let applied: usize = connection
+    let upgrade_failed = failed("upgrade the database");
+    let transaction = connection
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(&upgrade_failed)?;
+    let applied: usize = transaction
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(failed("read the database version"))?;
     if applied > MIGRATIONS.len() {
@@ -870,17 +892,18 @@ fn migrate(connection: &mut Connection) -> Result<()> {
             MIGRATIONS.len()
         )));
     }
+    if applied == MIGRATIONS.len() {
+        return Ok(());
+    }
     for (index, step) in MIGRATIONS.iter().enumerate().skip(applied) {
         let version = index + 1;
-        let upgrade_failed = failed(format!("upgrade the database to version {version}"));
-        let transaction = connection.transaction().map_err(&upgrade_failed)?;
-        transaction.execute_batch(step).map_err(&upgrade_failed)?;
+        let step_failed = failed(format!("upgrade the database to version {version}"));
+        transaction.execute_batch(step).map_err(&step_failed)?;
         transaction
             .pragma_update(None, "user_version", version)
-            .map_err(&upgrade_failed)?;
-        transaction.commit().map_err(&upgrade_failed)?;
+            .map_err(&step_failed)?;
     }
-    Ok(())
+    transaction.commit().map_err(&upgrade_failed)
 }
 
 /// Turns a SQLite error into a `storage` error that says what we were doing.

@@ -560,3 +560,21 @@ fn a_sign_in_problem_outlives_the_process_until_cleared_or_its_registration_goes
     assert!(reopened.remove_registration(reg).unwrap());
     assert_eq!(reopened.sign_in_problem(reg).unwrap(), None);
 }
+
+#[test]
+fn many_openers_of_a_new_database_at_once_all_get_it() {
+    // The app and several CLI runs may create the database together.
+    for _ in 0..5 {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("datalinks.sqlite3");
+        let openers: Vec<_> = (0..8)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || Store::open(&path).map(drop))
+            })
+            .collect();
+        for opener in openers {
+            opener.join().unwrap().unwrap();
+        }
+    }
+}

@@ -7,7 +7,7 @@ use crate::disconnect::step;
 use crate::registrations::{Registration, RegistrationSettings};
 use crate::sandbox::Sandboxes;
 use crate::settings::{non_empty, normalized_url};
-use crate::{Datalinks, HumanApiOptions, ProviderOptions, ReceiptStep, StepOutcome};
+use crate::{Datalinks, Grant, HumanApiOptions, ProviderOptions, ReceiptStep, StepOutcome};
 use async_trait::async_trait;
 use datalinks_core::{ClientSecret, ConnectionId, Error, Provider, Result};
 use datalinks_store::ConnectionRecord;
@@ -155,5 +155,33 @@ impl Adapter for HumanApi {
 
     async fn check(&self, service: &Arc<Datalinks>, connection: ConnectionId) -> Result<()> {
         service.hapi_profile(connection).await.map(drop)
+    }
+
+    async fn grants(
+        &self,
+        service: &Arc<Datalinks>,
+        _registration: &Registration,
+        connection: &ConnectionRecord,
+    ) -> Result<Vec<Grant>> {
+        let sources = service.hapi_sources(connection.id).await?;
+        if sources.is_empty() {
+            return Ok(vec![Grant::known("Linked sources", "none")]);
+        }
+        Ok(sources
+            .into_iter()
+            .map(|source| {
+                let synced = match &source.synched_at {
+                    Some(at) => format!("last synced {at}"),
+                    None => "not synced yet".to_owned(),
+                };
+                Grant::known(
+                    &source.name,
+                    format!(
+                        "linked since {}; sync {}, {synced}",
+                        source.connected_since, source.sync_status
+                    ),
+                )
+            })
+            .collect())
     }
 }

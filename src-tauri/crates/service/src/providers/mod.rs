@@ -11,7 +11,7 @@ mod openhumans;
 
 use crate::registrations::{Registration, RegistrationSettings};
 use crate::sandbox::Sandboxes;
-use crate::{Datalinks, ProviderOptions, ReceiptStep};
+use crate::{Datalinks, Grant, ProviderOptions, ReceiptStep};
 use async_trait::async_trait;
 use datalinks_core::{
     AccessToken, ClientSecret, ConnectionId, Error, Provider, Result, Transport, WaitingHint,
@@ -19,6 +19,7 @@ use datalinks_core::{
 use datalinks_oauth::{OAuthClient, PkceVerifier, TokenEndpointError};
 use datalinks_store::ConnectionRecord;
 use datalinks_vault::TokenSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 use url::Url;
 
@@ -233,6 +234,35 @@ pub(crate) trait Adapter: Send + Sync {
 
     /// One authenticated call that shows whether the connection works.
     async fn check(&self, service: &Arc<Datalinks>, connection: ConnectionId) -> Result<()>;
+
+    // ---- the consent ledger ----
+
+    /// What the connection was granted, as far as the provider tells apps; what it does not
+    /// tell is a [`Grant::unknown`] that says so.
+    async fn grants(
+        &self,
+        service: &Arc<Datalinks>,
+        registration: &Registration,
+        connection: &ConnectionRecord,
+    ) -> Result<Vec<Grant>>;
+
+    /// The provider's page where the person withdraws the connection's access themselves.
+    fn revoke_page(
+        &self,
+        _registration: &Registration,
+        _connection: &ConnectionRecord,
+    ) -> Option<String> {
+        None
+    }
+
+    /// The folder on this computer that holds the connection's downloaded files.
+    fn local_copies(
+        &self,
+        _service: &Datalinks,
+        _connection: &ConnectionRecord,
+    ) -> Result<Option<PathBuf>> {
+        Ok(None)
+    }
 }
 
 /// Human API has no OAuth sign-in: people link it in its Connect window.

@@ -7,7 +7,7 @@ use crate::disconnect::step;
 use crate::registrations::{Registration, RegistrationSettings};
 use crate::sandbox::Sandboxes;
 use crate::settings::normalized_url;
-use crate::{Datalinks, OpenCollectiveOptions, ProviderOptions, ReceiptStep, StepOutcome};
+use crate::{Datalinks, Grant, OpenCollectiveOptions, ProviderOptions, ReceiptStep, StepOutcome};
 use async_trait::async_trait;
 use datalinks_core::{
     AccessToken, ClientSecret, ConnectionId, CredentialKind, Error, ErrorCode, Provider, Result,
@@ -44,7 +44,7 @@ impl OpenCollective {
     /// Where a person withdraws an app's access on the website, since apps cannot: authorized
     /// OAuth apps are listed under the account's admin pages, personal tokens under "For
     /// developers".
-    fn revoke_page(website: &str, slug: Option<&str>, personal_token: bool) -> String {
+    fn revoke_page_at(website: &str, slug: Option<&str>, personal_token: bool) -> String {
         let website = website.trim_end_matches('/');
         match (slug, personal_token) {
             (Some(slug), true) => format!("{website}/{slug}/admin/for-developers"),
@@ -266,7 +266,7 @@ impl Adapter for OpenCollective {
         _tokens: Option<&TokenSet>,
     ) -> Vec<ReceiptStep> {
         let personal_token = connection.credential == CredentialKind::PersonalToken;
-        let link = Self::revoke_page(
+        let link = Self::revoke_page_at(
             &registration.settings.base_url,
             connection.username.as_deref(),
             personal_token,
@@ -284,5 +284,62 @@ impl Adapter for OpenCollective {
 
     async fn check(&self, service: &Arc<Datalinks>, connection: ConnectionId) -> Result<()> {
         service.oc_me(connection).await.map(drop)
+    }
+
+    async fn grants(
+        &self,
+        service: &Arc<Datalinks>,
+        registration: &Registration,
+        connection: &ConnectionRecord,
+    ) -> Result<Vec<Grant>> {
+        let account = service.oc_me(connection.id).await?;
+        let mut grants = vec![Grant::known(
+            "Account",
+            match &account.name {
+                Some(name) => format!("{name} ({})", account.slug),
+                None => account.slug.clone(),
+            },
+        )];
+        if connection.credential == CredentialKind::PersonalToken {
+            grants.push(Grant::unknown(
+                "Scopes",
+                "A personal token has the scopes chosen when it was made; Open Collective does not tell apps which. See For developers on Open Collective.",
+            ));
+            return Ok(grants);
+        }
+        let identity = registration.account(&connection.account_id);
+        let tokens = service
+            .vault_call(move |vault| vault.tokens(&identity))
+            .await?;
+        // The token answer's `scope` is what was granted; without one, what was asked for.
+        let granted: Vec<oc::Scope> = match tokens.and_then(|t| t.scope) {
+            Some(scope) => scope
+                .split([' ', ','])
+                .filter_map(oc::Scope::from_name)
+                .collect(),
+            None => Self::options(&registration.settings)?.scopes.clone(),
+        };
+        grants.push(Grant::known(
+            "Without any scope",
+            "your public profile, memberships, transactions and expenses",
+        ));
+        grants.extend(
+            granted
+                .into_iter()
+                .map(|scope| Grant::known(scope.as_str(), scope.explanation())),
+        );
+        Ok(grants)
+    }
+
+    fn revoke_page(
+        &self,
+        registration: &Registration,
+        connection: &ConnectionRecord,
+    ) -> Option<String> {
+        Some(Self::revoke_page_at(
+            &registration.settings.base_url,
+            connection.username.as_deref(),
+            connection.credential == CredentialKind::PersonalToken,
+        ))
     }
 }

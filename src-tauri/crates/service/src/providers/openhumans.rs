@@ -2,20 +2,22 @@
 //! both tokens, and exchange-member to learn who signed in (docs/providers/open-humans.md).
 
 use super::{Adapter, Identity, SandboxApp};
+use crate::audit::actions;
 use crate::disconnect::step;
 use crate::registrations::{Registration, RegistrationSettings};
 use crate::sandbox::Sandboxes;
 use crate::settings::normalized_url;
-use crate::{Datalinks, ProviderOptions, ReceiptStep, StepOutcome};
+use crate::{Datalinks, Grant, ProviderOptions, ReceiptStep, StepOutcome};
 use async_trait::async_trait;
 use datalinks_core::{
     AccessToken, ClientSecret, ConnectionId, Error, ErrorCode, Provider, Remedy, Result, Transport,
     WaitingHint,
 };
 use datalinks_oauth::{OAuthClient, PkceVerifier};
-use datalinks_openhumans::ApiClient;
+use datalinks_openhumans::{ApiClient, ApiError};
 use datalinks_store::ConnectionRecord;
 use datalinks_vault::TokenSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 use url::Url;
 
@@ -200,5 +202,72 @@ impl Adapter for OpenHumans {
 
     async fn check(&self, service: &Arc<Datalinks>, connection: ConnectionId) -> Result<()> {
         service.member_overview(connection).await.map(drop)
+    }
+
+    async fn grants(
+        &self,
+        service: &Arc<Datalinks>,
+        registration: &Registration,
+        connection: &ConnectionRecord,
+    ) -> Result<Vec<Grant>> {
+        let api = Self::api(service, registration)?;
+        let project = service
+            .with_token(connection.id, actions::LEDGER, |credential| {
+                let api = api.clone();
+                async move {
+                    let token = credential.access_token().map_err(ApiError::Failed)?;
+                    api.project(token).await
+                }
+            })
+            .await?;
+        let member = service.member(connection.id, &api).await?;
+        let sources = service
+            .source_names(connection.id, &api, &member.sources_shared)
+            .await;
+        let username = match (project.request_username_access, &member.username) {
+            (true, Some(username)) => format!("shared: the project sees “{username}”"),
+            (true, None) => "asked for, but Open Humans did not send it".to_owned(),
+            (false, _) => "not shared".to_owned(),
+        };
+        Ok(vec![
+            Grant::known("Project", project.name),
+            Grant::known(
+                "Sources shared with it",
+                if sources.is_empty() {
+                    "none".to_owned()
+                } else {
+                    sources.join(", ")
+                },
+            ),
+            Grant::known("Your username", username),
+            Grant::known(
+                "Files it can read",
+                format!("{} files from the shared sources and its own", member.files.len()),
+            ),
+            Grant::unknown(
+                "Messages",
+                "Open Humans no longer tells apps whether a project may message you; see Manage connections on Open Humans.",
+            ),
+        ])
+    }
+
+    fn revoke_page(
+        &self,
+        registration: &Registration,
+        _connection: &ConnectionRecord,
+    ) -> Option<String> {
+        let base = registration.settings.base_url.trim_end_matches('/');
+        Some(format!("{base}/member/me/connections/"))
+    }
+
+    fn local_copies(
+        &self,
+        service: &Datalinks,
+        connection: &ConnectionRecord,
+    ) -> Result<Option<PathBuf>> {
+        // Member downloads go to `<download folder>/<project member id>` (download.rs).
+        Ok(Some(service.download_folder()?.join(
+            datalinks_openhumans::download::names::file_name(&connection.account_id),
+        )))
     }
 }
