@@ -61,6 +61,11 @@ fn main() {
         "hapi_sources",
         "hapi_reports",
         "hapi_save_report_pdf",
+        "consent_ledger",
+        "delete_local_copies",
+        "audit_log",
+        "audit_facets",
+        "export_audit_csv",
         "hapi_activities",
     ];
     tauri_build::try_build(

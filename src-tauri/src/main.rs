@@ -136,6 +136,11 @@ fn main() {
             commands::humanapi::hapi_sources,
             commands::humanapi::hapi_reports,
             commands::humanapi::hapi_save_report_pdf,
+            commands::ledger::consent_ledger,
+            commands::ledger::delete_local_copies,
+            commands::ledger::audit_log,
+            commands::ledger::audit_facets,
+            commands::ledger::export_audit_csv,
             commands::humanapi::hapi_activities,
         ])
         .run(tauri::generate_context!())

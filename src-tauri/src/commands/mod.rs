@@ -5,6 +5,7 @@ pub mod connections;
 pub mod departures;
 pub mod files;
 pub mod humanapi;
+pub mod ledger;
 pub mod member;
 pub mod opencollective;
 pub mod project;

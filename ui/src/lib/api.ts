@@ -2,7 +2,11 @@
 // this side: Rust keeps them in the OS keyring and only reports where they live.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { AuditEntry } from "./bindings/AuditEntry";
+import type { AuditFacets } from "./bindings/AuditFacets";
+import type { AuditFilter } from "./bindings/AuditFilter";
 import type { ChecklistStep } from "./bindings/ChecklistStep";
+import type { ConsentLedger } from "./bindings/ConsentLedger";
 import type { ConnectionId } from "./bindings/ConnectionId";
 import type { ConnectionsOverview } from "./bindings/ConnectionsOverview";
 import type { DeleteTargetInput } from "./bindings/DeleteTargetInput";
@@ -23,6 +27,7 @@ import type { HapiReport } from "./bindings/HapiReport";
 import type { HapiSource } from "./bindings/HapiSource";
 import type { HistoryEvent } from "./bindings/HistoryEvent";
 import type { ListingProgressView } from "./bindings/ListingProgressView";
+import type { LocalCopiesDeleted } from "./bindings/LocalCopiesDeleted";
 import type { MemberList } from "./bindings/MemberList";
 import type { MemberOverview } from "./bindings/MemberOverview";
 import type { MessagePreview } from "./bindings/MessagePreview";
@@ -195,6 +200,15 @@ export const api = {
   deleteDepartedMemberFiles: (id: number) => call<Departure>("delete_departed_member_files", { id }),
   deleteDepartedMemberLocalCopies: (id: number) => call<Departure>("delete_departed_member_local_copies", { id }),
   markDepartureHandled: (id: number, note: string | null) => call<Departure>("mark_departure_handled", { id, note }),
+
+  /** Every connection: what it granted, its secrets, local copies; asks each provider. */
+  consentLedger: () => call<ConsentLedger>("consent_ledger"),
+  /** Deletes the files downloaded for a connection on this computer. */
+  deleteLocalCopies: (connection: ConnectionId) => call<LocalCopiesDeleted>("delete_local_copies", { connection }),
+  auditLog: (filter: AuditFilter) => call<AuditEntry[]>("audit_log", { filter }),
+  auditFacets: () => call<AuditFacets>("audit_facets"),
+  /** Asks where to save with the system's save dialog; how many rows, or null when cancelled. */
+  exportAuditCsv: (filter: AuditFilter) => call<number | null>("export_audit_csv", { filter }),
 
   ocOverview: (connection: ConnectionId) => call<OcOverview>("oc_overview", { connection }),
   ocMemberships: (connection: ConnectionId, offset: number) =>
