@@ -3,7 +3,7 @@
 use super::{CmdResult, Service};
 use crate::dialogs::{self, Dialog};
 use datalinks_core::ConnectionId;
-use datalinks_service::{AuditEntry, AuditFacets, AuditFilter, ConsentLedger, LocalCopiesDeleted};
+use datalinks_service::{AuditFacets, AuditFilter, AuditPage, ConsentLedger, LocalCopiesDeleted};
 use tauri::WebviewWindow;
 
 #[tauri::command]
@@ -20,8 +20,8 @@ pub async fn delete_local_copies(
 }
 
 #[tauri::command]
-pub async fn audit_log(service: Service<'_>, filter: AuditFilter) -> CmdResult<Vec<AuditEntry>> {
-    service.audit_log(filter).await
+pub async fn audit_log(service: Service<'_>, filter: AuditFilter) -> CmdResult<AuditPage> {
+    service.audit_page(filter).await
 }
 
 #[tauri::command]

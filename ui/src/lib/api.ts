@@ -2,9 +2,9 @@
 // this side: Rust keeps them in the OS keyring and only reports where they live.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import type { AuditEntry } from "./bindings/AuditEntry";
 import type { AuditFacets } from "./bindings/AuditFacets";
 import type { AuditFilter } from "./bindings/AuditFilter";
+import type { AuditPage } from "./bindings/AuditPage";
 import type { ChecklistStep } from "./bindings/ChecklistStep";
 import type { ConsentLedger } from "./bindings/ConsentLedger";
 import type { ConnectionId } from "./bindings/ConnectionId";
@@ -205,7 +205,8 @@ export const api = {
   consentLedger: () => call<ConsentLedger>("consent_ledger"),
   /** Deletes the files downloaded for a connection on this computer. */
   deleteLocalCopies: (connection: ConnectionId) => call<LocalCopiesDeleted>("delete_local_copies", { connection }),
-  auditLog: (filter: AuditFilter) => call<AuditEntry[]>("audit_log", { filter }),
+  /** The newest requests that match, as many as the view shows. */
+  auditLog: (filter: AuditFilter) => call<AuditPage>("audit_log", { filter }),
   auditFacets: () => call<AuditFacets>("audit_facets"),
   /** Asks where to save with the system's save dialog; how many rows, or null when cancelled. */
   exportAuditCsv: (filter: AuditFilter) => call<number | null>("export_audit_csv", { filter }),

@@ -105,7 +105,10 @@ describe("what I share", () => {
     const failed = request({ status: null, failure: "it did not answer in time", action: "download", bytes_received: null });
     answerCommands({
       consent_ledger: () => ledger([]),
-      audit_log: (args) => ((args?.filter as { errors_only: boolean }).errors_only ? [failed] : [request(), failed]),
+      audit_log: (args) => ({
+        entries: (args?.filter as { errors_only: boolean }).errors_only ? [failed] : [request(), failed],
+        truncated: false,
+      }),
       audit_facets: () => ({ connections: [[1, "alice · Open Humans"]], actions: ["download", "member view"], total: 2 }),
       export_audit_csv: () => 2,
     });
@@ -114,9 +117,9 @@ describe("what I share", () => {
     await fireEvent.click(screen.getByTestId("tab-audit"));
     const rows = await screen.findAllByTestId("audit-row");
     expect(rows).toHaveLength(2);
-    expect(rows[0].textContent).toContain("41.1 MB");
+    expect(rows[0].textContent).toContain("0 bytes · 41.1 MB");
     expect(rows[0].textContent).toContain("1,234 ms");
-    expect(rows[1].textContent).toMatch(/no answer: it did not answer in time/);
+    expect(rows[1].textContent).toMatch(/no answer\s*it did not answer in time/);
 
     await fireEvent.click(screen.getByTestId("audit-errors"));
     await waitFor(() => expect(screen.getAllByTestId("audit-row")).toHaveLength(1));

@@ -27,7 +27,7 @@ pub async fn print_audit(service: &Datalinks, args: AuditArgs) -> Result<()> {
         action: args.action,
         errors_only: args.errors,
     };
-    let entries = service.audit_log(filter).await?;
+    let entries = service.audit_log(filter, usize::MAX).await?;
     if args.json {
         return print_json(&entries);
     }

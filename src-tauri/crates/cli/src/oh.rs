@@ -267,7 +267,7 @@ async fn run_on(command: OhCommand, console: &ResearchConsole, store: Arc<Store>
         }
         OhAction::Inbox { json } => {
             let project = command.project.key(console).await?;
-            print_inbox(&*store, &project, json)
+            print_inbox(&store, &project, json)
         }
         OhAction::Members { json } => {
             let members = console.members(true, |_| {}).await?;

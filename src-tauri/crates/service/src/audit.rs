@@ -43,11 +43,20 @@ pub(crate) mod actions {
     pub const LEDGER: &str = "consent ledger";
 }
 
-/// The most entries one read returns.
-pub const AUDIT_PAGE: usize = 2_000;
+/// How many entries the app's log view shows at most (the newest; the CSV has them all).
+pub const AUDIT_PAGE: usize = 500;
+
+/// The newest entries that match a filter, as the app shows them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// More entries match than are shown: filter, or export them all.
+    pub truncated: bool,
+}
 
 enum Message {
-    Entry(AuditEntry),
+    Entry(Box<AuditEntry>),
     /// Answered once everything sent before is written.
     Flush(mpsc::Sender<()>),
 }
@@ -75,7 +84,7 @@ struct SubjectSink {
 impl AuditSink for SubjectSink {
     fn record(&self, exchange: Exchange) {
         let at_ms = millis_since_epoch(exchange.started_at);
-        self.recorder.send(Message::Entry(AuditEntry {
+        self.recorder.send(Message::Entry(Box::new(AuditEntry {
             at_ms,
             provider: self.subject.provider,
             registration_id: self.subject.registration_id,
@@ -90,7 +99,7 @@ impl AuditSink for SubjectSink {
             bytes_sent: exchange.bytes_sent,
             bytes_received: exchange.bytes_received,
             duration_ms: u64::try_from(exchange.duration.as_millis()).unwrap_or(u64::MAX),
-        }));
+        })));
     }
 }
 
@@ -158,7 +167,7 @@ fn write_until_closed(store: &Store, receiver: &mpsc::Receiver<Message>) {
         let mut entries = Vec::new();
         let mut waiting = Vec::new();
         let mut take = |message| match message {
-            Message::Entry(entry) => entries.push(entry),
+            Message::Entry(entry) => entries.push(*entry),
             Message::Flush(done) => waiting.push(done),
         };
         take(first);
@@ -178,10 +187,10 @@ fn write_until_closed(store: &Store, receiver: &mpsc::Receiver<Message>) {
 }
 
 impl Datalinks {
-    /// The most recent requests that match `filter`, newest first.
-    pub async fn audit_log(&self, filter: AuditFilter) -> Result<Vec<AuditEntry>> {
+    /// The `limit` most recent requests that match `filter`, newest first.
+    pub async fn audit_log(&self, filter: AuditFilter, limit: usize) -> Result<Vec<AuditEntry>> {
         self.audit.flush();
-        self.store.audit_log(&filter, AUDIT_PAGE)
+        self.store.audit_log(&filter, limit)
     }
 
     /// Runs `work` with its requests recorded for the connection as caused by `action`.
@@ -249,6 +258,14 @@ impl Datalinks {
         }
     }
 
+    /// The newest [`AUDIT_PAGE`] requests that match `filter`, and whether there are more.
+    pub async fn audit_page(&self, filter: AuditFilter) -> Result<AuditPage> {
+        let mut entries = self.audit_log(filter, AUDIT_PAGE + 1).await?;
+        let truncated = entries.len() > AUDIT_PAGE;
+        entries.truncate(AUDIT_PAGE);
+        Ok(AuditPage { entries, truncated })
+    }
+
     /// The connections and actions the log holds, and how many entries.
     pub async fn audit_facets(&self) -> Result<AuditFacets> {
         self.audit.flush();
@@ -259,9 +276,7 @@ impl Datalinks {
     /// how many were written.
     pub async fn export_audit_csv(&self, filter: AuditFilter, path: &Path) -> Result<usize> {
         self.audit.flush();
-        let entries = self
-            .store
-            .audit_log(&filter, datalinks_store::AUDIT_CAP as usize)?;
+        let entries = self.store.audit_log(&filter, usize::MAX)?;
         write_csv(&entries, path)?;
         Ok(entries.len())
     }

@@ -32,7 +32,7 @@ mod status;
 mod upload;
 mod views;
 
-pub use audit::{AuditRecorder, Subject, AUDIT_PAGE};
+pub use audit::{AuditPage, AuditRecorder, Subject, AUDIT_PAGE};
 pub use checklist::{
     read_checklist, ChecklistItem, ChecklistStep, ConsoleScreen, ProjectChecklist, ProjectStanding,
     UNAPPROVED_MEMBER_CAP,

@@ -14,13 +14,13 @@ use support::{sandbox_config, Harness};
 async fn everything(harness: &Harness) -> Vec<AuditEntry> {
     harness
         .service
-        .audit_log(AuditFilter::default())
+        .audit_log(AuditFilter::default(), usize::MAX)
         .await
         .unwrap()
 }
 
 /// How often each `METHOD /path` occurs.
-fn tally<'a>(lines: impl IntoIterator<Item = String>) -> BTreeMap<String, usize> {
+fn tally(lines: impl IntoIterator<Item = String>) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for line in lines {
         *counts.entry(line).or_insert(0) += 1;
@@ -158,10 +158,13 @@ async fn open_humans_member_requests_are_each_logged_once_for_their_connection()
     assert!(entries.iter().all(|e| !e.path.contains("key=")));
 
     let failures = service
-        .audit_log(AuditFilter {
-            errors_only: true,
-            ..AuditFilter::default()
-        })
+        .audit_log(
+            AuditFilter {
+                errors_only: true,
+                ..AuditFilter::default()
+            },
+            usize::MAX,
+        )
         .await
         .unwrap();
     assert!(failures.iter().all(AuditEntry::failed));
@@ -170,11 +173,14 @@ async fn open_humans_member_requests_are_each_logged_once_for_their_connection()
         "the expired token was refused once before the refresh"
     );
     let refreshes = service
-        .audit_log(AuditFilter {
-            action: Some("refresh".into()),
-            connection: Some(connection),
-            ..AuditFilter::default()
-        })
+        .audit_log(
+            AuditFilter {
+                action: Some("refresh".into()),
+                connection: Some(connection),
+                ..AuditFilter::default()
+            },
+            usize::MAX,
+        )
         .await
         .unwrap();
     assert_eq!(refreshes.len(), 1);

@@ -34,7 +34,12 @@ async fn an_open_humans_entry_names_the_project_sources_and_local_copies() {
     let file = overview.groups[0].files[0].id;
     harness
         .service
-        .download_files(connection, vec![file], folder.path(), harness.download_report())
+        .download_files(
+            connection,
+            vec![file],
+            folder.path(),
+            harness.download_report(),
+        )
         .await
         .unwrap();
 
@@ -60,7 +65,11 @@ async fn an_open_humans_entry_names_the_project_sources_and_local_copies() {
     // The page is one the window may ask the app to open.
     harness.service.open_receipt_link(revoke).unwrap();
 
-    let deleted = harness.service.delete_local_copies(connection).await.unwrap();
+    let deleted = harness
+        .service
+        .delete_local_copies(connection)
+        .await
+        .unwrap();
     assert_eq!(deleted.files, 1);
     assert!(!std::path::Path::new(&copies.folder).exists());
     let ledger = harness.service.consent_ledger().await.unwrap();
@@ -98,7 +107,9 @@ async fn an_open_collective_entry_lists_the_granted_scopes_and_where_to_revoke()
     let ledger = harness.service.consent_ledger().await.unwrap();
     let oc = entry(&ledger, Provider::OpenCollective);
     assert_eq!(oc.grants_error, None);
-    assert!(grant(oc, "Account").value.contains(datalinks_sandbox::opencollective::SEEDED_SLUG));
+    assert!(grant(oc, "Account")
+        .value
+        .contains(datalinks_sandbox::opencollective::SEEDED_SLUG));
     assert!(!grant(oc, "email").value.is_empty());
     assert!(oc
         .revoke_page

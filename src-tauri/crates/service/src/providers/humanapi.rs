@@ -164,8 +164,12 @@ impl Adapter for HumanApi {
         connection: &ConnectionRecord,
     ) -> Result<Vec<Grant>> {
         let sources = service.hapi_sources(connection.id).await?;
+        let revoking = Grant::unknown(
+            "Withdrawing it",
+            "Human API has no page for this: disconnect each source in Connect (Connect on the card), or ask the app's owner to delete you in the Human API portal.",
+        );
         if sources.is_empty() {
-            return Ok(vec![Grant::known("Linked sources", "none")]);
+            return Ok(vec![Grant::known("Linked sources", "none"), revoking]);
         }
         Ok(sources
             .into_iter()
@@ -182,6 +186,7 @@ impl Adapter for HumanApi {
                     ),
                 )
             })
+            .chain([revoking])
             .collect())
     }
 }
