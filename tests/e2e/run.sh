@@ -26,7 +26,7 @@ outside() {
     echo "e2e: the repository path must not contain spaces (it goes into a desktop entry Exec line)" >&2; exit 2;;
   esac
 
-  export DATALINKS_E2E_ARTIFACTS=$E2E_DIR/artifacts
+  export DATALINKS_E2E_ARTIFACTS=${DATALINKS_E2E_ARTIFACTS:-$E2E_DIR/artifacts}
   rm -rf "$DATALINKS_E2E_ARTIFACTS"
   mkdir -p "$DATALINKS_E2E_ARTIFACTS"
 

@@ -38,14 +38,14 @@ pub async fn print_audit(service: &Datalinks, args: AuditArgs) -> Result<()> {
     Ok(())
 }
 
-/// `2026-12-08 01:02:03 UTC  refresh  POST https://host/oauth2/token/  200  ↑ 312 B ↓ 1.2 KB  84 ms  alice · …`
+/// `2026-12-08 01:02:03 UTC  refresh  POST https://host/oauth2/token/  200  ↑ 312 bytes ↓ 1.2 KB  84 ms  alice · …`
 fn line(entry: &AuditEntry) -> String {
     let outcome = match (entry.status, &entry.failure) {
         (Some(status), _) => status.to_string(),
         (None, Some(failure)) => format!("no answer ({failure})"),
         (None, None) => "no answer".to_owned(),
     };
-    let size = |bytes: Option<u64>| bytes.map_or_else(|| "?".to_owned(), human_bytes);
+    let size = |bytes: Option<u64>| bytes.map_or_else(|| "?".to_owned(), datalinks_core::size_text);
     format!(
         "{}  {}  {} {}{}  {outcome}  ↑ {} ↓ {}  {} ms  {}",
         utc(entry.at_ms),
@@ -70,18 +70,4 @@ fn utc(at_ms: i64) -> String {
             .ok()
         })
         .unwrap_or_default()
-}
-
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
-    if bytes < 1000 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1000.0;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }

@@ -38,6 +38,21 @@ pub fn part_path(dest: &std::path::Path) -> std::path::PathBuf {
     dest.with_file_name(name)
 }
 
+/// A size for people: "512 bytes", "3.4 MB", "1.2 TB" (powers of 1000, as file managers).
+pub fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KB", "MB", "GB", "TB", "PB"];
+    if bytes < 1000 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 /// Seconds since the Unix epoch, the one clock format stored and shown across crates.
 pub fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()

@@ -236,6 +236,8 @@ impl Datalinks {
             Ok(redirect) => redirect,
             Err(err) => return self.host.emit(ServiceEvent::Notice(err)),
         };
+        // Never the query: it carries the code and the state.
+        log::info!("a deep link to {DEEP_LINK_REDIRECT_URI} arrived from the OS");
         let (registration, attempt) = match self.attempts.take(redirect.state()) {
             Ok(taken) => taken,
             Err(err) => return self.host.emit(ServiceEvent::Notice(err)),

@@ -277,9 +277,9 @@ impl<P: FnMut(Progress)> Attempts<'_, P> {
                     "File {} needs {} more, but only {} are free on its disk, and Datalinks \
                      always leaves {} free. Make room and download again.",
                     file.file_id,
-                    size_text(size.saturating_sub(start)),
-                    size_text(free),
-                    size_text(DISK_RESERVE)
+                    datalinks_core::size_text(size.saturating_sub(start)),
+                    datalinks_core::size_text(free),
+                    datalinks_core::size_text(DISK_RESERVE)
                 ))));
             }
         }
@@ -347,8 +347,8 @@ impl<P: FnMut(Progress)> Attempts<'_, P> {
                      is down to the {} Datalinks always leaves free. Nothing of it was kept; \
                      set a maximum size to skip such files.",
                     file.file_id,
-                    size_text(arrived),
-                    size_text(DISK_RESERVE)
+                    datalinks_core::size_text(arrived),
+                    datalinks_core::size_text(DISK_RESERVE)
                 ))));
             }
             out.write(&bytes)
@@ -530,19 +530,4 @@ fn room_for(part: &Path, more: u64) -> std::result::Result<(), u64> {
         Ok(free) if free < more.saturating_add(DISK_RESERVE) => Err(free),
         _ => Ok(()),
     }
-}
-
-/// A size for people: "512 bytes", "3.4 MB", "1.2 TB" (powers of 1000, as file managers).
-fn size_text(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KB", "MB", "GB", "TB", "PB"];
-    if bytes < 1000 {
-        return format!("{bytes} bytes");
-    }
-    let mut value = bytes as f64 / 1000.0;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
 }
