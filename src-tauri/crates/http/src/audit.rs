@@ -6,8 +6,8 @@
 //! one [`Exchange`] per request, whatever its outcome. The exchange names the host and path,
 //! and of the query only parameters known to carry no secret; never a header or a body.
 //!
-//! Both are task-locals, so they follow the work through every future it awaits, and
-//! [`inherit`] carries them into a task the work spawns.
+//! Both are task-locals: they follow the work through every future it awaits, but not into a
+//! task it spawns (no request is sent from one today).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -65,23 +65,10 @@ pub async fn action<F: Future>(action: &'static str, work: F) -> F::Output {
 /// Runs `work` with its requests recorded as caused by `action`, unless work around it already
 /// named a cause (a member listing that is part of a download is the download's).
 pub async fn default_action<F: Future>(action: &'static str, work: F) -> F::Output {
-    match ACTION.try_with(|current| *current) {
-        Ok(current) => ACTION.scope(current, Box::pin(work)).await,
-        Err(_) => ACTION.scope(action, Box::pin(work)).await,
-    }
-}
-
-/// `work` bound to the current sink and action, for a task it is spawned into.
-pub fn inherit<F: Future>(work: F) -> impl Future<Output = F::Output> {
-    let sink = SINK.try_with(Clone::clone).ok();
-    let current = ACTION.try_with(|action| *action).ok();
-    async move {
-        match (sink, current) {
-            (Some(sink), Some(current)) => SINK.scope(sink, ACTION.scope(current, work)).await,
-            (Some(sink), None) => SINK.scope(sink, work).await,
-            (None, Some(current)) => ACTION.scope(current, work).await,
-            (None, None) => work.await,
-        }
+    if ACTION.try_with(|_| ()).is_ok() {
+        work.await
+    } else {
+        ACTION.scope(action, Box::pin(work)).await
     }
 }
 

@@ -299,7 +299,7 @@ pub(crate) fn connection_subject(
 }
 
 /// Requests for a registration before it has a connection (a sign-in's exchange).
-pub(crate) fn registration_subject(registration: &RegistrationRecord) -> Subject {
+fn registration_subject(registration: &RegistrationRecord) -> Subject {
     Subject {
         provider: registration.provider,
         registration_id: Some(registration.id),

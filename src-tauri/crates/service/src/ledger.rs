@@ -5,6 +5,7 @@
 
 use crate::audit::actions;
 use crate::providers::adapter;
+use crate::registrations::Registration;
 use crate::{Datalinks, ProjectView};
 use datalinks_core::ConnectionView;
 use datalinks_core::{ConnectionId, CredentialKind, Error, ErrorCode, Result};
@@ -163,25 +164,17 @@ impl Datalinks {
             grants,
             grants_error,
             last_used_ms: self.store.last_request_for(record.id)?,
-            secrets: self
-                .secrets_held(record, registration.record.has_client_secret)
-                .await,
+            secrets: self.secrets_held(&registration, record).await,
             local_copies,
             revoke_page,
         })
     }
 
-    async fn secrets_held(&self, record: &ConnectionRecord, client_secret: bool) -> SecretsHeld {
-        let registration = match self.registration(record.registration_id).await {
-            Ok(registration) => registration,
-            Err(err) => {
-                return SecretsHeld {
-                    what: "unknown".into(),
-                    client_secret,
-                    problem: Some(err.message),
-                }
-            }
-        };
+    async fn secrets_held(
+        &self,
+        registration: &Registration,
+        record: &ConnectionRecord,
+    ) -> SecretsHeld {
         let account = registration.account(&record.account_id);
         let (what, problem) = if record.credential == CredentialKind::PersonalToken {
             let read = self
@@ -204,7 +197,7 @@ impl Datalinks {
         };
         SecretsHeld {
             what,
-            client_secret,
+            client_secret: registration.record.has_client_secret,
             problem,
         }
     }

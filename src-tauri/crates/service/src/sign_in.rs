@@ -354,18 +354,10 @@ impl Datalinks {
                 description.as_deref(),
             )),
             Redirect::Code { code, .. } => {
-                let subject =
-                    crate::audit::registration_subject(&attempt.context.registration.record);
                 let started = self.audit.now_ms();
+                let completing = self.complete(&attempt, &code);
                 let completed = self
-                    .audit
-                    .scope(
-                        subject,
-                        datalinks_http::audit::action(
-                            actions::CONNECT,
-                            self.complete(&attempt, &code),
-                        ),
-                    )
+                    .audited_at(Some(registration), None, actions::CONNECT, completing)
                     .await;
                 if let Ok(connection) = &completed {
                     self.attribute_sign_in_requests(registration, started, *connection);
